@@ -1,0 +1,55 @@
+# Dor: `make run` starts the demo, `make test` runs every check. Both install what they need.
+SHELL := /bin/bash
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: run test lint typecheck layers pytest services install deps messages clean
+
+run: install
+	DOR_DEMO=true $(VENV)/bin/dor migrate
+	DOR_DEMO=true $(VENV)/bin/dor seed --demo
+	DOR_DEMO=true $(VENV)/bin/dor serve
+
+test: install deps services lint typecheck layers pytest
+
+$(UV):
+	python3 -m pip install --quiet --disable-pip-version-check --target .tools uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet
+	touch $@
+
+install: $(VENV)/.synced
+
+# Debian packages the tests use (later issues add to this list).
+APT_PACKAGES :=
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
+
+services:
+	@scripts/ensure-services
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck:
+	$(VENV)/bin/mypy
+
+layers:
+	$(VENV)/bin/lint-imports
+
+pytest:
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Re-extracts the texts to translate into config/locale (then translate the new Arabic entries).
+messages: install
+	$(VENV)/bin/pybabel extract -F babel.cfg -o var/messages.pot config queueing display booking sms_gateway server
+	$(VENV)/bin/pybabel update -i var/messages.pot -d config/locale -l ar --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) .tools var .pytest_cache .mypy_cache .ruff_cache

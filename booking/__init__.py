@@ -1,0 +1,1 @@
+"""Online booking: slots, appointments, OTP, quotas and check-in into the queue."""

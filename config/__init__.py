@@ -1,0 +1,1 @@
+"""Settings, shared HTTP conventions and the default data Dor starts from."""

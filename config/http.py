@@ -1,0 +1,235 @@
+"""The conventions of the public HTTP contract (shared/API.md), shared by every package's routes.
+
+An operation is declared once with `operation(...)`: its path, its query and body models and its
+responses. The same declaration validates requests, shapes errors and feeds the OpenAPI document, so
+the document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from config.i18n import gettext_for, negotiate
+
+T = TypeVar("T")
+
+
+class ApiError(Exception):
+    """An answer in the contract's error shape: `{"error": {"code", "message"}}`."""
+
+    def __init__(
+        self, status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The shape of every error answer."""
+
+    error: ErrorDetail
+
+
+class Strict(BaseModel):
+    """Base of request bodies: unknown fields are an error, so typos do not pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """The contract's error shape."""
+    body = ErrorBody(error=ErrorDetail(code=code, message=message))
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+class Transactions(Protocol):
+    """What a view needs of the database (config.db.Database)."""
+
+    def read(self) -> Any: ...
+
+    def write(self) -> Any: ...
+
+
+async def read(request: Request, work: Callable[[Session], T]) -> T:
+    """Runs `work` in a read transaction on a worker thread."""
+    database: Transactions = request.app.state.database
+
+    def run() -> T:
+        with database.read() as session:
+            return work(session)
+
+    return await run_in_threadpool(run)
+
+
+async def write(request: Request, work: Callable[[Session], T]) -> T:
+    """Runs `work` in a write transaction on a worker thread; it commits when `work` returns."""
+    database: Transactions = request.app.state.database
+
+    def run() -> T:
+        with database.write() as session:
+            return work(session)
+
+    return await run_in_threadpool(run)
+
+
+def language(request: Request) -> str:
+    """The language of human-readable texts: `?lang=`, then `Accept-Language`, then Arabic."""
+    return negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
+
+
+def N_(message: str) -> str:
+    """Marks a text for translation where it is defined; it is translated where it is shown."""
+    return message
+
+
+# The objects a 404 can name, as texts the catalogues translate.
+NOUNS = {"centre": N_("centre"), "service": N_("service"), "ticket": N_("ticket"), "counter": N_("counter")}
+
+
+def not_found(request: Request, what: str, value: str) -> ApiError:
+    """404 naming the unknown object, in the request's language."""
+    _ = gettext_for(language(request))
+    return ApiError(
+        404, "not_found", _("Unknown %(what)s: %(value)s") % {"what": _(NOUNS[what]), "value": value}
+    )
+
+
+Handler = Callable[..., Awaitable[Response | BaseModel | Sequence[BaseModel]]]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One documented HTTP operation."""
+
+    method: str
+    path: str
+    summary: str
+    tag: str
+    responses: Mapping[int, Any]
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    errors: tuple[int, ...] = ()
+    security: tuple[str, ...] = ()
+    headers: tuple[str, ...] = field(default=())
+
+    @property
+    def success_status(self) -> int:
+        return min(self.responses)
+
+    def all_errors(self) -> tuple[int, ...]:
+        """Every error status this operation can answer, the implicit ones included."""
+        implicit = {405}
+        if "{" in self.path:
+            implicit.add(404)
+        if self.query is not None:
+            implicit.add(422)
+        if self.body is not None:
+            implicit.update({413, 415, 422})
+        return tuple(sorted(implicit | set(self.errors)))
+
+
+def operation(
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    tag: str,
+    responses: Mapping[int, Any],
+    query: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None,
+    errors: Sequence[int] = (),
+    security: Sequence[str] = (),
+    headers: Sequence[str] = (),
+) -> Callable[[Handler], Route]:
+    """Declares an operation and returns its route; the handler gets `query=` and `body=` parsed."""
+    op = Operation(
+        method=method.upper(),
+        path=path,
+        summary=summary,
+        tag=tag,
+        responses=responses,
+        query=query,
+        body=body,
+        errors=tuple(errors),
+        security=tuple(security),
+        headers=tuple(headers),
+    )
+    adapters = {status: TypeAdapter(kind) for status, kind in responses.items() if kind is not None}
+
+    def decorate(handler: Handler) -> Route:
+        async def endpoint(request: Request) -> Response:
+            kwargs: dict[str, Any] = {}
+            if op.query is not None:
+                kwargs["query"] = _parse(op.query, dict(request.query_params), "query parameter")
+            if op.body is not None:
+                kwargs["body"] = _parse(op.body, await _json_body(request), "field")
+            result = await handler(request, **kwargs)
+            if isinstance(result, Response):
+                return result
+            status = op.success_status
+            content = adapters[status].dump_python(result, mode="json")
+            return JSONResponse(content, status_code=status)
+
+        endpoint.__name__ = handler.__name__
+        endpoint.__doc__ = handler.__doc__
+        route = Route(path, endpoint, methods=[op.method], name=handler.__name__)
+        route.operation = op  # type: ignore[attr-defined]
+        return route
+
+    return decorate
+
+
+async def _json_body(request: Request) -> Any:
+    limit: int = request.app.state.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "body_too_large", f"request body larger than {limit} bytes")
+    media_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    if media_type != "application/json":
+        raise ApiError(415, "unsupported_media_type", "request body must be application/json")
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks += chunk
+        if len(chunks) > limit:
+            raise ApiError(413, "body_too_large", f"request body larger than {limit} bytes")
+    try:
+        return json.loads(chunks or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(422, "invalid_json", "request body is not valid JSON") from None
+
+
+def _parse(model: type[BaseModel], data: Any, kind: str) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_input", describe_validation_error(exc, kind)) from None
+
+
+def describe_validation_error(exc: ValidationError, kind: str) -> str:
+    """One line naming the first bad field and what is wrong with it."""
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    if not where:
+        return f"request body: {message}" if kind == "field" else message
+    return f"{kind} '{where}': {message}"

@@ -1,0 +1,64 @@
+"""Languages: Arabic first, English too. Message catalogues are gettext .po files under config/locale."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.core import negotiate_locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LANGUAGES = ("ar", "en")
+DEFAULT_LANGUAGE = "ar"
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
+
+
+def catalogue_path(language: str) -> Path:
+    """Where the .po catalogue of `language` lives."""
+    return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@cache
+def translations(language: str) -> NullTranslations:
+    """The compiled catalogue of `language` (English is the source language: no catalogue)."""
+    path = catalogue_path(language)
+    if language not in LANGUAGES or not path.is_file():
+        return NullTranslations()
+    with path.open("rb") as po:
+        catalogue = read_po(po, locale=language)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalogue)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+def gettext_for(language: str) -> Callable[[str], str]:
+    """`_` for one language."""
+    return translations(language).gettext
+
+
+def negotiate(requested: str | None, accept_language: str | None) -> str:
+    """Picks the language: an explicit `?lang=` wins, then Accept-Language, then Arabic."""
+    if requested in LANGUAGES:
+        return requested
+    preferred = []
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().replace("-", "_")
+        if tag and tag != "*":
+            preferred.append(tag)
+    return negotiate_locale(preferred, LANGUAGES, sep="_") or DEFAULT_LANGUAGE
+
+
+def direction(language: str) -> str:
+    """`rtl` or `ltr`, for the page's `dir` attribute."""
+    try:
+        right_to_left = Locale.parse(language).character_order == "right-to-left"
+    except (UnknownLocaleError, ValueError):
+        right_to_left = True
+    return "rtl" if right_to_left else "ltr"

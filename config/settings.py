@@ -1,0 +1,132 @@
+"""Dor's settings: one object read from DOR_* environment variables and an optional TOML file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "DOR_"
+CONFIG_FILE_VARIABLE = "DOR_CONFIG"
+DEFAULT_DATABASE_URL = "sqlite:///var/dor.sqlite3"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class SettingsError(Exception):
+    """Settings could not be read; the message names the variable at fault."""
+
+
+class Settings(BaseSettings):
+    """Everything a Dor process needs to know about its surroundings."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    bus_url: str = "memory://"
+    sms_url: str = "console://"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    timezone: str = "Asia/Damascus"
+    secret_key: SecretStr | None = None
+    demo: bool = False
+    dev: bool = False
+    public_url: str = ""
+    allowed_origins: tuple[str, ...] = ()
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    log_level: str = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql+psycopg://", "postgresql://")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+    @model_validator(mode="after")
+    def _secret_outside_demo(self) -> Settings:
+        if self.demo or self.dev:
+            return self
+        secret = self.secret_key.get_secret_value() if self.secret_key else ""
+        if len(secret) < MIN_SECRET_KEY_LENGTH:
+            raise ValueError(
+                f"secret_key: required outside demo/dev mode, at least {MIN_SECRET_KEY_LENGTH} characters"
+            )
+        return self
+
+    @property
+    def secret(self) -> bytes:
+        """The key for signatures and keyed hashes; a fixed one in demo/dev mode only."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        return b"dor-demo-secret-not-for-production"
+
+    @property
+    def base_url(self) -> str:
+        """The address citizens' links point to (tracking URLs, QR codes, SMS)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments, then the environment, then the TOML file DOR_CONFIG names.
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = os.environ.get(CONFIG_FILE_VARIABLE)
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Reads settings from the environment and the TOML file it names; raises SettingsError."""
+    toml_file = os.environ.get(CONFIG_FILE_VARIABLE)
+    if toml_file and not Path(toml_file).is_file():
+        raise SettingsError(f"{CONFIG_FILE_VARIABLE}: no such file {toml_file!r}")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+    except ValueError as exc:  # a TOML file that does not parse
+        raise SettingsError(f"{CONFIG_FILE_VARIABLE}: {exc}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        message = error["msg"].removeprefix("Value error, ")
+        field = ".".join(str(part) for part in error["loc"])
+        if not field:  # a model-level check: its message starts with the field's name
+            field, _, message = message.partition(": ")
+        lines.append(f"{ENV_PREFIX}{field.upper()}: {message}")
+    return "; ".join(lines)

@@ -1,0 +1,1 @@
+"""Everything that shows live state: hall display, ticket tracker, wallboard, websocket hub."""

@@ -1,0 +1,163 @@
+"""The organisation: centres, the services they offer, their counters, staff and devices."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Integer, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from config.db import UtcDateTime
+from config.http import N_
+
+# Weekly opening hours: {"sun": [["08:00", "14:00"]], ...}; days absent are closed.
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+OpeningHours = dict[str, list[list[str]]]
+
+# Syria's fourteen governorates (محافظات); a centre names one, pages show it in their language.
+GOVERNORATES = (
+    N_("Damascus"),
+    N_("Rural Damascus"),
+    N_("Aleppo"),
+    N_("Homs"),
+    N_("Hama"),
+    N_("Latakia"),
+    N_("Tartus"),
+    N_("Idlib"),
+    N_("Raqqa"),
+    N_("Deir ez-Zor"),
+    N_("Al-Hasakah"),
+    N_("Daraa"),
+    N_("As-Suwayda"),
+    N_("Quneitra"),
+)
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class DeviceKind(StrEnum):
+    KIOSK = "kiosk"
+    DISPLAY = "display"
+
+
+class Centre(SQLModel, table=True):
+    """A citizen-service centre (مركز خدمة المواطن)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=Column(String(16), unique=True, nullable=False))
+    name_ar: str
+    name_en: str
+    governorate: str
+    latitude: float
+    longitude: float
+    timezone: str = "Asia/Damascus"
+    opening_hours: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    holidays: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Service(SQLModel, table=True):
+    """A kind of transaction citizens come for, with the documents it needs."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=Column(String(16), unique=True, nullable=False))
+    name_ar: str
+    name_en: str
+    description_ar: str = ""
+    description_en: str = ""
+    # [{"ar": "...", "en": "..."}, ...]
+    required_documents: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    fee: int = Field(default=0, ge=0)  # Syrian pounds
+    prefix: str = Field(sa_column=Column(String(1), unique=True, nullable=False))
+    mean_service_s: int = Field(default=300, gt=0)
+    bookable: bool = True
+    walk_in: bool = True
+
+
+class CentreService(SQLModel, table=True):
+    """A service a centre offers."""
+
+    __tablename__ = "centre_service"
+
+    centre_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("centre.id", ondelete="CASCADE"), primary_key=True)
+    )
+    service_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
+    )
+
+
+class Counter(SQLModel, table=True):
+    """A service window (شباك) of a centre."""
+
+    __table_args__ = (UniqueConstraint("centre_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int = Field(foreign_key="centre.id", index=True)
+    number: int = Field(gt=0)
+    label: str = ""
+    is_open: bool = False
+
+
+class CounterService(SQLModel, table=True):
+    """A service a counter serves, with the weight its agent gives that queue."""
+
+    __tablename__ = "counter_service"
+
+    counter_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("counter.id", ondelete="CASCADE"), primary_key=True)
+    )
+    service_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
+    )
+    weight: float = Field(default=1.0, gt=0)
+
+
+class Staff(SQLModel, table=True):
+    """A person who works Dor: agent, supervisor or admin."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    display_name: str = ""
+    password_hash: str
+    role: str = Field(default=Role.AGENT.value, sa_column=Column(String(16), nullable=False))
+    active: bool = True
+
+
+class StaffCentre(SQLModel, table=True):
+    """A centre a member of staff works at."""
+
+    __tablename__ = "staff_centre"
+
+    staff_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    )
+    centre_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("centre.id", ondelete="CASCADE"), primary_key=True)
+    )
+
+
+class Device(SQLModel, table=True):
+    """A kiosk or hall display; it authenticates with a token of which only a hash is kept."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int = Field(foreign_key="centre.id", index=True)
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    name: str = ""
+    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+
+
+def id_of(row: Centre | Service | Counter | Staff | Device) -> int:
+    """The primary key of a row that has been flushed (SQLModel types it as optional)."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush it first")
+    return row.id

@@ -1,0 +1,1 @@
+"""The application assembly: create_app(settings), lifespan, middleware, CLI and migrations."""

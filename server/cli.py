@@ -1,0 +1,117 @@
+"""The `dor` command: serve, migrate, seed."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from starlette.routing import BaseRoute
+
+from config.db import Database
+from config.settings import Settings, SettingsError, load_settings
+from queueing.seed import SeedError, seed_demo
+from server import schema
+from server.home import served_pages
+
+log = logging.getLogger("dor")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = argparse.ArgumentParser(prog="dor", description="Dor: queues and appointments.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="serve the web application")
+    commands.add_parser("migrate", help="bring the database schema up to date")
+    seed = commands.add_parser("seed", help="load data into the database")
+    seed.add_argument(
+        "--demo", action="store_true", required=True, help="the demo centres, staff and devices"
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"dor: bad setting: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    handlers = {"serve": serve, "migrate": migrate, "seed": seed_command}
+    return handlers[args.command](settings)
+
+
+def migrate(settings: Settings) -> int:
+    """Applies pending migrations."""
+    database = Database(settings.database_url)
+    _ensure_sqlite_folder(database)
+    schema.upgrade(database)
+    print(f"database is at revision {schema.current_revision(database)}")
+    database.dispose()
+    return 0
+
+
+def seed_command(settings: Settings) -> int:
+    """Loads the demo organisation (idempotent)."""
+    database = Database(settings.database_url)
+    try:
+        schema.ensure_current(database)
+        with database.write() as session:
+            seed_demo(session, now=datetime.now(UTC))
+    except (schema.SchemaOutdated, SeedError) as exc:
+        print(f"dor seed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+    print("demo data loaded")
+    return 0
+
+
+def serve(settings: Settings) -> int:
+    """Runs the server until interrupted."""
+    import uvicorn
+
+    from server.app import create_app
+
+    database = Database(settings.database_url)
+    _ensure_sqlite_folder(database)
+    if not settings.demo:
+        try:
+            schema.ensure_current(database)
+        except schema.SchemaOutdated as exc:
+            print(f"dor serve: {exc}", file=sys.stderr)
+            return 1
+    app = create_app(settings, database=database)
+    if settings.demo:
+        print(welcome(settings, app.routes), flush=True)
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), proxy_headers=True
+    )
+    return 0
+
+
+def welcome(settings: Settings, routes: Sequence[BaseRoute]) -> str:
+    """What `make run` prints: where to point a browser, and the demo credentials."""
+    base = settings.base_url
+    lines = ["", "Dor is running (demo mode). Point a browser at:", f"  {'Home':<14}{base}/"]
+    for title, path in served_pages(routes):
+        lines.append(f"  {title:<14}{base}{path.format(centre='DAM-01')}")
+    lines += [
+        f"  {'API document':<14}{base}/openapi.json",
+        "Demo credentials:",
+        "  Staff:        admin, supervisor1, supervisor2, agent1 … agent5 — password: demo",
+        "  Kiosk tokens: demo-kiosk-<centre>, e.g. demo-kiosk-DAM-01",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _ensure_sqlite_folder(database: Database) -> None:
+    if database.is_sqlite and database.url.database:
+        from pathlib import Path
+
+        Path(database.url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

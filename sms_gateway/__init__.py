@@ -1,0 +1,1 @@
+"""SMS: the outbox, message templates, segment counting and the backends that send."""

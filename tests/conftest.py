@@ -1,0 +1,143 @@
+"""Fixtures: every test gets a fresh database, on SQLite and again on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from config.db import Database
+from config.settings import Settings
+from queueing.seed import seed_demo
+from server import schema
+from server.app import create_app
+
+POSTGRES_ADMIN = os.environ.get("DOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+SEED_TIME = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@dataclass
+class Template:
+    """A migrated (and perhaps seeded) database that each test copies."""
+
+    backend: str
+    location: str  # SQLite file path, or PostgreSQL database name
+
+    def clone(self, tmp_path: Path) -> tuple[str, str]:
+        """A fresh copy: its URL, and what to drop afterwards."""
+        if self.backend == "sqlite":
+            target = tmp_path / "dor.sqlite3"
+            shutil.copyfile(self.location, target)
+            return f"sqlite:///{target}", ""
+        name = f"dor_test_{uuid.uuid4().hex[:12]}"
+        _admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.location}"')
+        return _pg_url(name), name
+
+
+def _pg_url(name: str) -> str:
+    base = POSTGRES_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    return f"{base}/{name}"
+
+
+def _admin(sql: str) -> None:
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
+        connection.execute(sql.encode())
+
+
+def _build_template(backend: str, folder: Path, *, seeded: bool) -> Template:
+    label = "seeded" if seeded else "empty"
+    if backend == "sqlite":
+        path = folder / f"template-{label}.sqlite3"
+        url, location = f"sqlite:///{path}", str(path)
+    else:
+        location = f"dor_tpl_{label}_{os.getpid()}"
+        _admin(f'DROP DATABASE IF EXISTS "{location}"')
+        _admin(f'CREATE DATABASE "{location}"')
+        url = _pg_url(location)
+    database = Database(url)
+    schema.upgrade(database)
+    if seeded:
+        with database.write() as session:
+            seed_demo(session, now=SEED_TIME)
+    if backend == "sqlite":
+        with database.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.dispose()
+    return Template(backend, location)
+
+
+class Templates:
+    """Builds each template once per test session, on first use, and drops them at the end."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.built: dict[tuple[str, bool], Template] = {}
+
+    def get(self, backend: str, *, seeded: bool) -> Template:
+        if (backend, seeded) not in self.built:
+            self.built[(backend, seeded)] = _build_template(backend, self.folder, seeded=seeded)
+        return self.built[(backend, seeded)]
+
+    def drop(self) -> None:
+        for template in self.built.values():
+            if template.backend == "postgresql":
+                _admin(f'DROP DATABASE IF EXISTS "{template.location}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    store = Templates(tmp_path_factory.mktemp("templates"))
+    yield store
+    store.drop()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _database(templates: Templates, backend: str, tmp_path: Path, seeded: bool) -> Iterator[Database]:
+    url, drop = templates.get(backend, seeded=seeded).clone(tmp_path)
+    database = Database(url)
+    yield database
+    database.dispose()
+    if drop:
+        _admin(f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)')
+
+
+@pytest.fixture
+def empty_database(templates: Templates, backend: str, tmp_path: Path) -> Iterator[Database]:
+    """A migrated database with no rows."""
+    yield from _database(templates, backend, tmp_path, seeded=False)
+
+
+@pytest.fixture
+def database(templates: Templates, backend: str, tmp_path: Path) -> Iterator[Database]:
+    """A migrated database holding the demo organisation."""
+    yield from _database(templates, backend, tmp_path, seeded=True)
+
+
+@pytest.fixture
+def settings(database: Database) -> Settings:
+    return Settings(database_url=database.url.render_as_string(hide_password=False), dev=True)
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database) -> Starlette:
+    return create_app(settings, database=database)
+
+
+@pytest.fixture
+def client(app: Starlette) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client

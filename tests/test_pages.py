@@ -1,0 +1,56 @@
+"""Pages: Arabic first and right-to-left, English on request, static files served by the app."""
+
+import re
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from starlette.testclient import TestClient
+
+from config.i18n import catalogue_path, translations
+
+PACKAGES = ["config", "queueing", "display", "booking", "sms_gateway", "server"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_home_page_is_arabic_and_right_to_left_by_default(client: TestClient) -> None:
+    html = client.get("/").text
+    assert '<html lang="ar" dir="rtl">' in html
+    assert "مراكز خدمة المواطن" in html
+    assert "مركز خدمة المواطن - المزة" in html
+
+
+def test_lang_parameter_switches_to_english_and_is_remembered(client: TestClient) -> None:
+    response = client.get("/?lang=en")
+    assert '<html lang="en" dir="ltr">' in response.text
+    assert "Citizen Service Centre — Mezzeh" in response.text
+    assert response.cookies.get("dor_lang") == "en"
+    assert '<html lang="en"' in client.get("/").text
+
+
+def test_accept_language_picks_english(client: TestClient) -> None:
+    html = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.8"}).text
+    assert 'dir="ltr"' in html
+
+
+def test_pages_use_an_arabic_capable_font_stack_served_locally(client: TestClient) -> None:
+    css = client.get("/static/base.css")
+    assert css.status_code == 200
+    assert "Noto Naskh Arabic" in css.text
+    html = client.get("/").text
+    assert not re.search(r'(href|src)="https?://', html), "pages load nothing from outside"
+
+
+def test_every_text_to_translate_has_an_arabic_translation() -> None:
+    catalogue = translations("ar")
+    missing = []
+    for package in PACKAGES:
+        method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
+        options = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+        for filename, _line, message, _comments, _context in extract_from_dir(
+            ROOT / package, method_map, options_map=options
+        ):
+            msgid = message if isinstance(message, str) else message[0]
+            if catalogue.gettext(msgid) == msgid:
+                missing.append(f"{package}/{filename}: {msgid}")
+    assert catalogue_path("ar").is_file()
+    assert missing == []
