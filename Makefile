@@ -11,7 +11,7 @@ export UV_PYTHON_DOWNLOADS := never
 run: install
 	DOR_DEMO=true $(VENV)/bin/dor migrate
 	DOR_DEMO=true $(VENV)/bin/dor seed --demo
-	DOR_DEMO=true $(VENV)/bin/dor serve
+	DOR_DEMO=true DOR_ALWAYS_OPEN=$${DOR_ALWAYS_OPEN:-true} $(VENV)/bin/dor serve
 
 test: install deps services lint typecheck layers pytest
 

@@ -43,6 +43,16 @@ class Settings(BaseSettings):
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     log_level: str = "INFO"
+    # Treat every centre as open: for demonstrations at any hour and for training, never production.
+    always_open: bool = False
+    # Routing policy (docs/queueing.md): head start of each priority class, and the ageing limit.
+    priority_head_start_s: dict[str, float] = Field(
+        default_factory=lambda: {"elderly": 900.0, "disabled": 900.0, "pregnant": 900.0}
+    )
+    max_wait_s: float = Field(default=5400.0, gt=0)
+    # Staff sessions end after this long idle, and this long after sign-in whatever happens.
+    session_idle_s: int = Field(default=1800, ge=60)
+    session_absolute_s: int = Field(default=12 * 3600, ge=300)
 
     @field_validator("timezone")
     @classmethod
@@ -58,6 +68,23 @@ class Settings(BaseSettings):
     def _supported_database(cls, value: str) -> str:
         if not value.startswith(("sqlite:///", "postgresql+psycopg://", "postgresql://")):
             raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        return value
+
+    @field_validator("priority_head_start_s")
+    @classmethod
+    def _known_classes(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = set(value) - {"elderly", "disabled", "pregnant"}
+        if unknown:
+            raise ValueError(f"unknown priority classes {sorted(unknown)}; use elderly, disabled, pregnant")
+        if any(v < 0 for v in value.values()):
+            raise ValueError("head starts must be >= 0 seconds")
+        return value
+
+    @field_validator("bus_url")
+    @classmethod
+    def _supported_bus(cls, value: str) -> str:
+        if not value.startswith(("memory://", "redis://")):
+            raise ValueError("must start with memory:// or redis://")
         return value
 
     @field_validator("log_level")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from config.db import UtcDateTime
@@ -59,6 +59,9 @@ class Centre(SQLModel, table=True):
     timezone: str = "Asia/Damascus"
     opening_hours: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     holidays: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # No-show policy: a ticket may be marked no-show only after this many calls and this long.
+    no_show_min_calls: int = Field(default=2, ge=1, sa_column_kwargs={"server_default": "2"})
+    no_show_min_wait_s: int = Field(default=60, ge=0, sa_column_kwargs={"server_default": "60"})
 
 
 class Service(SQLModel, table=True):
@@ -104,6 +107,11 @@ class Counter(SQLModel, table=True):
     number: int = Field(gt=0)
     label: str = ""
     is_open: bool = False
+    agent_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("staff.id", name="fk_counter_agent_id_staff"))
+    )
+    paused_reason: str | None = None
+    paused_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
 
 
 class CounterService(SQLModel, table=True):
@@ -156,7 +164,92 @@ class Device(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
 
 
-def id_of(row: Centre | Service | Counter | Staff | Device) -> int:
+class StaffSession(SQLModel, table=True):
+    """A signed-in member of staff. Only a hash of the cookie's id is stored."""
+
+    __tablename__ = "staff_session"
+
+    id_hash: str = Field(sa_column=Column(String(64), primary_key=True))
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    csrf_token: str = Field(sa_column=Column(String(64), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    last_seen_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    ended_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+
+
+class Ticket(SQLModel, table=True):
+    """A citizen's place in a service queue of one centre, for one centre-local day."""
+
+    __table_args__ = (
+        UniqueConstraint("centre_id", "day", "number"),
+        Index("ix_ticket_queue", "centre_id", "status", "service_id"),
+        # A counter has at most one ticket in hand: the database refuses a second.
+        Index(
+            "ux_ticket_active_counter",
+            "counter_id",
+            unique=True,
+            sqlite_where=text("status IN ('called', 'serving')"),
+            postgresql_where=text("status IN ('called', 'serving')"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int = Field(foreign_key="centre.id")
+    service_id: int = Field(foreign_key="service.id")
+    day: date
+    number: str = Field(sa_column=Column(String(8), nullable=False))
+    token: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    channel: str = Field(sa_column=Column(String(16), nullable=False))
+    priority: str = Field(default="none", sa_column=Column(String(16), nullable=False))
+    phone: str | None = Field(default=None, sa_column=Column(String(20)))
+    language: str = Field(default="ar", sa_column=Column(String(2), nullable=False))
+    # The queue orders by arrival; a transfer keeps it, so nobody is sent to the back.
+    arrived_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    issued_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    appointment_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    counter_id: int | None = Field(default=None, foreign_key="counter.id")
+    call_times: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    started_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    ended_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+
+
+class Event(SQLModel, table=True):
+    """The append-only log: every change of a ticket or counter, with a per-centre monotonic seq."""
+
+    __table_args__ = (UniqueConstraint("centre_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int = Field(foreign_key="centre.id")
+    seq: int
+    type: str = Field(sa_column=Column(String(32), nullable=False))
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    counter_id: int | None = Field(default=None, foreign_key="counter.id")
+    actor: str = Field(sa_column=Column(String(64), nullable=False))
+    at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class IdempotentRequest(SQLModel, table=True):
+    """The first answer to a request carrying an Idempotency-Key, replayed to its retries."""
+
+    __tablename__ = "idempotent_request"
+
+    key: str = Field(sa_column=Column(String(160), primary_key=True))
+    fingerprint: str = Field(sa_column=Column(String(64), nullable=False))
+    status: int
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+
+
+class Serial(SQLModel, table=True):
+    """A named counter incremented atomically in the database: ticket numbers, event seq."""
+
+    name: str = Field(sa_column=Column(String(96), primary_key=True))
+    last: int = 0
+
+
+def id_of(row: Centre | Service | Counter | Staff | Device | Ticket | Event) -> int:
     """The primary key of a row that has been flushed (SQLModel types it as optional)."""
     if row.id is None:
         raise ValueError(f"{type(row).__name__} has no id yet: flush it first")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from datetime import datetime
+from typing import Literal
 
+from pydantic import BaseModel, Field
+
+from config.http import Strict
 from queueing.models import Centre, Service
+from queueing.policy import Priority
 
 
 class Text(BaseModel):
@@ -57,3 +62,112 @@ class ServiceOut(BaseModel):
             bookable=service.bookable,
             walk_in=service.walk_in,
         )
+
+
+class IssueTicketIn(Strict):
+    """POST /api/v1/centres/{centre}/tickets"""
+
+    service: str = Field(min_length=1, max_length=16)
+    channel: Literal["kiosk", "remote"]
+    phone: str | None = Field(default=None, max_length=32)
+    otp: str | None = Field(default=None, max_length=16)
+    priority: Priority = Priority.NONE
+    language: Literal["ar", "en"] = "ar"
+
+
+class TicketOut(BaseModel):
+    """A ticket as its holder sees it (the token is the holder's secret)."""
+
+    number: str
+    token: str
+    status: str
+    service: str
+    centre: str
+    position: int | None = Field(description="1 = next to be called; null once called")
+    ahead: int | None = Field(description="people ahead in the queue; null once called")
+    estimated_wait_s: int | None
+    tracking_url: str
+    counter: int | None = None
+    issued_at: datetime
+
+
+class ServiceStatus(BaseModel):
+    code: str
+    waiting: int
+    estimated_wait_s: int
+    open_counters: int
+
+
+class NowServing(BaseModel):
+    number: str
+    counter: int
+    service: str
+
+
+class CentreStatus(BaseModel):
+    """GET /api/v1/centres/{centre}/status: public, no personal data."""
+
+    centre: str
+    open: bool
+    services: list[ServiceStatus]
+    now_serving: list[NowServing]
+
+
+class StaffTicket(BaseModel):
+    """A ticket as the agent sees it: no phone, no token."""
+
+    number: str
+    status: str
+    service: str
+    priority: str
+    channel: str
+    arrived_at: datetime
+    called_at: datetime | None
+    calls: int
+    started_at: datetime | None
+
+
+class CounterOut(BaseModel):
+    number: int
+    label: str
+    services: list[str]
+    status: Literal["closed", "open", "paused"]
+    agent: str | None
+    paused_reason: str | None
+    ticket: StaffTicket | None
+
+
+class CounterActionOut(BaseModel):
+    """The answer to a counter action: the ticket in hand (if any) and the counter."""
+
+    ticket: StaffTicket | None
+    counter: CounterOut
+
+
+class TransferIn(Strict):
+    service: str = Field(min_length=1, max_length=16)
+
+
+class OutOfOrderCallIn(Strict):
+    number: str = Field(min_length=3, max_length=8)
+    reason: str = Field(min_length=3, max_length=200)
+
+
+class PauseIn(Strict):
+    reason: str = Field(min_length=2, max_length=100)
+
+
+class LoginIn(Strict):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class LoginOut(BaseModel):
+    username: str
+    role: str
+    centres: list[str]
+    csrf_token: str
+
+
+class Done(BaseModel):
+    status: str

@@ -14,11 +14,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from config.clock import Clock, system_clock
 from config.db import Database
 from config.http import ApiError, error_response
 from config.pages import make_environment
 from config.settings import Settings
 from queueing import api as queueing_api
+from queueing import auth_api, counter_api, ticket_api
+from queueing.bus import bus_from_url
+from queueing.errors import QueueError
+from queueing.states import InvalidTransition
+from queueing.web import as_api_error, build_policy
 from server import health, home, schema
 from server.openapi import build_openapi
 
@@ -36,9 +42,12 @@ HTTP_CODES = {
 }
 
 
-def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
-    """Builds the application; the database opens here and closes when the lifespan ends."""
+def create_app(
+    settings: Settings, *, database: Database | None = None, clock: Clock = system_clock
+) -> Starlette:
+    """Builds the application; the database and bus open here and close when the lifespan ends."""
     database = database or Database(settings.database_url)
+    bus = bus_from_url(settings.bus_url)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -49,10 +58,14 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         try:
             yield
         finally:
+            await bus.close()
             database.dispose()
 
     routes: list[BaseRoute] = [
         *queueing_api.routes,
+        *ticket_api.routes,
+        *counter_api.routes,
+        *auth_api.routes,
         health.route,
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
         Route("/", home.page, methods=["GET"], name="home"),
@@ -63,12 +76,17 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         lifespan=lifespan,
         exception_handlers={
             ApiError: api_error,
+            QueueError: queue_error,
+            InvalidTransition: queue_error,
             HTTPException: http_error,
             Exception: server_error,
         },
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.bus = bus
+    app.state.clock = clock
+    app.state.policy = build_policy(settings.priority_head_start_s, settings.max_wait_s)
     app.state.templates = make_environment(TEMPLATE_DIRS)
     app.state.openapi = build_openapi(routes, title="Dor", version="1")
     return app
@@ -82,6 +100,12 @@ async def openapi(request: Request) -> Response:
 async def api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+
+async def queue_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, QueueError | InvalidTransition)
+    error = as_api_error(exc)
+    return error_response(error.status, error.code, error.message, error.headers)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

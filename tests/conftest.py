@@ -7,7 +7,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -132,12 +132,62 @@ def settings(database: Database) -> Settings:
     return Settings(database_url=database.url.render_as_string(hide_password=False), dev=True)
 
 
+class VirtualClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+# Sunday 29 November 2026, 09:00 in Damascus: the demo centres are open.
+OPEN_HOURS = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
+KIOSK = {"Authorization": "Bearer demo-kiosk-DAM-01"}
+
+
 @pytest.fixture
-def app(settings: Settings, database: Database) -> Starlette:
-    return create_app(settings, database=database)
+def clock() -> VirtualClock:
+    return VirtualClock(OPEN_HOURS)
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database, clock: VirtualClock) -> Starlette:
+    return create_app(settings, database=database, clock=clock)
 
 
 @pytest.fixture
 def client(app: Starlette) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+def sign_in(app: Starlette, username: str, password: str = "demo") -> TestClient:
+    """A client signed in as `username`, sending its CSRF token with every request."""
+    client = TestClient(app, raise_server_exceptions=False)
+    response = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+    return client
+
+
+@pytest.fixture
+def agent(client: TestClient, app: Starlette) -> Iterator[TestClient]:
+    """agent1 of DAM-01, signed in (the app's lifespan is running through `client`)."""
+    with sign_in(app, "agent1") as signed_in:
+        yield signed_in
+
+
+def take_ticket(client: TestClient, service: str = "CR", **extra: object) -> dict:  # type: ignore[type-arg]
+    """Issues a kiosk ticket at DAM-01 and returns its view."""
+    response = client.post(
+        "/api/v1/centres/DAM-01/tickets",
+        json={"service": service, "channel": "kiosk", **extra},
+        headers=KIOSK,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]

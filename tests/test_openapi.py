@@ -3,6 +3,7 @@
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import Case
+from schemathesis.checks import positive_data_acceptance
 from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
@@ -44,7 +45,8 @@ def test_no_operation_answers_5xx_or_off_schema(app: Starlette) -> None:
         @given(case=operation.as_strategy())
         @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def check(case: Case) -> None:
-            case.call_and_validate()
+            # Schema-valid input may still break a business rule (an unknown service code): 4xx is right.
+            case.call_and_validate(excluded_checks=[positive_data_acceptance])
 
         check()
         fuzzed.append(operation.label)

@@ -1,0 +1,109 @@
+"""Staff sign-in: server-side sessions, CSRF tokens, and who may act where; device tokens."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from queueing.models import Device, Role, Staff, StaffCentre, StaffSession, id_of
+from queueing.secrets import hash_token, verify_password
+
+SESSION_BYTES = 32  # 256-bit session ids
+# Hashing a password that is not there still costs the time of a real check, so the answer's
+# timing does not tell an unknown user from a wrong password.
+_DUMMY_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$C2kacRVFzvUtpHmzHkMjwQ$iumpUB+Czqn5sGFdmDYTbw2czuU59lK+iSG0rNfpvlc"
+)
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle: timedelta
+    absolute: timedelta
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """An authenticated member of staff and the centres they may act in (None: every centre)."""
+
+    staff: Staff
+    session: StaffSession
+    centre_ids: frozenset[int] | None
+
+    @property
+    def role(self) -> Role:
+        return Role(self.staff.role)
+
+    def may_act_in(self, centre_id: int) -> bool:
+        return self.centre_ids is None or centre_id in self.centre_ids
+
+    @property
+    def actor(self) -> str:
+        return f"staff:{self.staff.username}"
+
+
+def login(session: Session, *, username: str, password: str, now: datetime) -> tuple[str, SignedIn] | None:
+    """Checks the password; on success opens a new session and returns its raw id (for the cookie)."""
+    staff = session.exec(select(Staff).where(Staff.username == username)).first()
+    if staff is None or not staff.active:
+        verify_password(_DUMMY_HASH, password)
+        return None
+    if not verify_password(staff.password_hash, password):
+        return None
+    raw_id = secrets.token_urlsafe(SESSION_BYTES)
+    record = StaffSession(
+        id_hash=hash_token(raw_id),
+        staff_id=id_of(staff),
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=now,
+        last_seen_at=now,
+    )
+    session.add(record)
+    return raw_id, SignedIn(staff, record, _centres(session, staff))
+
+
+def authenticate(session: Session, *, raw_id: str, now: datetime, policy: SessionPolicy) -> SignedIn | None:
+    """The live session behind a cookie; None when unknown, ended, expired or the account is disabled."""
+    record = session.get(StaffSession, hash_token(raw_id))
+    if record is None or record.ended_at is not None:
+        return None
+    if now - record.last_seen_at > policy.idle or now - record.created_at > policy.absolute:
+        return None
+    staff = session.get(Staff, record.staff_id)
+    if staff is None or not staff.active:
+        return None
+    if now - record.last_seen_at > timedelta(seconds=30):  # keep writes rare on busy consoles
+        record.last_seen_at = now
+        session.add(record)
+    return SignedIn(staff, record, _centres(session, staff))
+
+
+def csrf_matches(signed_in: SignedIn, token: str | None) -> bool:
+    """The CSRF token sent with a mutating request is this session's."""
+    return token is not None and hmac.compare_digest(signed_in.session.csrf_token, token)
+
+
+def logout(session: Session, *, raw_id: str, now: datetime) -> None:
+    """Ends the session on the server: the cookie stops working at once."""
+    record = session.get(StaffSession, hash_token(raw_id))
+    if record is not None and record.ended_at is None:
+        record.ended_at = now
+        session.add(record)
+
+
+def _centres(session: Session, staff: Staff) -> frozenset[int] | None:
+    if staff.role == Role.ADMIN:
+        return None
+    rows = session.exec(select(StaffCentre.centre_id).where(StaffCentre.staff_id == id_of(staff))).all()
+    return frozenset(rows)
+
+
+def find_device(session: Session, *, token: str) -> Device | None:
+    """The live (not revoked) device holding this token."""
+    return session.exec(
+        select(Device).where(Device.token_hash == hash_token(token), col(Device.revoked_at).is_(None))
+    ).first()

@@ -1,0 +1,197 @@
+"""Counter routes (agent session): list counters; open, close, next, recall, start, finish, no-show,
+transfer, out-of-order call, pause, resume."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from config.http import ApiError, not_found, operation, read
+from queueing import catalogue
+from queueing.accounts import SignedIn
+from queueing.counters import CounterDesk, counter_weights, current_ticket, find_counter
+from queueing.events import write_and_publish
+from queueing.models import Counter, Role, Service, Staff, Ticket, id_of
+from queueing.schemas import (
+    CounterActionOut,
+    CounterOut,
+    OutOfOrderCallIn,
+    PauseIn,
+    StaffTicket,
+    TransferIn,
+)
+from queueing.web import credentials, now, policy_config, require_staff, session_policy
+
+
+def staff_ticket(session: Session, ticket: Ticket) -> StaffTicket:
+    """The agent's view of a ticket."""
+    service = session.get(Service, ticket.service_id)
+    return StaffTicket(
+        number=ticket.number,
+        status=ticket.status,
+        service=service.code if service else "",
+        priority=ticket.priority,
+        channel=ticket.channel,
+        arrived_at=ticket.arrived_at,
+        called_at=datetime.fromisoformat(ticket.call_times[-1]) if ticket.call_times else None,
+        calls=len(ticket.call_times),
+        started_at=ticket.started_at,
+    )
+
+
+def counter_view(session: Session, counter: Counter) -> CounterOut:
+    """A counter's state, with the ticket in hand."""
+    codes = session.exec(
+        select(Service.code).where(
+            col(Service.id).in_(list(counter_weights(session, counter_id=id_of(counter))))
+        )
+    ).all()
+    agent = session.get(Staff, counter.agent_id) if counter.agent_id else None
+    ticket = current_ticket(session, counter_id=id_of(counter))
+    status = "closed" if not counter.is_open else ("paused" if counter.paused_reason else "open")
+    return CounterOut(
+        number=counter.number,
+        label=counter.label,
+        services=sorted(codes),
+        status=status,
+        agent=agent.username if agent else None,
+        paused_reason=counter.paused_reason,
+        ticket=staff_ticket(session, ticket) if ticket else None,
+    )
+
+
+@operation(
+    "GET",
+    "/api/v1/centres/{centre}/counters",
+    summary="The counters of a centre (its staff only)",
+    tag="counters",
+    responses={200: list[CounterOut]},
+    errors=(401, 403),
+    security=("session",),
+)
+async def list_counters(request: Request) -> list[CounterOut]:
+    """Every counter of the centre with its state."""
+    code = request.path_params["centre"]
+    creds, at, policy = credentials(request), now(request), session_policy(request)
+
+    def work(session: Session) -> list[CounterOut]:
+        centre = catalogue.find_centre(session, code=code)
+        if centre is None:
+            raise not_found(request, "centre", code)
+        require_staff(session, creds, now=at, policy=policy, centre_id=id_of(centre))
+        counters = session.exec(
+            select(Counter).where(Counter.centre_id == id_of(centre)).order_by(col(Counter.number))
+        ).all()
+        return [counter_view(session, c) for c in counters]
+
+    return await read(request, work)
+
+
+Action = Callable[[CounterDesk, SignedIn, Any, Request], Ticket | None]
+
+
+def _action_route(name: str, action: Action, *, summary: str, body: type[BaseModel] | None = None) -> Route:
+    """The route of one counter action: authenticate, lock the counter, act, answer."""
+
+    async def endpoint(request: Request, body: Any = None) -> Response | CounterActionOut:
+        code = request.path_params["centre"]
+        number = _counter_number(request)
+        creds, at, session_rules = credentials(request), now(request), session_policy(request)
+
+        def work(session: Session) -> CounterActionOut | None:
+            centre = catalogue.find_centre(session, code=code)
+            if centre is None:
+                raise not_found(request, "centre", code)
+            signed_in = require_staff(session, creds, now=at, policy=session_rules, centre_id=id_of(centre))
+            counter = find_counter(session, centre_id=id_of(centre), number=number, lock=True)
+            if counter is None:
+                raise not_found(request, "counter", str(number))
+            _require_holder(signed_in, counter, opening=name == "open")
+            desk = CounterDesk(session, centre=centre, counter=counter, actor=signed_in.actor, now=at)
+            ticket = action(desk, signed_in, body, request)
+            if name == "next" and ticket is None:
+                return None
+            view = counter_view(session, counter)
+            return CounterActionOut(
+                ticket=staff_ticket(session, ticket) if ticket else view.ticket, counter=view
+            )
+
+        result = await write_and_publish(request, work)
+        return Response(status_code=204) if result is None else result
+
+    endpoint.__name__ = f"counter_{name.replace('-', '_')}"
+    return operation(
+        "POST",
+        f"/api/v1/centres/{{centre}}/counters/{{counter}}/{name}",
+        summary=summary,
+        tag="counters",
+        body=body,
+        responses={200: CounterActionOut, 204: None},
+        errors=(401, 403, 409),
+        security=("session",),
+    )(endpoint)
+
+
+def _counter_number(request: Request) -> int:
+    raw = request.path_params["counter"]
+    if not raw.isdigit() or not 0 < int(raw) < 1000:
+        raise not_found(request, "counter", raw)
+    return int(raw)
+
+
+def _require_holder(signed_in: SignedIn, counter: Counter, *, opening: bool) -> None:
+    """An agent acts only at the counter it opened; supervisors and admins may act at any."""
+    if signed_in.role != Role.AGENT or opening:
+        return
+    if counter.agent_id != signed_in.staff.id:
+        raise ApiError(409, "counter_taken", f"counter {counter.number} is not open by you")
+
+
+def _service(desk: CounterDesk, code: str) -> Service:
+    service = catalogue.find_service(desk.session, code=code)
+    if service is None:
+        raise ApiError(422, "invalid_input", f"field 'service': unknown service {code}")
+    return service
+
+
+def _open(desk: CounterDesk, who: SignedIn, body: Any, request: Request) -> None:
+    desk.open(agent_id=id_of(who.staff))
+
+
+ACTIONS: list[tuple[str, Action, str, type[BaseModel] | None]] = [
+    ("open", _open, "Take this counter", None),
+    ("close", lambda d, w, b, r: d.close(), "Leave this counter", None),
+    (
+        "next",
+        lambda d, w, b, r: d.call_next(policy=policy_config(r)),
+        "Call the next ticket (204: nobody waits)",
+        None,
+    ),
+    ("recall", lambda d, w, b, r: d.recall(), "Call the current ticket again", None),
+    ("start", lambda d, w, b, r: d.start(), "The citizen is at the counter", None),
+    ("finish", lambda d, w, b, r: d.finish(), "Service done", None),
+    ("no-show", lambda d, w, b, r: d.no_show(), "The citizen did not come", None),
+    (
+        "transfer",
+        lambda d, w, b, r: d.transfer(service=_service(d, b.service)),
+        "Send to another service's queue",
+        TransferIn,
+    ),
+    (
+        "call",
+        lambda d, w, b, r: d.call_number(number=b.number, reason=b.reason),
+        "Call a given number out of order",
+        OutOfOrderCallIn,
+    ),
+    ("pause", lambda d, w, b, r: d.pause(reason=b.reason), "Stop taking tickets, with a reason", PauseIn),
+    ("resume", lambda d, w, b, r: d.resume(), "Take tickets again", None),
+]
+
+routes = [list_counters, *(_action_route(n, a, summary=s, body=b) for n, a, s, b in ACTIONS)]

@@ -1,0 +1,269 @@
+"""Counter operations: open, close, pause, resume, and working tickets (call, recall, start, finish,
+no-show, transfer, out-of-order call). Each runs inside the caller's transaction; the counter row is
+locked first, so two requests on one counter never interleave."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlmodel import Session, col, select
+
+from queueing.errors import (
+    CounterBusy,
+    CounterClosed,
+    CounterPaused,
+    CounterTaken,
+    NoCurrentTicket,
+    NoShowTooEarly,
+    ServiceNotOffered,
+    TicketNotWaiting,
+)
+from queueing.events import append_event
+from queueing.hours import local_day
+from queueing.models import Centre, CentreService, Counter, CounterService, Service, Ticket, id_of
+from queueing.policy import PolicyConfig, choose_next
+from queueing.states import ACTIVE, Move, TicketStatus, next_status
+from queueing.tickets import waiting_candidates
+
+CLAIM_ATTEMPTS = 20
+
+
+def find_counter(session: Session, *, centre_id: int, number: int, lock: bool = False) -> Counter | None:
+    """A centre's counter by number; `lock` holds its row until commit (PostgreSQL; SQLite locks at BEGIN)."""
+    query = select(Counter).where(Counter.centre_id == centre_id, Counter.number == number)
+    if lock:
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def current_ticket(session: Session, *, counter_id: int) -> Ticket | None:
+    """The ticket called to or being served at this counter."""
+    return session.exec(
+        select(Ticket).where(
+            Ticket.counter_id == counter_id, col(Ticket.status).in_([s.value for s in ACTIVE])
+        )
+    ).first()
+
+
+def counter_weights(session: Session, *, counter_id: int) -> dict[int, float]:
+    """The services a counter serves: service id -> weight."""
+    rows = session.exec(
+        select(CounterService.service_id, CounterService.weight).where(
+            CounterService.counter_id == counter_id
+        )
+    ).all()
+    return dict(rows)
+
+
+class CounterDesk:
+    """One agent's hold on one counter, for the length of a transaction."""
+
+    def __init__(
+        self, session: Session, *, centre: Centre, counter: Counter, actor: str, now: datetime
+    ) -> None:
+        self.session = session
+        self.centre = centre
+        self.counter = counter
+        self.actor = actor
+        self.now = now
+
+    def _event(self, type: str, ticket: Ticket | None = None, **data: Any) -> None:
+        if ticket is not None:
+            data = {"number": ticket.number, "service": self._service_code(ticket.service_id), **data}
+        append_event(
+            self.session,
+            centre_id=id_of(self.centre),
+            centre_code=self.centre.code,
+            type=type,
+            actor=self.actor,
+            at=self.now,
+            ticket_id=ticket.id if ticket else None,
+            counter_id=id_of(self.counter),
+            data={"counter": self.counter.number, **data},
+        )
+
+    def _service_code(self, service_id: int) -> str:
+        service = self.session.get(Service, service_id)
+        return service.code if service else ""
+
+    # --- the counter itself -------------------------------------------------------------------
+
+    def open(self, *, agent_id: int) -> None:
+        """The agent takes this counter; 409 counter_taken if another agent holds it."""
+        taken = self.session.execute(
+            update(Counter)
+            .where(
+                col(Counter.id) == id_of(self.counter),
+                or_(col(Counter.agent_id).is_(None), col(Counter.agent_id) == agent_id),
+            )
+            .values(agent_id=agent_id, is_open=True)
+        )
+        if taken.rowcount == 0:  # type: ignore[attr-defined]
+            raise CounterTaken(f"counter {self.counter.number} is held by another agent")
+        self.session.refresh(self.counter)
+        self._event("counter_opened", agent=agent_id)
+
+    def close(self) -> None:
+        """The agent leaves; the counter must not have a ticket in hand."""
+        if current_ticket(self.session, counter_id=id_of(self.counter)) is not None:
+            raise CounterBusy("finish, transfer or mark no-show the current ticket before closing")
+        self.counter.is_open = False
+        self.counter.agent_id = None
+        self.counter.paused_reason = None
+        self.counter.paused_at = None
+        self.session.add(self.counter)
+        self._event("counter_closed")
+
+    def pause(self, *, reason: str) -> None:
+        """The counter stops taking tickets, for a stated reason."""
+        self._require_open()
+        self.counter.paused_reason = reason
+        self.counter.paused_at = self.now
+        self.session.add(self.counter)
+        self._event("counter_paused", reason=reason)
+
+    def resume(self) -> None:
+        """The counter takes tickets again."""
+        self._require_open()
+        if self.counter.paused_reason is None:
+            raise CounterBusy("the counter is not paused")
+        self.counter.paused_reason = None
+        self.counter.paused_at = None
+        self.session.add(self.counter)
+        self._event("counter_resumed")
+
+    def _require_open(self) -> None:
+        if not self.counter.is_open:
+            raise CounterClosed(f"counter {self.counter.number} is closed")
+
+    def _require_ready(self) -> None:
+        self._require_open()
+        if self.counter.paused_reason is not None:
+            raise CounterPaused(f"counter {self.counter.number} is paused: {self.counter.paused_reason}")
+        if current_ticket(self.session, counter_id=id_of(self.counter)) is not None:
+            raise CounterBusy("finish, transfer or mark no-show the current ticket first")
+
+    def _in_hand(self) -> Ticket:
+        self._require_open()
+        ticket = current_ticket(self.session, counter_id=id_of(self.counter))
+        if ticket is None:
+            raise NoCurrentTicket(f"counter {self.counter.number} has no ticket in hand")
+        return ticket
+
+    # --- working tickets ----------------------------------------------------------------------
+
+    def call_next(self, *, policy: PolicyConfig) -> Ticket | None:
+        """Calls the ticket the policy puts first among this counter's queues; None if nobody waits."""
+        self._require_ready()
+        weights = counter_weights(self.session, counter_id=id_of(self.counter))
+        for _ in range(CLAIM_ATTEMPTS):
+            candidates = waiting_candidates(
+                self.session, centre_id=id_of(self.centre), service_ids=list(weights)
+            )
+            choice = choose_next(candidates, weights=weights, now=self.now, config=policy)
+            if choice is None:
+                return None
+            ticket = self._claim(choice.ticket_id)
+            if ticket is not None:
+                self._event("called", ticket)
+                return ticket
+        raise CounterBusy("too much contention on this queue; try again")
+
+    def call_number(self, *, number: str, reason: str) -> Ticket:
+        """Calls a given waiting ticket out of the policy's order; the reason is logged."""
+        self._require_ready()
+        weights = counter_weights(self.session, counter_id=id_of(self.counter))
+        ticket = self.session.exec(
+            select(Ticket).where(
+                Ticket.centre_id == id_of(self.centre),
+                Ticket.day == local_day(self.now, timezone=self.centre.timezone),
+                Ticket.number == number,
+            )
+        ).first()
+        if ticket is None or ticket.status != TicketStatus.WAITING.value:
+            raise TicketNotWaiting(f"no waiting ticket {number} today")
+        if ticket.service_id not in weights:
+            raise ServiceNotOffered(f"counter {self.counter.number} does not serve the service of {number}")
+        claimed = self._claim(id_of(ticket))
+        if claimed is None:
+            raise TicketNotWaiting(f"{number} was just called elsewhere")
+        self._event("called", claimed, out_of_order=True, reason=reason)
+        return claimed
+
+    def _claim(self, ticket_id: int) -> Ticket | None:
+        """Moves a waiting ticket to this counter, unless another counter got it first."""
+        called = next_status(TicketStatus.WAITING, Move.CALL).value
+        result = self.session.execute(
+            update(Ticket)
+            .where(col(Ticket.id) == ticket_id, col(Ticket.status) == TicketStatus.WAITING.value)
+            .values(status=called, counter_id=id_of(self.counter))
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            return None
+        ticket = self.session.get(Ticket, ticket_id, populate_existing=True)
+        assert ticket is not None
+        ticket.call_times = [*ticket.call_times, self.now.isoformat()]
+        self.session.add(ticket)
+        return ticket
+
+    def recall(self) -> Ticket:
+        """Calls the ticket in hand again."""
+        ticket = self._in_hand()
+        ticket.status = next_status(TicketStatus(ticket.status), Move.RECALL).value
+        ticket.call_times = [*ticket.call_times, self.now.isoformat()]
+        self.session.add(ticket)
+        self._event("recalled", ticket, calls=len(ticket.call_times))
+        return ticket
+
+    def start(self) -> Ticket:
+        """The citizen is at the counter."""
+        ticket = self._in_hand()
+        ticket.status = next_status(TicketStatus(ticket.status), Move.START).value
+        ticket.started_at = self.now
+        self.session.add(ticket)
+        self._event("started", ticket)
+        return ticket
+
+    def finish(self) -> Ticket:
+        """Service is complete."""
+        ticket = self._in_hand()
+        ticket.status = next_status(TicketStatus(ticket.status), Move.FINISH).value
+        ticket.ended_at = self.now
+        self.session.add(ticket)
+        self._event("finished", ticket)
+        return ticket
+
+    def no_show(self) -> Ticket:
+        """The citizen did not come: only after the centre's minimum calls and time since the first."""
+        ticket = self._in_hand()
+        status = next_status(TicketStatus(ticket.status), Move.NO_SHOW)
+        calls = len(ticket.call_times)
+        first = datetime.fromisoformat(ticket.call_times[0])
+        waited = (self.now - first).total_seconds()
+        if calls < self.centre.no_show_min_calls or waited < self.centre.no_show_min_wait_s:
+            raise NoShowTooEarly(
+                f"no-show needs {self.centre.no_show_min_calls} calls and {self.centre.no_show_min_wait_s} s "
+                f"since the first; this ticket has {calls} calls and {int(waited)} s"
+            )
+        ticket.status = status.value
+        ticket.ended_at = self.now
+        self.session.add(ticket)
+        self._event("no_show", ticket, calls=calls)
+        return ticket
+
+    def transfer(self, *, service: Service) -> Ticket:
+        """Sends the ticket in hand to another service's queue, keeping its arrival time."""
+        ticket = self._in_hand()
+        if self.session.get(CentreService, (id_of(self.centre), id_of(service))) is None:
+            raise ServiceNotOffered(f"{self.centre.code} does not offer {service.code}")
+        origin = self._service_code(ticket.service_id)
+        ticket.status = next_status(TicketStatus(ticket.status), Move.TRANSFER).value
+        ticket.service_id = id_of(service)
+        ticket.counter_id = None
+        ticket.started_at = None
+        self.session.add(ticket)
+        self.session.flush()
+        self._event("transferred", ticket, origin=origin)
+        return ticket

@@ -1,0 +1,55 @@
+"""The named refusals of the queue engine; the API maps each `code` to an HTTP answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class QueueError(Exception):
+    """A request the engine refuses in the current state."""
+
+    code = "queue_error"
+
+
+class ServiceNotOffered(QueueError):
+    code = "service_not_offered"
+
+
+class NotForWalkIn(QueueError):
+    code = "service_not_walk_in"
+
+
+class CentreClosed(QueueError):
+    code = "centre_closed"
+
+    def __init__(self, message: str, *, next_opening: datetime | None) -> None:
+        super().__init__(message)
+        self.next_opening = next_opening
+
+
+class CounterTaken(QueueError):
+    code = "counter_taken"
+
+
+class CounterClosed(QueueError):
+    code = "counter_closed"
+
+
+class CounterPaused(QueueError):
+    code = "counter_paused"
+
+
+class CounterBusy(QueueError):
+    code = "counter_busy"
+
+
+class NoCurrentTicket(QueueError):
+    code = "no_current_ticket"
+
+
+class NoShowTooEarly(QueueError):
+    code = "no_show_too_early"
+
+
+class TicketNotWaiting(QueueError):
+    code = "ticket_not_waiting"

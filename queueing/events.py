@@ -1,0 +1,79 @@
+"""The event log: every change of a ticket or counter is a row, written in the caller's transaction,
+then announced on the bus once that transaction has committed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlmodel import Session
+from starlette.requests import Request
+
+from config.http import write
+from queueing.bus import Bus, Message
+from queueing.models import Event
+from queueing.serials import next_value
+
+T = TypeVar("T")
+STAGED = "dor_staged_events"
+log = logging.getLogger(__name__)
+
+
+def centre_channel(centre_code: str) -> str:
+    """The bus channel of one centre's events."""
+    return f"centre:{centre_code}"
+
+
+def append_event(
+    session: Session,
+    *,
+    centre_id: int,
+    centre_code: str,
+    type: str,
+    actor: str,
+    at: datetime,
+    ticket_id: int | None = None,
+    counter_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> Event:
+    """Appends an event with the centre's next `seq`; it is published after the commit."""
+    seq = next_value(session, name=f"events:{centre_id}")
+    event = Event(
+        centre_id=centre_id,
+        seq=seq,
+        type=type,
+        actor=actor,
+        at=at,
+        ticket_id=ticket_id,
+        counter_id=counter_id,
+        data=data or {},
+    )
+    session.add(event)
+    message: Message = {"seq": seq, "type": type, "centre": centre_code, "at": at.isoformat(), **(data or {})}
+    session.info.setdefault(STAGED, []).append((centre_channel(centre_code), message))
+    return event
+
+
+async def write_and_publish(request: Request, work: Callable[[Session], T]) -> T:
+    """Runs `work` in a write transaction; after it commits, publishes the events it appended."""
+    staged: list[tuple[str, Message]] = []
+
+    def run(session: Session) -> T:
+        result = work(session)
+        staged.extend(session.info.pop(STAGED, []))
+        return result
+
+    result = await write(request, run)
+    await publish(request.app.state.bus, staged)
+    return result
+
+
+async def publish(bus: Bus, staged: list[tuple[str, Message]]) -> None:
+    """Rings the doorbell for committed events; a failure only delays screens (they resync)."""
+    for channel, message in staged:
+        try:
+            await bus.publish(channel, message)
+        except Exception:  # the database already holds the truth
+            log.exception("could not publish event %s on %s", message.get("seq"), channel)

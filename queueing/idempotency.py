@@ -1,0 +1,44 @@
+"""Idempotency-Key: the first answer to a request is stored and replayed to its retries."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from queueing.models import IdempotentRequest
+
+MAX_KEY_LENGTH = 100
+
+
+class KeyReused(Exception):
+    """The same key came with a different request."""
+
+
+def fingerprint(path: str, body: Any) -> str:
+    """A digest of what was asked, to tell a retry from a different request under the same key."""
+    canonical = json.dumps(
+        [path, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def replay(session: Session, *, key: str, fingerprint: str) -> tuple[int, dict[str, Any]] | None:
+    """The stored answer to this key, None if it is new; KeyReused if it was used for something else."""
+    stored = session.get(IdempotentRequest, key)
+    if stored is None:
+        return None
+    if stored.fingerprint != fingerprint:
+        raise KeyReused("this Idempotency-Key was already used for a different request")
+    return stored.status, stored.body
+
+
+def remember(
+    session: Session, *, key: str, fingerprint: str, status: int, body: dict[str, Any], now: datetime
+) -> None:
+    """Stores the answer in the caller's transaction; a concurrent twin fails on the primary key."""
+    session.add(IdempotentRequest(key=key, fingerprint=fingerprint, status=status, body=body, created_at=now))
+    session.flush()

@@ -1,0 +1,25 @@
+"""Named counters incremented atomically in the database, safe across processes."""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from queueing.models import Serial
+
+
+def next_value(session: Session, *, name: str) -> int:
+    """Increments the counter `name` (creating it at 1) and returns its new value.
+
+    One upsert statement: the row lock it takes is held to commit, so concurrent transactions get
+    consecutive values in commit order, never the same one.
+    """
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    table = Serial.__table__  # type: ignore[attr-defined]
+    statement = (
+        dialect.insert(table)
+        .values(name=name, last=1)
+        .on_conflict_do_update(index_elements=[table.c.name], set_={"last": table.c.last + 1})
+        .returning(table.c.last)
+    )
+    return int(session.execute(statement).scalar_one())

@@ -1,0 +1,267 @@
+"""Ticket routes: issue (kiosk or remote), view, leave the queue, QR code; a centre's public status."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from config.http import ApiError, not_found, operation, read
+from queueing import catalogue, hours
+from queueing.events import write_and_publish
+from queueing.idempotency import MAX_KEY_LENGTH, KeyReused, fingerprint, remember, replay
+from queueing.models import Centre, Counter, DeviceKind, Service, Ticket, id_of
+from queueing.phones import InvalidPhone, normalise_phone
+from queueing.policy import PolicyConfig
+from queueing.schemas import CentreStatus, IssueTicketIn, NowServing, ServiceStatus, TicketOut
+from queueing.states import ACTIVE, TicketStatus
+from queueing.tickets import (
+    Channel,
+    cancel_ticket,
+    estimate_wait_s,
+    find_ticket,
+    issue_ticket,
+    open_counters_serving,
+    standing,
+    waiting_candidates,
+)
+from queueing.web import credentials, now, policy_config, require_device
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def ticket_view(
+    session: Session, ticket: Ticket, *, centre: Centre, policy: PolicyConfig, base_url: str, at: Any
+) -> TicketOut:
+    """The holder's view of a ticket, with its live standing."""
+    service = session.get(Service, ticket.service_id)
+    assert service is not None
+    position = ahead = wait = None
+    if ticket.status == TicketStatus.WAITING.value:
+        place = standing(session, ticket=ticket, service=service, policy=policy, now=at)
+        position, ahead, wait = place.ahead + 1, place.ahead, place.estimated_wait_s
+    counter = session.get(Counter, ticket.counter_id) if ticket.counter_id else None
+    return TicketOut(
+        number=ticket.number,
+        token=ticket.token,
+        status=ticket.status,
+        service=service.code,
+        centre=centre.code,
+        position=position,
+        ahead=ahead,
+        estimated_wait_s=wait,
+        tracking_url=f"{base_url}/t/{ticket.token}",
+        counter=counter.number if counter else None,
+        issued_at=ticket.issued_at,
+    )
+
+
+@operation(
+    "POST",
+    "/api/v1/centres/{centre}/tickets",
+    summary="Take a ticket (kiosk device, or remote with phone and OTP)",
+    tag="tickets",
+    body=IssueTicketIn,
+    responses={201: TicketOut},
+    errors=(401, 403, 409),
+    security=("device",),
+    headers=(IDEMPOTENCY_HEADER,),
+)
+async def issue(request: Request, body: IssueTicketIn) -> Response:
+    """Issues a ticket; a retry with the same Idempotency-Key gets the first answer."""
+    code = request.path_params["centre"]
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise ApiError(
+            422, "invalid_input", f"header '{IDEMPOTENCY_HEADER}': 1 to {MAX_KEY_LENGTH} characters"
+        )
+    if body.channel == Channel.REMOTE:
+        raise ApiError(
+            422, "otp_required", "remote tickets need a phone verified by an OTP (not yet available)"
+        )
+    phone = None
+    if body.phone:
+        try:
+            phone = normalise_phone(body.phone)
+        except InvalidPhone as exc:
+            raise ApiError(422, "invalid_input", f"field 'phone': {exc}") from None
+    creds = credentials(request)
+    settings = request.app.state.settings
+    policy = policy_config(request)
+    at = now(request)
+
+    def work(session: Session) -> tuple[int, dict[str, Any]]:
+        centre = catalogue.find_centre(session, code=code)
+        if centre is None:
+            raise not_found(request, "centre", code)
+        device = require_device(session, creds, kind=DeviceKind.KIOSK, centre_id=id_of(centre))
+        scoped_key = f"ticket:{device.id}:{key}" if key else None
+        digest = fingerprint(request.url.path, body.model_dump())
+        if scoped_key is not None:
+            try:
+                stored = replay(session, key=scoped_key, fingerprint=digest)
+            except KeyReused as exc:
+                raise ApiError(422, "idempotency_key_reused", str(exc)) from None
+            if stored is not None:
+                return stored
+        service = catalogue.find_service(session, code=body.service)
+        if service is None:
+            raise not_found(request, "service", body.service)
+        ticket = issue_ticket(
+            session,
+            centre=centre,
+            service=service,
+            channel=body.channel,
+            actor=f"device:{device.id}",
+            now=at,
+            priority=body.priority,
+            phone=phone,
+            language=body.language,
+            ignore_hours=settings.always_open,
+        )
+        view = ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, at=at)
+        answer = view.model_dump(mode="json")
+        if scoped_key is not None:
+            remember(session, key=scoped_key, fingerprint=digest, status=201, body=answer, now=at)
+        return 201, answer
+
+    try:
+        status, answer = await write_and_publish(request, work)
+    except IntegrityError:
+        # A twin request with the same key committed first: replay its answer.
+        status, answer = await write_and_publish(request, work)
+    return JSONResponse(answer, status_code=status)
+
+
+def _ticket_and_centre(session: Session, request: Request, token: str) -> tuple[Ticket, Centre]:
+    ticket = find_ticket(session, token=token)
+    if ticket is None:
+        raise not_found(request, "ticket", "…")
+    centre = session.get(Centre, ticket.centre_id)
+    assert centre is not None
+    return ticket, centre
+
+
+@operation(
+    "GET",
+    "/api/v1/tickets/{token}",
+    summary="A ticket's live status",
+    tag="tickets",
+    responses={200: TicketOut},
+)
+async def view(request: Request) -> TicketOut:
+    """Status, position and estimated wait of the ticket with this token."""
+    token = request.path_params["token"]
+    settings, policy, at = request.app.state.settings, policy_config(request), now(request)
+
+    def work(session: Session) -> TicketOut:
+        ticket, centre = _ticket_and_centre(session, request, token)
+        return ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, at=at)
+
+    return await read(request, work)
+
+
+@operation(
+    "DELETE",
+    "/api/v1/tickets/{token}",
+    summary="Leave the queue",
+    tag="tickets",
+    responses={200: TicketOut},
+    errors=(409,),
+)
+async def leave(request: Request) -> TicketOut:
+    """The holder cancels a waiting or called ticket."""
+    token = request.path_params["token"]
+    settings, policy, at = request.app.state.settings, policy_config(request), now(request)
+
+    def work(session: Session) -> TicketOut:
+        ticket, centre = _ticket_and_centre(session, request, token)
+        cancel_ticket(session, ticket=ticket, centre=centre, actor="citizen", now=at)
+        return ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, at=at)
+
+    return await write_and_publish(request, work)
+
+
+@operation(
+    "GET",
+    "/api/v1/tickets/{token}/qr.svg",
+    summary="QR code of the tracking URL",
+    tag="tickets",
+    responses={200: None},
+)
+async def qr(request: Request) -> Response:
+    """An SVG QR code that leads to the ticket's tracker page."""
+    token = request.path_params["token"]
+    base_url = request.app.state.settings.base_url
+    found = await read(request, lambda session: find_ticket(session, token=token) is not None)
+    if not found:
+        raise not_found(request, "ticket", "…")
+    image = qrcode.make(f"{base_url}/t/{token}", image_factory=qrcode.image.svg.SvgPathImage, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return Response(buffer.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+
+
+@operation(
+    "GET",
+    "/api/v1/centres/{centre}/status",
+    summary="A centre's queues now: waiting, estimated waits, numbers being served",
+    tag="catalogue",
+    responses={200: CentreStatus},
+)
+async def status(request: Request) -> CentreStatus:
+    """Public waiting counts and estimates; ticket numbers only, nothing personal."""
+    code = request.path_params["centre"]
+    settings, at = request.app.state.settings, now(request)
+
+    def work(session: Session) -> CentreStatus | None:
+        centre = catalogue.find_centre(session, code=code)
+        if centre is None:
+            return None
+        centre_id = id_of(centre)
+        services = catalogue.services_of(session, centre_id=centre_id)
+        candidates = waiting_candidates(
+            session, centre_id=centre_id, service_ids=[id_of(s) for s in services]
+        )
+        rows = []
+        for service in services:
+            waiting = sum(1 for c in candidates if c.service_id == service.id)
+            counters = open_counters_serving(session, centre_id=centre_id, service_id=id_of(service))
+            wait = estimate_wait_s(
+                ahead=waiting, open_counters=counters, mean_service_s=service.mean_service_s
+            )
+            rows.append(
+                ServiceStatus(
+                    code=service.code, waiting=waiting, estimated_wait_s=wait, open_counters=counters
+                )
+            )
+        serving = session.exec(
+            select(Ticket.number, Counter.number, Service.code)
+            .join(Counter, col(Counter.id) == Ticket.counter_id)
+            .join(Service, col(Service.id) == Ticket.service_id)
+            .where(Ticket.centre_id == centre_id, col(Ticket.status).in_([s.value for s in ACTIVE]))
+            .order_by(col(Counter.number))
+        ).all()
+        is_open = settings.always_open or hours.is_open(
+            at, hours=centre.opening_hours, holidays=centre.holidays, timezone=centre.timezone
+        )
+        return CentreStatus(
+            centre=centre.code,
+            open=is_open,
+            services=rows,
+            now_serving=[NowServing(number=n, counter=c, service=s) for n, c, s in serving],
+        )
+
+    result = await read(request, work)
+    if result is None:
+        raise not_found(request, "centre", code)
+    return result
+
+
+routes = [issue, view, leave, qr, status]
