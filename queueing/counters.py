@@ -20,7 +20,7 @@ from queueing.errors import (
     ServiceNotOffered,
     TicketNotWaiting,
 )
-from queueing.events import append_event
+from queueing.events import append_event, lock_log
 from queueing.hours import local_day
 from queueing.models import Centre, CentreService, Counter, CounterService, Service, Ticket, id_of
 from queueing.policy import PolicyConfig, choose_next
@@ -157,6 +157,7 @@ class CounterDesk:
     def call_next(self, *, policy: PolicyConfig) -> Ticket | None:
         """Calls the ticket the policy puts first among this counter's queues; None if nobody waits."""
         self._require_ready()
+        lock_log(self.session, centre_id=id_of(self.centre))
         weights = counter_weights(self.session, counter_id=id_of(self.counter))
         for _ in range(CLAIM_ATTEMPTS):
             candidates = waiting_candidates(
@@ -174,6 +175,7 @@ class CounterDesk:
     def call_number(self, *, number: str, reason: str) -> Ticket:
         """Calls a given waiting ticket out of the policy's order; the reason is logged."""
         self._require_ready()
+        lock_log(self.session, centre_id=id_of(self.centre))
         weights = counter_weights(self.session, counter_id=id_of(self.counter))
         ticket = self.session.exec(
             select(Ticket).where(

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from config.http import write
 from queueing.bus import Bus, Message
 from queueing.models import Event
-from queueing.serials import next_value
+from queueing.serials import lock, next_value
 
 T = TypeVar("T")
 STAGED = "dor_staged_events"
@@ -24,6 +24,19 @@ log = logging.getLogger(__name__)
 def centre_channel(centre_code: str) -> str:
     """The bus channel of one centre's events."""
     return f"centre:{centre_code}"
+
+
+def _log_serial(centre_id: int) -> str:
+    return f"events:{centre_id}"
+
+
+def lock_log(session: Session, *, centre_id: int) -> None:
+    """Takes the centre's log lock now rather than at the first append.
+
+    A decision made after this sees every change logged before it, so replaying the log reproduces
+    the decision exactly (the concurrency tests do).
+    """
+    lock(session, name=_log_serial(centre_id))
 
 
 def append_event(
@@ -39,7 +52,7 @@ def append_event(
     data: dict[str, Any] | None = None,
 ) -> Event:
     """Appends an event with the centre's next `seq`; it is published after the commit."""
-    seq = next_value(session, name=f"events:{centre_id}")
+    seq = next_value(session, name=_log_serial(centre_id))
     event = Event(
         centre_id=centre_id,
         seq=seq,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -23,3 +24,11 @@ def next_value(session: Session, *, name: str) -> int:
         .returning(table.c.last)
     )
     return int(session.execute(statement).scalar_one())
+
+
+def lock(session: Session, *, name: str) -> None:
+    """Holds the counter `name`'s row lock until commit (PostgreSQL; SQLite writers are serial)."""
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    table = Serial.__table__  # type: ignore[attr-defined]
+    session.execute(dialect.insert(table).values(name=name, last=0).on_conflict_do_nothing())
+    session.execute(select(table.c.last).where(table.c.name == name).with_for_update())
