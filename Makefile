@@ -25,7 +25,7 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 install: $(VENV)/.synced
 
 # Debian packages the tests use (later issues add to this list).
-APT_PACKAGES :=
+APT_PACKAGES := chromium fonts-noto-core
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi

@@ -97,13 +97,28 @@ def language(request: Request) -> str:
     return negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
 
 
+def path_number(raw: str, *, maximum: int = 10**9) -> int | None:
+    """A positive number from a path segment, or None (ASCII digits only: '¹' is a digit to Python)."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
+        return None
+    number = int(raw)
+    return number if 0 < number < maximum else None
+
+
 def N_(message: str) -> str:
     """Marks a text for translation where it is defined; it is translated where it is shown."""
     return message
 
 
 # The objects a 404 can name, as texts the catalogues translate.
-NOUNS = {"centre": N_("centre"), "service": N_("service"), "ticket": N_("ticket"), "counter": N_("counter")}
+NOUNS = {
+    "centre": N_("centre"),
+    "service": N_("service"),
+    "ticket": N_("ticket"),
+    "counter": N_("counter"),
+    "device": N_("device"),
+    "staff": N_("staff member"),
+}
 
 
 def not_found(request: Request, what: str, value: str) -> ApiError:

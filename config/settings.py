@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     # Staff sessions end after this long idle, and this long after sign-in whatever happens.
     session_idle_s: int = Field(default=1800, ge=60)
     session_absolute_s: int = Field(default=12 * 3600, ge=300)
+    # Sign-in throttling: failures allowed per username and per client address in the window.
+    login_failures_per_user: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=20, ge=1)
+    login_window_s: int = Field(default=900, ge=60)
 
     @field_validator("timezone")
     @classmethod

@@ -66,8 +66,14 @@ def login(session: Session, *, username: str, password: str, now: datetime) -> t
     return raw_id, SignedIn(staff, record, _centres(session, staff))
 
 
-def authenticate(session: Session, *, raw_id: str, now: datetime, policy: SessionPolicy) -> SignedIn | None:
-    """The live session behind a cookie; None when unknown, ended, expired or the account is disabled."""
+def authenticate(
+    session: Session, *, raw_id: str, now: datetime, policy: SessionPolicy, touch: bool = True
+) -> SignedIn | None:
+    """The live session behind a cookie; None when unknown, ended, expired or the account is disabled.
+
+    `touch` counts the request as activity; a page's background refresh does not, so an unattended
+    console still times out.
+    """
     record = session.get(StaffSession, hash_token(raw_id))
     if record is None or record.ended_at is not None:
         return None
@@ -76,7 +82,7 @@ def authenticate(session: Session, *, raw_id: str, now: datetime, policy: Sessio
     staff = session.get(Staff, record.staff_id)
     if staff is None or not staff.active:
         return None
-    if now - record.last_seen_at > timedelta(seconds=30):  # keep writes rare on busy consoles
+    if touch and now - record.last_seen_at > timedelta(seconds=30):  # keep writes rare on busy consoles
         record.last_seen_at = now
         session.add(record)
     return SignedIn(staff, record, _centres(session, staff))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlmodel import Session, select
 from starlette.requests import Request
@@ -11,7 +12,8 @@ from starlette.responses import JSONResponse, Response
 from config.http import ApiError, operation, write
 from queueing.accounts import SignedIn, login, logout
 from queueing.models import Centre
-from queueing.schemas import Done, LoginIn, LoginOut
+from queueing.schemas import Done, LoginIn, LoginOut, MeOut
+from queueing.throttle import Limit, clear, record_failure, retry_after
 from queueing.web import SESSION_COOKIE, credentials, now, require_staff, session_policy
 
 log = logging.getLogger(__name__)
@@ -31,16 +33,28 @@ def _centre_codes(session: Session, signed_in: SignedIn) -> list[str]:
     tag="staff",
     body=LoginIn,
     responses={200: LoginOut},
-    errors=(401,),
+    errors=(401, 429),
 )
 async def sign_in(request: Request, body: LoginIn) -> Response:
     """Checks the password; an unknown user and a wrong password get the same answer."""
-    at = now(request)
+    at, settings = now(request), request.app.state.settings
+    window = timedelta(seconds=settings.login_window_s)
+    address = request.client.host if request.client else "unknown"
+    limits = {
+        f"login:user:{body.username.lower()}": Limit(settings.login_failures_per_user, window),
+        f"login:address:{address}": Limit(settings.login_failures_per_address, window),
+    }
 
-    def work(session: Session) -> tuple[str, LoginOut] | None:
+    def work(session: Session) -> tuple[str, LoginOut] | int | None:
+        waits = [retry_after(session, key=key, limit=limit, now=at) for key, limit in limits.items()]
+        if any(waits):
+            return max(w for w in waits if w)
         result = login(session, username=body.username, password=body.password, now=at)
         if result is None:
+            for key, limit in limits.items():
+                record_failure(session, key=key, limit=limit, now=at)
             return None
+        clear(session, key=next(iter(limits)))
         raw_id, signed_in = result
         answer = LoginOut(
             username=signed_in.staff.username,
@@ -51,10 +65,16 @@ async def sign_in(request: Request, body: LoginIn) -> Response:
         return raw_id, answer
 
     result = await write(request, work)
-    if result is None:
-        log.info(
-            "failed sign-in for %r from %s", body.username, request.client.host if request.client else "?"
+    if isinstance(result, int):
+        log.warning("sign-in throttled for %r from %s", body.username, address)
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            f"too many failed sign-ins; try again in {result} s",
+            headers={"Retry-After": str(result)},
         )
+    if result is None:
+        log.info("failed sign-in for %r from %s", body.username, address)
         raise ApiError(401, "invalid_credentials", "wrong username or password")
     raw_id, answer = result
     response = JSONResponse(answer.model_dump())
@@ -93,4 +113,34 @@ async def sign_out(request: Request) -> Response:
     return response
 
 
-routes = [sign_in, sign_out]
+@operation(
+    "GET",
+    "/api/v1/auth/me",
+    summary="The signed-in account, its CSRF token and when its session ends",
+    tag="staff",
+    responses={200: MeOut},
+    errors=(401,),
+    security=("session",),
+)
+async def me(request: Request) -> MeOut:
+    """Pages use it to learn who is signed in and to warn before the session expires."""
+    creds, at, policy = credentials(request), now(request), session_policy(request)
+
+    def work(session: Session) -> MeOut:
+        signed_in = require_staff(session, creds, now=at, policy=policy)
+        record = signed_in.session
+        return MeOut(
+            username=signed_in.staff.username,
+            display_name=signed_in.staff.display_name,
+            role=signed_in.staff.role,
+            centres=_centre_codes(session, signed_in),
+            csrf_token=record.csrf_token,
+            idle_timeout_s=int(policy.idle.total_seconds()),
+            expires_at=min(record.last_seen_at + policy.idle, record.created_at + policy.absolute),
+            session_ends_at=record.created_at + policy.absolute,
+        )
+
+    return await write(request, work)
+
+
+routes = [sign_in, sign_out, me]

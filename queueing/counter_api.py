@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from config.http import ApiError, not_found, operation, read
+from config.http import ApiError, not_found, operation, path_number, read
 from queueing import catalogue
 from queueing.accounts import SignedIn
 from queueing.counters import CounterDesk, counter_weights, current_ticket, find_counter
@@ -141,9 +141,10 @@ def _action_route(name: str, action: Action, *, summary: str, body: type[BaseMod
 
 def _counter_number(request: Request) -> int:
     raw = request.path_params["counter"]
-    if not raw.isdigit() or not 0 < int(raw) < 1000:
+    number = path_number(raw, maximum=1000)
+    if number is None:
         raise not_found(request, "counter", raw)
-    return int(raw)
+    return number
 
 
 def _require_holder(signed_in: SignedIn, counter: Counter, *, opening: bool) -> None:

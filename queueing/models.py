@@ -242,6 +242,14 @@ class IdempotentRequest(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
 
 
+class Throttle(SQLModel, table=True):
+    """Failures counted per key (a username, a client address) in a fixed window."""
+
+    key: str = Field(sa_column=Column(String(160), primary_key=True))
+    failures: int = 0
+    window_started_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+
+
 class Serial(SQLModel, table=True):
     """A named counter incremented atomically in the database: ticket numbers, event seq."""
 

@@ -171,3 +171,58 @@ class LoginOut(BaseModel):
 
 class Done(BaseModel):
     status: str
+
+
+class DeviceIn(Strict):
+    kind: Literal["kiosk", "display"]
+    name: str = Field(min_length=1, max_length=80)
+
+
+class DeviceOut(BaseModel):
+    id: int
+    kind: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class NewDeviceOut(DeviceOut):
+    token: str = Field(description="shown once: only its hash is stored")
+
+
+class StaffIn(Strict):
+    username: str = Field(pattern=r"^[a-z][a-z0-9_.-]{1,63}$")
+    role: Literal["agent", "supervisor", "admin"]
+    centres: list[str] = Field(default_factory=list, max_length=100)
+    display_name: str = Field(default="", max_length=80)
+    password: str | None = Field(default=None, min_length=10, max_length=256)
+
+
+class StaffOut(BaseModel):
+    username: str
+    display_name: str
+    role: str
+    centres: list[str]
+    active: bool
+
+
+class NewPasswordIn(Strict):
+    password: str | None = Field(default=None, min_length=10, max_length=256)
+
+
+class CredentialOut(BaseModel):
+    """A new account or password; `password` is present only when Dor generated it."""
+
+    staff: StaffOut
+    password: str | None
+
+
+class MeOut(BaseModel):
+    username: str
+    display_name: str
+    role: str
+    centres: list[str]
+    csrf_token: str
+    idle_timeout_s: int
+    expires_at: datetime = Field(description="when the session ends unless used before")
+    session_ends_at: datetime = Field(description="when the session ends whatever happens")

@@ -17,6 +17,8 @@ from queueing.states import InvalidTransition
 
 SESSION_COOKIE = "dor_session"
 CSRF_HEADER = "x-csrf-token"
+# Sent by pages' automatic refreshes: they are not the person's activity (idle timeout).
+BACKGROUND_HEADER = "x-dor-background"
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -28,6 +30,7 @@ class Credentials:
     csrf: str | None
     bearer: str | None
     mutating: bool
+    background: bool = False
 
 
 def credentials(request: Request) -> Credentials:
@@ -39,6 +42,7 @@ def credentials(request: Request) -> Credentials:
         csrf=request.headers.get(CSRF_HEADER),
         bearer=token.strip() if scheme.lower() == "bearer" and token.strip() else None,
         mutating=request.method in MUTATING,
+        background=request.headers.get(BACKGROUND_HEADER) == "1",
     )
 
 
@@ -59,7 +63,11 @@ def require_staff(
     centre_id: int | None = None,
 ) -> SignedIn:
     """The signed-in staff member, allowed in `centre_id`; 401 / 403 otherwise (CSRF included)."""
-    signed_in = authenticate(session, raw_id=creds.cookie, now=now, policy=policy) if creds.cookie else None
+    signed_in = (
+        authenticate(session, raw_id=creds.cookie, now=now, policy=policy, touch=not creds.background)
+        if creds.cookie
+        else None
+    )
     if signed_in is None:
         raise ApiError(401, "unauthorized", "sign in first")
     if creds.mutating and not csrf_matches(signed_in, creds.csrf):

@@ -19,8 +19,9 @@ from config.db import Database
 from config.http import ApiError, error_response
 from config.pages import make_environment
 from config.settings import Settings
+from queueing import admin_api, auth_api, counter_api, ticket_api
 from queueing import api as queueing_api
-from queueing import auth_api, counter_api, ticket_api
+from queueing import pages as queueing_pages
 from queueing.bus import bus_from_url
 from queueing.errors import QueueError
 from queueing.states import InvalidTransition
@@ -29,8 +30,9 @@ from server import health, home, schema
 from server.openapi import build_openapi
 
 log = logging.getLogger(__name__)
-STATIC = Path(__file__).resolve().parent.parent / "config" / "static"
-TEMPLATE_DIRS = [Path(__file__).parent / "templates"]
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_DIRS = [Path(__file__).parent / "templates", ROOT / "queueing" / "templates"]
+PACKAGE_STATIC = {"queueing": ROOT / "queueing" / "static"}
 HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -66,10 +68,13 @@ def create_app(
         *ticket_api.routes,
         *counter_api.routes,
         *auth_api.routes,
+        *admin_api.routes,
         health.route,
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
+        *queueing_pages.routes,
         Route("/", home.page, methods=["GET"], name="home"),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        *(Mount(f"/static/{name}", StaticFiles(directory=path)) for name, path in PACKAGE_STATIC.items()),
+        Mount("/static", StaticFiles(directory=ROOT / "config" / "static"), name="static"),
     ]
     app = Starlette(
         routes=routes,

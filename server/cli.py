@@ -1,4 +1,4 @@
-"""The `dor` command: serve, migrate, seed."""
+"""The `dor` command: serve, migrate, seed; staff and device administration (server/admin_cli.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute
 from config.db import Database
 from config.settings import Settings, SettingsError, load_settings
 from queueing.seed import SeedError, seed_demo
-from server import schema
+from server import admin_cli, schema
 from server.home import served_pages
 
 log = logging.getLogger("dor")
@@ -29,6 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     seed.add_argument(
         "--demo", action="store_true", required=True, help="the demo centres, staff and devices"
     )
+    admin_cli.register(commands)
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -38,7 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     handlers = {"serve": serve, "migrate": migrate, "seed": seed_command}
-    return handlers[args.command](settings)
+    if args.command in handlers:
+        return handlers[args.command](settings)
+    return admin_cli.run(settings, args)
 
 
 def migrate(settings: Settings) -> int:

@@ -12,11 +12,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import update
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from config.db import Database
 from config.settings import Settings
+from queueing.models import Staff
 from queueing.seed import seed_demo
 from server import schema
 from server.app import create_app
@@ -69,6 +72,9 @@ def _build_template(backend: str, folder: Path, *, seeded: bool) -> Template:
     if seeded:
         with database.write() as session:
             seed_demo(session, now=SEED_TIME)
+            # Still argon2, with the cheapest parameters: sign-ins in tests take microseconds, not 0.1 s.
+            cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("demo")
+            session.execute(update(Staff).values(password_hash=cheap))
     if backend == "sqlite":
         with database.engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -113,3 +113,14 @@ def test_a_bug_is_500_in_the_error_shape_without_details(http: TestClient) -> No
     assert response.json() == {
         "error": {"code": "internal_error", "message": "internal error; it has been logged"}
     }
+
+
+def test_path_numbers_are_ascii_digits_only() -> None:
+    from config.http import path_number
+
+    assert path_number("12") == 12
+    assert path_number("¹") is None  # str.isdigit() says yes; int() would fail
+    assert path_number("٣") is None
+    assert path_number("0") is None
+    assert path_number("-1") is None
+    assert path_number("9" * 30) is None

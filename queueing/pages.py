@@ -1,0 +1,62 @@
+"""Staff pages: sign-in, the counter console, administration. The pages are shells; everything they
+do goes through the API, which checks every action."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from config.http import ApiError, read
+from config.pages import render
+from queueing.accounts import SignedIn
+from queueing.web import credentials, now, require_staff, session_policy
+
+PAUSE_REASONS = ("break", "prayer", "meeting", "system_problem", "training")
+
+
+async def _signed_in(request: Request) -> SignedIn | None:
+    creds, at, policy = credentials(request), now(request), session_policy(request)
+
+    def work(session: Session) -> SignedIn | None:
+        try:
+            return require_staff(session, creds, now=at, policy=policy)
+        except ApiError:
+            return None
+
+    return await read(request, work)
+
+
+def _to_login(request: Request) -> Response:
+    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
+async def login_page(request: Request) -> Response:
+    """The sign-in form."""
+    target = request.query_params.get("next", "/counter")
+    safe_target = target if target.startswith("/") and not target.startswith("//") else "/counter"
+    return render(request, "login.html", {"next": safe_target})
+
+
+async def counter_page(request: Request) -> Response:
+    """The agent's console: choose a counter of the centre, then work it."""
+    signed_in = await _signed_in(request)
+    if signed_in is None:
+        return _to_login(request)
+    return render(request, "counter.html", {"me": signed_in.staff, "pause_reasons": PAUSE_REASONS})
+
+
+async def admin_page(request: Request) -> Response:
+    """Devices and staff accounts, for supervisors and admins."""
+    signed_in = await _signed_in(request)
+    if signed_in is None:
+        return _to_login(request)
+    return render(request, "admin.html", {"me": signed_in.staff})
+
+
+routes = [
+    Route("/login", login_page, methods=["GET"], name="login"),
+    Route("/counter", counter_page, methods=["GET"], name="counter"),
+    Route("/admin", admin_page, methods=["GET"], name="admin"),
+]

@@ -1,0 +1,110 @@
+"""Administering staff accounts and devices: used by the `dor` CLI and the admin API alike."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from queueing.models import Centre, Device, DeviceKind, Role, Staff, StaffCentre, StaffSession, id_of
+from queueing.secrets import hash_password, hash_token, new_token
+
+MIN_PASSWORD_LENGTH = 10
+
+
+class AdminError(Exception):
+    """A request the administration refuses; the message says why."""
+
+
+def find_staff(session: Session, *, username: str) -> Staff | None:
+    """The account with this username."""
+    return session.exec(select(Staff).where(Staff.username == username)).first()
+
+
+def generate_password() -> str:
+    """A random password to hand over once (the person changes it)."""
+    return secrets.token_urlsafe(12)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AdminError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def add_staff(
+    session: Session,
+    *,
+    username: str,
+    role: Role,
+    centres: Sequence[Centre],
+    password: str,
+    display_name: str = "",
+) -> Staff:
+    """A new account; agents and supervisors must work somewhere."""
+    if find_staff(session, username=username) is not None:
+        raise AdminError(f"{username} already exists")
+    if role != Role.ADMIN and not centres:
+        raise AdminError(f"{role.value} accounts need at least one centre")
+    _check_password(password)
+    staff = Staff(
+        username=username, display_name=display_name, role=role.value, password_hash=hash_password(password)
+    )
+    session.add(staff)
+    session.flush()
+    for centre in centres:
+        session.add(StaffCentre(staff_id=id_of(staff), centre_id=id_of(centre)))
+    return staff
+
+
+def _end_sessions(session: Session, staff: Staff, now: datetime) -> None:
+    for record in session.exec(
+        select(StaffSession).where(
+            StaffSession.staff_id == id_of(staff), col(StaffSession.ended_at).is_(None)
+        )
+    ).all():
+        record.ended_at = now
+        session.add(record)
+
+
+def disable_staff(session: Session, *, staff: Staff, now: datetime) -> None:
+    """Disables the account; its sessions stop working at once."""
+    staff.active = False
+    session.add(staff)
+    _end_sessions(session, staff, now)
+
+
+def reset_password(session: Session, *, staff: Staff, password: str, now: datetime) -> None:
+    """Sets a new password and ends the account's sessions."""
+    _check_password(password)
+    staff.password_hash = hash_password(password)
+    session.add(staff)
+    _end_sessions(session, staff, now)
+
+
+def add_device(
+    session: Session, *, centre: Centre, kind: DeviceKind, name: str, now: datetime
+) -> tuple[Device, str]:
+    """Registers a kiosk or display; the token is returned once and only its hash is kept."""
+    token = new_token()
+    device = Device(
+        centre_id=id_of(centre), kind=kind.value, name=name, token_hash=hash_token(token), created_at=now
+    )
+    session.add(device)
+    session.flush()
+    return device, token
+
+
+def revoke_device(session: Session, *, device: Device, now: datetime) -> None:
+    """The device's token stops working at once."""
+    if device.revoked_at is None:
+        device.revoked_at = now
+        session.add(device)
+
+
+def devices_of(session: Session, *, centre_id: int) -> Sequence[Device]:
+    """A centre's devices, newest first, revoked ones included."""
+    return session.exec(
+        select(Device).where(Device.centre_id == centre_id).order_by(col(Device.id).desc())
+    ).all()

@@ -1,0 +1,78 @@
+"""An agent works the counter console in a real browser, in Arabic."""
+
+from pathlib import Path
+
+import httpx2
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import LiveServer
+
+
+def issue(server: LiveServer, service: str = "CR") -> str:
+    response = httpx2.post(
+        f"{server.url}/api/v1/centres/DAM-01/tickets",
+        json={"service": service, "channel": "kiosk"},
+        headers={"Authorization": "Bearer demo-kiosk-DAM-01"},
+    )
+    assert response.status_code == 201
+    return str(response.json()["number"])
+
+
+def test_an_agent_serves_one_citizen_and_marks_the_next_no_show(
+    live_server: LiveServer, page: Page, tmp_path: Path
+) -> None:
+    first, second = issue(live_server), issue(live_server)
+    page.goto(f"{live_server.url}/counter")
+    expect(page).to_have_url(f"{live_server.url}/login?next=/counter")
+    page.fill("#username", "agent1")
+    page.fill("#password", "demo")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{live_server.url}/counter")
+
+    page.locator(".counter-card", has_text="1 ·").get_by_role("button").click()
+    expect(page.locator("#desk")).to_be_visible()
+    page.get_by_role("button", name="التالي").click()
+    expect(page.locator("#ticket-number")).to_have_text(first)
+    expect(page.locator("#document-list")).to_contain_text("البطاقة الشخصية")
+    page.get_by_role("button", name="بدء الخدمة").click()
+    expect(page.locator("#ticket-meta")).to_contain_text("قيد الخدمة")
+    page.get_by_role("button", name="إنهاء").click()
+    expect(page.locator("#ticket-number")).to_have_text("—")
+
+    page.keyboard.press("n")  # the keyboard works as well as the buttons
+    expect(page.locator("#ticket-number")).to_have_text(second)
+    live_server.clock.advance(61)
+    page.get_by_role("button", name="إعادة النداء").click()
+    expect(page.locator("#ticket-meta")).to_contain_text("2")
+    page.get_by_role("button", name="لم يحضر").click()
+    expect(page.locator("#ticket-number")).to_have_text("—")
+
+    states = httpx2.get(f"{live_server.url}/api/v1/centres/DAM-01/status").json()
+    assert states["now_serving"] == []
+    assert page.evaluate("document.documentElement.dir") == "rtl"
+    ticket_panel = page.locator(".current").bounding_box()
+    buttons = page.locator(".actions").bounding_box()
+    assert ticket_panel and buttons
+    assert ticket_panel["x"] > buttons["x"], "in Arabic the ticket panel comes first, on the right"
+    page.screenshot(path=str(tmp_path / "counter-ar.png"))
+
+
+def test_the_console_learns_of_new_tickets_without_a_reload(live_server: LiveServer, page: Page) -> None:
+    page.goto(f"{live_server.url}/login?next=/counter")
+    page.fill("#username", "agent1")
+    page.fill("#password", "demo")
+    page.click("button[type=submit]")
+    page.locator(".counter-card", has_text="1 ·").get_by_role("button").click()
+    row = page.locator("#queue-counts tr", has_text="إخراج قيد فردي")
+    expect(row).to_contain_text("0")
+    issue(live_server)
+    issue(live_server)
+    expect(row).to_contain_text("2", timeout=10_000)
+
+
+def test_a_wrong_password_is_said_without_saying_which_part(live_server: LiveServer, page: Page) -> None:
+    page.goto(f"{live_server.url}/login")
+    page.fill("#username", "agent1")
+    page.fill("#password", "wrong")
+    page.click("button[type=submit]")
+    expect(page.locator("#login-error")).to_have_text("اسم المستخدم أو كلمة المرور غير صحيحة.")

@@ -1,0 +1,215 @@
+"""Every operation x every kind of caller: 2xx only where allowed, a refusal everywhere else.
+
+The table below must name every operation the application declares; a new endpoint fails
+`test_every_operation_has_a_row` until its access rule is written here. Access logic does not depend
+on the database, so the matrix runs on SQLite only.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from server.openapi import operations
+from tests.conftest import KIOSK, VirtualClock, sign_in, take_ticket
+
+PUBLIC = {
+    "anonymous",
+    "kiosk",
+    "display",
+    "agent",
+    "agent_elsewhere",
+    "supervisor",
+    "supervisor_elsewhere",
+    "admin",
+}
+STAFF = {"agent", "agent_elsewhere", "supervisor", "supervisor_elsewhere", "admin"}
+CENTRE_STAFF = {"agent", "supervisor", "admin"}
+MANAGERS = {"supervisor", "admin"}
+USERS = {
+    "agent": "agent1",  # DAM-01
+    "agent_elsewhere": "agent3",  # DAM-02
+    "supervisor": "supervisor1",  # DAM-01, DAM-02
+    "supervisor_elsewhere": "supervisor2",  # RIF-01, RIF-02
+    "admin": "admin",
+}
+TOKENS = {"kiosk": "demo-kiosk-DAM-01", "display": "demo-display-DAM-01"}
+REFUSALS = {401, 403, 404}
+
+
+@dataclass
+class World:
+    """The app, an owner who prepares state, and the caller under test."""
+
+    app: Starlette
+    clock: VirtualClock
+    owner: TestClient  # agent1, who holds counter 1 of DAM-01
+    public: TestClient
+    ticket: dict[str, Any] = field(default_factory=dict)
+
+    def counter(self, *actions: str, caller: TestClient) -> None:
+        """Brings counter 1 to a state by performing `actions` as `caller`."""
+        for action in actions:
+            if action == "ticket":
+                self.ticket = take_ticket(self.public)
+            elif action == "wait":
+                self.clock.advance(61)
+            else:
+                body = {"reason": "break"} if action == "pause" else None
+                response = caller.post(f"/api/v1/centres/DAM-01/counters/1/{action}", json=body)
+                assert response.status_code in (200, 204), (action, response.text)
+
+
+@dataclass
+class Row:
+    """An operation's access rule: who may, what state it needs, and the request."""
+
+    allowed: set[str]
+    request: Callable[[World], tuple[str, str, Any]]
+    prepare: tuple[str, ...] = ()  # counter actions performed first, by the caller if allowed
+
+
+def counter_action(action: str, *prepare: str, body: Any = None) -> Row:
+    return Row(CENTRE_STAFF, lambda w: ("POST", f"/api/v1/centres/DAM-01/counters/1/{action}", body), prepare)
+
+
+CALLED = ("open", "ticket", "next")
+MATRIX: dict[str, Row] = {
+    "GET /healthz": Row(PUBLIC, lambda w: ("GET", "/healthz", None)),
+    "GET /api/v1/centres": Row(PUBLIC, lambda w: ("GET", "/api/v1/centres", None)),
+    "GET /api/v1/centres/{centre}/services": Row(
+        PUBLIC, lambda w: ("GET", "/api/v1/centres/DAM-01/services", None)
+    ),
+    "GET /api/v1/centres/{centre}/status": Row(
+        PUBLIC, lambda w: ("GET", "/api/v1/centres/DAM-01/status", None)
+    ),
+    "POST /api/v1/centres/{centre}/tickets": Row(
+        {"kiosk"}, lambda w: ("POST", "/api/v1/centres/DAM-01/tickets", {"service": "CR", "channel": "kiosk"})
+    ),
+    "GET /api/v1/tickets/{token}": Row(
+        PUBLIC, lambda w: ("GET", f"/api/v1/tickets/{w.ticket['token']}", None), ("ticket",)
+    ),
+    "DELETE /api/v1/tickets/{token}": Row(
+        PUBLIC, lambda w: ("DELETE", f"/api/v1/tickets/{w.ticket['token']}", None), ("ticket",)
+    ),
+    "GET /api/v1/tickets/{token}/qr.svg": Row(
+        PUBLIC, lambda w: ("GET", f"/api/v1/tickets/{w.ticket['token']}/qr.svg", None), ("ticket",)
+    ),
+    "GET /api/v1/centres/{centre}/counters": Row(
+        CENTRE_STAFF, lambda w: ("GET", "/api/v1/centres/DAM-01/counters", None)
+    ),
+    "POST /api/v1/centres/{centre}/counters/{counter}/open": counter_action("open"),
+    "POST /api/v1/centres/{centre}/counters/{counter}/close": counter_action("close", "open"),
+    "POST /api/v1/centres/{centre}/counters/{counter}/next": counter_action("next", "open", "ticket"),
+    "POST /api/v1/centres/{centre}/counters/{counter}/recall": counter_action("recall", *CALLED),
+    "POST /api/v1/centres/{centre}/counters/{counter}/start": counter_action("start", *CALLED),
+    "POST /api/v1/centres/{centre}/counters/{counter}/finish": counter_action("finish", *CALLED, "start"),
+    "POST /api/v1/centres/{centre}/counters/{counter}/no-show": counter_action(
+        "no-show", *CALLED, "wait", "recall"
+    ),
+    "POST /api/v1/centres/{centre}/counters/{counter}/transfer": counter_action(
+        "transfer", *CALLED, body={"service": "FS"}
+    ),
+    "POST /api/v1/centres/{centre}/counters/{counter}/call": Row(
+        CENTRE_STAFF,
+        lambda w: (
+            "POST",
+            "/api/v1/centres/DAM-01/counters/1/call",
+            {"number": w.ticket["number"], "reason": "at the door"},
+        ),
+        ("open", "ticket"),
+    ),
+    "POST /api/v1/centres/{centre}/counters/{counter}/pause": counter_action(
+        "pause", "open", body={"reason": "break"}
+    ),
+    "POST /api/v1/centres/{centre}/counters/{counter}/resume": Row(
+        CENTRE_STAFF,
+        lambda w: ("POST", "/api/v1/centres/DAM-01/counters/1/resume", None),
+        ("open", "pause"),
+    ),
+    "POST /api/v1/auth/login": Row(
+        PUBLIC, lambda w: ("POST", "/api/v1/auth/login", {"username": "agent2", "password": "demo"})
+    ),
+    "POST /api/v1/auth/logout": Row(STAFF, lambda w: ("POST", "/api/v1/auth/logout", None)),
+    "GET /api/v1/auth/me": Row(STAFF, lambda w: ("GET", "/api/v1/auth/me", None)),
+    "GET /api/v1/centres/{centre}/devices": Row(
+        MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/devices", None)
+    ),
+    "POST /api/v1/centres/{centre}/devices": Row(
+        MANAGERS, lambda w: ("POST", "/api/v1/centres/DAM-01/devices", {"kind": "kiosk", "name": "Kiosk 2"})
+    ),
+    "DELETE /api/v1/centres/{centre}/devices/{device}": Row(
+        MANAGERS, lambda w: ("DELETE", "/api/v1/centres/DAM-01/devices/1", None)
+    ),
+    "GET /api/v1/staff": Row(MANAGERS | {"supervisor_elsewhere"}, lambda w: ("GET", "/api/v1/staff", None)),
+    "POST /api/v1/staff": Row(
+        MANAGERS,
+        lambda w: ("POST", "/api/v1/staff", {"username": "newagent", "role": "agent", "centres": ["DAM-01"]}),
+    ),
+    "POST /api/v1/staff/{username}/disable": Row(
+        MANAGERS, lambda w: ("POST", "/api/v1/staff/agent2/disable", None)
+    ),
+    "POST /api/v1/staff/{username}/password": Row(
+        MANAGERS, lambda w: ("POST", "/api/v1/staff/agent2/password", {})
+    ),
+}
+
+
+def test_every_operation_has_a_row(app: Starlette) -> None:
+    declared = {f"{op.method} {op.path}" for op in operations(app.routes)}
+    assert declared - set(MATRIX) == set(), "write the access rule of each new operation here"
+    assert set(MATRIX) - declared == set()
+
+
+@pytest.fixture
+def world(client: TestClient, app: Starlette, clock: VirtualClock) -> Iterator[World]:
+    with sign_in(app, "agent1") as owner:
+        yield World(app=app, clock=clock, owner=owner, public=client)
+
+
+def caller(world: World, principal: str) -> TestClient:
+    if principal in USERS:
+        return sign_in(world.app, USERS[principal])
+    client = TestClient(world.app, raise_server_exceptions=False)
+    if principal in TOKENS:
+        client.headers["Authorization"] = f"Bearer {TOKENS[principal]}"
+    return client
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("principal", sorted(PUBLIC))
+@pytest.mark.parametrize("operation", sorted(MATRIX))
+def test_access(operation: str, principal: str, world: World) -> None:
+    row = MATRIX[operation]
+    allowed = principal in row.allowed
+    with caller(world, principal) as who:
+        # Prepare the state in which the operation would succeed: as the caller when it may act,
+        # otherwise as the agent who holds the counter.
+        world.counter(*row.prepare, caller=who if allowed else world.owner)
+        method, url, body = row.request(world)
+        response = who.request(method, url, json=body)
+    if allowed:
+        assert 200 <= response.status_code < 300, (operation, principal, response.status_code, response.text)
+    else:
+        refused = response.status_code in REFUSALS or (
+            response.status_code == 409 and response.json()["error"]["code"] == "counter_taken"
+        )
+        assert refused, (operation, principal, response.status_code, response.text)
+
+
+def test_a_display_token_cannot_issue_tickets(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/centres/DAM-01/tickets",
+        json={"service": "CR", "channel": "kiosk"},
+        headers={"Authorization": "Bearer demo-display-DAM-01"},
+    )
+    assert response.status_code == 403
+    assert (
+        client.post(
+            "/api/v1/centres/DAM-01/tickets", json={"service": "CR", "channel": "kiosk"}, headers=KIOSK
+        ).status_code
+        == 201
+    )
