@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -56,8 +58,43 @@ class MemoryBus:
         self._subscribers.clear()
 
 
+class RedisBus:
+    """Several processes: Redis publish/subscribe. Nothing is stored in Redis; the log is the truth."""
+
+    def __init__(self, url: str) -> None:
+        import redis.asyncio as redis  # optional driver, imported only when configured
+
+        self._redis = redis.from_url(
+            url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=15
+        )
+
+    async def publish(self, channel: str, message: Message) -> None:
+        await self._redis.publish(channel, json.dumps(message, ensure_ascii=False, default=str))
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Message]]:
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(channel)
+
+        async def messages() -> AsyncIterator[Message]:
+            async for item in pubsub.listen():
+                if item.get("type") == "message":
+                    yield json.loads(item["data"])
+
+        try:
+            yield messages()
+        finally:
+            with contextlib.suppress(Exception):  # the connection may be the thing that failed
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
 def bus_from_url(url: str) -> Bus:
-    """The backend for `url`: memory:// (one process)."""
+    """The backend for `url`: memory:// (one process) or redis://host:port/db (several)."""
     if url.startswith("memory://"):
         return MemoryBus()
-    raise ValueError(f"unsupported bus URL {url!r}; use memory://")
+    if url.startswith(("redis://", "rediss://")):
+        return RedisBus(url)
+    raise ValueError(f"unsupported bus URL {url!r}; use memory:// or redis://")

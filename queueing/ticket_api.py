@@ -8,58 +8,27 @@ from typing import Any
 import qrcode
 import qrcode.image.svg
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from config.http import ApiError, not_found, operation, read
-from queueing import catalogue, hours
+from queueing import catalogue
 from queueing.events import write_and_publish
 from queueing.idempotency import MAX_KEY_LENGTH, KeyReused, fingerprint, remember, replay
-from queueing.models import Centre, Counter, DeviceKind, Service, Ticket, id_of
+from queueing.models import Centre, DeviceKind, Ticket, id_of
 from queueing.phones import InvalidPhone, normalise_phone
-from queueing.policy import PolicyConfig
-from queueing.schemas import CentreStatus, IssueTicketIn, NowServing, ServiceStatus, TicketOut
-from queueing.states import ACTIVE, TicketStatus
+from queueing.schemas import CentreStatus, IssueTicketIn, TicketOut
+from queueing.service import centre_status, ticket_view
 from queueing.tickets import (
     Channel,
     cancel_ticket,
-    estimate_wait_s,
     find_ticket,
     issue_ticket,
-    open_counters_serving,
-    standing,
-    waiting_candidates,
 )
 from queueing.web import credentials, now, policy_config, require_device
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-
-
-def ticket_view(
-    session: Session, ticket: Ticket, *, centre: Centre, policy: PolicyConfig, base_url: str, at: Any
-) -> TicketOut:
-    """The holder's view of a ticket, with its live standing."""
-    service = session.get(Service, ticket.service_id)
-    assert service is not None
-    position = ahead = wait = None
-    if ticket.status == TicketStatus.WAITING.value:
-        place = standing(session, ticket=ticket, service=service, policy=policy, now=at)
-        position, ahead, wait = place.ahead + 1, place.ahead, place.estimated_wait_s
-    counter = session.get(Counter, ticket.counter_id) if ticket.counter_id else None
-    return TicketOut(
-        number=ticket.number,
-        token=ticket.token,
-        status=ticket.status,
-        service=service.code,
-        centre=centre.code,
-        position=position,
-        ahead=ahead,
-        estimated_wait_s=wait,
-        tracking_url=f"{base_url}/t/{ticket.token}",
-        counter=counter.number if counter else None,
-        issued_at=ticket.issued_at,
-    )
 
 
 @operation(
@@ -125,7 +94,7 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
             language=body.language,
             ignore_hours=settings.always_open,
         )
-        view = ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, at=at)
+        view = ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
         answer = view.model_dump(mode="json")
         if scoped_key is not None:
             remember(session, key=scoped_key, fingerprint=digest, status=201, body=answer, now=at)
@@ -162,7 +131,7 @@ async def view(request: Request) -> TicketOut:
 
     def work(session: Session) -> TicketOut:
         ticket, centre = _ticket_and_centre(session, request, token)
-        return ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, at=at)
+        return ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
 
     return await read(request, work)
 
@@ -183,7 +152,7 @@ async def leave(request: Request) -> TicketOut:
     def work(session: Session) -> TicketOut:
         ticket, centre = _ticket_and_centre(session, request, token)
         cancel_ticket(session, ticket=ticket, centre=centre, actor="citizen", now=at)
-        return ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, at=at)
+        return ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
 
     return await write_and_publish(request, work)
 
@@ -224,39 +193,7 @@ async def status(request: Request) -> CentreStatus:
         centre = catalogue.find_centre(session, code=code)
         if centre is None:
             return None
-        centre_id = id_of(centre)
-        services = catalogue.services_of(session, centre_id=centre_id)
-        candidates = waiting_candidates(
-            session, centre_id=centre_id, service_ids=[id_of(s) for s in services]
-        )
-        rows = []
-        for service in services:
-            waiting = sum(1 for c in candidates if c.service_id == service.id)
-            counters = open_counters_serving(session, centre_id=centre_id, service_id=id_of(service))
-            wait = estimate_wait_s(
-                ahead=waiting, open_counters=counters, mean_service_s=service.mean_service_s
-            )
-            rows.append(
-                ServiceStatus(
-                    code=service.code, waiting=waiting, estimated_wait_s=wait, open_counters=counters
-                )
-            )
-        serving = session.exec(
-            select(Ticket.number, Counter.number, Service.code)
-            .join(Counter, col(Counter.id) == Ticket.counter_id)
-            .join(Service, col(Service.id) == Ticket.service_id)
-            .where(Ticket.centre_id == centre_id, col(Ticket.status).in_([s.value for s in ACTIVE]))
-            .order_by(col(Counter.number))
-        ).all()
-        is_open = settings.always_open or hours.is_open(
-            at, hours=centre.opening_hours, holidays=centre.holidays, timezone=centre.timezone
-        )
-        return CentreStatus(
-            centre=centre.code,
-            open=is_open,
-            services=rows,
-            now_serving=[NowServing(number=n, counter=c, service=s) for n, c, s in serving],
-        )
+        return centre_status(session, centre=centre, now=at, always_open=settings.always_open)
 
     result = await read(request, work)
     if result is None:

@@ -19,6 +19,9 @@ from config.db import Database
 from config.http import ApiError, error_response
 from config.pages import make_environment
 from config.settings import Settings
+from display import sockets
+from display.hub import Hub
+from display.sockets import Guard
 from queueing import admin_api, auth_api, counter_api, ticket_api
 from queueing import api as queueing_api
 from queueing import pages as queueing_pages
@@ -50,6 +53,7 @@ def create_app(
     """Builds the application; the database and bus open here and close when the lifespan ends."""
     database = database or Database(settings.database_url)
     bus = bus_from_url(settings.bus_url)
+    hub = Hub(database=database, bus=bus)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -60,6 +64,7 @@ def create_app(
         try:
             yield
         finally:
+            await hub.close()
             await bus.close()
             database.dispose()
 
@@ -69,6 +74,7 @@ def create_app(
         *counter_api.routes,
         *auth_api.routes,
         *admin_api.routes,
+        *sockets.routes,
         health.route,
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
         *queueing_pages.routes,
@@ -90,6 +96,8 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.bus = bus
+    app.state.hub = hub
+    app.state.socket_guard = Guard()
     app.state.clock = clock
     app.state.policy = build_policy(settings.priority_head_start_s, settings.max_wait_s)
     app.state.templates = make_environment(TEMPLATE_DIRS)

@@ -1,0 +1,159 @@
+"""The websocket hub: one feed per centre per process, tailing the event log and fanning it out.
+
+The database is the truth and the bus only a doorbell: a feed reads new events from the log when the
+bus rings, and also every few seconds whatever the bus does, so a lost Redis message (or Redis being
+down) delays a screen by seconds at most and never loses a call. Subscribers get bounded queues; one
+that falls behind is dropped and resyncs from a fresh snapshot instead of slowing the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from config.db import Database
+from queueing.bus import Bus
+from queueing.service import centre_channel, event_message, events_since, last_seq
+
+log = logging.getLogger(__name__)
+OVERFLOW = object()  # put in a subscriber's queue when it fell behind
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One connected screen: the messages waiting for it, as ready-to-send JSON text."""
+
+    queue: asyncio.Queue[Any]
+    overflowed: bool = False
+
+    def offer(self, text: str) -> None:
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            with contextlib.suppress(asyncio.QueueFull):
+                self.queue.get_nowait()
+                self.queue.put_nowait(OVERFLOW)
+
+
+@dataclass(eq=False)
+class Feed:
+    """The events of one centre for the subscribers of this process."""
+
+    centre_id: int
+    centre_code: str
+    seq: int
+    subscribers: set[Subscriber] = field(default_factory=set)
+    doorbell: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+
+class Hub:
+    """Feeds per centre, started on first subscriber and stopped after the last one leaves."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        bus: Bus,
+        queue_size: int = 256,
+        poll_s: float = 5.0,
+        poll_when_bus_down_s: float = 1.0,
+    ) -> None:
+        self.database = database
+        self.bus = bus
+        self.queue_size = queue_size
+        self.poll_s = poll_s
+        self.poll_when_bus_down_s = poll_when_bus_down_s
+        self.feeds: dict[int, Feed] = {}
+
+    @asynccontextmanager
+    async def subscribe(self, *, centre_id: int, centre_code: str) -> AsyncIterator[Subscriber]:
+        """Receives the centre's events logged from now on (take the snapshot after entering)."""
+        feed = self.feeds.get(centre_id)
+        if feed is None:
+            seq = await self._read(lambda s: last_seq(s, centre_id=centre_id))
+            feed = self.feeds.get(centre_id)  # another subscriber may have started it meanwhile
+            if feed is None:
+                feed = Feed(centre_id, centre_code, seq)
+                self.feeds[centre_id] = feed
+                feed.task = asyncio.create_task(self._run(feed), name=f"feed {centre_code}")
+        subscriber = Subscriber(asyncio.Queue(self.queue_size))
+        feed.subscribers.add(subscriber)
+        try:
+            yield subscriber
+        finally:
+            feed.subscribers.discard(subscriber)
+            if not feed.subscribers and feed.task is not None:
+                feed.task.cancel()
+                self.feeds.pop(centre_id, None)
+
+    async def close(self) -> None:
+        """Stops every feed."""
+        for feed in list(self.feeds.values()):
+            if feed.task is not None:
+                feed.task.cancel()
+        self.feeds.clear()
+
+    async def _read(self, work: Callable[[Session], Any]) -> Any:
+        def run() -> Any:
+            with self.database.read() as session:
+                return work(session)
+
+        return await run_in_threadpool(run)
+
+    async def _run(self, feed: Feed) -> None:
+        bell = asyncio.create_task(self._ring_on_bus(feed))
+        try:
+            while True:
+                interval = self.poll_s if not bell.done() else self.poll_when_bus_down_s
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(feed.doorbell.wait(), interval)
+                feed.doorbell.clear()
+                if bell.done():  # the bus failed: keep polling, and try it again
+                    bell = asyncio.create_task(self._ring_on_bus(feed))
+                await self._catch_up(feed)
+        finally:
+            bell.cancel()
+
+    async def _ring_on_bus(self, feed: Feed) -> None:
+        try:
+            async with self.bus.subscribe(centre_channel(feed.centre_code)) as messages:
+                feed.doorbell.set()  # catch up on anything logged while subscribing
+                async for _ in messages:
+                    feed.doorbell.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # Redis down: the feed polls the database meanwhile
+            log.warning("bus unavailable for %s (%s); polling the event log", feed.centre_code, exc)
+            await asyncio.sleep(self.poll_when_bus_down_s)
+
+    async def _catch_up(self, feed: Feed) -> None:
+        try:
+            events = await self._read(
+                lambda s: [
+                    event_message(e, centre_code=feed.centre_code)
+                    for e in events_since(s, centre_id=feed.centre_id, after_seq=feed.seq)
+                ]
+            )
+        except Exception:
+            log.exception("could not read the event log of %s", feed.centre_code)
+            return
+        if not events:
+            return
+        feed.seq = events[-1]["seq"]
+        for message in events:
+            text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+            for subscriber in list(feed.subscribers):
+                subscriber.offer(text)

@@ -1,0 +1,218 @@
+"""Websockets: a centre's hall feed (snapshot, then sequenced deltas) and one ticket's updates."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import Counter as Tally
+from collections.abc import Callable, Coroutine
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from display.hub import OVERFLOW, Hub
+from queueing.models import Centre
+from queueing.service import (
+    centre_status,
+    event_message,
+    find_centre,
+    find_ticket,
+    last_seq,
+    recent_calls,
+    services_of,
+    ticket_view,
+)
+
+log = logging.getLogger(__name__)
+POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
+SEND_TIMEOUT_S = 10.0
+MAX_SOCKETS_PER_ADDRESS = 50
+# Events after which a ticket's place in line may have changed.
+MOVES = frozenset(
+    {"issued", "called", "cancelled", "transferred", "no_show", "finished", "started", "recalled"}
+)
+
+
+def origin_allowed(websocket: WebSocket) -> bool:
+    """Same-origin pages, configured origins, and clients that send no Origin (devices) may connect."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True
+    allowed: tuple[str, ...] = websocket.app.state.settings.allowed_origins
+    if origin in allowed:
+        return True
+    return urlsplit(origin).netloc == websocket.headers.get("host")
+
+
+async def _read(websocket: WebSocket, work: Callable[[Session], Any]) -> Any:
+    database = websocket.app.state.database
+
+    def run() -> Any:
+        with database.read() as session:
+            return work(session)
+
+    return await run_in_threadpool(run)
+
+
+class Guard:
+    """Caps the sockets one address may hold: a flood of connections is refused, not served."""
+
+    def __init__(self) -> None:
+        self.open: Tally[str] = Tally()
+
+    def admit(self, address: str) -> bool:
+        if self.open[address] >= MAX_SOCKETS_PER_ADDRESS:
+            return False
+        self.open[address] += 1
+        return True
+
+    def release(self, address: str) -> None:
+        self.open[address] -= 1
+        if self.open[address] <= 0:
+            del self.open[address]
+
+
+async def _serve(websocket: WebSocket, run: Callable[[WebSocket], Coroutine[Any, Any, str | None]]) -> None:
+    """Accepts, applies the rules (origin, per-address cap), runs the feed; clients' messages are ignored.
+
+    `run` returns a reason to refuse (unknown centre or token) before sending anything, or runs until
+    the client leaves. Refusals are close frames with a code and a reason, so clients can tell.
+    """
+    guard: Guard = websocket.app.state.socket_guard
+    address = websocket.client.host if websocket.client else "unknown"
+    await websocket.accept()
+    if not origin_allowed(websocket):
+        await websocket.close(POLICY_VIOLATION, reason="origin not allowed")
+        return
+    if not guard.admit(address):
+        await websocket.close(TRY_AGAIN_LATER, reason="too many connections from this address")
+        return
+    try:
+        sender = asyncio.create_task(run(websocket))
+        receiver = asyncio.create_task(_drain(websocket))
+        done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            with contextlib.suppress(WebSocketDisconnect, asyncio.CancelledError, RuntimeError, TimeoutError):
+                refusal = task.result()
+                if refusal:
+                    await websocket.close(POLICY_VIOLATION, reason=refusal)
+    finally:
+        guard.release(address)
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """A screen cannot act: whatever it sends is read and dropped, until it disconnects."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+async def _send(websocket: WebSocket, text: str) -> None:
+    # A client that stops reading must not hold the feed: give up on it after a while.
+    await asyncio.wait_for(websocket.send_text(text), SEND_TIMEOUT_S)
+
+
+def _snapshot(session: Session, centre: Centre, websocket: WebSocket) -> dict[str, Any]:
+    settings = websocket.app.state.settings
+    now = websocket.app.state.clock()
+    status = centre_status(session, centre=centre, now=now, always_open=settings.always_open)
+    services = services_of(session, centre_id=centre.id or 0)
+    return {
+        "type": "snapshot",
+        "seq": last_seq(session, centre_id=centre.id or 0),
+        "centre": {"code": centre.code, "name": {"ar": centre.name_ar, "en": centre.name_en}},
+        "services": {s.code: {"ar": s.name_ar, "en": s.name_en} for s in services},
+        "now_serving": [row.model_dump() for row in status.now_serving],
+        "recent": [
+            event_message(e, centre_code=centre.code) for e in recent_calls(session, centre_id=centre.id or 0)
+        ],
+        "waiting": {
+            row.code: {"waiting": row.waiting, "estimated_wait_s": row.estimated_wait_s}
+            for row in status.services
+        },
+    }
+
+
+async def display_socket(websocket: WebSocket) -> None:
+    """/ws/centres/{centre}/display: a snapshot, then every event of the centre with its seq."""
+    code = websocket.path_params["centre"]
+    hub: Hub = websocket.app.state.hub
+
+    async def run(ws: WebSocket) -> str | None:
+        centre = await _read(ws, lambda s: find_centre(s, code=code))
+        if centre is None:
+            return f"unknown centre {code}"
+        async with hub.subscribe(centre_id=centre.id, centre_code=centre.code) as subscriber:
+            snapshot = await _read(ws, lambda s: _snapshot(s, centre, ws))
+            await _send(ws, json.dumps(snapshot, ensure_ascii=False, default=str))
+            while True:
+                text = await subscriber.queue.get()
+                if text is OVERFLOW:
+                    await ws.close(TRY_AGAIN_LATER, reason="too slow; reconnect for a fresh snapshot")
+                    return None
+                if json.loads(text)["seq"] > snapshot["seq"]:
+                    await _send(ws, text)
+
+    await _serve(websocket, run)
+
+
+async def ticket_socket(websocket: WebSocket) -> None:
+    """/ws/tickets/{token}: the ticket's view whenever its place, status or counter changes."""
+    token = websocket.path_params["token"]
+    state = websocket.app.state
+    hub: Hub = state.hub
+
+    def view(session: Session, centre: Centre) -> dict[str, Any]:
+        current = find_ticket(session, token=token)
+        assert current is not None
+        out = ticket_view(
+            session,
+            current,
+            centre=centre,
+            policy=state.policy,
+            base_url=state.settings.base_url,
+            now=state.clock(),
+        )
+        return {"type": "update", **out.model_dump(mode="json", exclude={"token", "tracking_url"})}
+
+    async def run(ws: WebSocket) -> str | None:
+        ticket = await _read(ws, lambda s: find_ticket(s, token=token))
+        if ticket is None:
+            return "unknown ticket"
+        centre = await _read(ws, lambda s: s.get(Centre, ticket.centre_id))
+        async with hub.subscribe(centre_id=centre.id, centre_code=centre.code) as subscriber:
+            last = await _read(ws, lambda s: view(s, centre))
+            await _send(ws, json.dumps(last, ensure_ascii=False))
+            while True:
+                text = await subscriber.queue.get()
+                if text is OVERFLOW:
+                    await ws.close(TRY_AGAIN_LATER, reason="too slow; reconnect")
+                    return None
+                if json.loads(text)["type"] not in MOVES:
+                    continue
+                while not subscriber.queue.empty():  # one recomputation for a burst of events
+                    if subscriber.queue.get_nowait() is OVERFLOW:
+                        await ws.close(TRY_AGAIN_LATER, reason="too slow; reconnect")
+                        return None
+                update = await _read(ws, lambda s: view(s, centre))
+                if update != last:
+                    last = update
+                    await _send(ws, json.dumps(update, ensure_ascii=False))
+
+    await _serve(websocket, run)
+
+
+routes = [
+    WebSocketRoute("/ws/centres/{centre}/display", display_socket),
+    WebSocketRoute("/ws/tickets/{token}", ticket_socket),
+]

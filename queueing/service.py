@@ -1,0 +1,130 @@
+"""What other packages (display, booking) use of queueing: a narrow facade over the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from queueing import hours
+from queueing.catalogue import find_centre, find_service, list_centres, services_of
+from queueing.events import centre_channel
+from queueing.models import Centre, Counter, Event, Service, Ticket, id_of
+from queueing.policy import PolicyConfig
+from queueing.schemas import CentreStatus, NowServing, ServiceStatus, TicketOut
+from queueing.states import ACTIVE, TicketStatus
+from queueing.tickets import estimate_wait_s, find_ticket, open_counters_serving, standing, waiting_candidates
+
+__all__ = [
+    "centre_channel",
+    "centre_status",
+    "event_message",
+    "events_since",
+    "find_centre",
+    "find_service",
+    "find_ticket",
+    "last_seq",
+    "list_centres",
+    "recent_calls",
+    "services_of",
+    "ticket_view",
+]
+CALL_EVENTS = ("called", "recalled")
+
+
+def centre_status(session: Session, *, centre: Centre, now: datetime, always_open: bool) -> CentreStatus:
+    """A centre's queues now: waiting counts, estimates and numbers being served; nothing personal."""
+    centre_id = id_of(centre)
+    services = services_of(session, centre_id=centre_id)
+    candidates = waiting_candidates(session, centre_id=centre_id, service_ids=[id_of(s) for s in services])
+    rows = []
+    for service in services:
+        waiting = sum(1 for c in candidates if c.service_id == service.id)
+        counters = open_counters_serving(session, centre_id=centre_id, service_id=id_of(service))
+        wait = estimate_wait_s(ahead=waiting, open_counters=counters, mean_service_s=service.mean_service_s)
+        rows.append(
+            ServiceStatus(code=service.code, waiting=waiting, estimated_wait_s=wait, open_counters=counters)
+        )
+    serving = session.exec(
+        select(Ticket.number, Counter.number, Service.code)
+        .join(Counter, col(Counter.id) == Ticket.counter_id)
+        .join(Service, col(Service.id) == Ticket.service_id)
+        .where(Ticket.centre_id == centre_id, col(Ticket.status).in_([s.value for s in ACTIVE]))
+        .order_by(col(Counter.number))
+    ).all()
+    is_open = always_open or hours.is_open(
+        now, hours=centre.opening_hours, holidays=centre.holidays, timezone=centre.timezone
+    )
+    return CentreStatus(
+        centre=centre.code,
+        open=is_open,
+        services=rows,
+        now_serving=[NowServing(number=n, counter=c, service=s) for n, c, s in serving],
+    )
+
+
+def ticket_view(
+    session: Session, ticket: Ticket, *, centre: Centre, policy: PolicyConfig, base_url: str, now: datetime
+) -> TicketOut:
+    """The holder's view of a ticket, with its live standing."""
+    service = session.get(Service, ticket.service_id)
+    assert service is not None
+    position = ahead = wait = None
+    if ticket.status == TicketStatus.WAITING.value:
+        place = standing(session, ticket=ticket, service=service, policy=policy, now=now)
+        position, ahead, wait = place.ahead + 1, place.ahead, place.estimated_wait_s
+    counter = session.get(Counter, ticket.counter_id) if ticket.counter_id else None
+    return TicketOut(
+        number=ticket.number,
+        token=ticket.token,
+        status=ticket.status,
+        service=service.code,
+        centre=centre.code,
+        position=position,
+        ahead=ahead,
+        estimated_wait_s=wait,
+        tracking_url=f"{base_url}/t/{ticket.token}",
+        counter=counter.number if counter else None,
+        issued_at=ticket.issued_at,
+    )
+
+
+def event_message(event: Event, *, centre_code: str) -> dict[str, Any]:
+    """The bus/websocket form of a logged event (the same as what was published after commit)."""
+    return {
+        "seq": event.seq,
+        "type": event.type,
+        "centre": centre_code,
+        "at": event.at.isoformat(),
+        **event.data,
+    }
+
+
+def events_since(session: Session, *, centre_id: int, after_seq: int, limit: int = 500) -> Sequence[Event]:
+    """The centre's events after `after_seq`, in order."""
+    return session.exec(
+        select(Event)
+        .where(Event.centre_id == centre_id, Event.seq > after_seq)
+        .order_by(col(Event.seq))
+        .limit(limit)
+    ).all()
+
+
+def last_seq(session: Session, *, centre_id: int) -> int:
+    """The centre's newest event seq (0 when it has none)."""
+    newest = session.exec(
+        select(Event.seq).where(Event.centre_id == centre_id).order_by(col(Event.seq).desc()).limit(1)
+    ).first()
+    return newest or 0
+
+
+def recent_calls(session: Session, *, centre_id: int, limit: int = 8) -> Sequence[Event]:
+    """The centre's latest calls and recalls, newest first."""
+    return session.exec(
+        select(Event)
+        .where(Event.centre_id == centre_id, col(Event.type).in_(CALL_EVENTS))
+        .order_by(col(Event.seq).desc())
+        .limit(limit)
+    ).all()
