@@ -6,9 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint typecheck layers pytest services install deps messages clean
+.PHONY: run test lint typecheck layers pytest services install deps run-deps messages clean
 
-run: install
+run: install run-deps
 	DOR_DEMO=true $(VENV)/bin/dor migrate
 	DOR_DEMO=true $(VENV)/bin/dor seed --demo
 	DOR_DEMO=true DOR_ALWAYS_OPEN=$${DOR_ALWAYS_OPEN:-true} $(VENV)/bin/dor serve
@@ -24,11 +24,19 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 
 install: $(VENV)/.synced
 
-# Debian packages the tests use (later issues add to this list).
-APT_PACKAGES := chromium fonts-noto-core
+# Debian packages: what the server uses (espeak-ng speaks the calls) and what the tests add.
+RUN_APT_PACKAGES := espeak-ng
+APT_PACKAGES := $(RUN_APT_PACKAGES) chromium fonts-noto-core
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing"; apt-get update -qq && apt-get install -y -qq $$missing; fi
+endef
+
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
+	$(call apt_install,$(APT_PACKAGES))
+
+run-deps:
+	$(call apt_install,$(RUN_APT_PACKAGES))
 
 services:
 	@scripts/ensure-services

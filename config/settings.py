@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     log_level: str = "INFO"
+    # Where Dor keeps files it makes (the announcement audio cache).
+    data_dir: str = "var"
     # Treat every centre as open: for demonstrations at any hour and for training, never production.
     always_open: bool = False
     # Routing policy (docs/queueing.md): head start of each priority class, and the ageing limit.

@@ -19,6 +19,7 @@ from config.db import Database
 from config.http import ApiError, error_response
 from config.pages import make_environment
 from config.settings import Settings
+from display import pages as display_pages
 from display import sockets
 from display.hub import Hub
 from display.sockets import Guard
@@ -34,8 +35,12 @@ from server.openapi import build_openapi
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_DIRS = [Path(__file__).parent / "templates", ROOT / "queueing" / "templates"]
-PACKAGE_STATIC = {"queueing": ROOT / "queueing" / "static"}
+PACKAGES_WITH_PAGES = ("queueing", "display")
+TEMPLATE_DIRS = [
+    Path(__file__).parent / "templates",
+    *(ROOT / name / "templates" for name in PACKAGES_WITH_PAGES),
+]
+PACKAGE_STATIC = {name: ROOT / name / "static" for name in PACKAGES_WITH_PAGES}
 HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -75,6 +80,7 @@ def create_app(
         *auth_api.routes,
         *admin_api.routes,
         *sockets.routes,
+        *display_pages.routes,
         health.route,
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
         *queueing_pages.routes,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -102,9 +103,9 @@ def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
 
 
 def _path_parameters(path: str) -> list[str]:
-    return [part[1:-1].split(":")[0] for part in path.split("/") if part.startswith("{")]
+    return re.findall(r"\{([^}:]+)", path)
 
 
 def _operation_id(op: Operation) -> str:
-    words = [w.strip("{}") for w in op.path.split("/") if w and w not in ("api", "v1")]
-    return "_".join([op.method.lower(), *words]).replace("-", "_")
+    words = [re.sub(r"[{}]", "", w) for w in op.path.split("/") if w and w not in ("api", "v1")]
+    return "_".join([op.method.lower(), *words]).replace("-", "_").replace(".", "_")

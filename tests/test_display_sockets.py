@@ -21,7 +21,12 @@ def test_display_gets_a_snapshot_then_each_event_with_its_seq(client: TestClient
         assert snapshot["services"]["CR"]["ar"] == "إخراج قيد فردي"
         take_ticket(client, "ID")
         delta = ws.receive_json()
-        assert (delta["type"], delta["seq"], delta["number"], delta["service"]) == ("issued", 2, "C-001", "ID")
+        assert (delta["type"], delta["seq"], delta["number"], delta["service"]) == (
+            "issued",
+            2,
+            "C-001",
+            "ID",
+        )
 
 
 def test_display_sees_the_call_with_its_counter(client: TestClient, app: Starlette) -> None:
@@ -32,7 +37,12 @@ def test_display_sees_the_call_with_its_counter(client: TestClient, app: Starlet
         agent.post("/api/v1/centres/DAM-01/counters/1/next")
         opened, called = ws.receive_json(), ws.receive_json()
         assert opened["type"] == "counter_opened"
-        assert (called["type"], called["number"], called["counter"], called["seq"]) == ("called", "A-001", 1, 3)
+        assert (called["type"], called["number"], called["counter"], called["seq"]) == (
+            "called",
+            "A-001",
+            1,
+            3,
+        )
 
 
 def test_snapshot_lists_numbers_being_served_and_recent_calls(client: TestClient, app: Starlette) -> None:
@@ -48,28 +58,38 @@ def test_snapshot_lists_numbers_being_served_and_recent_calls(client: TestClient
 
 
 def test_an_unknown_centre_is_closed_with_1008_and_a_reason(client: TestClient) -> None:
-    with client.websocket_connect("/ws/centres/NOPE-9/display") as ws, pytest.raises(WebSocketDisconnect) as closed:
+    with (
+        client.websocket_connect("/ws/centres/NOPE-9/display") as ws,
+        pytest.raises(WebSocketDisconnect) as closed,
+    ):
         ws.receive_json()
     assert closed.value.code == 1008
     assert "unknown centre" in closed.value.reason
 
 
 def test_an_unknown_ticket_is_closed_with_1008(client: TestClient) -> None:
-    with client.websocket_connect("/ws/tickets/not-a-token") as ws, pytest.raises(WebSocketDisconnect) as closed:
+    with (
+        client.websocket_connect("/ws/tickets/not-a-token") as ws,
+        pytest.raises(WebSocketDisconnect) as closed,
+    ):
         ws.receive_json()
     assert closed.value.code == 1008
 
 
 def test_a_foreign_origin_is_refused(client: TestClient) -> None:
     headers = {"origin": "https://evil.example"}
-    with client.websocket_connect("/ws/centres/DAM-01/display", headers=headers) as ws:
-        with pytest.raises(WebSocketDisconnect) as closed:
-            ws.receive_json()
+    with (
+        client.websocket_connect("/ws/centres/DAM-01/display", headers=headers) as ws,
+        pytest.raises(WebSocketDisconnect) as closed,
+    ):
+        ws.receive_json()
     assert (closed.value.code, closed.value.reason) == (1008, "origin not allowed")
 
 
 def test_the_same_origin_is_accepted(client: TestClient) -> None:
-    with client.websocket_connect("/ws/centres/DAM-01/display", headers={"origin": "http://testserver"}) as ws:
+    with client.websocket_connect(
+        "/ws/centres/DAM-01/display", headers={"origin": "http://testserver"}
+    ) as ws:
         assert ws.receive_json()["type"] == "snapshot"
 
 

@@ -6,11 +6,12 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
+from starlette.applications import Starlette
 
 from config.db import Database
 from config.settings import Settings
@@ -27,14 +28,36 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # A hall display is a kiosk-mode browser that may play sound without a touch.
+    "--autoplay-policy=no-user-gesture-required",
 ]
 
 
-@dataclass
 class LiveServer:
-    url: str
-    clock: VirtualClock
-    database: Database
+    """Dor served by uvicorn in a thread, on a virtual clock; it can be restarted on the same port."""
+
+    def __init__(self, app: Starlette, clock: VirtualClock, database: Database, port: int) -> None:
+        self.app, self.clock, self.database, self.port = app, clock, database, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.server: uvicorn.Server | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.server = uvicorn.Server(
+            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        assert self.server is not None and self.thread is not None
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
 
 
 def _free_port() -> int:
@@ -50,21 +73,18 @@ def backend() -> str:
 
 
 @pytest.fixture
-def live_server(database: Database, clock: VirtualClock) -> Iterator[LiveServer]:
+def live_server(database: Database, clock: VirtualClock, tmp_path: Path) -> Iterator[LiveServer]:
     port = _free_port()
-    settings = Settings(database_url=database.url.render_as_string(hide_password=False), dev=True, port=port)
-    app = create_app(settings, database=database, clock=clock)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    yield LiveServer(f"http://127.0.0.1:{port}", clock, database)
-    server.should_exit = True
-    thread.join(timeout=10)
+    settings = Settings(
+        database_url=database.url.render_as_string(hide_password=False),
+        dev=True,
+        port=port,
+        data_dir=str(tmp_path),
+    )
+    server = LiveServer(create_app(settings, database=database, clock=clock), clock, database, port)
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -76,8 +96,13 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="ar-SY")
+def viewport() -> dict[str, int]:
+    return {"width": 1366, "height": 900}
+
+
+@pytest.fixture
+def page(browser: Browser, viewport: dict[str, int]) -> Iterator[Page]:
+    context = browser.new_context(viewport=viewport, locale="ar-SY")
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

@@ -1,0 +1,124 @@
+"""Spoken calls: a chime, then "الرقم A-042، الشباك 3" in Arabic, then in English.
+
+Audio is made on the server with espeak-ng and cached on disk, so a hall screen needs neither the
+internet nor a browser voice. Without espeak-ng, the chime alone is played (and a warning logged).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import math
+import re
+import shutil
+import struct
+import subprocess
+import wave
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+RATE = 22050  # espeak-ng's native rate: the pieces join without resampling
+NUMBER = re.compile(r"^([A-Z])-(\d{1,4})$")
+# How an Arabic voice names the Latin prefix letters of ticket numbers.
+LETTERS_AR = {
+    "A": "إيه",
+    "B": "بي",
+    "C": "سي",
+    "D": "دي",
+    "E": "إي",
+    "F": "إف",
+    "G": "جي",
+    "H": "إتش",
+    "I": "آي",
+    "J": "جيه",
+    "K": "كيه",
+    "L": "إل",
+    "M": "إم",
+    "N": "إن",
+    "O": "أو",
+    "P": "بي",
+    "Q": "كيو",
+    "R": "آر",
+    "S": "إس",
+    "T": "تي",
+    "U": "يو",
+    "V": "في",
+    "W": "دبليو",
+    "X": "إكس",
+    "Y": "واي",
+    "Z": "زد",
+}
+
+
+def phrases(number: str, counter: int) -> tuple[str, str]:
+    """The Arabic and English sentences for a call (the ticket's digits read as a number)."""
+    match = NUMBER.match(number)
+    if match is None:
+        raise ValueError(f"not a ticket number: {number!r}")
+    letter, digits = match.group(1), int(match.group(2))
+    arabic = f"الرقم {LETTERS_AR[letter]} {digits}، الشباك {counter}"
+    english = f"Number {letter} {digits}, counter {counter}"
+    return arabic, english
+
+
+def chime() -> bytes:
+    """Two soft tones (frames only, 16-bit mono at RATE)."""
+    frames = bytearray()
+    for frequency, seconds in ((880.0, 0.35), (660.0, 0.5)):
+        count = int(RATE * seconds)
+        for i in range(count):
+            envelope = math.sin(math.pi * i / count)  # no clicks at the edges
+            sample = 0.35 * envelope * math.sin(2 * math.pi * frequency * i / RATE)
+            frames += struct.pack("<h", int(sample * 32767))
+    return bytes(frames)
+
+
+def silence(seconds: float) -> bytes:
+    return b"\x00\x00" * int(RATE * seconds)
+
+
+def speak(text: str, *, voice: str) -> bytes:
+    """Frames of `text` spoken by espeak-ng; empty when espeak-ng is missing or fails."""
+    executable = shutil.which("espeak-ng")
+    if executable is None:
+        log.warning("espeak-ng is not installed: announcements are a chime only")
+        return b""
+    result = subprocess.run(  # noqa: S603 (fixed executable, text passed as one argument)
+        [executable, "-v", voice, "-s", "135", "--stdout", text], capture_output=True, timeout=20, check=False
+    )
+    if result.returncode != 0:
+        log.warning("espeak-ng failed for %r: %s", text, result.stderr.decode(errors="replace"))
+        return b""
+    with wave.open(io.BytesIO(result.stdout)) as spoken:
+        if (spoken.getframerate(), spoken.getsampwidth(), spoken.getnchannels()) != (RATE, 2, 1):
+            log.warning("espeak-ng produced an unexpected format; skipping speech")
+            return b""
+        return bytes(spoken.readframes(spoken.getnframes()))
+
+
+def render(number: str, counter: int) -> bytes:
+    """The whole announcement as a WAV file."""
+    arabic, english = phrases(number, counter)
+    frames = chime() + silence(0.25) + speak(arabic, voice="ar") + silence(0.4) + speak(english, voice="en")
+    out = io.BytesIO()
+    with wave.open(out, "wb") as file:
+        file.setnchannels(1)
+        file.setsampwidth(2)
+        file.setframerate(RATE)
+        file.writeframes(frames + silence(0.3))
+    return out.getvalue()
+
+
+def cached(number: str, counter: int, *, directory: Path) -> bytes:
+    """The announcement, from the disk cache when it was made before."""
+    key = hashlib.sha256(f"v1|{number}|{counter}".encode()).hexdigest()[:32]
+    path = directory / f"{key}.wav"
+    if path.is_file():
+        return path.read_bytes()
+    audio = render(number, counter)
+    directory.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_bytes(audio)
+    temporary.replace(path)  # atomic: two processes may race to write the same file
+    return audio

@@ -1,0 +1,73 @@
+"""Hall display and ticket tracker pages, and the spoken announcement of a call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from config.http import not_found, operation, read
+from config.pages import render
+from display import announcements
+from queueing.service import find_centre, find_ticket
+
+
+class AnnouncementQuery(BaseModel):
+    counter: int = Field(ge=1, le=999)
+
+
+@operation(
+    "GET",
+    "/api/v1/centres/{centre}/announcements/{number}.wav",
+    summary="The spoken call of a number to a counter (chime, Arabic, English), as WAV",
+    tag="display",
+    query=AnnouncementQuery,
+    responses={200: None},
+)
+async def announcement(request: Request, query: AnnouncementQuery) -> Response:
+    """Made once with espeak-ng, then served from the cache."""
+    code, number = request.path_params["centre"], request.path_params["number"]
+    if await read(request, lambda s: find_centre(s, code=code)) is None:
+        raise not_found(request, "centre", code)
+    if announcements.NUMBER.match(number) is None:
+        raise not_found(request, "ticket", number)
+    directory = Path(request.app.state.settings.data_dir) / "audio"
+    audio = await run_in_threadpool(announcements.cached, number, query.counter, directory=directory)
+    return Response(audio, media_type="audio/wav", headers={"Cache-Control": "public, max-age=86400"})
+
+
+async def display_page(request: Request) -> Response:
+    """The hall TV: `?lang=en` for English, `?digits=arabic` for Arabic-Indic digits, `?mute=1`."""
+    code = request.path_params["centre"]
+    centre = await read(request, lambda s: find_centre(s, code=code))
+    if centre is None:
+        return render(request, "not_found.html", {"what": code}, status=404)
+    return render(
+        request,
+        "display.html",
+        {
+            "centre": centre,
+            "arabic_digits": request.query_params.get("digits") == "arabic",
+            "muted": request.query_params.get("mute") == "1",
+        },
+    )
+
+
+async def tracker_page(request: Request) -> Response:
+    """Where a ticket's QR code leads: status, place in line, estimated wait; no personal data."""
+    token = request.path_params["token"]
+    ticket = await read(request, lambda s: find_ticket(s, token=token))
+    if ticket is None:
+        return render(request, "not_found.html", {"what": ""}, status=404)
+    return render(request, "tracker.html", {"token": token, "number": ticket.number})
+
+
+routes = [
+    announcement,
+    Route("/display/{centre}", display_page, methods=["GET"], name="display"),
+    Route("/t/{token}", tracker_page, methods=["GET"], name="tracker"),
+]

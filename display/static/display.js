@@ -1,0 +1,161 @@
+// The hall display: a snapshot, then live calls over a websocket; announcements queued one after
+// another; reconnects by itself (with backoff) and resyncs when it sees a gap in `seq`.
+"use strict";
+
+(() => {
+  const screen = document.getElementById("screen");
+  const centre = screen.dataset.centre;
+  const lang = screen.dataset.lang;
+  const arabicDigits = screen.dataset.digits === "arabic";
+  const text = JSON.parse(document.getElementById("display-text").textContent);
+  const $ = (id) => document.getElementById(id);
+  const RECENT = 6;
+  let seq = 0;
+  let services = {};
+  let backoff = 1000;
+  let socket = null;
+  let muted = screen.dataset.muted === "1";
+
+  const digits = (value) => {
+    const s = String(value);
+    return arabicDigits ? s.replace(/[0-9]/g, (d) => "٠١٢٣٤٥٦٧٨٩"[d]) : s;
+  };
+
+  // --- clock in the centre's time zone ---
+  const dateFormat = new Intl.DateTimeFormat(lang === "ar" ? "ar-SY" : "en-GB",
+    { timeZone: screen.dataset.timezone, weekday: "long", day: "numeric", month: "long", year: "numeric",
+      numberingSystem: arabicDigits ? "arab" : "latn" });
+  const timeFormat = new Intl.DateTimeFormat(lang === "ar" ? "ar-SY" : "en-GB",
+    { timeZone: screen.dataset.timezone, hour: "2-digit", minute: "2-digit", numberingSystem: arabicDigits ? "arab" : "latn" });
+  function tick() {
+    const now = new Date();
+    $("date").textContent = dateFormat.format(now);
+    $("time").textContent = timeFormat.format(now);
+  }
+
+  // --- announcements: one at a time, in order ---
+  const queue = [];
+  const player = new Audio();
+  let playing = false;
+  // What was played and when: lets anyone (and the browser tests) check nothing overlapped.
+  window.dorAnnouncements = [];
+  function announce(number, counter) {
+    if (muted) return;
+    queue.push(`/api/v1/centres/${centre}/announcements/${encodeURIComponent(number)}.wav?counter=${counter}`);
+    playNext();
+  }
+  function playNext() {
+    if (playing || queue.length === 0) return;
+    playing = true;
+    player.src = queue.shift();
+    window.dorAnnouncements.push({ src: player.src, started: performance.now(), ended: null });
+    player.play().catch(() => {
+      // Autoplay is blocked until someone touches the screen once (or the kiosk browser allows it).
+      $("enable-sound").hidden = false;
+      playing = false;
+    });
+  }
+  player.addEventListener("ended", () => {
+    const last = window.dorAnnouncements[window.dorAnnouncements.length - 1];
+    if (last) last.ended = performance.now();
+    playing = false;
+    playNext();
+  });
+  player.addEventListener("error", () => { playing = false; playNext(); });
+  $("enable-sound").addEventListener("click", () => { $("enable-sound").hidden = true; playNext(); });
+
+  // --- rendering ---
+  function showCall(number, counter) {
+    $("now-number").textContent = digits(number);
+    $("now-counter").textContent = digits(counter);
+    const now = document.querySelector(".now");
+    now.classList.remove("flash");
+    void now.offsetWidth; // restart the animation
+    now.classList.add("flash");
+  }
+
+  function addRecent(number, counter) {
+    const row = document.createElement("tr");
+    row.innerHTML = "<td></td><td></td>";
+    row.cells[0].textContent = digits(number);
+    row.cells[1].textContent = digits(counter);
+    $("recent").prepend(row);
+    while ($("recent").rows.length > RECENT) $("recent").deleteRow(-1);
+  }
+
+  function renderWaits(waiting) {
+    $("waits").innerHTML = "";
+    for (const [code, row] of Object.entries(waiting)) {
+      const li = document.createElement("li");
+      const name = services[code] ? services[code][lang] || services[code].ar : code;
+      const minutes = Math.round(row.estimated_wait_s / 60);
+      li.innerHTML = "<strong></strong><span></span>";
+      li.querySelector("strong").textContent = name;
+      li.querySelector("span").textContent = row.waiting === 0 ? text.none
+        : `${digits(row.waiting)} ${text.waiting} · ~${digits(minutes)} ${text.minutes}`;
+      li.querySelector("span").dir = "auto";
+      li.dataset.service = code;
+      $("waits").appendChild(li);
+    }
+  }
+
+  let statusTimer = null;
+  function refreshWaits() {
+    clearTimeout(statusTimer);
+    statusTimer = setTimeout(async () => {
+      try {
+        const status = await (await fetch(`/api/v1/centres/${centre}/status`)).json();
+        renderWaits(Object.fromEntries(status.services.map((s) => [s.code, s])));
+      } catch (error) { /* the next event tries again */ }
+    }, 300);
+  }
+
+  function onSnapshot(message) {
+    seq = message.seq;
+    services = message.services;
+    $("recent").innerHTML = "";
+    const calls = message.recent.slice(0, RECENT).reverse();
+    for (const call of calls) addRecent(call.number, call.counter);
+    const latest = message.recent[0];
+    if (latest) {
+      $("now-number").textContent = digits(latest.number);
+      $("now-counter").textContent = digits(latest.counter);
+    }
+    renderWaits(message.waiting);
+  }
+
+  function onEvent(message) {
+    if (message.seq <= seq) return;
+    if (message.seq !== seq + 1) { resync(); return; } // a gap: something was missed
+    seq = message.seq;
+    if (message.type === "called" || message.type === "recalled") {
+      showCall(message.number, message.counter);
+      addRecent(message.number, message.counter);
+      announce(message.number, message.counter);
+    }
+    refreshWaits();
+  }
+
+  // --- the connection ---
+  function resync() { if (socket) socket.close(4000, "resync"); }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(`${scheme}://${location.host}/ws/centres/${centre}/display`);
+    socket.addEventListener("open", () => { $("connection").hidden = true; backoff = 1000; });
+    socket.addEventListener("message", (event) => {
+      const message = JSON.parse(event.data);
+      if (message.type === "snapshot") onSnapshot(message); else onEvent(message);
+      screen.dataset.seq = String(seq);
+    });
+    socket.addEventListener("close", () => {
+      $("connection").hidden = false;
+      setTimeout(connect, backoff + Math.random() * 500);
+      backoff = Math.min(backoff * 2, 30000);
+    });
+  }
+
+  tick();
+  setInterval(tick, 1000);
+  connect();
+})();
