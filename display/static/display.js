@@ -76,8 +76,8 @@
 
   function addRecent(number, counter) {
     const row = document.createElement("tr");
-    row.innerHTML = "<td></td><td></td>";
-    row.cells[0].textContent = digits(number);
+    row.innerHTML = '<td><bdi dir="ltr"></bdi></td><td></td>';
+    row.cells[0].firstChild.textContent = digits(number);
     row.cells[1].textContent = digits(counter);
     $("recent").prepend(row);
     while ($("recent").rows.length > RECENT) $("recent").deleteRow(-1);
