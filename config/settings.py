@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     log_level: str = "INFO"
+    # Check-in at the kiosk: how early and how late an appointment may arrive, and what happens later
+    # than that: a normal walk-in ticket, or a refusal.
+    checkin_early_s: int = Field(default=3600, ge=0)
+    checkin_late_s: int = Field(default=900, ge=0)
+    late_checkin: Literal["walk_in", "refuse"] = "walk_in"
     # Where Dor keeps files it makes (the announcement audio cache).
     data_dir: str = "var"
     # Treat every centre as open: for demonstrations at any hour and for training, never production.

@@ -9,10 +9,10 @@ from sqlmodel import Session, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from config.http import ApiError, operation, write
-from queueing.accounts import SignedIn, login, logout
+from config.http import ApiError, operation, read, write
+from queueing.accounts import SignedIn, find_device, login, logout
 from queueing.models import Centre
-from queueing.schemas import Done, LoginIn, LoginOut, MeOut
+from queueing.schemas import DeviceMe, Done, LoginIn, LoginOut, MeOut
 from queueing.throttle import Limit, clear, record_failure, retry_after
 from queueing.web import SESSION_COOKIE, credentials, now, require_staff, session_policy
 
@@ -143,4 +143,35 @@ async def me(request: Request) -> MeOut:
     return await write(request, work)
 
 
-routes = [sign_in, sign_out, me]
+@operation(
+    "GET",
+    "/api/v1/devices/me",
+    summary="The kiosk or display behind a device token (401 once revoked)",
+    tag="devices",
+    responses={200: DeviceMe},
+    errors=(401,),
+    security=("device",),
+)
+async def device_me(request: Request) -> DeviceMe:
+    """Lets a kiosk check its token at start-up and show "out of service" when it is revoked."""
+    creds = credentials(request)
+
+    def work(session: Session) -> DeviceMe:
+        device = find_device(session, token=creds.bearer) if creds.bearer else None
+        centre = session.get(Centre, device.centre_id) if device else None
+        if device is None or centre is None:
+            raise ApiError(
+                401, "unauthorized", "unknown or revoked device token", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return DeviceMe(
+            id=device.id or 0,
+            kind=device.kind,
+            name=device.name,
+            centre=centre.code,
+            has_printer=bool(device.printer_url),
+        )
+
+    return await read(request, work)
+
+
+routes = [sign_in, sign_out, me, device_me]

@@ -62,6 +62,8 @@ class Centre(SQLModel, table=True):
     # No-show policy: a ticket may be marked no-show only after this many calls and this long.
     no_show_min_calls: int = Field(default=2, ge=1, sa_column_kwargs={"server_default": "2"})
     no_show_min_wait_s: int = Field(default=60, ge=0, sa_column_kwargs={"server_default": "60"})
+    # Whether the kiosk offers priority classes (elderly, disabled, pregnant).
+    allows_priority: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
 
 
 class Service(SQLModel, table=True):
@@ -162,6 +164,8 @@ class Device(SQLModel, table=True):
     token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
     created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    # A kiosk's thermal printer, e.g. tcp://10.0.4.21:9100 (ESC/POS over a raw socket).
+    printer_url: str | None = Field(default=None, sa_column=Column(String(200)))
 
 
 class StaffSession(SQLModel, table=True):

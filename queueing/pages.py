@@ -11,6 +11,7 @@ from starlette.routing import Route
 from config.http import ApiError, read
 from config.pages import render
 from queueing.accounts import SignedIn
+from queueing.catalogue import find_centre
 from queueing.web import credentials, now, require_staff, session_policy
 
 PAUSE_REASONS = ("break", "prayer", "meeting", "system_problem", "training")
@@ -55,7 +56,17 @@ async def admin_page(request: Request) -> Response:
     return render(request, "admin.html", {"me": signed_in.staff})
 
 
+async def kiosk_page(request: Request) -> Response:
+    """The kiosk of a centre; the device token is kept by the kiosk's browser (see kiosk.js)."""
+    code = request.path_params["centre"]
+    centre = await read(request, lambda session: find_centre(session, code=code))
+    if centre is None:
+        return render(request, "not_found.html", {"what": code}, status=404)
+    return render(request, "kiosk.html", {"centre": centre})
+
+
 routes = [
+    Route("/kiosk/{centre}", kiosk_page, methods=["GET"], name="kiosk"),
     Route("/login", login_page, methods=["GET"], name="login"),
     Route("/counter", counter_page, methods=["GET"], name="counter"),
     Route("/admin", admin_page, methods=["GET"], name="admin"),

@@ -226,3 +226,13 @@ class MeOut(BaseModel):
     idle_timeout_s: int
     expires_at: datetime = Field(description="when the session ends unless used before")
     session_ends_at: datetime = Field(description="when the session ends whatever happens")
+
+
+class DeviceMe(BaseModel):
+    """What a device learns about itself from its token."""
+
+    id: int
+    kind: str
+    name: str
+    centre: str
+    has_printer: bool

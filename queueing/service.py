@@ -15,19 +15,39 @@ from queueing.models import Centre, Counter, Event, Service, Ticket, id_of
 from queueing.policy import PolicyConfig
 from queueing.schemas import CentreStatus, NowServing, ServiceStatus, TicketOut
 from queueing.states import ACTIVE, TicketStatus
-from queueing.tickets import estimate_wait_s, find_ticket, open_counters_serving, standing, waiting_candidates
+from queueing.throttle import Limit, clear, record_failure, retry_after
+from queueing.tickets import (
+    Channel,
+    estimate_wait_s,
+    find_ticket,
+    issue_ticket,
+    open_counters_serving,
+    standing,
+    waiting_candidates,
+)
+from queueing.web import credentials, now, policy_config, require_device
 
 __all__ = [
+    "Channel",
+    "Limit",
     "centre_channel",
     "centre_status",
+    "clear",
+    "credentials",
     "event_message",
     "events_since",
     "find_centre",
     "find_service",
     "find_ticket",
+    "issue_ticket",
     "last_seq",
     "list_centres",
+    "now",
+    "policy_config",
     "recent_calls",
+    "record_failure",
+    "require_device",
+    "retry_after",
     "services_of",
     "ticket_view",
 ]

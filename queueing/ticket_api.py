@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+import logging
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import qrcode
 import qrcode.image.svg
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -16,8 +20,9 @@ from config.http import ApiError, not_found, operation, read
 from queueing import catalogue
 from queueing.events import write_and_publish
 from queueing.idempotency import MAX_KEY_LENGTH, KeyReused, fingerprint, remember, replay
-from queueing.models import Centre, DeviceKind, Ticket, id_of
+from queueing.models import Centre, DeviceKind, Service, Ticket, id_of
 from queueing.phones import InvalidPhone, normalise_phone
+from queueing.printing import PaperTicket, PrinterError, render_escpos, render_png, send
 from queueing.schemas import CentreStatus, IssueTicketIn, TicketOut
 from queueing.service import centre_status, ticket_view
 from queueing.tickets import (
@@ -29,6 +34,7 @@ from queueing.tickets import (
 from queueing.web import credentials, now, policy_config, require_device
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+log = logging.getLogger(__name__)
 
 
 @operation(
@@ -177,6 +183,86 @@ async def qr(request: Request) -> Response:
     return Response(buffer.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
 
+def paper_ticket(session: Session, ticket: Ticket, *, request: Request) -> PaperTicket:
+    """What the printed ticket says, in the centre's local time."""
+    settings, policy, at = request.app.state.settings, policy_config(request), now(request)
+    centre = session.get(Centre, ticket.centre_id)
+    service = session.get(Service, ticket.service_id)
+    assert centre is not None and service is not None
+    view = ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
+    return PaperTicket(
+        centre=centre.name_ar,
+        service_ar=service.name_ar,
+        service_en=service.name_en,
+        number=ticket.number,
+        ahead=view.ahead,
+        wait_minutes=None if view.estimated_wait_s is None else max(1, round(view.estimated_wait_s / 60)),
+        issued_local=ticket.issued_at.astimezone(ZoneInfo(centre.timezone)).strftime("%Y-%m-%d %H:%M"),
+        tracking_url=view.tracking_url,
+    )
+
+
+@operation(
+    "GET",
+    "/api/v1/tickets/{token}/ticket.png",
+    summary="The paper ticket as an image (to look at, or to print from a browser)",
+    tag="tickets",
+    responses={200: None},
+)
+async def ticket_png(request: Request) -> Response:
+    """The same layout as the thermal print: numbers and names only."""
+    token = request.path_params["token"]
+
+    def work(session: Session) -> PaperTicket | None:
+        ticket = find_ticket(session, token=token)
+        return None if ticket is None else paper_ticket(session, ticket, request=request)
+
+    paper = await read(request, work)
+    if paper is None:
+        raise not_found(request, "ticket", "…")
+    png = await run_in_threadpool(render_png, paper)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+class Printed(BaseModel):
+    printer: str
+    bytes: int
+
+
+@operation(
+    "POST",
+    "/api/v1/tickets/{token}/print",
+    summary="Print the ticket on the kiosk's thermal printer (ESC/POS)",
+    tag="tickets",
+    responses={202: Printed},
+    errors=(401, 403, 409, 503),
+    security=("device",),
+)
+async def print_ticket(request: Request) -> Response:
+    """Sends the job to the printer configured for the calling kiosk; 409 when it has none."""
+    token, creds = request.path_params["token"], credentials(request)
+
+    def work(session: Session) -> tuple[str | None, PaperTicket]:
+        ticket = find_ticket(session, token=token)
+        if ticket is None:
+            raise not_found(request, "ticket", "…")
+        device = require_device(session, creds, kind=DeviceKind.KIOSK, centre_id=ticket.centre_id)
+        return device.printer_url, paper_ticket(session, ticket, request=request)
+
+    printer_url, paper = await read(request, work)
+    if not printer_url:
+        raise ApiError(409, "no_printer", "this kiosk has no printer configured; print from the browser")
+    job = await run_in_threadpool(render_escpos, paper)
+    try:
+        await run_in_threadpool(send, printer_url, job)
+    except PrinterError as exc:
+        log.warning("%s", exc)
+        raise ApiError(
+            503, "printer_unavailable", "the printer did not answer; print from the browser"
+        ) from None
+    return JSONResponse(Printed(printer=printer_url, bytes=len(job)).model_dump(), status_code=202)
+
+
 @operation(
     "GET",
     "/api/v1/centres/{centre}/status",
@@ -201,4 +287,4 @@ async def status(request: Request) -> CentreStatus:
     return result
 
 
-routes = [issue, view, leave, qr, status]
+routes = [issue, view, leave, qr, ticket_png, print_ticket, status]

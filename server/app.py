@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from booking import api as booking_api
 from config.clock import Clock, system_clock
 from config.db import Database
 from config.http import ApiError, error_response
@@ -81,6 +82,7 @@ def create_app(
         *admin_api.routes,
         *sockets.routes,
         *display_pages.routes,
+        *booking_api.routes,
         health.route,
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
         *queueing_pages.routes,

@@ -1,5 +1,6 @@
 """Imports every package's tables so that SQLModel.metadata holds the whole schema."""
 
+from booking import models as booking_models
 from queueing import models as queueing_models
 
-__all__ = ["queueing_models"]
+__all__ = ["booking_models", "queueing_models"]

@@ -1,0 +1,39 @@
+"""Appointments: a booked slot at a centre for a service, checked in at the kiosk on arrival."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, String
+from sqlmodel import Field, SQLModel
+
+from config.db import UtcDateTime
+
+
+class AppointmentStatus(StrEnum):
+    BOOKED = "booked"
+    CHECKED_IN = "checked_in"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+
+
+class Appointment(SQLModel, table=True):
+    """One booking. The code is short and typed at the kiosk; the token is the unguessable manage link."""
+
+    __table_args__ = (Index("ix_appointment_slot", "centre_id", "service_id", "start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=Column(String(12), unique=True, nullable=False))
+    token: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    centre_id: int = Field(foreign_key="centre.id")
+    service_id: int = Field(foreign_key="service.id")
+    start: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    end: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    status: str = Field(default=AppointmentStatus.BOOKED.value, sa_column=Column(String(16), nullable=False))
+    phone: str | None = Field(default=None, sa_column=Column(String(20)))
+    national_id_hash: str | None = Field(default=None, sa_column=Column(String(64), index=True))
+    language: str = Field(default="ar", sa_column=Column(String(2), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    checked_in_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
