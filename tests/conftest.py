@@ -134,8 +134,12 @@ def database(templates: Templates, backend: str, tmp_path: Path) -> Iterator[Dat
 
 
 @pytest.fixture
-def settings(database: Database) -> Settings:
-    return Settings(database_url=database.url.render_as_string(hide_password=False), dev=True)
+def settings(database: Database, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database.url.render_as_string(hide_password=False),
+        dev=True,
+        data_dir=str(tmp_path / "data"),
+    )
 
 
 class VirtualClock:

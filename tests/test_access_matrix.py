@@ -5,16 +5,22 @@ The table below must name every operation the application declares; a new endpoi
 on the database, so the matrix runs on SQLite only.
 """
 
+import socket
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from sqlmodel import select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from config.db import Database
+from queueing.models import Device
 from server.openapi import operations
 from tests.conftest import KIOSK, VirtualClock, sign_in, take_ticket
+from tests.test_kiosk import book
 
 PUBLIC = {
     "anonymous",
@@ -46,6 +52,8 @@ class World:
 
     app: Starlette
     clock: VirtualClock
+    database: Database
+    printer: str
     owner: TestClient  # agent1, who holds counter 1 of DAM-01
     public: TestClient
     ticket: dict[str, Any] = field(default_factory=dict)
@@ -57,6 +65,13 @@ class World:
                 self.ticket = take_ticket(self.public)
             elif action == "wait":
                 self.clock.advance(61)
+            elif action == "appointment":
+                book(self.database, self.clock, code="MATRIX", minutes_from_now=10)
+            elif action == "printer":
+                with self.database.write() as session:
+                    for device in session.exec(select(Device)).all():
+                        device.printer_url = self.printer
+                        session.add(device)
             else:
                 body = {"reason": "break"} if action == "pause" else None
                 response = caller.post(f"/api/v1/centres/DAM-01/counters/1/{action}", json=body)
@@ -97,6 +112,21 @@ MATRIX: dict[str, Row] = {
     ),
     "GET /api/v1/tickets/{token}/qr.svg": Row(
         PUBLIC, lambda w: ("GET", f"/api/v1/tickets/{w.ticket['token']}/qr.svg", None), ("ticket",)
+    ),
+    "GET /api/v1/tickets/{token}/ticket.png": Row(
+        PUBLIC, lambda w: ("GET", f"/api/v1/tickets/{w.ticket['token']}/ticket.png", None), ("ticket",)
+    ),
+    "POST /api/v1/tickets/{token}/print": Row(
+        {"kiosk"},
+        lambda w: ("POST", f"/api/v1/tickets/{w.ticket['token']}/print", None),
+        ("ticket", "printer"),
+    ),
+    "POST /api/v1/centres/{centre}/check-in": Row(
+        {"kiosk"}, lambda w: ("POST", "/api/v1/centres/DAM-01/check-in", {"code": "MATRIX"}), ("appointment",)
+    ),
+    "GET /api/v1/devices/me": Row({"kiosk", "display"}, lambda w: ("GET", "/api/v1/devices/me", None)),
+    "GET /api/v1/centres/{centre}/announcements/{number}.wav": Row(
+        PUBLIC, lambda w: ("GET", "/api/v1/centres/DAM-01/announcements/A-001.wav?counter=1", None)
     ),
     "GET /api/v1/centres/{centre}/counters": Row(
         CENTRE_STAFF, lambda w: ("GET", "/api/v1/centres/DAM-01/counters", None)
@@ -165,9 +195,36 @@ def test_every_operation_has_a_row(app: Starlette) -> None:
 
 
 @pytest.fixture
-def world(client: TestClient, app: Starlette, clock: VirtualClock) -> Iterator[World]:
+def sink() -> Iterator[str]:
+    """A printer's socket that accepts any number of jobs and discards them."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.5)
+    running = True
+
+    def serve() -> None:
+        while running:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                continue
+            with connection:
+                while connection.recv(65536):
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    running = False
+    thread.join(timeout=5)
+    server.close()
+
+
+@pytest.fixture
+def world(
+    client: TestClient, app: Starlette, clock: VirtualClock, database: Database, sink: str
+) -> Iterator[World]:
     with sign_in(app, "agent1") as owner:
-        yield World(app=app, clock=clock, owner=owner, public=client)
+        yield World(app=app, clock=clock, database=database, printer=sink, owner=owner, public=client)
 
 
 def caller(world: World, principal: str) -> TestClient:
