@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     checkin_early_s: int = Field(default=3600, ge=0)
     checkin_late_s: int = Field(default=900, ge=0)
     late_checkin: Literal["walk_in", "refuse"] = "walk_in"
+    # Screens' feeds read the event log when the bus rings and at least this often (seconds); more
+    # often while the bus is down.
+    feed_poll_s: float = Field(default=5.0, gt=0)
+    feed_poll_when_bus_down_s: float = Field(default=1.0, gt=0)
     # Where Dor keeps files it makes (the announcement audio cache).
     data_dir: str = "var"
     # Treat every centre as open: for demonstrations at any hour and for training, never production.

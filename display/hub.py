@@ -56,6 +56,7 @@ class Feed:
     seq: int
     subscribers: set[Subscriber] = field(default_factory=set)
     doorbell: asyncio.Event = field(default_factory=asyncio.Event)
+    bus_ok: bool = False
     task: asyncio.Task[None] | None = None
 
 
@@ -117,7 +118,7 @@ class Hub:
         bell = asyncio.create_task(self._ring_on_bus(feed))
         try:
             while True:
-                interval = self.poll_s if not bell.done() else self.poll_when_bus_down_s
+                interval = self.poll_s if feed.bus_ok else self.poll_when_bus_down_s
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(feed.doorbell.wait(), interval)
                 feed.doorbell.clear()
@@ -130,13 +131,19 @@ class Hub:
     async def _ring_on_bus(self, feed: Feed) -> None:
         try:
             async with self.bus.subscribe(centre_channel(feed.centre_code)) as messages:
+                if not feed.bus_ok:
+                    log.info("bus connected for %s", feed.centre_code)
+                feed.bus_ok = True
                 feed.doorbell.set()  # catch up on anything logged while subscribing
                 async for _ in messages:
                     feed.doorbell.set()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # Redis down: the feed polls the database meanwhile
-            log.warning("bus unavailable for %s (%s); polling the event log", feed.centre_code, exc)
+            if feed.bus_ok:
+                log.warning("bus lost for %s (%s); polling the event log", feed.centre_code, exc)
+            feed.bus_ok = False
+            feed.doorbell.set()  # wake the feed so it starts polling at once
             await asyncio.sleep(self.poll_when_bus_down_s)
 
     async def _catch_up(self, feed: Feed) -> None:

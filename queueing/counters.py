@@ -241,18 +241,22 @@ class CounterDesk:
         """The citizen did not come: only after the centre's minimum calls and time since the first."""
         ticket = self._in_hand()
         status = next_status(TicketStatus(ticket.status), Move.NO_SHOW)
-        calls = len(ticket.call_times)
-        first = datetime.fromisoformat(ticket.call_times[0])
-        waited = (self.now - first).total_seconds()
-        if calls < self.centre.no_show_min_calls or waited < self.centre.no_show_min_wait_s:
+        # Only the calls since the ticket last joined a queue count: a citizen transferred here has not
+        # yet been called by this service, whatever happened at the previous one.
+        calls = [
+            moment for moment in map(datetime.fromisoformat, ticket.call_times)
+            if ticket.requeued_at is None or moment >= ticket.requeued_at
+        ]
+        waited = (self.now - calls[0]).total_seconds()
+        if len(calls) < self.centre.no_show_min_calls or waited < self.centre.no_show_min_wait_s:
             raise NoShowTooEarly(
                 f"no-show needs {self.centre.no_show_min_calls} calls and {self.centre.no_show_min_wait_s} s "
-                f"since the first; this ticket has {calls} calls and {int(waited)} s"
+                f"since the first; this ticket has {len(calls)} calls and {int(waited)} s"
             )
         ticket.status = status.value
         ticket.ended_at = self.now
         self.session.add(ticket)
-        self._event("no_show", ticket, calls=calls)
+        self._event("no_show", ticket, calls=len(calls))
         return ticket
 
     def transfer(self, *, service: Service) -> Ticket:
@@ -265,6 +269,7 @@ class CounterDesk:
         ticket.service_id = id_of(service)
         ticket.counter_id = None
         ticket.started_at = None
+        ticket.requeued_at = self.now
         self.session.add(ticket)
         self.session.flush()
         self._event("transferred", ticket, origin=origin)

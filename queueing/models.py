@@ -214,6 +214,8 @@ class Ticket(SQLModel, table=True):
     appointment_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     counter_id: int | None = Field(default=None, foreign_key="counter.id")
     call_times: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # When a transfer put the ticket back in a queue: calls before it do not count towards a no-show.
+    requeued_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     started_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     ended_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
 

@@ -59,7 +59,12 @@ def create_app(
     """Builds the application; the database and bus open here and close when the lifespan ends."""
     database = database or Database(settings.database_url)
     bus = bus_from_url(settings.bus_url)
-    hub = Hub(database=database, bus=bus)
+    hub = Hub(
+        database=database,
+        bus=bus,
+        poll_s=settings.feed_poll_s,
+        poll_when_bus_down_s=settings.feed_poll_when_bus_down_s,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -1,0 +1,212 @@
+"""Real `dor` processes for the integration tests: a database prepared by the CLI, servers on free ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx2
+import psycopg
+
+POSTGRES_ADMIN = os.environ.get("DOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+DOR = [sys.executable, "-m", "server.cli"]
+ROOT = Path(__file__).resolve().parents[2]
+CENTRE = "DAM-01"
+KIOSK = {"Authorization": f"Bearer demo-kiosk-{CENTRE}"}
+STARTUP_TIMEOUT_S = 60.0
+CLI_TIMEOUT_S = 120.0
+
+
+def _environment(**extra: str) -> dict[str, str]:
+    """The test runner's environment without any DOR_* setting of its own, plus `extra`."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DOR_")}
+    environment.update(extra)
+    return environment
+
+
+def _admin(sql: str) -> None:
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
+        connection.execute(sql.encode())
+
+
+def _pg_url(name: str) -> str:
+    base = POSTGRES_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    return f"{base}/{name}"
+
+
+def run_cli(url: str, *args: str) -> None:
+    """Runs `dor <args>` against the database at `url`; fails the test if it does not succeed."""
+    result = subprocess.run(
+        [*DOR, *args],
+        env=_environment(DOR_DATABASE_URL=url, DOR_DEV="1"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+        check=False,
+    )
+    assert result.returncode == 0, f"dor {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+
+
+@dataclass
+class PreparedDatabase:
+    backend: str
+    url: str
+    sqlite_path: Path | None = None
+
+
+@contextmanager
+def prepared_database(backend: str, tmp_path: Path) -> Iterator[PreparedDatabase]:
+    """A fresh database migrated and demo-seeded by the real CLI; a PostgreSQL one is dropped after."""
+    if backend == "sqlite":
+        path = tmp_path / "dor.sqlite3"
+        database = PreparedDatabase(backend, f"sqlite:///{path}", path)
+        name = ""
+    else:
+        name = f"dor_it_{uuid.uuid4().hex[:12]}"
+        _admin(f'CREATE DATABASE "{name}"')
+        database = PreparedDatabase(backend, _pg_url(name))
+    try:
+        run_cli(database.url, "migrate")
+        run_cli(database.url, "seed", "--demo")
+        yield database
+    finally:
+        if name:
+            _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """One `dor serve` process."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+    log_file: IO[bytes] | None = field(repr=False, default=None)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def kill(self) -> None:
+        """SIGKILL, no goodbyes: what a crash looks like."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        if self.log_file is not None:
+            self.log_file.close()
+
+    def stop(self) -> None:
+        """Asks the server to stop (SIGTERM); kills it if it lingers."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self.log_file is not None:
+            self.log_file.close()
+
+
+def start_server(url: str, log_dir: Path, *, name: str = "server", **settings: str) -> Server:
+    """Starts `dor serve` on a free port and waits until GET /healthz answers 200."""
+    for _attempt in range(3):  # the free port may be taken between probe and bind
+        port = free_port()
+        log_path = log_dir / f"{name}-{port}.log"
+        log = log_path.open("wb")
+        process = subprocess.Popen(
+            [*DOR, "serve"],
+            env=_environment(
+                DOR_DATABASE_URL=url,
+                DOR_DEV="1",
+                DOR_ALWAYS_OPEN="true",
+                DOR_PORT=str(port),
+                DOR_LOG_LEVEL="WARNING",
+                **settings,
+            ),
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        server = Server(process, port, log_path, log)
+        try:
+            if _wait_healthy(server):
+                return server
+        except BaseException:
+            server.kill()
+            raise
+        server.stop()
+    raise AssertionError(f"dor serve did not start; its log:\n{server.log_tail()}")
+
+
+def _wait_healthy(server: Server) -> bool:
+    """Polls /healthz until 200; False if the process died (a port clash, say)."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    with httpx2.Client(base_url=server.url, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                return False
+            try:
+                if client.get("/healthz").status_code == 200:
+                    return True
+            except httpx2.TransportError:
+                pass
+            time.sleep(0.05)  # polling interval, bounded by the deadline
+    raise AssertionError(f"dor serve was not healthy within {STARTUP_TIMEOUT_S} s:\n{server.log_tail()}")
+
+
+@contextmanager
+def running_servers(url: str, log_dir: Path, count: int) -> Iterator[list[Server]]:
+    """`count` servers on one database; every one of them is stopped (or killed) on the way out."""
+    servers: list[Server] = []
+    try:
+        for index in range(count):
+            servers.append(start_server(url, log_dir, name=f"server{index}"))
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def issue_ticket(client: httpx2.Client, service: str = "CR") -> httpx2.Response:
+    """A kiosk ticket at DAM-01."""
+    return client.post(
+        f"/api/v1/centres/{CENTRE}/tickets", json={"service": service, "channel": "kiosk"}, headers=KIOSK
+    )
+
+
+def sign_in(base_url: str, username: str, password: str) -> httpx2.Client:
+    """An HTTP client signed in as a member of staff, sending its CSRF token on every request."""
+    client = httpx2.Client(base_url=base_url, timeout=60.0)
+    response = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+    return client
