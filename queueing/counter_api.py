@@ -105,7 +105,7 @@ def _action_route(name: str, action: Action, *, summary: str, body: type[BaseMod
         number = _counter_number(request)
         creds, at, session_rules = credentials(request), now(request), session_policy(request)
 
-        def work(session: Session) -> CounterActionOut | None:
+        def work(session: Session) -> tuple[int, int | None] | None:
             centre = catalogue.find_centre(session, code=code)
             if centre is None:
                 raise not_found(request, "centre", code)
@@ -118,13 +118,24 @@ def _action_route(name: str, action: Action, *, summary: str, body: type[BaseMod
             ticket = action(desk, signed_in, body, request)
             if name == "next" and ticket is None:
                 return None
+            return id_of(counter), ticket.id if ticket else None
+
+        # The transaction only acts; the answer is read after the commit, outside the locks.
+        acted = await write_and_publish(request, work)
+        if acted is None:
+            return Response(status_code=204)
+        counter_id, ticket_id = acted
+
+        def answer(session: Session) -> CounterActionOut:
+            counter = session.get(Counter, counter_id)
+            assert counter is not None
             view = counter_view(session, counter)
+            ticket = session.get(Ticket, ticket_id) if ticket_id else None
             return CounterActionOut(
                 ticket=staff_ticket(session, ticket) if ticket else view.ticket, counter=view
             )
 
-        result = await write_and_publish(request, work)
-        return Response(status_code=204) if result is None else result
+        return await read(request, answer)
 
     endpoint.__name__ = f"counter_{name.replace('-', '_')}"
     return operation(

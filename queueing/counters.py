@@ -244,7 +244,8 @@ class CounterDesk:
         # Only the calls since the ticket last joined a queue count: a citizen transferred here has not
         # yet been called by this service, whatever happened at the previous one.
         calls = [
-            moment for moment in map(datetime.fromisoformat, ticket.call_times)
+            moment
+            for moment in map(datetime.fromisoformat, ticket.call_times)
             if ticket.requeued_at is None or moment >= ticket.requeued_at
         ]
         waited = (self.now - calls[0]).total_seconds()

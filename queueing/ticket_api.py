@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import qrcode
@@ -49,7 +48,11 @@ log = logging.getLogger(__name__)
     headers=(IDEMPOTENCY_HEADER,),
 )
 async def issue(request: Request, body: IssueTicketIn) -> Response:
-    """Issues a ticket; a retry with the same Idempotency-Key gets the first answer."""
+    """Issues a ticket; a retry with the same Idempotency-Key gets the same ticket, as it stands now.
+
+    The write transaction only issues (it holds the centre's log lock); the answer, with the ticket's
+    place in line, is computed after the commit.
+    """
     code = request.path_params["centre"]
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
@@ -71,7 +74,7 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
     policy = policy_config(request)
     at = now(request)
 
-    def work(session: Session) -> tuple[int, dict[str, Any]]:
+    def work(session: Session) -> str:
         centre = catalogue.find_centre(session, code=code)
         if centre is None:
             raise not_found(request, "centre", code)
@@ -84,7 +87,7 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
             except KeyReused as exc:
                 raise ApiError(422, "idempotency_key_reused", str(exc)) from None
             if stored is not None:
-                return stored
+                return str(stored[1]["token"])
         service = catalogue.find_service(session, code=body.service)
         if service is None:
             raise not_found(request, "service", body.service)
@@ -100,18 +103,24 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
             language=body.language,
             ignore_hours=settings.always_open,
         )
-        view = ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
-        answer = view.model_dump(mode="json")
         if scoped_key is not None:
-            remember(session, key=scoped_key, fingerprint=digest, status=201, body=answer, now=at)
-        return 201, answer
+            remember(
+                session, key=scoped_key, fingerprint=digest, status=201, body={"token": ticket.token}, now=at
+            )
+        return ticket.token
 
     try:
-        status, answer = await write_and_publish(request, work)
+        token = await write_and_publish(request, work)
     except IntegrityError:
-        # A twin request with the same key committed first: replay its answer.
-        status, answer = await write_and_publish(request, work)
-    return JSONResponse(answer, status_code=status)
+        # A twin request with the same key committed first: answer with its ticket.
+        token = await write_and_publish(request, work)
+
+    def answer(session: Session) -> TicketOut:
+        ticket, centre = _ticket_and_centre(session, request, token)
+        return ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
+
+    view = await read(request, answer)
+    return JSONResponse(view.model_dump(mode="json"), status_code=201)
 
 
 def _ticket_and_centre(session: Session, request: Request, token: str) -> tuple[Ticket, Centre]:

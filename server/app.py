@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -101,6 +102,7 @@ def create_app(
         exception_handlers={
             ApiError: api_error,
             QueueError: queue_error,
+            OperationalError: database_busy,
             InvalidTransition: queue_error,
             HTTPException: http_error,
             Exception: server_error,
@@ -132,6 +134,15 @@ async def queue_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, QueueError | InvalidTransition)
     error = as_api_error(exc)
     return error_response(error.status, error.code, error.message, error.headers)
+
+
+async def database_busy(request: Request, exc: Exception) -> Response:
+    """SQLite's write lock stayed busy past its timeout (or the database is briefly unreachable):
+    nothing was done, and the client may simply try again."""
+    log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(
+        503, "busy", "the server is busy; nothing was changed, try again", {"Retry-After": "1"}
+    )
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 from starlette.testclient import TestClient
 
@@ -39,10 +40,15 @@ async def boom(request: Request) -> Echo:
     raise RuntimeError("a bug")
 
 
+@operation("GET", "/api/v1/locked", summary="locked", tag="test", responses={200: Echo})
+async def locked(request: Request) -> Echo:
+    raise OperationalError("UPDATE ticket …", {}, Exception("database is locked"))
+
+
 @pytest.fixture
 def http(empty_database) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     app = create_app(Settings(dev=True), database=empty_database)
-    app.router.routes[:0] = [echo, boom]
+    app.router.routes[:0] = [echo, boom, locked]
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
@@ -124,3 +130,10 @@ def test_path_numbers_are_ascii_digits_only() -> None:
     assert path_number("0") is None
     assert path_number("-1") is None
     assert path_number("9" * 30) is None
+
+
+def test_a_busy_database_is_503_try_again_not_500(http: TestClient) -> None:
+    response = http.get("/api/v1/locked")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "busy"
+    assert response.headers["Retry-After"] == "1"

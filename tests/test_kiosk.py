@@ -121,9 +121,10 @@ def qr_payloads(job: bytes) -> list[str]:
 
 
 @pytest.fixture
-def printer() -> Iterator[tuple[str, list[bytes]]]:
-    """A network printer's socket: it keeps what it receives."""
+def printer() -> Iterator[tuple[str, list[bytes], threading.Event]]:
+    """A network printer's socket: it keeps the job it receives and says when it has it."""
     received: list[bytes] = []
+    done = threading.Event()
     server = socket.create_server(("127.0.0.1", 0))
     server.settimeout(10)
 
@@ -137,18 +138,19 @@ def printer() -> Iterator[tuple[str, list[bytes]]]:
             while chunk := connection.recv(65536):
                 chunks.append(chunk)
             received.append(b"".join(chunks))
+            done.set()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield f"tcp://127.0.0.1:{server.getsockname()[1]}", received
+    yield f"tcp://127.0.0.1:{server.getsockname()[1]}", received, done
     server.close()
     thread.join(timeout=5)
 
 
 def test_the_kiosk_printer_gets_an_image_and_a_native_qr_of_the_tracker(
-    client: TestClient, database: Database, printer: tuple[str, list[bytes]]
+    client: TestClient, database: Database, printer: tuple[str, list[bytes], threading.Event]
 ) -> None:
-    url, received = printer
+    url, received, done = printer
     with database.write() as session:
         kiosk = session.exec(select(Device).where(Device.token_hash == hash_token("demo-kiosk-DAM-01"))).one()
         kiosk.printer_url = url
@@ -156,7 +158,8 @@ def test_the_kiosk_printer_gets_an_image_and_a_native_qr_of_the_tracker(
     ticket = take_ticket(client)
     response = client.post(f"/api/v1/tickets/{ticket['token']}/print", headers=KIOSK)
     assert response.status_code == 202
-    job = received[0] if received else b""
+    assert done.wait(timeout=10), "the printer received nothing"
+    job = received[0]
     assert response.json()["bytes"] == len(job) > 0
     assert job.startswith(b"\x1b@")  # initialise
     assert b"\x1dv0" in job  # a raster image: the Arabic text, drawn
