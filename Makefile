@@ -25,8 +25,8 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 install: $(VENV)/.synced
 
 # Debian packages: what the server uses (espeak-ng speaks the calls) and what the tests add.
-RUN_APT_PACKAGES := espeak-ng
-APT_PACKAGES := $(RUN_APT_PACKAGES) chromium fonts-noto-core
+RUN_APT_PACKAGES := espeak-ng fonts-noto-core libfribidi0
+APT_PACKAGES := $(RUN_APT_PACKAGES) chromium
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing$$missing"; apt-get update -qq && apt-get install -y -qq $$missing; fi

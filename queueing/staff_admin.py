@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
@@ -108,3 +109,12 @@ def devices_of(session: Session, *, centre_id: int) -> Sequence[Device]:
     return session.exec(
         select(Device).where(Device.centre_id == centre_id).order_by(col(Device.id).desc())
     ).all()
+
+
+def set_printer(device: Device, printer_url: str) -> None:
+    """Points a kiosk at its thermal printer (`tcp://host:port`), or at none with ''."""
+    if printer_url and not re.fullmatch(r"tcp://[A-Za-z0-9.\-]+(:\d{1,5})?", printer_url):
+        raise AdminError(f"not a printer address: {printer_url!r}; use tcp://host:port")
+    if printer_url and device.kind != DeviceKind.KIOSK.value:
+        raise AdminError("only kiosks print tickets")
+    device.printer_url = printer_url or None

@@ -26,6 +26,7 @@ from queueing.staff_admin import (
     generate_password,
     reset_password,
     revoke_device,
+    set_printer,
 )
 from server import schema
 
@@ -52,6 +53,10 @@ def register(commands: Any) -> None:
     new.add_argument("--centre", required=True)
     new.add_argument("--kind", choices=[k.value for k in DeviceKind], required=True)
     new.add_argument("--name", required=True)
+    new.add_argument("--printer", help="a kiosk's thermal printer, e.g. tcp://10.0.4.21:9100")
+    printer = device.add_parser("set-printer", help="set (or clear, with '') a kiosk's printer")
+    printer.add_argument("id", type=int)
+    printer.add_argument("printer")
     device.add_parser("revoke", help="revoke a device's token").add_argument("id", type=int)
     device.add_parser("list", help="list a centre's devices").add_argument("--centre", required=True)
 
@@ -65,6 +70,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         ("staff", "reset-password"): _staff_reset,
         ("device", "add"): _device_add,
         ("device", "revoke"): _device_revoke,
+        ("device", "set-printer"): _device_printer,
         ("device", "list"): _device_list,
     }[(args.command, args.action)]
     try:
@@ -122,7 +128,18 @@ def _device_add(session: Session, args: argparse.Namespace, now: datetime) -> st
     device, token = add_device(
         session, centre=_centre(session, args.centre), kind=DeviceKind(args.kind), name=args.name, now=now
     )
+    if args.printer:
+        set_printer(device, args.printer)
     return f"device {device.id} ({args.kind}, {args.centre}); token (shown once): {token}"
+
+
+def _device_printer(session: Session, args: argparse.Namespace, now: datetime) -> str:
+    device = session.get(Device, args.id)
+    if device is None:
+        raise CommandError(f"unknown device {args.id}")
+    set_printer(device, args.printer)
+    session.add(device)
+    return f"device {args.id} prints on {device.printer_url or 'the browser (no printer)'}"
 
 
 def _device_revoke(session: Session, args: argparse.Namespace, now: datetime) -> str:

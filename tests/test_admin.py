@@ -143,6 +143,10 @@ def test_the_command_line_administers_staff_and_devices(database: Database, tmp_
     token = device.stdout.rsplit(": ", 1)[1].strip()
     with database.read() as session:
         stored = session.exec(select(Device).where(Device.token_hash == hash_token(token))).one()
+    assert _dor(["device", "set-printer", str(stored.id), "tcp://10.0.4.21:9100"], url).returncode == 0
+    assert _dor(["device", "set-printer", str(stored.id), "lpt1"], url).returncode == 1
+    with database.read() as session:
+        assert session.get(Device, stored.id).printer_url == "tcp://10.0.4.21:9100"  # type: ignore[union-attr]
     assert _dor(["device", "revoke", str(stored.id)], url).returncode == 0
     assert "revoked  Entrance" in _dor(["device", "list", "--centre", "DAM-01"], url).stdout
     unknown = _dor(["staff", "disable", "ghost"], url)
