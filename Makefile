@@ -6,14 +6,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint typecheck layers pytest services install deps run-deps messages clean
+.PHONY: run test lint typecheck layers pytest services install deps run-deps node-deps messages clean
 
 run: install run-deps
 	DOR_DEMO=true $(VENV)/bin/dor migrate
 	DOR_DEMO=true $(VENV)/bin/dor seed --demo
 	DOR_DEMO=true DOR_ALWAYS_OPEN=$${DOR_ALWAYS_OPEN:-true} $(VENV)/bin/dor serve
 
-test: install deps services lint typecheck layers pytest
+test: install deps node-deps services lint typecheck layers pytest
 
 $(UV):
 	python3 -m pip install --quiet --disable-pip-version-check --target .tools uv==$(UV_VERSION)
@@ -38,6 +38,12 @@ deps:
 run-deps:
 	$(call apt_install,$(RUN_APT_PACKAGES))
 
+# axe-core for the accessibility checks, from the npm registry at the version the lock file pins.
+node-deps: tests/browser/node_modules/.installed
+tests/browser/node_modules/.installed: tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --silent
+	touch $@
+
 services:
 	@scripts/ensure-services
 
@@ -60,4 +66,4 @@ messages: install
 	$(VENV)/bin/pybabel update -i var/messages.pot -d config/locale -l ar --no-fuzzy-matching
 
 clean:
-	rm -rf $(VENV) .tools var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools var .pytest_cache .mypy_cache .ruff_cache tests/browser/node_modules
