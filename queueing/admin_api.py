@@ -14,6 +14,8 @@ from queueing.schemas import (
     CredentialOut,
     DeviceIn,
     DeviceOut,
+    IntakeIn,
+    IntakeOut,
     NewDeviceOut,
     NewPasswordIn,
     StaffIn,
@@ -30,6 +32,7 @@ from queueing.staff_admin import (
     reset_password,
     revoke_device,
 )
+from queueing.tickets import set_intake
 from queueing.web import credentials, now, require_role, require_staff, session_policy
 
 SUPERVISING = (Role.SUPERVISOR, Role.ADMIN)
@@ -280,4 +283,32 @@ async def new_password(request: Request, body: NewPasswordIn) -> CredentialOut:
     return await write_and_publish(request, work)
 
 
-routes = [list_devices, register_device, revoke, list_staff, create_staff, disable, new_password]
+@operation(
+    "POST",
+    "/api/v1/centres/{centre}/services/{service}/intake",
+    summary="Stop (or reopen) a service's walk-in intake for the rest of today",
+    tag="administration",
+    body=IntakeIn,
+    responses={200: IntakeOut},
+    errors=(401, 403),
+    security=("session",),
+)
+async def intake(request: Request, body: IntakeIn) -> IntakeOut:
+    """Supervisors of the centre and admins; logged with who did it. Appointments are still honoured."""
+    creds, at, rules = credentials(request), now(request), session_policy(request)
+    code = request.path_params["service"]
+
+    def work(session: Session) -> IntakeOut:
+        centre = _centre(session, request)
+        manager = require_staff(session, creds, now=at, policy=rules, centre_id=id_of(centre))
+        require_role(manager, *SUPERVISING)
+        service = catalogue.find_service(session, code=code)
+        if service is None:
+            raise not_found(request, "service", code)
+        set_intake(session, centre=centre, service=service, open_=body.open, actor=manager.actor, now=at)
+        return IntakeOut(centre=centre.code, service=service.code, intake_open=body.open)
+
+    return await write_and_publish(request, work)
+
+
+routes = [intake, list_devices, register_device, revoke, list_staff, create_staff, disable, new_password]

@@ -19,6 +19,10 @@ class NotForWalkIn(QueueError):
     code = "service_not_walk_in"
 
 
+class IntakeStopped(QueueError):
+    code = "intake_stopped"
+
+
 class CentreClosed(QueueError):
     code = "centre_closed"
 

@@ -97,6 +97,8 @@ class CentreService(SQLModel, table=True):
     service_id: int = Field(
         sa_column=Column(Integer, ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
     )
+    # A supervisor stopped walk-in intake for this centre-local day (it reopens by itself the next).
+    intake_stopped_on: date | None = None
 
 
 class Counter(SQLModel, table=True):

@@ -96,6 +96,7 @@ class ServiceStatus(BaseModel):
     waiting: int
     estimated_wait_s: int
     open_counters: int
+    intake_open: bool = Field(default=True, description="false once a supervisor stopped intake for today")
 
 
 class NowServing(BaseModel):
@@ -236,3 +237,13 @@ class DeviceMe(BaseModel):
     name: str
     centre: str
     has_printer: bool
+
+
+class IntakeIn(Strict):
+    open: bool
+
+
+class IntakeOut(BaseModel):
+    centre: str
+    service: str
+    intake_open: bool

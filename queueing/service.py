@@ -20,6 +20,7 @@ from queueing.tickets import (
     Channel,
     estimate_wait_s,
     find_ticket,
+    intake_open,
     issue_ticket,
     open_counters_serving,
     standing,
@@ -65,7 +66,13 @@ def centre_status(session: Session, *, centre: Centre, now: datetime, always_ope
         counters = open_counters_serving(session, centre_id=centre_id, service_id=id_of(service))
         wait = estimate_wait_s(ahead=waiting, open_counters=counters, mean_service_s=service.mean_service_s)
         rows.append(
-            ServiceStatus(code=service.code, waiting=waiting, estimated_wait_s=wait, open_counters=counters)
+            ServiceStatus(
+                code=service.code,
+                waiting=waiting,
+                estimated_wait_s=wait,
+                open_counters=counters,
+                intake_open=intake_open(session, centre=centre, service=service, now=now),
+            )
         )
     serving = session.exec(
         select(Ticket.number, Counter.number, Service.code)

@@ -11,7 +11,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from queueing import hours
-from queueing.errors import CentreClosed, NotForWalkIn, ServiceNotOffered
+from queueing.errors import CentreClosed, IntakeStopped, NotForWalkIn, ServiceNotOffered
 from queueing.events import append_event
 from queueing.models import Centre, CentreService, Counter, CounterService, Service, Ticket, id_of
 from queueing.numbering import allocate_number
@@ -59,6 +59,8 @@ def issue_ticket(
         when = opening.isoformat() if opening else "not within 30 days"
         raise CentreClosed(f"{centre.code} is closed; it next opens {when}", next_opening=opening)
     day = hours.local_day(now, timezone=centre.timezone)
+    if offered.intake_stopped_on == day and channel != Channel.APPOINTMENT:
+        raise IntakeStopped(f"{service.code} takes no more tickets today at {centre.code}")
     ticket = Ticket(
         centre_id=centre_id,
         service_id=service_id,
@@ -173,3 +175,29 @@ def standing(
     return Standing(
         ahead, estimate_wait_s(ahead=ahead, open_counters=counters, mean_service_s=service.mean_service_s)
     )
+
+
+def set_intake(
+    session: Session, *, centre: Centre, service: Service, open_: bool, actor: str, now: datetime
+) -> None:
+    """Stops (or reopens) walk-in intake of a service at a centre for the rest of the local day."""
+    offered = session.get(CentreService, (id_of(centre), id_of(service)))
+    if offered is None:
+        raise ServiceNotOffered(f"{centre.code} does not offer {service.code}")
+    offered.intake_stopped_on = None if open_ else hours.local_day(now, timezone=centre.timezone)
+    session.add(offered)
+    append_event(
+        session,
+        centre_id=id_of(centre),
+        centre_code=centre.code,
+        type="intake_reopened" if open_ else "intake_stopped",
+        actor=actor,
+        at=now,
+        data={"service": service.code},
+    )
+
+
+def intake_open(session: Session, *, centre: Centre, service: Service, now: datetime) -> bool:
+    """Whether the service takes walk-in tickets at the centre now (intake not stopped today)."""
+    offered = session.get(CentreService, (id_of(centre), id_of(service)))
+    return offered is not None and offered.intake_stopped_on != hours.local_day(now, timezone=centre.timezone)

@@ -165,6 +165,9 @@ MATRIX: dict[str, Row] = {
     ),
     "POST /api/v1/auth/logout": Row(STAFF, lambda w: ("POST", "/api/v1/auth/logout", None)),
     "GET /api/v1/auth/me": Row(STAFF, lambda w: ("GET", "/api/v1/auth/me", None)),
+    "POST /api/v1/centres/{centre}/services/{service}/intake": Row(
+        MANAGERS, lambda w: ("POST", "/api/v1/centres/DAM-01/services/CR/intake", {"open": False})
+    ),
     "GET /api/v1/centres/{centre}/devices": Row(
         MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/devices", None)
     ),

@@ -192,3 +192,34 @@ def test_a_device_learns_who_it_is(client: TestClient) -> None:
     me = client.get("/api/v1/devices/me", headers=KIOSK).json()
     assert (me["kind"], me["centre"], me["has_printer"]) == ("kiosk", "DAM-01", False)
     assert client.get("/api/v1/devices/me", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_a_stopped_intake_refuses_walk_ins_but_honours_appointments(
+    app: Starlette, client: TestClient, database: Database, clock: VirtualClock
+) -> None:
+    book(database, clock, code="KEPT44", minutes_from_now=5)
+    with sign_in(app, "supervisor1") as supervisor:
+        stopped = supervisor.post("/api/v1/centres/DAM-01/services/CR/intake", json={"open": False})
+        assert stopped.json() == {"centre": "DAM-01", "service": "CR", "intake_open": False}
+    refused = client.post(
+        "/api/v1/centres/DAM-01/tickets", json={"service": "CR", "channel": "kiosk"}, headers=KIOSK
+    )
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "intake_stopped")
+    status = {s["code"]: s for s in client.get("/api/v1/centres/DAM-01/status").json()["services"]}
+    assert status["CR"]["intake_open"] is False
+    assert status["FS"]["intake_open"] is True
+    assert client.post(CHECK_IN, json={"code": "KEPT44"}, headers=KIOSK).status_code == 201
+    clock.now = clock.now + timedelta(days=1)  # Monday: intake is open again
+    assert take_ticket(client)["number"] == "A-001"
+
+
+def test_only_supervisors_of_the_centre_stop_intake(app: Starlette) -> None:
+    with sign_in(app, "agent1") as agent:
+        assert (
+            agent.post("/api/v1/centres/DAM-01/services/CR/intake", json={"open": False}).status_code == 403
+        )
+    with sign_in(app, "supervisor2") as elsewhere:
+        assert (
+            elsewhere.post("/api/v1/centres/DAM-01/services/CR/intake", json={"open": False}).status_code
+            == 403
+        )

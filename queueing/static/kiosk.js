@@ -80,8 +80,10 @@
         button.innerHTML = '<span class="icon" aria-hidden="true"></span><span class="name"></span><span class="wait"></span>';
         button.querySelector(".icon").textContent = service.code;
         button.querySelector(".name").textContent = service.name[lang] || service.name.ar;
-        button.querySelector(".wait").textContent = row.waiting === 0 ? text.no_wait
+        button.querySelector(".wait").textContent = row.intake_open === false ? text.intake_stopped
+          : row.waiting === 0 ? text.no_wait
           : `${local(row.waiting)} ${text.waiting} · ${local(Math.max(1, Math.round(row.estimated_wait_s / 60)))} ${text.minutes}`;
+        button.disabled = row.intake_open === false;
         button.addEventListener("click", () => chooseService(service.code));
         li.appendChild(button);
         list.appendChild(li);
