@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -103,6 +103,7 @@ def create_app(
             ApiError: api_error,
             QueueError: queue_error,
             OperationalError: database_busy,
+            DataError: database_refused_value,
             InvalidTransition: queue_error,
             HTTPException: http_error,
             Exception: server_error,
@@ -142,6 +143,15 @@ async def database_busy(request: Request, exc: Exception) -> Response:
     log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
     return error_response(
         503, "busy", "the server is busy; nothing was changed, try again", {"Retry-After": "1"}
+    )
+
+
+async def database_refused_value(request: Request, exc: Exception) -> Response:
+    """A value the database cannot store (a NUL character in a text, a number out of range): the
+    request is bad, not the server, and nothing was changed."""
+    log.info("value refused by the database on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(
+        422, "invalid_input", "the request contains a value that cannot be stored (e.g. a NUL character)"
     )
 
 

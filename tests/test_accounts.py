@@ -154,3 +154,10 @@ def test_a_mutating_request_without_csrf_token_is_403(app: Starlette) -> None:
         response = agent.post("/api/v1/auth/logout", headers={"X-CSRF-Token": "forged"})
         assert response.status_code == 403
         assert response.json()["error"]["code"] == "csrf_failed"
+
+
+def test_a_nul_character_in_the_username_is_refused_not_a_crash(client: TestClient) -> None:
+    """PostgreSQL cannot store NUL in text; the answer is a 4xx, never a 500."""
+    response = client.post(LOGIN, json={"username": "agent\u0000", "password": "demo"})
+    assert response.status_code in (401, 422)
+    assert response.json()["error"]["code"] in ("invalid_credentials", "invalid_input")
