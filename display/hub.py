@@ -28,18 +28,27 @@ log = logging.getLogger(__name__)
 OVERFLOW = object()  # put in a subscriber's queue when it fell behind
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One event for the subscribers: serialised once, with what they filter on kept beside it."""
+
+    seq: int
+    type: str
+    text: str
+
+
 @dataclass(eq=False)
 class Subscriber:
-    """One connected screen: the messages waiting for it, as ready-to-send JSON text."""
+    """One connected screen: the deliveries waiting for it (or OVERFLOW once it fell behind)."""
 
     queue: asyncio.Queue[Any]
     overflowed: bool = False
 
-    def offer(self, text: str) -> None:
+    def offer(self, delivery: Delivery) -> None:
         if self.overflowed:
             return
         try:
-            self.queue.put_nowait(text)
+            self.queue.put_nowait(delivery)
         except asyncio.QueueFull:
             self.overflowed = True
             with contextlib.suppress(asyncio.QueueFull):
@@ -161,6 +170,6 @@ class Hub:
             return
         feed.seq = events[-1]["seq"]
         for message in events:
-            text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+            delivery = Delivery(message["seq"], message["type"], json.dumps(message, ensure_ascii=False))
             for subscriber in list(feed.subscribers):
-                subscriber.offer(text)
+                subscriber.offer(delivery)

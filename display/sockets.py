@@ -99,6 +99,9 @@ async def _serve(websocket: WebSocket, run: Callable[[WebSocket], Coroutine[Any,
         receiver = asyncio.create_task(_drain(websocket))
         done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
+            # Retrieve its end when it comes (often the client's disconnect), so it is not reported
+            # as "Task exception was never retrieved".
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
             task.cancel()
         for task in done:
             with contextlib.suppress(WebSocketDisconnect, asyncio.CancelledError, RuntimeError, TimeoutError):
@@ -118,8 +121,10 @@ async def _drain(websocket: WebSocket) -> None:
 
 
 async def _send(websocket: WebSocket, text: str) -> None:
-    # A client that stops reading must not hold the feed: give up on it after a while.
-    await asyncio.wait_for(websocket.send_text(text), SEND_TIMEOUT_S)
+    # A client that stops reading must not hold the feed: give up on it after a while. (A timeout
+    # scope, not wait_for: no extra task per message, which matters at thousands of screens.)
+    async with asyncio.timeout(SEND_TIMEOUT_S):
+        await websocket.send_text(text)
 
 
 def _snapshot(session: Session, centre: Centre, websocket: WebSocket) -> dict[str, Any]:
@@ -155,13 +160,14 @@ async def display_socket(websocket: WebSocket) -> None:
         async with hub.subscribe(centre_id=centre.id, centre_code=centre.code) as subscriber:
             snapshot = await _read(ws, lambda s: _snapshot(s, centre, ws))
             await _send(ws, json.dumps(snapshot, ensure_ascii=False, default=str))
+            since = snapshot["seq"]
             while True:
-                text = await subscriber.queue.get()
-                if text is OVERFLOW:
+                delivery = await subscriber.queue.get()
+                if delivery is OVERFLOW:
                     await ws.close(TRY_AGAIN_LATER, reason="too slow; reconnect for a fresh snapshot")
                     return None
-                if json.loads(text)["seq"] > snapshot["seq"]:
-                    await _send(ws, text)
+                if delivery.seq > since:
+                    await _send(ws, delivery.text)
 
     await _serve(websocket, run)
 
@@ -194,11 +200,11 @@ async def ticket_socket(websocket: WebSocket) -> None:
             last = await _read(ws, lambda s: view(s, centre))
             await _send(ws, json.dumps(last, ensure_ascii=False))
             while True:
-                text = await subscriber.queue.get()
-                if text is OVERFLOW:
+                delivery = await subscriber.queue.get()
+                if delivery is OVERFLOW:
                     await ws.close(TRY_AGAIN_LATER, reason="too slow; reconnect")
                     return None
-                if json.loads(text)["type"] not in MOVES:
+                if delivery.type not in MOVES:
                     continue
                 while not subscriber.queue.empty():  # one recomputation for a burst of events
                     if subscriber.queue.get_nowait() is OVERFLOW:

@@ -7,7 +7,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from display.hub import OVERFLOW, Subscriber
+from display.hub import OVERFLOW, Delivery, Subscriber
 from tests.conftest import sign_in, take_ticket
 
 
@@ -124,9 +124,9 @@ def test_a_ticket_feed_follows_the_ticket(client: TestClient, app: Starlette) ->
 def test_a_subscriber_that_falls_behind_is_told_to_resync() -> None:
     subscriber = Subscriber(asyncio.Queue(3))
     for n in range(5):
-        subscriber.offer(f'{{"seq": {n}}}')
+        subscriber.offer(Delivery(n, "issued", f'{{"seq": {n}}}'))
     assert subscriber.overflowed
     items = [subscriber.queue.get_nowait() for _ in range(subscriber.queue.qsize())]
     assert items[-1] is OVERFLOW
-    subscriber.offer('{"seq": 9}')
+    subscriber.offer(Delivery(9, "issued", '{"seq": 9}'))
     assert subscriber.queue.empty()
