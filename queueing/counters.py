@@ -25,7 +25,7 @@ from queueing.hours import local_day
 from queueing.models import Centre, CentreService, Counter, CounterService, Service, Ticket, id_of
 from queueing.policy import PolicyConfig, choose_next
 from queueing.states import ACTIVE, Move, TicketStatus, next_status
-from queueing.tickets import waiting_candidates
+from queueing.tickets import anyone_waiting, waiting_candidates
 
 CLAIM_ATTEMPTS = 20
 
@@ -157,8 +157,10 @@ class CounterDesk:
     def call_next(self, *, policy: PolicyConfig) -> Ticket | None:
         """Calls the ticket the policy puts first among this counter's queues; None if nobody waits."""
         self._require_ready()
-        lock_log(self.session, centre_id=id_of(self.centre))
         weights = counter_weights(self.session, counter_id=id_of(self.counter))
+        if not anyone_waiting(self.session, centre_id=id_of(self.centre), service_ids=list(weights)):
+            return None  # nobody waits: answer without taking the centre's lock (nothing is logged)
+        lock_log(self.session, centre_id=id_of(self.centre))
         for _ in range(CLAIM_ATTEMPTS):
             candidates = waiting_candidates(
                 self.session, centre_id=id_of(self.centre), service_ids=list(weights)

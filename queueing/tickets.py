@@ -137,6 +137,20 @@ def waiting_candidates(session: Session, *, centre_id: int, service_ids: Sequenc
     ]
 
 
+def anyone_waiting(session: Session, *, centre_id: int, service_ids: Sequence[int]) -> bool:
+    """Whether any ticket waits in these queues of the centre (one indexed lookup)."""
+    first = session.exec(
+        select(Ticket.id)
+        .where(
+            Ticket.centre_id == centre_id,
+            Ticket.status == TicketStatus.WAITING.value,
+            col(Ticket.service_id).in_(service_ids),
+        )
+        .limit(1)
+    ).first()
+    return first is not None
+
+
 @dataclass(frozen=True)
 class Standing:
     """Where a waiting ticket stands: people ahead and the estimated wait."""
