@@ -96,14 +96,16 @@ def serve(settings: Settings) -> int:
 def welcome(settings: Settings, routes: Sequence[BaseRoute]) -> str:
     """What `make run` prints: where to point a browser, and the demo credentials."""
     base = settings.base_url
-    lines = ["", "Dor is running (demo mode). Point a browser at:", f"  {'Home':<14}{base}/"]
+    lines = ["", "Dor is running (demo mode). Point a browser at:", f"  {'Home':<16}{base}/"]
     for title, path in served_pages(routes):
-        lines.append(f"  {title:<14}{base}{path.format(centre='DAM-01')}")
+        # The demo kiosk signs in with its demo token on the first visit.
+        token = "?token=demo-kiosk-DAM-01" if path.startswith("/kiosk/") else ""
+        lines.append(f"  {title:<16}{base}{path.format(centre='DAM-01')}{token}")
     lines += [
-        f"  {'API document':<14}{base}/openapi.json",
+        f"  {'API document':<16}{base}/openapi.json",
         "Demo credentials:",
-        "  Staff:        admin, supervisor1, supervisor2, agent1 … agent5 — password: demo",
-        "  Kiosk tokens: demo-kiosk-<centre>, e.g. demo-kiosk-DAM-01",
+        "  Staff:          admin, supervisor1, supervisor2, agent1 … agent5 — password: demo",
+        "  Kiosk tokens:   demo-kiosk-<centre>, e.g. demo-kiosk-DAM-01",
         "",
     ]
     return "\n".join(lines)

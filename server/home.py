@@ -19,6 +19,7 @@ PAGES = (
     (N_("Counter console"), "/counter"),
     (N_("Book an appointment"), "/book"),
     (N_("Supervisor"), "/supervisor"),
+    (N_("Administration"), "/admin"),
 )
 
 
@@ -39,5 +40,6 @@ async def page(request: Request) -> Response:
             "centres": centres,
             "centre_pages": [(t, p) for t, p in pages if "{centre}" in p],
             "other_pages": [(t, p) for t, p in pages if "{centre}" not in p],
+            "demo": request.app.state.settings.demo,
         },
     )
