@@ -8,6 +8,7 @@ import json
 import logging
 from collections import Counter as Tally
 from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -158,9 +159,14 @@ async def display_socket(websocket: WebSocket) -> None:
         if centre is None:
             return f"unknown centre {code}"
         async with hub.subscribe(centre_id=centre.id, centre_code=centre.code) as subscriber:
-            snapshot = await _read(ws, lambda s: _snapshot(s, centre, ws))
-            await _send(ws, json.dumps(snapshot, ensure_ascii=False, default=str))
+            snapshot = await _read(ws, partial(_snapshot, centre=centre, websocket=ws))
             since = snapshot["seq"]
+            text = json.dumps(snapshot, ensure_ascii=False, default=str)
+            # A connection lives for days: keep only what the loop needs, so thousands of screens
+            # hold few objects (fewer for the garbage collector to walk).
+            del snapshot, centre
+            await _send(ws, text)
+            del text
             while True:
                 delivery = await subscriber.queue.get()
                 if delivery is OVERFLOW:

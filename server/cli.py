@@ -88,7 +88,14 @@ def serve(settings: Settings) -> int:
     if settings.demo:
         print(welcome(settings, app.routes), flush=True)
     uvicorn.run(
-        app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), proxy_headers=True
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        # Screens get a few hundred bytes per call over a local network: compressing each frame for
+        # each of thousands of screens costs more CPU and memory (~40 KiB a connection) than it saves.
+        ws_per_message_deflate=False,
     )
     return 0
 
