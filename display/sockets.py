@@ -33,7 +33,6 @@ from queueing.service import (
 log = logging.getLogger(__name__)
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
-SEND_TIMEOUT_S = 10.0
 MAX_SOCKETS_PER_ADDRESS = 50
 # Events after which a ticket's place in line may have changed.
 MOVES = frozenset(
@@ -121,13 +120,6 @@ async def _drain(websocket: WebSocket) -> None:
             return
 
 
-async def _send(websocket: WebSocket, text: str) -> None:
-    # A client that stops reading must not hold the feed: give up on it after a while. (A timeout
-    # scope, not wait_for: no extra task per message, which matters at thousands of screens.)
-    async with asyncio.timeout(SEND_TIMEOUT_S):
-        await websocket.send_text(text)
-
-
 def _snapshot(session: Session, centre: Centre, websocket: WebSocket) -> dict[str, Any]:
     settings = websocket.app.state.settings
     now = websocket.app.state.clock()
@@ -165,7 +157,7 @@ async def display_socket(websocket: WebSocket) -> None:
             # A connection lives for days: keep only what the loop needs, so thousands of screens
             # hold few objects (fewer for the garbage collector to walk).
             del snapshot, centre
-            await _send(ws, text)
+            await ws.send_text(text)
             del text
             while True:
                 delivery = await subscriber.queue.get()
@@ -173,7 +165,7 @@ async def display_socket(websocket: WebSocket) -> None:
                     await ws.close(TRY_AGAIN_LATER, reason="too slow; reconnect for a fresh snapshot")
                     return None
                 if delivery.seq > since:
-                    await _send(ws, delivery.text)
+                    await ws.send_text(delivery.text)
 
     await _serve(websocket, run)
 
@@ -204,7 +196,7 @@ async def ticket_socket(websocket: WebSocket) -> None:
         centre = await _read(ws, lambda s: s.get(Centre, ticket.centre_id))
         async with hub.subscribe(centre_id=centre.id, centre_code=centre.code) as subscriber:
             last = await _read(ws, lambda s: view(s, centre))
-            await _send(ws, json.dumps(last, ensure_ascii=False))
+            await ws.send_text(json.dumps(last, ensure_ascii=False))
             while True:
                 delivery = await subscriber.queue.get()
                 if delivery is OVERFLOW:
@@ -219,7 +211,7 @@ async def ticket_socket(websocket: WebSocket) -> None:
                 update = await _read(ws, lambda s: view(s, centre))
                 if update != last:
                     last = update
-                    await _send(ws, json.dumps(update, ensure_ascii=False))
+                    await ws.send_text(json.dumps(update, ensure_ascii=False))
 
     await _serve(websocket, run)
 
