@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.routing import BaseRoute
 
@@ -17,6 +18,10 @@ from server import admin_cli, schema
 from server.home import served_pages
 
 log = logging.getLogger("dor")
+# Screens get a few hundred bytes per call over a local network: compressing each frame for each of
+# thousands of screens costs more CPU and memory (~40 KiB a connection) than it saves. The sans-I/O
+# websockets protocol delivers a call to 4,000 screens faster (docs/performance.md).
+WEBSOCKET_OPTIONS: dict[str, Any] = {"ws": "websockets-sansio", "ws_per_message_deflate": False}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,9 +98,7 @@ def serve(settings: Settings) -> int:
         port=settings.port,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
-        # Screens get a few hundred bytes per call over a local network: compressing each frame for
-        # each of thousands of screens costs more CPU and memory (~40 KiB a connection) than it saves.
-        ws_per_message_deflate=False,
+        **WEBSOCKET_OPTIONS,
     )
     return 0
 
