@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, col, select
 from starlette.requests import Request
 
 from config.http import ApiError, not_found, operation, path_number, read
 from queueing import catalogue
-from queueing.accounts import SignedIn
+from queueing.accounts import SessionPolicy, SignedIn
 from queueing.events import write_and_publish
 from queueing.models import Centre, Device, DeviceKind, Role, Staff, StaffCentre, id_of
 from queueing.schemas import (
@@ -33,9 +35,18 @@ from queueing.staff_admin import (
     revoke_device,
 )
 from queueing.tickets import set_intake
-from queueing.web import credentials, now, require_role, require_staff, session_policy
+from queueing.web import Credentials, credentials, now, require_role, require_staff, session_policy
 
 SUPERVISING = (Role.SUPERVISOR, Role.ADMIN)
+
+
+def _manager(
+    session: Session, creds: Credentials, *, at: datetime, rules: SessionPolicy, centre_id: int | None = None
+) -> SignedIn:
+    """The signed-in supervisor or admin (of `centre_id`, when given); 401/403 otherwise."""
+    manager = require_staff(session, creds, now=at, policy=rules, centre_id=centre_id)
+    require_role(manager, *SUPERVISING)
+    return manager
 
 
 def _device_out(device: Device) -> DeviceOut:
@@ -71,9 +82,7 @@ async def list_devices(request: Request) -> list[DeviceOut]:
 
     def work(session: Session) -> list[DeviceOut]:
         centre = _centre(session, request)
-        require_role(
-            require_staff(session, creds, now=at, policy=rules, centre_id=id_of(centre)), *SUPERVISING
-        )
+        _manager(session, creds, at=at, rules=rules, centre_id=id_of(centre))
         return [_device_out(d) for d in devices_of(session, centre_id=id_of(centre))]
 
     return await read(request, work)
@@ -95,9 +104,7 @@ async def register_device(request: Request, body: DeviceIn) -> NewDeviceOut:
 
     def work(session: Session) -> NewDeviceOut:
         centre = _centre(session, request)
-        require_role(
-            require_staff(session, creds, now=at, policy=rules, centre_id=id_of(centre)), *SUPERVISING
-        )
+        _manager(session, creds, at=at, rules=rules, centre_id=id_of(centre))
         device, token = add_device(session, centre=centre, kind=DeviceKind(body.kind), name=body.name, now=at)
         return NewDeviceOut(**_device_out(device).model_dump(), token=token)
 
@@ -120,9 +127,7 @@ async def revoke(request: Request) -> DeviceOut:
 
     def work(session: Session) -> DeviceOut:
         centre = _centre(session, request)
-        require_role(
-            require_staff(session, creds, now=at, policy=rules, centre_id=id_of(centre)), *SUPERVISING
-        )
+        _manager(session, creds, at=at, rules=rules, centre_id=id_of(centre))
         number = path_number(raw)
         device = session.get(Device, number) if number is not None else None
         if device is None or device.centre_id != centre.id:
@@ -175,8 +180,7 @@ async def list_staff(request: Request) -> list[StaffOut]:
     creds, at, rules = credentials(request), now(request), session_policy(request)
 
     def work(session: Session) -> list[StaffOut]:
-        manager = require_staff(session, creds, now=at, policy=rules)
-        require_role(manager, *SUPERVISING)
+        manager = _manager(session, creds, at=at, rules=rules)
         everyone = session.exec(select(Staff).order_by(col(Staff.username))).all()
         return [_staff_out(session, s) for s in everyone if _may_manage(manager, session, s)]
 
@@ -198,8 +202,7 @@ async def create_staff(request: Request, body: StaffIn) -> CredentialOut:
     creds, at, rules = credentials(request), now(request), session_policy(request)
 
     def work(session: Session) -> CredentialOut:
-        manager = require_staff(session, creds, now=at, policy=rules)
-        require_role(manager, *SUPERVISING)
+        manager = _manager(session, creds, at=at, rules=rules)
         centres = []
         for code in body.centres:
             centre = catalogue.find_centre(session, code=code)
@@ -249,8 +252,7 @@ async def disable(request: Request) -> StaffOut:
     creds, at, rules = credentials(request), now(request), session_policy(request)
 
     def work(session: Session) -> StaffOut:
-        manager = require_staff(session, creds, now=at, policy=rules)
-        require_role(manager, *SUPERVISING)
+        manager = _manager(session, creds, at=at, rules=rules)
         staff = _managed(session, request, manager)
         disable_staff(session, staff=staff, now=at)
         return _staff_out(session, staff)
@@ -273,8 +275,7 @@ async def new_password(request: Request, body: NewPasswordIn) -> CredentialOut:
     creds, at, rules = credentials(request), now(request), session_policy(request)
 
     def work(session: Session) -> CredentialOut:
-        manager = require_staff(session, creds, now=at, policy=rules)
-        require_role(manager, *SUPERVISING)
+        manager = _manager(session, creds, at=at, rules=rules)
         staff = _managed(session, request, manager)
         password = body.password or generate_password()
         reset_password(session, staff=staff, password=password, now=at)
@@ -300,8 +301,7 @@ async def intake(request: Request, body: IntakeIn) -> IntakeOut:
 
     def work(session: Session) -> IntakeOut:
         centre = _centre(session, request)
-        manager = require_staff(session, creds, now=at, policy=rules, centre_id=id_of(centre))
-        require_role(manager, *SUPERVISING)
+        manager = _manager(session, creds, at=at, rules=rules, centre_id=id_of(centre))
         service = catalogue.find_service(session, code=code)
         if service is None:
             raise not_found(request, "service", code)
