@@ -25,7 +25,7 @@ from queueing.hours import local_day
 from queueing.models import Centre, CentreService, Counter, CounterService, Service, Ticket, id_of
 from queueing.policy import PolicyConfig, choose_next
 from queueing.states import ACTIVE, Move, TicketStatus, next_status
-from queueing.tickets import anyone_waiting, waiting_candidates
+from queueing.tickets import anyone_waiting, queue_heads
 
 CLAIM_ATTEMPTS = 20
 
@@ -162,8 +162,9 @@ class CounterDesk:
             return None  # nobody waits: answer without taking the centre's lock (nothing is logged)
         lock_log(self.session, centre_id=id_of(self.centre))
         for _ in range(CLAIM_ATTEMPTS):
-            candidates = waiting_candidates(
-                self.session, centre_id=id_of(self.centre), service_ids=list(weights)
+            # The head of each line is enough: whatever the weights, the policy's first is among them.
+            candidates = queue_heads(
+                self.session, centre_id=id_of(self.centre), service_ids=list(weights), now=self.now
             )
             choice = choose_next(candidates, weights=weights, now=self.now, config=policy)
             if choice is None:

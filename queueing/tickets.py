@@ -6,16 +6,31 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
+from sqlalchemy import (
+    BindParameter,
+    Boolean,
+    ColumnElement,
+    CompoundSelect,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    or_,
+    union_all,
+)
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
+from config.db import UtcDateTime
 from queueing import hours
 from queueing.errors import CentreClosed, IntakeStopped, NotForWalkIn, ServiceNotOffered
 from queueing.events import append_event
 from queueing.models import Centre, CentreService, Counter, CounterService, Service, Ticket, id_of
 from queueing.numbering import allocate_number
-from queueing.policy import Candidate, PolicyConfig, Priority, ordered
+from queueing.policy import Candidate, PolicyConfig, Priority, is_due, overtakers
 from queueing.states import Move, TicketStatus, next_status
 
 
@@ -121,20 +136,93 @@ def find_ticket(session: Session, *, token: str) -> Ticket | None:
     return session.exec(select(Ticket).where(Ticket.token == token)).first()
 
 
+_CANDIDATE_COLUMNS = (
+    col(Ticket.id),
+    col(Ticket.service_id),
+    col(Ticket.arrived_at),
+    col(Ticket.priority),
+    col(Ticket.appointment_at),
+)
+
+
+def _candidates(rows: Sequence[tuple[int | None, int, datetime, str, datetime | None]]) -> list[Candidate]:
+    return [
+        Candidate(ticket_id=i or 0, service_id=s, arrived_at=a, priority=Priority(p), appointment_at=ap)
+        for i, s, a, p, ap in rows
+    ]
+
+
 def waiting_candidates(session: Session, *, centre_id: int, service_ids: Sequence[int]) -> list[Candidate]:
     """The waiting tickets of some queues of a centre, as the policy sees them."""
-    columns = (Ticket.id, Ticket.service_id, Ticket.arrived_at, Ticket.priority, Ticket.appointment_at)
     rows = session.execute(
-        sa_select(*(col(c) for c in columns)).where(
+        sa_select(*_CANDIDATE_COLUMNS).where(
             col(Ticket.centre_id) == centre_id,
             col(Ticket.status) == TicketStatus.WAITING.value,
             col(Ticket.service_id).in_(service_ids),
         )
     ).all()
-    return [
-        Candidate(ticket_id=i or 0, service_id=s, arrived_at=a, priority=Priority(p), appointment_at=ap)
-        for i, s, a, p, ap in rows
+    return _candidates(rows)
+
+
+# The statements below are built once per shape, with bound parameters: building one (a dozen
+# selects and comparisons) costs SQLAlchemy more than the database needs to run it.
+def _waiting() -> ColumnElement[bool]:
+    return and_(
+        col(Ticket.centre_id) == bindparam("centre_id"), col(Ticket.status) == TicketStatus.WAITING.value
+    )
+
+
+def _due() -> ColumnElement[bool]:
+    appointment = col(Ticket.appointment_at)
+    return and_(appointment.is_not(None), appointment <= bindparam("now", type_=UtcDateTime()))
+
+
+def _not_due() -> ColumnElement[bool]:
+    appointment = col(Ticket.appointment_at)
+    return or_(appointment.is_(None), appointment > bindparam("now", type_=UtcDateTime()))
+
+
+@cache
+def _heads_statement(services: int) -> CompoundSelect[Any]:
+    """queue_heads for this many services: parameters centre_id, now, per_queue, service_0…"""
+    service_ids: list[BindParameter[int]] = [bindparam(f"service_{i}") for i in range(services)]
+    per_queue = bindparam("per_queue", type_=Integer())
+    lines = [
+        sa_select(*_CANDIDATE_COLUMNS)
+        .where(_waiting(), col(Ticket.service_id).in_(service_ids), _due())
+        .order_by(col(Ticket.appointment_at), col(Ticket.arrived_at), col(Ticket.id))
+        .limit(per_queue)
     ]
+    for service_id in service_ids:
+        for priority in Priority:
+            lines.append(
+                sa_select(*_CANDIDATE_COLUMNS)
+                .where(
+                    _waiting(),
+                    col(Ticket.service_id) == service_id,
+                    col(Ticket.priority) == priority.value,
+                    _not_due(),
+                )
+                .order_by(col(Ticket.arrived_at), col(Ticket.id))
+                .limit(per_queue)
+            )
+    # SQLite takes no LIMIT inside a compound select, so each line is a subquery.
+    return union_all(*(sa_select(line.subquery()) for line in lines))
+
+
+def queue_heads(
+    session: Session, *, centre_id: int, service_ids: Sequence[int], now: datetime, per_queue: int = 1
+) -> list[Candidate]:
+    """Waiting tickets that include the first `per_queue` in policy order for any weights >= 0."""
+    # The policy orders the due appointments among themselves, and each service's not-due tickets
+    # of one priority class among themselves, the same way at every counter (queueing/policy.py,
+    # above `overtakers`). A ticket among the first k overall is among the first k of its line, so
+    # the first k of every line hold the first k overall. One statement: a LIMITed select per line.
+    if not service_ids:
+        return []
+    params = {"centre_id": centre_id, "now": now, "per_queue": per_queue}
+    params.update({f"service_{i}": service_id for i, service_id in enumerate(service_ids)})
+    return _candidates(session.execute(_heads_statement(len(service_ids)), params).all())
 
 
 def anyone_waiting(session: Session, *, centre_id: int, service_ids: Sequence[int]) -> bool:
@@ -174,17 +262,76 @@ def estimate_wait_s(*, ahead: int, open_counters: int, mean_service_s: int) -> i
     return round(ahead / max(open_counters, 1) * mean_service_s)
 
 
+@cache
+def _ahead_statement(*, due: bool) -> Select[int]:
+    """people_ahead of a due appointment, or of another ticket; parameters below."""
+    arrived, ticket_id = col(Ticket.arrived_at), col(Ticket.id)
+    at = bindparam("arrived_at", type_=UtcDateTime())
+    same_arrival_lower_id = and_(arrived == at, ticket_id < bindparam("ticket_id"))
+    before: ColumnElement[bool]
+    if due:
+        # Only due appointments go before a due appointment: the earlier one, then the earlier arrival.
+        appointment, own = col(Ticket.appointment_at), bindparam("appointment_at", type_=UtcDateTime())
+        earlier_arrival = or_(arrived < at, same_arrival_lower_id)
+        before = and_(_due(), or_(appointment < own, and_(appointment == own, earlier_arrival)))
+    else:
+        # Every due appointment, and per priority class the not-due tickets that arrived early enough
+        # (`overtakers`): all of the class, or those that arrived before an instant, and perhaps
+        # those that arrived together with this ticket and have a lower id.
+        classes = [
+            and_(
+                col(Ticket.priority) == priority.value,
+                or_(
+                    bindparam(f"all_{priority.value}", type_=Boolean()),
+                    arrived < bindparam(f"before_{priority.value}", type_=UtcDateTime()),
+                    and_(bindparam(f"tie_{priority.value}", type_=Boolean()), same_arrival_lower_id),
+                ),
+            )
+            for priority in Priority
+        ]
+        before = or_(_due(), and_(_not_due(), or_(*classes)))
+    return (
+        sa_select(func.count())
+        .select_from(Ticket)
+        .where(_waiting(), col(Ticket.service_id) == bindparam("service_id"), before)
+    )
+
+
+def people_ahead(session: Session, *, ticket: Ticket, policy: PolicyConfig, now: datetime) -> int:
+    """How many waiting tickets of its service go before this one at weight 1 (0 if it is not waiting)."""
+    if ticket.status != TicketStatus.WAITING.value or ticket.id is None:
+        return 0
+    me = Candidate(
+        ticket_id=ticket.id,
+        service_id=ticket.service_id,
+        arrived_at=ticket.arrived_at,
+        priority=Priority(ticket.priority),
+        appointment_at=ticket.appointment_at,
+    )
+    due = is_due(me, now=now)
+    params: dict[str, object] = {
+        "centre_id": ticket.centre_id,
+        "service_id": ticket.service_id,
+        "now": now,
+        "arrived_at": me.arrived_at,
+        "ticket_id": me.ticket_id,
+        "appointment_at": me.appointment_at,
+    }
+    if not due:
+        for priority in Priority:
+            cut = overtakers(me, priority=priority, weight=1.0, now=now, config=policy)
+            params[f"all_{priority.value}"] = cut.before is None
+            params[f"before_{priority.value}"] = cut.before or now  # unused when all_ is true
+            params[f"tie_{priority.value}"] = cut.same_arrival
+    count = session.execute(_ahead_statement(due=due), params).scalar_one()
+    return int(count)
+
+
 def standing(
     session: Session, *, ticket: Ticket, service: Service, policy: PolicyConfig, now: datetime
 ) -> Standing:
     """People ahead of a waiting ticket in its service queue, in the policy's order, and the wait."""
-    queue = ordered(
-        waiting_candidates(session, centre_id=ticket.centre_id, service_ids=[ticket.service_id]),
-        weights={ticket.service_id: 1.0},
-        now=now,
-        config=policy,
-    )
-    ahead = next((i for i, c in enumerate(queue) if c.ticket_id == ticket.id), 0)
+    ahead = people_ahead(session, ticket=ticket, policy=policy, now=now)
     counters = open_counters_serving(session, centre_id=ticket.centre_id, service_id=ticket.service_id)
     return Standing(
         ahead, estimate_wait_s(ahead=ahead, open_counters=counters, mean_service_s=service.mean_service_s)
