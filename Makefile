@@ -26,7 +26,8 @@ install: $(VENV)/.synced
 
 # Debian packages: what the server uses (espeak-ng speaks the calls) and what the tests add.
 RUN_APT_PACKAGES := espeak-ng fonts-noto-core libfribidi0
-APT_PACKAGES := $(RUN_APT_PACKAGES) chromium
+# kannel: bearerbox and smsbox; kannel-extras: its fake SMSC, for the SMS gateway tests.
+APT_PACKAGES := $(RUN_APT_PACKAGES) chromium kannel kannel-extras
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing$$missing"; apt-get update -qq && apt-get install -y -qq $$missing; fi

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -68,6 +69,23 @@ class Settings(BaseSettings):
     login_failures_per_user: int = Field(default=5, ge=1)
     login_failures_per_address: int = Field(default=20, ge=1)
     login_window_s: int = Field(default=900, ge=60)
+    # Run the periodic jobs (the SMS outbox drain) in this process. Every job is safe in several
+    # processes; turn it off for a process that should only serve requests.
+    jobs: bool = True
+    # SMS (docs/operations.md): the sender name, the outbox drain and its retries, queue notifications.
+    sms_sender: str = Field(default="Dor", min_length=1, max_length=11)
+    sms_drain_interval_s: float = Field(default=3.0, gt=0)
+    sms_max_attempts: int = Field(default=8, ge=1)
+    sms_retry_base_s: float = Field(default=10.0, gt=0)
+    sms_retry_cap_s: float = Field(default=3600.0, gt=0)
+    # A ticket with a phone gets one "your turn is near" SMS when this many people or fewer are ahead.
+    sms_notify_ahead: int = Field(default=3, ge=0)
+    # One-time codes: validity, wrong tries before a code burns, and caps on sends.
+    otp_ttl_s: int = Field(default=600, ge=60, le=600)
+    otp_max_wrong: int = Field(default=5, ge=1, le=5)
+    otp_per_phone_hour: int = Field(default=3, ge=1)
+    otp_per_phone_day: int = Field(default=10, ge=1)
+    otp_per_address_hour: int = Field(default=20, ge=1)
 
     @field_validator("timezone")
     @classmethod
@@ -100,6 +118,22 @@ class Settings(BaseSettings):
     def _supported_bus(cls, value: str) -> str:
         if not value.startswith(("memory://", "redis://")):
             raise ValueError("must start with memory:// or redis://")
+        return value
+
+    @field_validator("sms_url")
+    @classmethod
+    def _supported_sms(cls, value: str) -> str:
+        if not value.startswith(("console://", "kannel://", "http://", "https://")):
+            raise ValueError("must start with console://, kannel://, http:// or https://")
+        parts = urlsplit(value)
+        try:
+            complete = bool(parts.hostname and parts.port and parts.username and parts.password)
+        except ValueError:  # a port that is not a number
+            complete = False
+        if parts.scheme == "kannel" and not complete:
+            raise ValueError(
+                "kannel:// needs the sendsms user, password, host and port: kannel://user:pass@host:13013"
+            )
         return value
 
     @field_validator("log_level")

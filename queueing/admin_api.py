@@ -14,6 +14,7 @@ from queueing.events import write_and_publish
 from queueing.models import Centre, Device, DeviceKind, Role, Staff, StaffCentre, id_of
 from queueing.schemas import (
     CredentialOut,
+    DayUsageOut,
     DeviceIn,
     DeviceOut,
     IntakeIn,
@@ -22,6 +23,7 @@ from queueing.schemas import (
     NewPasswordIn,
     StaffIn,
     StaffOut,
+    UsageQuery,
 )
 from queueing.staff_admin import (
     AdminError,
@@ -36,6 +38,7 @@ from queueing.staff_admin import (
 )
 from queueing.tickets import set_intake
 from queueing.web import Credentials, credentials, now, require_role, require_staff, session_policy
+from sms_gateway.usage import daily_usage
 
 SUPERVISING = (Role.SUPERVISOR, Role.ADMIN)
 
@@ -311,4 +314,46 @@ async def intake(request: Request, body: IntakeIn) -> IntakeOut:
     return await write_and_publish(request, work)
 
 
-routes = [intake, list_devices, register_device, revoke, list_staff, create_staff, disable, new_password]
+MAX_REPORT_DAYS = 366
+
+
+@operation(
+    "GET",
+    "/api/v1/centres/{centre}/sms/usage",
+    summary="SMS sent for a centre per local day: messages and segments (the cost)",
+    tag="administration",
+    query=UsageQuery,
+    responses={200: list[DayUsageOut]},
+    errors=(401, 403),
+    security=("session",),
+)
+async def sms_usage(request: Request, query: UsageQuery) -> list[DayUsageOut]:
+    """Supervisors of the centre and admins; at most a year at a time."""
+    if query.from_ > query.to:
+        raise ApiError(422, "invalid_input", "query parameter 'from': must not be after 'to'")
+    if (query.to - query.from_).days >= MAX_REPORT_DAYS:
+        raise ApiError(422, "invalid_input", f"query parameter 'to': at most {MAX_REPORT_DAYS} days")
+    creds, at, rules = credentials(request), now(request), session_policy(request)
+
+    def work(session: Session) -> list[DayUsageOut]:
+        centre = _centre(session, request)
+        _manager(session, creds, at=at, rules=rules, centre_id=id_of(centre))
+        days = daily_usage(
+            session, centre_id=id_of(centre), first=query.from_, last=query.to, timezone=centre.timezone
+        )
+        return [DayUsageOut(**vars(day)) for day in days]
+
+    return await read(request, work)
+
+
+routes = [
+    sms_usage,
+    intake,
+    list_devices,
+    register_device,
+    revoke,
+    list_staff,
+    create_staff,
+    disable,
+    new_password,
+]

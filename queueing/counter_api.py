@@ -19,6 +19,7 @@ from queueing.accounts import SignedIn
 from queueing.counters import CounterDesk, counter_weights, current_ticket, find_counter
 from queueing.events import write_and_publish
 from queueing.models import Counter, Role, Service, Staff, Ticket, id_of
+from queueing.notifications import notify_called, notify_near
 from queueing.schemas import (
     CounterActionOut,
     CounterOut,
@@ -27,7 +28,7 @@ from queueing.schemas import (
     StaffTicket,
     TransferIn,
 )
-from queueing.web import credentials, now, policy_config, require_staff, session_policy
+from queueing.web import credentials, now, policy_config, queue_notices, require_staff, session_policy
 
 
 def staff_ticket(session: Session, ticket: Ticket) -> StaffTicket:
@@ -94,6 +95,8 @@ async def list_counters(request: Request) -> list[CounterOut]:
     return await read(request, work)
 
 
+# Actions that move a queue forward (or put a ticket into one), after which SMS may be due.
+QUEUE_MOVES = ("next", "call", "transfer")
 Action = Callable[[CounterDesk, SignedIn, Any, Request], Ticket | None]
 
 
@@ -104,6 +107,7 @@ def _action_route(name: str, action: Action, *, summary: str, body: type[BaseMod
         code = request.path_params["centre"]
         number = _counter_number(request)
         creds, at, session_rules = credentials(request), now(request), session_policy(request)
+        notices = queue_notices(request)
 
         def work(session: Session) -> tuple[int, int | None] | None:
             centre = catalogue.find_centre(session, code=code)
@@ -118,6 +122,12 @@ def _action_route(name: str, action: Action, *, summary: str, body: type[BaseMod
             ticket = action(desk, signed_in, body, request)
             if name == "next" and ticket is None:
                 return None
+            if ticket is not None and name in QUEUE_MOVES:
+                if name != "transfer":
+                    notify_called(
+                        session, centre=centre, ticket=ticket, counter_number=counter.number, now=at
+                    )
+                notify_near(session, centre=centre, service_id=ticket.service_id, notices=notices, now=at)
             return id_of(counter), ticket.id if ticket else None
 
         # The transaction only acts; the answer is read after the commit, outside the locks.

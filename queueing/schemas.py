@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -247,3 +247,32 @@ class IntakeOut(BaseModel):
     centre: str
     service: str
     intake_open: bool
+
+
+class OtpIn(Strict):
+    """POST /api/v1/otp"""
+
+    phone: str = Field(min_length=1, max_length=32, description="any usual form; Arabic-Indic digits too")
+    purpose: Literal["booking", "remote_ticket"]
+    language: Literal["ar", "en"] = "ar"
+    centre: str | None = Field(
+        default=None, max_length=16, description="the centre the code is for, if known (its SMS budget)"
+    )
+
+
+class OtpOut(BaseModel):
+    status: Literal["queued"]
+    expires_in_s: int
+
+
+class UsageQuery(Strict):
+    from_: date = Field(alias="from")
+    to: date
+
+
+class DayUsageOut(BaseModel):
+    day: date
+    messages: int
+    segments: int
+    delivered: int
+    failed: int

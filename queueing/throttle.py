@@ -52,3 +52,15 @@ def clear(session: Session, *, key: str) -> None:
     row = session.get(Throttle, key)
     if row is not None:
         session.delete(row)
+
+
+def take(session: Session, *, key: str, limit: Limit, now: datetime) -> int | None:
+    """Counts one use under `key` (a send, not a failure): None if it is within the limit, else the
+    seconds until the window ends. The count is taken under the row's lock, so twin requests cannot
+    both pass; a caller refused rolls back, and the refused use is not counted."""
+    record_failure(session, key=key, limit=limit, now=now)
+    row = session.get(Throttle, key)
+    assert row is not None
+    if row.failures <= limit.failures:
+        return None
+    return max(1, int((row.window_started_at + limit.window - now).total_seconds()))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import logging
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import qrcode
 import qrcode.image.svg
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -18,19 +19,25 @@ from starlette.responses import JSONResponse, Response
 from config.http import ApiError, not_found, operation, read
 from queueing import catalogue
 from queueing.events import write_and_publish
+from queueing.hours import local_day
 from queueing.idempotency import MAX_KEY_LENGTH, KeyReused, fingerprint, remember, replay
 from queueing.models import Centre, DeviceKind, Service, Ticket, id_of
-from queueing.phones import InvalidPhone, normalise_phone
+from queueing.notifications import notify_near
+from queueing.otp import Purpose, Verdict, check_code
+from queueing.otp_api import otp_rules, phone_field
+from queueing.phones import to_ascii_digits
+from queueing.policy import Priority
 from queueing.printing import PaperTicket, PrinterError, render_escpos, render_png, send
 from queueing.schemas import CentreStatus, IssueTicketIn, TicketOut
 from queueing.service import centre_status, ticket_view
+from queueing.states import TicketStatus
 from queueing.tickets import (
     Channel,
     cancel_ticket,
     find_ticket,
     issue_ticket,
 )
-from queueing.web import credentials, now, policy_config, require_device
+from queueing.web import credentials, now, policy_config, queue_notices, require_device
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 log = logging.getLogger(__name__)
@@ -53,33 +60,38 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
     The write transaction only issues (it holds the centre's log lock); the answer, with the ticket's
     place in line, is computed after the commit.
     """
-    code = request.path_params["centre"]
+    code_of_centre = request.path_params["centre"]
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
         raise ApiError(
             422, "invalid_input", f"header '{IDEMPOTENCY_HEADER}': 1 to {MAX_KEY_LENGTH} characters"
         )
-    if body.channel == Channel.REMOTE:
+    remote = body.channel == Channel.REMOTE
+    if remote and not (body.phone and body.otp):
         raise ApiError(
-            422, "otp_required", "remote tickets need a phone verified by an OTP (not yet available)"
+            422, "otp_required", "remote tickets need 'phone' and 'otp': ask for a code with POST /api/v1/otp"
         )
-    phone = None
-    if body.phone:
-        try:
-            phone = normalise_phone(body.phone)
-        except InvalidPhone as exc:
-            raise ApiError(422, "invalid_input", f"field 'phone': {exc}") from None
+    if remote and body.priority != Priority.NONE:
+        # A head start claimed from a phone could not be checked: it is given in the hall.
+        raise ApiError(422, "invalid_input", "field 'priority': given at the kiosk or counter, not remotely")
+    phone = phone_field(body.phone) if body.phone else None
+    code = to_ascii_digits(body.otp or "").strip()
     creds = credentials(request)
     settings = request.app.state.settings
-    policy = policy_config(request)
+    policy, rules, notices = policy_config(request), otp_rules(request), queue_notices(request)
     at = now(request)
 
-    def work(session: Session) -> str:
-        centre = catalogue.find_centre(session, code=code)
+    def work(session: Session) -> str | Verdict:
+        centre = catalogue.find_centre(session, code=code_of_centre)
         if centre is None:
-            raise not_found(request, "centre", code)
-        device = require_device(session, creds, kind=DeviceKind.KIOSK, centre_id=id_of(centre))
-        scoped_key = f"ticket:{device.id}:{key}" if key else None
+            raise not_found(request, "centre", code_of_centre)
+        if remote:
+            assert phone is not None
+            caller = f"phone:{phone}"
+        else:
+            device = require_device(session, creds, kind=DeviceKind.KIOSK, centre_id=id_of(centre))
+            caller = f"device:{device.id}"
+        scoped_key = f"ticket:{caller}:{key}" if key else None
         digest = fingerprint(request.url.path, body.model_dump())
         if scoped_key is not None:
             try:
@@ -91,18 +103,36 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
         service = catalogue.find_service(session, code=body.service)
         if service is None:
             raise not_found(request, "service", body.service)
+        if remote:
+            assert phone is not None
+            if _holds_remote_ticket(session, centre=centre, phone=phone, now=at):
+                raise ApiError(
+                    409, "already_queued", "this phone already holds a remote ticket at this centre"
+                )
+            verdict = check_code(
+                session,
+                phone=phone,
+                purpose=Purpose.REMOTE_TICKET,
+                code=code,
+                rules=rules,
+                secret=settings.secret,
+                now=at,
+            )
+            if verdict is not Verdict.OK:
+                return verdict  # committed: a wrong try counts
         ticket = issue_ticket(
             session,
             centre=centre,
             service=service,
             channel=body.channel,
-            actor=f"device:{device.id}",
+            actor=caller,
             now=at,
             priority=body.priority,
             phone=phone,
             language=body.language,
             ignore_hours=settings.always_open,
         )
+        notify_near(session, centre=centre, service_id=id_of(service), notices=notices, now=at)
         if scoped_key is not None:
             remember(
                 session, key=scoped_key, fingerprint=digest, status=201, body={"token": ticket.token}, now=at
@@ -110,10 +140,14 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
         return ticket.token
 
     try:
-        token = await write_and_publish(request, work)
+        outcome = await write_and_publish(request, work)
     except IntegrityError:
         # A twin request with the same key committed first: answer with its ticket.
-        token = await write_and_publish(request, work)
+        outcome = await write_and_publish(request, work)
+    if isinstance(outcome, Verdict):
+        message = "wrong code" if outcome is Verdict.WRONG else "no valid code: ask for a new one"
+        raise ApiError(422, "otp_invalid", f"field 'otp': {message}")
+    token = outcome
 
     def answer(session: Session) -> TicketOut:
         ticket, centre = _ticket_and_centre(session, request, token)
@@ -121,6 +155,21 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
 
     view = await read(request, answer)
     return JSONResponse(view.model_dump(mode="json"), status_code=201)
+
+
+def _holds_remote_ticket(session: Session, *, centre: Centre, phone: str, now: datetime) -> bool:
+    """Whether this phone holds a remote ticket of today at the centre, not yet served: one at a
+    time, so a phone cannot hold places in every queue."""
+    found = session.exec(
+        select(Ticket.id).where(
+            Ticket.centre_id == id_of(centre),
+            Ticket.day == local_day(now, timezone=centre.timezone),
+            Ticket.phone == phone,
+            Ticket.channel == Channel.REMOTE,
+            col(Ticket.status).in_([TicketStatus.WAITING.value, TicketStatus.CALLED.value]),
+        )
+    ).first()
+    return found is not None
 
 
 def _ticket_and_centre(session: Session, request: Request, token: str) -> tuple[Ticket, Centre]:
@@ -163,10 +212,12 @@ async def leave(request: Request) -> TicketOut:
     """The holder cancels a waiting or called ticket."""
     token = request.path_params["token"]
     settings, policy, at = request.app.state.settings, policy_config(request), now(request)
+    notices = queue_notices(request)
 
     def work(session: Session) -> TicketOut:
         ticket, centre = _ticket_and_centre(session, request, token)
         cancel_ticket(session, ticket=ticket, centre=centre, actor="citizen", now=at)
+        notify_near(session, centre=centre, service_id=ticket.service_id, notices=notices, now=at)
         return ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
 
     return await write_and_publish(request, work)

@@ -12,6 +12,7 @@ from config.http import ApiError
 from queueing.accounts import SessionPolicy, SignedIn, authenticate, csrf_matches, find_device
 from queueing.errors import CentreClosed, QueueError, ServiceNotOffered
 from queueing.models import Device, DeviceKind, Role
+from queueing.notifications import QueueNotices
 from queueing.policy import PolicyConfig, Priority
 from queueing.states import InvalidTransition
 
@@ -127,3 +128,8 @@ def now(request: Request) -> datetime:
     """The application's clock (injected: tests and the simulator run on a virtual one)."""
     moment: datetime = request.app.state.clock()
     return moment
+
+
+def queue_notices(request: Request) -> QueueNotices:
+    """When people in the queue get an SMS (settings.sms_notify_ahead, the routing policy)."""
+    return QueueNotices(ahead=request.app.state.settings.sms_notify_ahead, policy=policy_config(request))

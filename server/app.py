@@ -25,7 +25,7 @@ from display import pages as display_pages
 from display import sockets
 from display.hub import Hub
 from display.sockets import Guard
-from queueing import admin_api, auth_api, counter_api, ticket_api
+from queueing import admin_api, auth_api, counter_api, otp_api, ticket_api
 from queueing import api as queueing_api
 from queueing import pages as queueing_pages
 from queueing.bus import bus_from_url
@@ -33,14 +33,17 @@ from queueing.errors import QueueError
 from queueing.states import InvalidTransition
 from queueing.web import as_api_error, build_policy
 from server import health, home, schema
+from server.jobs import start_jobs
 from server.openapi import build_openapi
+from sms_gateway import api as sms_api
+from sms_gateway.backends import backend_from_url
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES_WITH_PAGES = ("queueing", "display")
 TEMPLATE_DIRS = [
     Path(__file__).parent / "templates",
-    *(ROOT / name / "templates" for name in PACKAGES_WITH_PAGES),
+    *(ROOT / name / "templates" for name in (*PACKAGES_WITH_PAGES, "sms_gateway")),
 ]
 PACKAGE_STATIC = {name: ROOT / name / "static" for name in PACKAGES_WITH_PAGES}
 HTTP_CODES = {
@@ -67,15 +70,23 @@ def create_app(
         poll_when_bus_down_s=settings.feed_poll_when_bus_down_s,
     )
 
+    sms = backend_from_url(settings.sms_url, sender=settings.sms_sender)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if settings.demo:
             schema.upgrade(database)
         schema.ensure_current(database)
+        scheduler = (
+            start_jobs(settings=settings, database=database, sms=sms, clock=clock) if settings.jobs else None
+        )
         log.info("Dor is serving on %s", settings.base_url)
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=True)
+            sms.close()
             await hub.close()
             await bus.close()
             database.dispose()
@@ -89,6 +100,8 @@ def create_app(
         *sockets.routes,
         *display_pages.routes,
         *booking_api.routes,
+        *otp_api.routes,
+        *sms_api.routes,
         health.route,
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
         *queueing_pages.routes,
@@ -112,6 +125,7 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.bus = bus
+    app.state.sms = sms
     app.state.hub = hub
     app.state.socket_guard = Guard()
     app.state.clock = clock

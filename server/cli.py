@@ -43,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # APScheduler logs every run of every job; Dor's jobs log what they did themselves.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     handlers = {"serve": serve, "migrate": migrate, "seed": seed_command}
     if args.command in handlers:
         return handlers[args.command](settings)
@@ -113,6 +115,7 @@ def welcome(settings: Settings, routes: Sequence[BaseRoute]) -> str:
         lines.append(f"  {title:<16}{base}{path.format(centre='DAM-01')}{token}")
     lines += [
         f"  {'API document':<16}{base}/openapi.json",
+        f"  {'SMS (demo)':<16}{base}/demo/sms   (no SMS leaves this machine; codes show here)",
         "Demo credentials:",
         "  Staff:          admin, supervisor1, supervisor2, agent1 … agent5 — password: demo",
         "  Kiosk tokens:   demo-kiosk-<centre>, e.g. demo-kiosk-DAM-01",

@@ -2,5 +2,6 @@
 
 from booking import models as booking_models
 from queueing import models as queueing_models
+from sms_gateway import models as sms_models
 
-__all__ = ["booking_models", "queueing_models"]
+__all__ = ["booking_models", "queueing_models", "sms_models"]

@@ -139,6 +139,7 @@ def settings(database: Database, tmp_path: Path) -> Settings:
         database_url=database.url.render_as_string(hide_password=False),
         dev=True,
         data_dir=str(tmp_path / "data"),
+        jobs=False,  # tests drain the SMS outbox themselves, on the virtual clock
     )
 
 

@@ -17,8 +17,11 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from config.db import Database
+from config.settings import Settings
 from queueing.models import Device
 from server.openapi import operations
+from sms_gateway.models import SmsMessage
+from sms_gateway.outbox import enqueue, report_signature
 from tests.conftest import KIOSK, VirtualClock, sign_in, take_ticket
 from tests.test_kiosk import book
 
@@ -57,6 +60,7 @@ class World:
     owner: TestClient  # agent1, who holds counter 1 of DAM-01
     public: TestClient
     ticket: dict[str, Any] = field(default_factory=dict)
+    sms_id: int = 0
 
     def counter(self, *actions: str, caller: TestClient) -> None:
         """Brings counter 1 to a state by performing `actions` as `caller`."""
@@ -67,6 +71,19 @@ class World:
                 self.clock.advance(61)
             elif action == "appointment":
                 book(self.database, self.clock, code="MATRIX", minutes_from_now=10)
+            elif action == "sms":
+                with self.database.write() as session:
+                    enqueue(
+                        session,
+                        dedupe_key="matrix",
+                        phone="+963944123456",
+                        template="called",
+                        language="ar",
+                        params={"number": "A-001", "counter": 1},
+                        now=self.clock(),
+                    )
+                    message = session.exec(select(SmsMessage)).one()
+                    self.sms_id = message.id or 0
             elif action == "printer":
                 with self.database.write() as session:
                     for device in session.exec(select(Device)).all():
@@ -177,6 +194,26 @@ MATRIX: dict[str, Row] = {
     "DELETE /api/v1/centres/{centre}/devices/{device}": Row(
         MANAGERS, lambda w: ("DELETE", "/api/v1/centres/DAM-01/devices/1", None)
     ),
+    "POST /api/v1/otp": Row(
+        PUBLIC, lambda w: ("POST", "/api/v1/otp", {"phone": "0944 123 456", "purpose": "remote_ticket"})
+    ),
+    "GET /api/v1/sms/reports/{message}": Row(
+        PUBLIC,
+        lambda w: ("GET", f"/api/v1/sms/reports/{w.sms_id}?kannel=1&sig={signature(w.sms_id)}", None),
+        ("sms",),
+    ),
+    "POST /api/v1/sms/reports/{message}": Row(
+        PUBLIC,
+        lambda w: (
+            "POST",
+            f"/api/v1/sms/reports/{w.sms_id}?sig={signature(w.sms_id)}",
+            {"status": "delivered"},
+        ),
+        ("sms",),
+    ),
+    "GET /api/v1/centres/{centre}/sms/usage": Row(
+        MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/sms/usage?from=2026-11-01&to=2026-11-30", None)
+    ),
     "GET /api/v1/staff": Row(MANAGERS | {"supervisor_elsewhere"}, lambda w: ("GET", "/api/v1/staff", None)),
     "POST /api/v1/staff": Row(
         MANAGERS,
@@ -189,6 +226,11 @@ MATRIX: dict[str, Row] = {
         MANAGERS, lambda w: ("POST", "/api/v1/staff/agent2/password", {})
     ),
 }
+
+
+def signature(message_id: int) -> str:
+    """The signature Dor puts in a message's delivery-report URL (the test settings' demo secret)."""
+    return report_signature(Settings(dev=True).secret, message_id)
 
 
 def test_every_operation_has_a_row(app: Starlette) -> None:

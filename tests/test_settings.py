@@ -86,3 +86,19 @@ def test_unsupported_database_url_is_refused(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("DOR_DATABASE_URL", "mysql://root@localhost/dor")
     with pytest.raises(SettingsError, match="DOR_DATABASE_URL"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("smtp://mail", "must start with console://"),
+        ("kannel://127.0.0.1:13013", "kannel:// needs the sendsms user"),
+        ("kannel://dor:pw@127.0.0.1", "kannel:// needs the sendsms user"),
+        ("kannel://dor:pw@127.0.0.1:port", "kannel:// needs the sendsms user"),
+    ],
+)
+def test_a_bad_sms_url_names_the_variable(monkeypatch: pytest.MonkeyPatch, url: str, message: str) -> None:
+    monkeypatch.setenv("DOR_DEMO", "1")
+    monkeypatch.setenv("DOR_SMS_URL", url)
+    with pytest.raises(SettingsError, match=f"DOR_SMS_URL: {message}"):
+        load_settings()

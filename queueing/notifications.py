@@ -1,0 +1,71 @@
+"""SMS to people in the queue: one "your turn is near" when at most N people are ahead of a ticket
+with a phone, never repeated even if the ticket moves back; one more when it is called. Both are
+outbox rows written in the transaction that moved the queue, so they go out only if it commits."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from queueing.models import Centre, Ticket, id_of
+from queueing.policy import PolicyConfig, ordered
+from queueing.tickets import queue_heads
+from sms_gateway.outbox import enqueue
+from sms_gateway.templates import TemplateError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class QueueNotices:
+    ahead: int  # "your turn is near" once this many people or fewer are ahead
+    policy: PolicyConfig
+
+
+def _send(
+    session: Session, *, centre: Centre, ticket: Ticket, kind: str, now: datetime, **params: object
+) -> None:
+    assert ticket.phone is not None
+    name = centre.name_ar if ticket.language == "ar" else centre.name_en
+    try:
+        enqueue(
+            session,
+            dedupe_key=f"ticket:{ticket.id}:{kind}",
+            phone=ticket.phone,
+            template=kind,
+            language=ticket.language,
+            params={"number": ticket.number, "centre": name, **params},
+            now=now,
+            centre_id=id_of(centre),
+        )
+    except TemplateError as exc:
+        # A message that cannot be sent must not stop the queue: the refusal is logged by render().
+        log.error("no %s SMS for ticket %s: %s", kind, ticket.number, exc)
+
+
+def notify_near(
+    session: Session, *, centre: Centre, service_id: int, notices: QueueNotices, now: datetime
+) -> None:
+    """Queues the "turn near" SMS of the tickets of one service queue that are now close enough."""
+    limit = notices.ahead + 1
+    heads = queue_heads(session, centre_id=id_of(centre), service_ids=[service_id], now=now, per_queue=limit)
+    first = ordered(heads, weights={service_id: 1.0}, now=now, config=notices.policy)[:limit]
+    ahead_of = {candidate.ticket_id: index for index, candidate in enumerate(first)}
+    if not ahead_of:
+        return
+    with_phone = session.exec(
+        select(Ticket).where(col(Ticket.id).in_(list(ahead_of)), col(Ticket.phone).is_not(None))
+    ).all()
+    for ticket in with_phone:
+        _send(session, centre=centre, ticket=ticket, kind="turn_near", now=now, ahead=ahead_of[id_of(ticket)])
+
+
+def notify_called(
+    session: Session, *, centre: Centre, ticket: Ticket, counter_number: int, now: datetime
+) -> None:
+    """Queues the "go to counter N" SMS of a ticket with a phone (once: a recall sends nothing)."""
+    if ticket.phone is not None:
+        _send(session, centre=centre, ticket=ticket, kind="called", now=now, counter=counter_number)

@@ -1,0 +1,93 @@
+"""The messages Dor sends, in Arabic and English, each written to fit one segment where it can.
+
+Arabic texts are UCS-2 (70 characters a segment), English ones GSM-7 (160). A rendered message
+longer than MAX_SEGMENTS is refused, not sent: a parameter that long is a bug or an attack.
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sms_gateway.segments import Cost, cost
+
+MAX_SEGMENTS = 3
+LANGUAGES = ("ar", "en")
+# Typographic characters that would turn a whole English message into UCS-2 (70, not 160, characters
+# a segment), replaced by their GSM-7 look-alikes. Arabic messages are UCS-2 anyway.
+GSM7_SUBSTITUTES = str.maketrans({"—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "..."})
+log = logging.getLogger(__name__)
+
+TEMPLATES: dict[str, dict[str, str]] = {
+    "otp": {
+        "ar": "رمز التحقق من دور: {code}\nصالح {minutes} دقائق. لا تعطه لأحد.",
+        "en": "Dor verification code: {code}\nValid for {minutes} minutes. Never share it.",
+    },
+    "booking_confirmed": {
+        "ar": "موعدك {date} {time}\n{centre}\nالرمز {code}",
+        "en": "Appointment booked: {centre}, {date} at {time}. Code: {code}",
+    },
+    "reminder": {
+        "ar": "تذكير: موعدك غداً {time} في {centre}، الرمز {code}. للإلغاء: {link}",
+        "en": "Reminder: your appointment is tomorrow at {time}, {centre}. Code {code}. Cancel: {link}",
+    },
+    "turn_near": {
+        "ar": "اقترب دورك {number}: أمامك {ahead}. توجه إلى {centre} الآن.",
+        "en": "Your turn is near ({number}): {ahead} ahead of you. Please come to {centre} now.",
+    },
+    "called": {
+        "ar": "الرقم {number}: تفضل إلى الشباك {counter}.",
+        "en": "Number {number}: please go to counter {counter}.",
+    },
+    "cancelled": {
+        "ar": "أُلغي موعدك {code} في {centre} يوم {date}.",
+        "en": "Your appointment {code} at {centre} on {date} is cancelled.",
+    },
+}
+
+
+class TemplateError(ValueError):
+    """A message that cannot be rendered: unknown template or language, a missing parameter, or too
+    long."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    body: str
+    cost: Cost
+
+
+def placeholders(template: str) -> set[str]:
+    """The parameter names a template text uses."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def render(template: str, language: str, params: Mapping[str, object]) -> Rendered:
+    """The text of a message and its cost; TemplateError if it cannot or must not be sent."""
+    texts = TEMPLATES.get(template)
+    if texts is None:
+        raise TemplateError(f"unknown SMS template {template!r}")
+    text = texts.get(language)
+    if text is None:
+        raise TemplateError(f"SMS template {template!r} has no language {language!r}")
+    missing = placeholders(text) - set(params)
+    if missing:
+        raise TemplateError(f"SMS template {template!r} lacks {sorted(missing)}")
+    body = text.format_map({name: str(params[name]) for name in placeholders(text)})
+    if language != "ar":
+        body = body.translate(GSM7_SUBSTITUTES)
+    price = cost(body)
+    if price.segments > MAX_SEGMENTS:
+        log.warning(
+            "refused SMS %s/%s: %d segments (%d %s units), over %d",
+            template,
+            language,
+            price.segments,
+            price.units,
+            price.encoding,
+            MAX_SEGMENTS,
+        )
+        raise TemplateError(f"SMS {template!r} would take {price.segments} segments (at most {MAX_SEGMENTS})")
+    return Rendered(body, price)

@@ -1,0 +1,123 @@
+"""SMS to people in the queue: "your turn is near" once at N ahead (3 by default), "go to counter"
+once when called; nothing for tickets without a phone."""
+
+import re
+
+from sqlmodel import select
+from starlette.testclient import TestClient
+
+from config.db import Database
+from sms_gateway.models import SmsMessage
+from tests.conftest import take_ticket
+
+PHONE = "+963944123456"
+
+
+def sms(database: Database) -> list[tuple[str, str]]:
+    """(template, text) of every SMS queued, oldest first."""
+    with database.read() as session:
+        rows = session.exec(
+            select(SmsMessage).where(SmsMessage.template != "otp").order_by(SmsMessage.id)
+        ).all()
+    return [(m.template, m.body) for m in rows]
+
+
+def remote(client: TestClient, database: Database, phone: str = PHONE, language: str = "ar") -> dict:  # type: ignore[type-arg]
+    assert client.post("/api/v1/otp", json={"phone": phone, "purpose": "remote_ticket"}).status_code == 202
+    with database.read() as session:
+        body = session.exec(
+            select(SmsMessage.body).where(SmsMessage.template == "otp").order_by(SmsMessage.id.desc())
+        ).first()  # type: ignore[union-attr]
+    assert body is not None
+    response = client.post(
+        "/api/v1/centres/DAM-01/tickets",
+        json={
+            "service": "CR",
+            "channel": "remote",
+            "phone": phone,
+            "otp": re.findall(r"\d{6}", body)[0],
+            "language": language,
+        },
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def call_next(agent: TestClient) -> str:
+    response = agent.post("/api/v1/centres/DAM-01/counters/1/next")
+    assert response.status_code == 200, response.text
+    number = response.json()["ticket"]["number"]
+    for action in ("start", "finish"):
+        assert agent.post(f"/api/v1/centres/DAM-01/counters/1/{action}").status_code == 200
+    return str(number)
+
+
+def test_one_near_sms_at_three_ahead_and_one_when_called(
+    client: TestClient, agent: TestClient, database: Database
+) -> None:
+    for _ in range(5):
+        take_ticket(client)
+    mine = remote(client, database)
+    assert mine["ahead"] == 5 and sms(database) == []
+    assert agent.post("/api/v1/centres/DAM-01/counters/1/open").status_code == 200
+    call_next(agent)  # 4 ahead
+    assert sms(database) == []
+    call_next(agent)  # 3 ahead
+    assert sms(database) == [
+        ("turn_near", f"اقترب دورك {mine['number']}: أمامك 3. توجه إلى مركز خدمة المواطن - المزة الآن.")
+    ]
+    call_next(agent)
+    call_next(agent)
+    call_next(agent)  # 0 ahead: still only the one
+    assert [template for template, _ in sms(database)] == ["turn_near"]
+    response = agent.post("/api/v1/centres/DAM-01/counters/1/next")
+    assert response.json()["ticket"]["number"] == mine["number"]
+    assert sms(database)[-1] == ("called", f"الرقم {mine['number']}: تفضل إلى الشباك 1.")
+    assert agent.post("/api/v1/centres/DAM-01/counters/1/recall").status_code == 200
+    assert [template for template, _ in sms(database)] == ["turn_near", "called"]
+
+
+def test_moving_back_does_not_repeat_the_near_sms(
+    client: TestClient, agent: TestClient, database: Database
+) -> None:
+    for _ in range(3):
+        take_ticket(client)
+    mine = remote(client, database, language="en")
+    assert sms(database) == [
+        (
+            "turn_near",
+            f"Your turn is near ({mine['number']}): 3 ahead of you. "
+            "Please come to Citizen Service Centre - Mezzeh now.",
+        )
+    ]
+    take_ticket(client, priority="elderly")  # goes ahead: 4 ahead now
+    assert client.get(f"/api/v1/tickets/{mine['token']}").json()["ahead"] == 4
+    assert agent.post("/api/v1/centres/DAM-01/counters/1/open").status_code == 200
+    call_next(agent)  # 3 ahead again
+    assert [template for template, _ in sms(database)] == ["turn_near"]
+
+
+def test_a_ticket_near_the_front_when_issued_is_told_at_once(client: TestClient, database: Database) -> None:
+    take_ticket(client)
+    mine = remote(client, database)
+    assert sms(database) == [
+        ("turn_near", f"اقترب دورك {mine['number']}: أمامك 1. توجه إلى مركز خدمة المواطن - المزة الآن.")
+    ]
+
+
+def test_someone_leaving_the_queue_can_bring_the_sms(client: TestClient, database: Database) -> None:
+    ahead = [take_ticket(client) for _ in range(4)]
+    remote(client, database)
+    assert sms(database) == []
+    assert client.delete(f"/api/v1/tickets/{ahead[0]['token']}").status_code == 200
+    assert [template for template, _ in sms(database)] == ["turn_near"]
+
+
+def test_tickets_without_a_phone_get_nothing(
+    client: TestClient, agent: TestClient, database: Database
+) -> None:
+    for _ in range(3):
+        take_ticket(client)
+    assert agent.post("/api/v1/centres/DAM-01/counters/1/open").status_code == 200
+    call_next(agent)
+    assert sms(database) == []
