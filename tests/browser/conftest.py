@@ -87,7 +87,9 @@ def live_server(database: Database, clock: VirtualClock, tmp_path: Path) -> Iter
     server.stop()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in the main thread
+# while it is open, and a later module in the same worker (asyncio.run, pytest-asyncio) cannot run.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
