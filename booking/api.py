@@ -33,7 +33,9 @@ WRONG_CODES = Limit(failures=5, window=timedelta(seconds=30))
 
 class CheckInIn(Strict):
     code: str = Field(
-        min_length=1, max_length=40, description="typed (Arabic-Indic digits accepted) or scanned"
+        min_length=1,
+        max_length=200,
+        description="typed (Arabic-Indic digits accepted), or the confirmation's QR scanned",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,6 +14,7 @@ from queueing.service import Channel, issue_ticket
 
 # Codes avoid look-alikes (0/O, 1/I/L, 2/Z, 5/S, 8/B); people may type Arabic-Indic digits.
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+MANAGE_LINK = re.compile(r"/book/manage/([A-Za-z0-9_-]{16,64})/?$")
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 
 
@@ -49,10 +51,16 @@ def check_in(
     ignore_hours: bool = False,
 ) -> Ticket:
     """Turns the appointment into a ticket, or raises CheckInRefused."""
-    code = normalise_code(typed_code)
-    appointment = session.exec(select(Appointment).where(Appointment.code == code).with_for_update()).first()
+    # A scanned confirmation QR carries the manage link: its last part is the appointment's token.
+    scanned = MANAGE_LINK.search(typed_code.strip())
+    if scanned:
+        match, shown = Appointment.token == scanned.group(1), "the scanned link"
+    else:
+        code = normalise_code(typed_code)
+        match, shown = Appointment.code == code, f"code {code}"
+    appointment = session.exec(select(Appointment).where(match).with_for_update()).first()
     if appointment is None or appointment.centre_id != centre.id:
-        raise CheckInRefused("unknown_code", f"no appointment with code {code} at {centre.code}")
+        raise CheckInRefused("unknown_code", f"no appointment with {shown} at {centre.code}")
     if appointment.status == AppointmentStatus.CHECKED_IN.value:
         raise CheckInRefused("already_checked_in", "this appointment has already been checked in")
     if appointment.status != AppointmentStatus.BOOKED.value:

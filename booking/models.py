@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, String
+from sqlalchemy import Column, Index, Integer, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from config.db import UtcDateTime
@@ -21,7 +21,18 @@ class AppointmentStatus(StrEnum):
 class Appointment(SQLModel, table=True):
     """One booking. The code is short and typed at the kiosk; the token is the unguessable manage link."""
 
-    __table_args__ = (Index("ix_appointment_slot", "centre_id", "service_id", "start"),)
+    __table_args__ = (
+        Index("ix_appointment_slot", "centre_id", "service_id", "start"),
+        # One active booking per person and service, enforced by the database.
+        Index(
+            "uq_appointment_active_person",
+            "national_id_hash",
+            "service_id",
+            unique=True,
+            sqlite_where=text("status = 'booked'"),
+            postgresql_where=text("status = 'booked'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(sa_column=Column(String(12), unique=True, nullable=False))
@@ -37,3 +48,19 @@ class Appointment(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     checked_in_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    reschedules: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    cancelled_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+
+
+class BookingSlot(SQLModel, table=True):
+    """A slot's places, created when first booked; the database keeps `booked <= capacity`."""
+
+    __tablename__ = "booking_slot"
+    __table_args__ = (UniqueConstraint("centre_id", "service_id", "start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int = Field(foreign_key="centre.id")
+    service_id: int = Field(foreign_key="service.id")
+    start: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    capacity: int
+    booked: int = 0

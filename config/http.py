@@ -118,6 +118,7 @@ NOUNS = {
     "counter": N_("counter"),
     "device": N_("device"),
     "staff": N_("staff member"),
+    "appointment": N_("appointment"),
 }
 
 

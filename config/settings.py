@@ -87,6 +87,18 @@ class Settings(BaseSettings):
     otp_per_phone_day: int = Field(default=10, ge=1)
     otp_per_address_hour: int = Field(default=20, ge=1)
 
+    # Booking (docs/scheduling.md): slot length, how far ahead and how soon, the walk-in reserve,
+    # limits per phone, the no-show block, and how long personal data is kept.
+    booking_slot_minutes: int = Field(default=30, ge=5, le=240)
+    booking_horizon_days: int = Field(default=30, ge=1, le=365)
+    booking_min_notice_minutes: int = Field(default=120, ge=0)
+    booking_walk_in_share: float = Field(default=0.5, ge=0, lt=1)
+    booking_max_per_phone: int = Field(default=3, ge=1)
+    booking_no_show_limit: int = Field(default=3, ge=1)
+    booking_no_show_window_days: int = Field(default=90, ge=1)
+    booking_block_days: int = Field(default=30, ge=0)
+    retention_days: int = Field(default=90, ge=1)
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

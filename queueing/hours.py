@@ -11,7 +11,7 @@ from queueing.models import WEEKDAYS
 Spans = Mapping[str, Sequence[Sequence[str]]]
 
 
-def _spans_on(day: date, hours: Spans, holidays: Sequence[str]) -> list[tuple[time, time]]:
+def spans_on(day: date, hours: Spans, holidays: Sequence[str]) -> list[tuple[time, time]]:
     if day.isoformat() in holidays:
         return []
     return [
@@ -23,7 +23,7 @@ def _spans_on(day: date, hours: Spans, holidays: Sequence[str]) -> list[tuple[ti
 def is_open(at: datetime, *, hours: Spans, holidays: Sequence[str], timezone: str) -> bool:
     """True when `at` falls inside an opening span of the centre's local day."""
     local = at.astimezone(ZoneInfo(timezone))
-    return any(start <= local.time() < end for start, end in _spans_on(local.date(), hours, holidays))
+    return any(start <= local.time() < end for start, end in spans_on(local.date(), hours, holidays))
 
 
 def next_opening(
@@ -34,7 +34,7 @@ def next_opening(
     local = after.astimezone(zone)
     for offset in range(horizon_days + 1):
         day = local.date() + timedelta(days=offset)
-        for start, _end in sorted(_spans_on(day, hours, holidays)):
+        for start, _end in sorted(spans_on(day, hours, holidays)):
             opening = datetime.combine(day, start, tzinfo=zone)
             if opening >= local:
                 return opening

@@ -11,7 +11,12 @@ from sqlmodel import Session, col, select
 from queueing import hours
 from queueing.catalogue import find_centre, find_service, list_centres, services_of
 from queueing.events import centre_channel
+from queueing.hours import Spans, spans_on
+from queueing.idempotency import MAX_KEY_LENGTH, KeyReused, fingerprint, remember, replay
 from queueing.models import Centre, Counter, Event, Service, Ticket, id_of
+from queueing.otp import OtpRules, Purpose, Verdict, check_code
+from queueing.otp_api import otp_rules, phone_field
+from queueing.phones import to_ascii_digits
 from queueing.policy import PolicyConfig
 from queueing.schemas import CentreStatus, NowServing, ServiceStatus, TicketOut
 from queueing.states import ACTIVE, TicketStatus
@@ -29,10 +34,17 @@ from queueing.tickets import (
 from queueing.web import credentials, now, policy_config, require_device
 
 __all__ = [
+    "MAX_KEY_LENGTH",
     "Channel",
+    "KeyReused",
     "Limit",
+    "OtpRules",
+    "Purpose",
+    "Spans",
+    "Verdict",
     "centre_channel",
     "centre_status",
+    "check_code",
     "clear",
     "credentials",
     "event_message",
@@ -40,17 +52,24 @@ __all__ = [
     "find_centre",
     "find_service",
     "find_ticket",
+    "fingerprint",
     "issue_ticket",
     "last_seq",
     "list_centres",
     "now",
+    "otp_rules",
+    "phone_field",
     "policy_config",
     "recent_calls",
     "record_failure",
+    "remember",
+    "replay",
     "require_device",
     "retry_after",
     "services_of",
+    "spans_on",
     "ticket_view",
+    "to_ascii_digits",
 ]
 CALL_EVENTS = ("called", "recalled")
 

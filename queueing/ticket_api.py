@@ -119,7 +119,9 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
                 now=at,
             )
             if verdict is not Verdict.OK:
-                return verdict  # committed: a wrong try counts
+                # A twin request with the same key may have used the code while this one waited for it.
+                stored = replay(session, key=scoped_key, fingerprint=digest) if scoped_key else None
+                return str(stored[1]["token"]) if stored else verdict  # committed: a wrong try counts
         ticket = issue_ticket(
             session,
             centre=centre,
@@ -146,7 +148,7 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
         outcome = await write_and_publish(request, work)
     if isinstance(outcome, Verdict):
         message = "wrong code" if outcome is Verdict.WRONG else "no valid code: ask for a new one"
-        raise ApiError(422, "otp_invalid", f"field 'otp': {message}")
+        raise ApiError(401, "otp_invalid", f"field 'otp': {message}")
     token = outcome
 
     def answer(session: Session) -> TicketOut:

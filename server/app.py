@@ -16,6 +16,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from booking import api as booking_api
+from booking import appointments_api
+from booking import pages as booking_pages
 from config.clock import Clock, system_clock
 from config.db import Database
 from config.http import ApiError, error_response
@@ -40,7 +42,7 @@ from sms_gateway.backends import backend_from_url
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES_WITH_PAGES = ("queueing", "display")
+PACKAGES_WITH_PAGES = ("queueing", "display", "booking")
 TEMPLATE_DIRS = [
     Path(__file__).parent / "templates",
     *(ROOT / name / "templates" for name in (*PACKAGES_WITH_PAGES, "sms_gateway")),
@@ -100,11 +102,13 @@ def create_app(
         *sockets.routes,
         *display_pages.routes,
         *booking_api.routes,
+        *appointments_api.routes,
         *otp_api.routes,
         *sms_api.routes,
         health.route,
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
         *queueing_pages.routes,
+        *booking_pages.routes,
         Route("/", home.page, methods=["GET"], name="home"),
         *(Mount(f"/static/{name}", StaticFiles(directory=path)) for name, path in PACKAGE_STATIC.items()),
         Mount("/static", StaticFiles(directory=ROOT / "config" / "static"), name="static"),

@@ -4,9 +4,11 @@ in the database, so running them in every process is safe."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from booking.upkeep import erase_personal_data, mark_no_shows, send_reminders
 from config.clock import Clock
 from config.db import Database
 from config.settings import Settings
@@ -14,6 +16,8 @@ from sms_gateway.backends import SmsBackend
 from sms_gateway.outbox import RetryPolicy, drain
 
 log = logging.getLogger(__name__)
+UPKEEP_INTERVAL_S = 300  # reminders and no-shows
+RETENTION_INTERVAL_S = 3600
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -33,15 +37,25 @@ def start_jobs(
     def drain_outbox() -> None:
         drain(database, sms, clock=clock, retry=retry, base_url=settings.base_url, secret=settings.secret)
 
+    def booking_upkeep() -> None:
+        with database.write() as session:
+            now = clock()
+            mark_no_shows(session, now=now, grace=timedelta(seconds=settings.checkin_late_s))
+            send_reminders(session, now=now, base_url=settings.base_url)
+
+    def retention() -> None:
+        with database.write() as session:
+            erase_personal_data(session, now=clock(), retention=timedelta(days=settings.retention_days))
+
     scheduler = BackgroundScheduler(timezone="UTC")
-    scheduler.add_job(
-        drain_outbox,
-        "interval",
-        seconds=settings.sms_drain_interval_s,
-        id="sms-outbox-drain",
-        max_instances=1,
-        coalesce=True,
+    jobs = (
+        (drain_outbox, settings.sms_drain_interval_s, "sms-outbox-drain"),
+        (booking_upkeep, UPKEEP_INTERVAL_S, "booking-upkeep"),
+        # Hourly, so that a process restarted every night still runs it; erasing twice is harmless.
+        (retention, RETENTION_INTERVAL_S, "retention"),
     )
+    for job, interval_s, name in jobs:
+        scheduler.add_job(job, "interval", seconds=interval_s, id=name, max_instances=1, coalesce=True)
     scheduler.start()
     log.info("jobs started: SMS outbox drain every %s s through %s", settings.sms_drain_interval_s, sms.name)
     return scheduler

@@ -5,6 +5,7 @@ The table below must name every operation the application declares; a new endpoi
 on the database, so the matrix runs on SQLite only.
 """
 
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -47,6 +48,8 @@ USERS = {
 }
 TOKENS = {"kiosk": "demo-kiosk-DAM-01", "display": "demo-display-DAM-01"}
 REFUSALS = {401, 403, 404}
+PHONE = "+963944123456"
+NEXT_DAY_SLOT = "2026-11-30T10:00:00+03:00"  # Monday, a bookable slot at DAM-01
 
 
 @dataclass
@@ -61,6 +64,7 @@ class World:
     public: TestClient
     ticket: dict[str, Any] = field(default_factory=dict)
     sms_id: int = 0
+    otp: str = ""
 
     def counter(self, *actions: str, caller: TestClient) -> None:
         """Brings counter 1 to a state by performing `actions` as `caller`."""
@@ -71,6 +75,14 @@ class World:
                 self.clock.advance(61)
             elif action == "appointment":
                 book(self.database, self.clock, code="MATRIX", minutes_from_now=10)
+            elif action == "booking_otp":
+                assert (
+                    self.public.post("/api/v1/otp", json={"phone": PHONE, "purpose": "booking"}).status_code
+                    == 202
+                )
+                with self.database.read() as session:
+                    body = session.exec(select(SmsMessage.body).where(SmsMessage.template == "otp")).one()
+                self.otp = re.findall(r"\d{6}", body)[0]
             elif action == "sms":
                 with self.database.write() as session:
                     enqueue(
@@ -210,6 +222,39 @@ MATRIX: dict[str, Row] = {
             {"status": "delivered"},
         ),
         ("sms",),
+    ),
+    "GET /api/v1/centres/{centre}/services/{service}/slots": Row(
+        PUBLIC, lambda w: ("GET", "/api/v1/centres/DAM-01/services/CR/slots?from=2026-11-30&days=2", None)
+    ),
+    "POST /api/v1/appointments": Row(
+        PUBLIC,
+        lambda w: (
+            "POST",
+            "/api/v1/appointments",
+            {
+                "centre": "DAM-01",
+                "service": "CR",
+                "start": NEXT_DAY_SLOT,
+                "phone": PHONE,
+                "otp": w.otp,
+                "national_id": "01234567890",
+            },
+        ),
+        ("booking_otp",),
+    ),
+    "GET /api/v1/appointments/{token}": Row(
+        PUBLIC, lambda w: ("GET", "/api/v1/appointments/tok-MATRIX", None), ("appointment",)
+    ),
+    "DELETE /api/v1/appointments/{token}": Row(
+        PUBLIC, lambda w: ("DELETE", "/api/v1/appointments/tok-MATRIX", None), ("appointment",)
+    ),
+    "POST /api/v1/appointments/{token}/reschedule": Row(
+        PUBLIC,
+        lambda w: ("POST", "/api/v1/appointments/tok-MATRIX/reschedule", {"start": NEXT_DAY_SLOT}),
+        ("appointment",),
+    ),
+    "GET /api/v1/appointments/{token}/calendar.ics": Row(
+        PUBLIC, lambda w: ("GET", "/api/v1/appointments/tok-MATRIX/calendar.ics", None), ("appointment",)
     ),
     "GET /api/v1/centres/{centre}/sms/usage": Row(
         MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/sms/usage?from=2026-11-01&to=2026-11-30", None)

@@ -127,7 +127,7 @@ def test_a_code_works_once(client: TestClient, database: Database) -> None:
     assert first["http"] == 201
     assert client.delete(f"/api/v1/tickets/{first['token']}").status_code == 200
     second = remote_ticket(client, code)
-    assert (second["http"], second["error"]["code"]) == (422, "otp_invalid")
+    assert (second["http"], second["error"]["code"]) == (401, "otp_invalid")
 
 
 def test_five_wrong_codes_burn_the_code(client: TestClient, database: Database) -> None:
@@ -136,8 +136,8 @@ def test_five_wrong_codes_burn_the_code(client: TestClient, database: Database) 
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     for _ in range(5):
         answer = remote_ticket(client, wrong)
-        assert (answer["http"], answer["error"]["code"]) == (422, "otp_invalid")
-    assert remote_ticket(client, code)["http"] == 422  # burnt: the right code no longer works
+        assert (answer["http"], answer["error"]["code"]) == (401, "otp_invalid")
+    assert remote_ticket(client, code)["http"] == 401  # burnt: the right code no longer works
     ask(client)
     assert remote_ticket(client, sent_codes(database)[-1])["http"] == 201
 
@@ -147,7 +147,7 @@ def test_a_code_expires_after_ten_minutes(
 ) -> None:
     ask(client)
     clock.advance(601)
-    assert remote_ticket(client, sent_codes(database)[0])["http"] == 422
+    assert remote_ticket(client, sent_codes(database)[0])["http"] == 401
 
 
 def test_a_new_code_replaces_the_old_one_and_codes_are_bound_to_their_purpose(
@@ -155,11 +155,11 @@ def test_a_new_code_replaces_the_old_one_and_codes_are_bound_to_their_purpose(
 ) -> None:
     ask(client, purpose="booking")
     booking_code = sent_codes(database)[0]
-    assert remote_ticket(client, booking_code)["http"] == 422  # a booking code opens no queue
+    assert remote_ticket(client, booking_code)["http"] == 401  # a booking code opens no queue
     ask(client)
     ask(client)
     old, new = sent_codes(database)[1:]
-    assert remote_ticket(client, old)["http"] == 422
+    assert remote_ticket(client, old)["http"] == 401
     assert remote_ticket(client, new)["http"] == 201
 
 
@@ -184,7 +184,8 @@ def test_remote_tickets_without_a_valid_code_are_refused(
     client: TestClient, database: Database, body: dict[str, str], code: str
 ) -> None:
     response = client.post("/api/v1/centres/DAM-01/tickets", json=body)
-    assert (response.status_code, response.json()["error"]["code"]) == (422, code)
+    status = 401 if code == "otp_invalid" else 422
+    assert (response.status_code, response.json()["error"]["code"]) == (status, code)
     with database.read() as session:
         assert session.exec(select(Ticket)).all() == []
 

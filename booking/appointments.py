@@ -1,0 +1,310 @@
+"""Appointments: book a slot (race-safe), cancel, reschedule once; the no-show loop and reminders.
+
+The database guards every limit that a race could break: a slot's places (`booked < capacity` in a
+conditional update), one active booking per person and service (a partial unique index). Limits that
+only slow abuse down (bookings per phone, the no-show block) are checked in the transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from booking.checkin import CODE_ALPHABET
+from booking.models import Appointment, AppointmentStatus, BookingSlot
+from booking.slots import NotBookable, SlotRules, capacity, check_bookable
+from queueing.models import Centre, CentreService, Counter, CounterService, Service, id_of
+from queueing.service import to_ascii_digits
+from sms_gateway.outbox import enqueue
+
+log = logging.getLogger(__name__)
+CODE_LENGTH = 8  # 25^8: a short code to type, not a secret (the token is)
+TOKEN_BYTES = 24
+NATIONAL_ID_DIGITS = 11  # the Syrian national number (الرقم الوطني)
+
+
+@dataclass(frozen=True)
+class BookingRules:
+    slots: SlotRules = field(default_factory=SlotRules)
+    max_active_per_phone: int = 3
+    max_reschedules: int = 1
+    # Repeated no-shows by one person block booking for a while.
+    no_show_limit: int = 3
+    no_show_window: timedelta = timedelta(days=90)
+    block_for: timedelta = timedelta(days=30)
+
+
+class BookingRefused(Exception):
+    """Why a booking cannot be made or changed: `status` and `code` for the API."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class InvalidNationalId(ValueError):
+    pass
+
+
+def national_id_hash(secret: bytes, typed: str) -> str:
+    """The keyed hash Dor keeps of a national ID (never the ID); InvalidNationalId if malformed."""
+    digits = to_ascii_digits(typed).replace(" ", "").replace("-", "")
+    if len(digits) != NATIONAL_ID_DIGITS or not digits.isascii() or not digits.isdigit():
+        raise InvalidNationalId(f"a national ID has {NATIONAL_ID_DIGITS} digits")
+    if len(set(digits)) == 1:
+        raise InvalidNationalId("not a real national ID")
+    return hmac.new(secret, f"national-id:{digits}".encode(), hashlib.sha256).hexdigest()
+
+
+def slot_capacity(session: Session, *, centre: Centre, service: Service, rules: SlotRules) -> int:
+    """Places in one slot of the service at the centre, from the counters that serve it now."""
+    rows = session.exec(
+        select(CounterService.counter_id, CounterService.service_id, CounterService.weight)
+        .join(Counter, col(Counter.id) == CounterService.counter_id)
+        .where(Counter.centre_id == id_of(centre))
+    ).all()
+    weights: dict[int, dict[int, float]] = {}
+    for counter_id, service_id, weight in rows:
+        weights.setdefault(counter_id, {})[service_id] = weight
+    return capacity(
+        slot=rules.slot,
+        mean_service_s=service.mean_service_s,
+        counter_weights=list(weights.values()),
+        service_id=id_of(service),
+        walk_in_share=rules.walk_in_share,
+    )
+
+
+def stored_slots(
+    session: Session, *, centre: Centre, service: Service, starts: list[datetime]
+) -> dict[datetime, tuple[int, int]]:
+    """The slots among these that have been booked at least once: start -> (capacity, booked)."""
+    if not starts:
+        return {}
+    rows = session.exec(
+        select(BookingSlot.start, BookingSlot.capacity, BookingSlot.booked).where(
+            BookingSlot.centre_id == id_of(centre),
+            BookingSlot.service_id == id_of(service),
+            col(BookingSlot.start).in_(starts),
+        )
+    ).all()
+    return {start: (places, booked) for start, places, booked in rows}
+
+
+def _take_place(session: Session, *, centre: Centre, service: Service, start: datetime, places: int) -> bool:
+    """Takes one place in the slot unless it is full: the database decides, whatever the concurrency."""
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    session.execute(
+        dialect.insert(BookingSlot.__table__)  # type: ignore[attr-defined]
+        .values(centre_id=id_of(centre), service_id=id_of(service), start=start, capacity=places, booked=0)
+        .on_conflict_do_nothing()
+    )
+    taken = session.execute(
+        update(BookingSlot)
+        .where(
+            col(BookingSlot.centre_id) == id_of(centre),
+            col(BookingSlot.service_id) == id_of(service),
+            col(BookingSlot.start) == start,
+            col(BookingSlot.booked) < col(BookingSlot.capacity),
+        )
+        .values(booked=col(BookingSlot.booked) + 1)
+    )
+    return bool(taken.rowcount)  # type: ignore[attr-defined]
+
+
+def _release_place(session: Session, appointment: Appointment) -> None:
+    session.execute(
+        update(BookingSlot)
+        .where(
+            col(BookingSlot.centre_id) == appointment.centre_id,
+            col(BookingSlot.service_id) == appointment.service_id,
+            col(BookingSlot.start) == appointment.start,
+            col(BookingSlot.booked) > 0,
+        )
+        .values(booked=col(BookingSlot.booked) - 1)
+    )
+
+
+def _new_code(session: Session) -> str:
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if session.exec(select(Appointment.id).where(Appointment.code == code)).first() is None:
+            return code
+
+
+def _check_slot(start: datetime, *, centre: Centre, rules: BookingRules, now: datetime) -> datetime:
+    try:
+        return check_bookable(
+            start,
+            now=now,
+            hours=centre.opening_hours,
+            holidays=centre.holidays,
+            timezone=centre.timezone,
+            rules=rules.slots,
+        )
+    except NotBookable as exc:
+        raise BookingRefused(422, f"slot_{exc.reason}", f"field 'start': {exc}") from None
+
+
+def _check_person(session: Session, *, id_hash: str, phone: str, rules: BookingRules, now: datetime) -> None:
+    no_shows = session.exec(
+        select(Appointment.start).where(
+            Appointment.national_id_hash == id_hash,
+            Appointment.status == AppointmentStatus.NO_SHOW.value,
+            col(Appointment.start) >= now - rules.no_show_window,
+        )
+    ).all()
+    if len(no_shows) >= rules.no_show_limit and max(no_shows) + rules.block_for > now:
+        until = (max(no_shows) + rules.block_for).date().isoformat()
+        raise BookingRefused(
+            409, "booking_blocked", f"too many missed appointments: booking is blocked until {until}"
+        )
+    active = session.exec(
+        select(func.count())
+        .select_from(Appointment)
+        .where(
+            Appointment.phone == phone,
+            Appointment.status == AppointmentStatus.BOOKED.value,
+            col(Appointment.start) > now,
+        )
+    ).one()
+    if active >= rules.max_active_per_phone:
+        raise BookingRefused(
+            409, "quota_exceeded", f"a phone may hold {rules.max_active_per_phone} bookings at a time"
+        )
+
+
+def book(
+    session: Session,
+    *,
+    centre: Centre,
+    service: Service,
+    start: datetime,
+    phone: str,
+    id_hash: str,
+    language: str,
+    rules: BookingRules,
+    now: datetime,
+) -> Appointment:
+    """Books a place, or raises BookingRefused (422 for a slot that cannot be, 409 for a limit)."""
+    if session.get(CentreService, (id_of(centre), id_of(service))) is None:
+        raise BookingRefused(422, "service_not_offered", f"{centre.code} does not offer {service.code}")
+    if not service.bookable:
+        raise BookingRefused(422, "service_not_bookable", f"{service.code} cannot be booked")
+    end = _check_slot(start, centre=centre, rules=rules, now=now)
+    _check_person(session, id_hash=id_hash, phone=phone, rules=rules, now=now)
+    existing = session.exec(
+        select(Appointment.id).where(
+            Appointment.national_id_hash == id_hash,
+            Appointment.service_id == id_of(service),
+            Appointment.status == AppointmentStatus.BOOKED.value,
+        )
+    ).first()
+    if existing is not None:
+        raise BookingRefused(409, "quota_exceeded", "one active booking per person and service")
+    places = slot_capacity(session, centre=centre, service=service, rules=rules.slots)
+    if not _take_place(session, centre=centre, service=service, start=start, places=places):
+        raise BookingRefused(409, "slot_full", "this slot is full; choose another")
+    appointment = Appointment(
+        code=_new_code(session),
+        token=secrets.token_urlsafe(TOKEN_BYTES),
+        centre_id=id_of(centre),
+        service_id=id_of(service),
+        start=start,
+        end=end,
+        phone=phone,
+        national_id_hash=id_hash,
+        language=language,
+        created_at=now,
+    )
+    session.add(appointment)
+    try:
+        session.flush()  # the partial unique index: a twin booking of the same person lost the race
+    except IntegrityError:
+        raise BookingRefused(409, "quota_exceeded", "one active booking per person and service") from None
+    send_appointment_sms(session, appointment, centre, "booking_confirmed", now)
+    log.info("appointment %s booked at %s for %s", appointment.code, centre.code, start.isoformat())
+    return appointment
+
+
+def send_appointment_sms(
+    session: Session, appointment: Appointment, centre: Centre, template: str, now: datetime, **extra: str
+) -> None:
+    """Queues an SMS about the appointment (once per template and start time)."""
+    if appointment.phone is None:
+        return
+    local = appointment.start.astimezone(ZoneInfo(centre.timezone))
+    enqueue(
+        session,
+        dedupe_key=f"appointment:{appointment.id}:{template}:{appointment.start.isoformat()}",
+        phone=appointment.phone,
+        template=template,
+        language=appointment.language,
+        params={
+            "centre": centre.name_ar if appointment.language == "ar" else centre.name_en,
+            "date": local.date().isoformat(),
+            "time": local.strftime("%H:%M"),
+            "code": appointment.code,
+            **extra,
+        },
+        now=now,
+        centre_id=id_of(centre),
+    )
+
+
+def cancel(session: Session, *, appointment: Appointment, centre: Centre, now: datetime) -> None:
+    """Cancels a booked appointment; its place returns to the pool."""
+    if appointment.status != AppointmentStatus.BOOKED.value:
+        raise BookingRefused(409, "appointment_not_active", f"this appointment is {appointment.status}")
+    appointment.status = AppointmentStatus.CANCELLED.value
+    appointment.cancelled_at = now
+    session.add(appointment)
+    if appointment.start > now:
+        _release_place(session, appointment)
+    send_appointment_sms(session, appointment, centre, "cancelled", now)
+
+
+def reschedule(
+    session: Session,
+    *,
+    appointment: Appointment,
+    centre: Centre,
+    start: datetime,
+    rules: BookingRules,
+    now: datetime,
+) -> None:
+    """Moves a booked appointment to another slot, once: the new place is taken before the old is freed."""
+    if appointment.status != AppointmentStatus.BOOKED.value:
+        raise BookingRefused(409, "appointment_not_active", f"this appointment is {appointment.status}")
+    if appointment.reschedules >= rules.max_reschedules:
+        raise BookingRefused(
+            409, "reschedule_limit", "an appointment can be moved only once; cancel and book again"
+        )
+    if start == appointment.start:
+        raise BookingRefused(422, "slot_unchanged", "field 'start': this is already the appointment's time")
+    end = _check_slot(start, centre=centre, rules=rules, now=now)
+    service = session.get(Service, appointment.service_id)
+    assert service is not None
+    places = slot_capacity(session, centre=centre, service=service, rules=rules.slots)
+    if not _take_place(session, centre=centre, service=service, start=start, places=places):
+        raise BookingRefused(409, "slot_full", "this slot is full; choose another")
+    _release_place(session, appointment)
+    appointment.start, appointment.end = start, end
+    appointment.reschedules += 1
+    session.add(appointment)
+    send_appointment_sms(session, appointment, centre, "booking_confirmed", now)
+
+
+def find_by_token(session: Session, token: str) -> Appointment | None:
+    return session.exec(select(Appointment).where(Appointment.token == token)).first()

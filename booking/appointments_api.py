@@ -1,0 +1,350 @@
+"""Booking routes: slots of a service at a centre, book, view, cancel, reschedule, calendar file."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from booking.appointments import (
+    BookingRefused,
+    BookingRules,
+    InvalidNationalId,
+    book,
+    cancel,
+    find_by_token,
+    national_id_hash,
+    reschedule,
+    slot_capacity,
+    stored_slots,
+)
+from booking.models import Appointment
+from booking.schemas import AppointmentIn, AppointmentOut, RescheduleIn, SlotOut, SlotsQuery
+from booking.slots import SlotRules, bookable_slots
+from config.http import ApiError, not_found, operation, read
+from queueing.events import write_and_publish
+from queueing.models import Centre, Service
+from queueing.service import (
+    MAX_KEY_LENGTH,
+    KeyReused,
+    Purpose,
+    Verdict,
+    check_code,
+    find_centre,
+    find_service,
+    fingerprint,
+    now,
+    otp_rules,
+    phone_field,
+    remember,
+    replay,
+    to_ascii_digits,
+)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def booking_rules(request: Request) -> BookingRules:
+    """The booking rules configured for this application."""
+    s = request.app.state.settings
+    return BookingRules(
+        slots=SlotRules(
+            slot=timedelta(minutes=s.booking_slot_minutes),
+            horizon_days=s.booking_horizon_days,
+            min_notice=timedelta(minutes=s.booking_min_notice_minutes),
+            walk_in_share=s.booking_walk_in_share,
+        ),
+        max_active_per_phone=s.booking_max_per_phone,
+        no_show_limit=s.booking_no_show_limit,
+        no_show_window=timedelta(days=s.booking_no_show_window_days),
+        block_for=timedelta(days=s.booking_block_days),
+    )
+
+
+def _centre_and_service(
+    session: Session, request: Request, centre_code: str, service_code: str
+) -> tuple[Centre, Service]:
+    centre = find_centre(session, code=centre_code)
+    if centre is None:
+        raise not_found(request, "centre", centre_code)
+    service = find_service(session, code=service_code)
+    if service is None:
+        raise not_found(request, "service", service_code)
+    return centre, service
+
+
+def appointment_out(
+    session: Session, appointment: Appointment, *, base_url: str, rules: BookingRules
+) -> AppointmentOut:
+    centre, service = session.get(Centre, appointment.centre_id), session.get(Service, appointment.service_id)
+    assert centre is not None and service is not None
+    return AppointmentOut(
+        code=appointment.code,
+        token=appointment.token,
+        centre=centre.code,
+        service=service.code,
+        start=appointment.start.astimezone(ZoneInfo(centre.timezone)),
+        end=appointment.end.astimezone(ZoneInfo(centre.timezone)),
+        status=appointment.status,
+        manage_url=f"{base_url}/book/manage/{appointment.token}",
+        reschedules_left=max(0, rules.max_reschedules - appointment.reschedules),
+    )
+
+
+def _refused(refusal: BookingRefused) -> ApiError:
+    return ApiError(refusal.status, refusal.code, str(refusal))
+
+
+@operation(
+    "GET",
+    "/api/v1/centres/{centre}/services/{service}/slots",
+    summary="Bookable slots of a service at a centre, with the places left",
+    tag="booking",
+    query=SlotsQuery,
+    responses={200: list[SlotOut]},
+)
+async def list_slots(request: Request, query: SlotsQuery) -> list[SlotOut]:
+    """Slots from `from` (the centre's today by default) for `days` days, within the horizon and the
+    minimum notice; a full slot is listed with `available: 0`."""
+    rules, at = booking_rules(request), now(request)
+    centre_code, service_code = request.path_params["centre"], request.path_params["service"]
+
+    def work(session: Session) -> list[SlotOut]:
+        centre, service = _centre_and_service(session, request, centre_code, service_code)
+        if not service.bookable:
+            raise ApiError(422, "service_not_bookable", f"{service.code} cannot be booked")
+        zone = ZoneInfo(centre.timezone)
+        places = slot_capacity(session, centre=centre, service=service, rules=rules.slots)
+        slots = bookable_slots(
+            first=query.from_ or at.astimezone(zone).date(),
+            days=query.days,
+            now=at,
+            hours=centre.opening_hours,
+            holidays=centre.holidays,
+            timezone=centre.timezone,
+            rules=rules.slots,
+            slot_capacity=places,
+        )
+        # A slot booked before keeps the capacity it was sold with.
+        stored = stored_slots(session, centre=centre, service=service, starts=[s.start for s in slots])
+        out = []
+        for slot in slots:
+            places, booked = stored.get(slot.start, (slot.capacity, 0))
+            available = max(0, places - booked)
+            out.append(
+                SlotOut(start=slot.start.astimezone(zone), end=slot.end.astimezone(zone), available=available)
+            )
+        return out
+
+    return await read(request, work)
+
+
+@operation(
+    "POST",
+    "/api/v1/appointments",
+    summary="Book a slot (phone verified by an OTP of purpose 'booking')",
+    tag="booking",
+    body=AppointmentIn,
+    responses={201: AppointmentOut},
+    errors=(401, 404, 409),
+    headers=(IDEMPOTENCY_HEADER,),
+)
+async def create(request: Request, body: AppointmentIn) -> Response:
+    """Books; a retry with the same Idempotency-Key gets the first answer."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise ApiError(
+            422, "invalid_input", f"header '{IDEMPOTENCY_HEADER}': 1 to {MAX_KEY_LENGTH} characters"
+        )
+    phone = phone_field(body.phone)
+    settings, rules, otp, at = (
+        request.app.state.settings,
+        booking_rules(request),
+        otp_rules(request),
+        now(request),
+    )
+    try:
+        id_hash = national_id_hash(settings.secret, body.national_id)
+    except InvalidNationalId as exc:
+        raise ApiError(422, "invalid_input", f"field 'national_id': {exc}") from None
+    code = to_ascii_digits(body.otp).strip()
+
+    def work(session: Session) -> AppointmentOut | Verdict:
+        scoped_key = f"appointment:{phone}:{key}" if key else None
+        digest = fingerprint(request.url.path, body.model_dump(mode="json"))
+        if scoped_key is not None:
+            try:
+                stored = replay(session, key=scoped_key, fingerprint=digest)
+            except KeyReused as exc:
+                raise ApiError(422, "idempotency_key_reused", str(exc)) from None
+            if stored is not None:
+                return AppointmentOut.model_validate(stored[1])
+        centre, service = _centre_and_service(session, request, body.centre, body.service)
+        verdict = check_code(
+            session,
+            phone=phone,
+            purpose=Purpose.BOOKING,
+            code=code,
+            rules=otp,
+            secret=settings.secret,
+            now=at,
+        )
+        if verdict is not Verdict.OK:
+            # A twin request with the same key may have used the code while this one waited for it.
+            stored = replay(session, key=scoped_key, fingerprint=digest) if scoped_key else None
+            return AppointmentOut.model_validate(stored[1]) if stored else verdict  # a wrong try counts
+        try:
+            appointment = book(
+                session,
+                centre=centre,
+                service=service,
+                start=body.start,
+                phone=phone,
+                id_hash=id_hash,
+                language=body.language,
+                rules=rules,
+                now=at,
+            )
+        except BookingRefused as refusal:
+            raise _refused(refusal) from None
+        out = appointment_out(session, appointment, base_url=settings.base_url, rules=rules)
+        if scoped_key is not None:
+            remember(
+                session,
+                key=scoped_key,
+                fingerprint=digest,
+                status=201,
+                body=out.model_dump(mode="json"),
+                now=at,
+            )
+        return out
+
+    try:
+        result = await write_and_publish(request, work)
+    except IntegrityError:
+        result = await write_and_publish(request, work)  # a twin with the same key committed first
+    if isinstance(result, Verdict):
+        message = "wrong code" if result is Verdict.WRONG else "no valid code: ask for a new one"
+        raise ApiError(401, "otp_invalid", f"field 'otp': {message}")
+    return JSONResponse(result.model_dump(mode="json"), status_code=201)
+
+
+def _by_token(session: Session, request: Request) -> tuple[Appointment, Centre]:
+    appointment = find_by_token(session, request.path_params["token"])
+    if appointment is None:
+        raise not_found(request, "appointment", "…")
+    centre = session.get(Centre, appointment.centre_id)
+    assert centre is not None
+    return appointment, centre
+
+
+@operation(
+    "GET",
+    "/api/v1/appointments/{token}",
+    summary="An appointment",
+    tag="booking",
+    responses={200: AppointmentOut},
+)
+async def view(request: Request) -> AppointmentOut:
+    """The appointment behind a manage link."""
+    settings, rules = request.app.state.settings, booking_rules(request)
+
+    def work(session: Session) -> AppointmentOut:
+        appointment, _ = _by_token(session, request)
+        return appointment_out(session, appointment, base_url=settings.base_url, rules=rules)
+
+    return await read(request, work)
+
+
+@operation(
+    "DELETE",
+    "/api/v1/appointments/{token}",
+    summary="Cancel an appointment; its place returns to the pool",
+    tag="booking",
+    responses={200: AppointmentOut},
+    errors=(409,),
+)
+async def delete(request: Request) -> AppointmentOut:
+    """Cancels through the manage link."""
+    settings, rules, at = request.app.state.settings, booking_rules(request), now(request)
+
+    def work(session: Session) -> AppointmentOut:
+        appointment, centre = _by_token(session, request)
+        try:
+            cancel(session, appointment=appointment, centre=centre, now=at)
+        except BookingRefused as refusal:
+            raise _refused(refusal) from None
+        return appointment_out(session, appointment, base_url=settings.base_url, rules=rules)
+
+    return await write_and_publish(request, work)
+
+
+@operation(
+    "POST",
+    "/api/v1/appointments/{token}/reschedule",
+    summary="Move an appointment to another slot (once)",
+    tag="booking",
+    body=RescheduleIn,
+    responses={200: AppointmentOut},
+    errors=(409,),
+)
+async def move(request: Request, body: RescheduleIn) -> AppointmentOut:
+    """Takes the new place before freeing the old one."""
+    settings, rules, at = request.app.state.settings, booking_rules(request), now(request)
+
+    def work(session: Session) -> AppointmentOut:
+        appointment, centre = _by_token(session, request)
+        try:
+            reschedule(session, appointment=appointment, centre=centre, start=body.start, rules=rules, now=at)
+        except BookingRefused as refusal:
+            raise _refused(refusal) from None
+        return appointment_out(session, appointment, base_url=settings.base_url, rules=rules)
+
+    return await write_and_publish(request, work)
+
+
+@operation(
+    "GET",
+    "/api/v1/appointments/{token}/calendar.ics",
+    summary="The appointment as a calendar file (iCalendar)",
+    tag="booking",
+    responses={200: None},
+)
+async def calendar(request: Request) -> Response:
+    """An .ics event with the centre, the code and the manage link."""
+    settings, at = request.app.state.settings, now(request)
+
+    def work(session: Session) -> bytes:
+        appointment, centre = _by_token(session, request)
+        service = session.get(Service, appointment.service_id)
+        assert service is not None
+        arabic = appointment.language == "ar"
+        event = icalendar.Event()
+        event.add("uid", f"{appointment.token}@dor")
+        event.add("dtstamp", at)
+        event.add("dtstart", appointment.start)
+        event.add("dtend", appointment.end)
+        event.add("summary", f"{service.name_ar if arabic else service.name_en} — {centre.code}")
+        event.add("location", centre.name_ar if arabic else centre.name_en)
+        event.add("geo", (centre.latitude, centre.longitude))
+        event.add("description", f"{appointment.code}\n{settings.base_url}/book/manage/{appointment.token}")
+        cal = icalendar.Calendar()
+        cal.add("prodid", "-//Dor//Appointments//EN")
+        cal.add("version", "2.0")
+        cal.add_component(event)
+        return bytes(cal.to_ical())
+
+    text = await read(request, work)
+    return Response(
+        text,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="appointment.ics"'},
+    )
+
+
+routes = [list_slots, create, view, delete, move, calendar]

@@ -1,0 +1,49 @@
+"""Public shapes of the booking API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from config.http import Strict
+
+
+class SlotsQuery(Strict):
+    from_: date | None = Field(default=None, alias="from", description="first local day; today by default")
+    days: int = Field(default=7, ge=1, le=31)
+
+
+class SlotOut(BaseModel):
+    start: datetime
+    end: datetime
+    available: int
+
+
+class AppointmentIn(Strict):
+    """POST /api/v1/appointments"""
+
+    centre: str = Field(min_length=1, max_length=16)
+    service: str = Field(min_length=1, max_length=16)
+    start: AwareDatetime = Field(description="a slot's start, ISO 8601 with offset")
+    phone: str = Field(min_length=1, max_length=32)
+    otp: str = Field(min_length=1, max_length=16)
+    national_id: str = Field(min_length=1, max_length=32)
+    language: Literal["ar", "en"] = "ar"
+
+
+class RescheduleIn(Strict):
+    start: AwareDatetime
+
+
+class AppointmentOut(BaseModel):
+    code: str
+    token: str
+    centre: str
+    service: str
+    start: datetime
+    end: datetime
+    status: str
+    manage_url: str
+    reschedules_left: int

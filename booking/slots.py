@@ -1,0 +1,128 @@
+"""The slot engine: bookable slots and their capacity, from a centre's week, holidays and counters.
+Pure functions over plain data; computed in the centre's time zone from the tz database.
+
+Capacity of a slot for a service = what the counters serving it can do in the slot's length,
+less the share kept for walk-ins:
+
+    floor(slot_s / mean_service_s x sum over counters of (weight of the service / sum of the
+          counter's weights) x (1 - walk_in_share))
+
+A counter that serves several services gives each the share of its time its weights say. Breaks are
+the gaps between a day's opening spans; a slot never straddles one. docs/scheduling.md has examples.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from queueing.service import Spans, spans_on
+
+
+@dataclass(frozen=True)
+class SlotRules:
+    slot: timedelta = timedelta(minutes=30)
+    horizon_days: int = 30  # bookable up to this many days ahead
+    min_notice: timedelta = timedelta(hours=2)  # no booking closer to the start than this
+    walk_in_share: float = 0.5  # share of counter time kept for walk-ins
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: datetime  # aware, UTC
+    end: datetime
+    capacity: int
+
+
+class NotBookable(ValueError):
+    """Why an instant is not a bookable slot start: `reason` is past, too_soon, beyond_horizon,
+    closed (weekend or holiday) or not_a_slot."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def capacity(
+    *,
+    slot: timedelta,
+    mean_service_s: int,
+    counter_weights: Sequence[Mapping[int, float]],
+    service_id: int,
+    walk_in_share: float,
+) -> int:
+    """Appointments one slot can take for the service (see the module's docstring)."""
+    share = sum(
+        weights[service_id] / sum(weights.values()) for weights in counter_weights if weights.get(service_id)
+    )
+    return math.floor(slot.total_seconds() / mean_service_s * share * (1 - walk_in_share))
+
+
+def day_slots(
+    day: date, *, hours: Spans, holidays: Sequence[str], timezone: str, length: timedelta
+) -> list[tuple[datetime, datetime]]:
+    """The slot intervals of a local day, in UTC; none on a weekend day or holiday."""
+    zone = ZoneInfo(timezone)
+    slots = []
+    for opens, closes in sorted(spans_on(day, hours, holidays)):
+        start = datetime.combine(day, opens, tzinfo=zone)
+        end_of_span = datetime.combine(day, closes, tzinfo=zone)
+        while start + length <= end_of_span:
+            slots.append((start.astimezone(UTC), (start + length).astimezone(UTC)))
+            start += length
+    return slots
+
+
+def bookable_slots(
+    *,
+    first: date,
+    days: int,
+    now: datetime,
+    hours: Spans,
+    holidays: Sequence[str],
+    timezone: str,
+    rules: SlotRules,
+    slot_capacity: int,
+) -> list[Slot]:
+    """The slots of `days` local days from `first` that can still be booked at `now`."""
+    zone = ZoneInfo(timezone)
+    last_day = now.astimezone(zone).date() + timedelta(days=rules.horizon_days)
+    slots = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        if day > last_day:
+            break
+        for start, end in day_slots(
+            day, hours=hours, holidays=holidays, timezone=timezone, length=rules.slot
+        ):
+            if start - now >= rules.min_notice:
+                slots.append(Slot(start, end, slot_capacity))
+    return slots
+
+
+def check_bookable(
+    start: datetime, *, now: datetime, hours: Spans, holidays: Sequence[str], timezone: str, rules: SlotRules
+) -> datetime:
+    """The end of the slot that starts at `start`; NotBookable saying why it cannot be booked."""
+    zone = ZoneInfo(timezone)
+    local = start.astimezone(zone)
+    if start <= now:
+        raise NotBookable("past", "this slot is in the past")
+    if start - now < rules.min_notice:
+        minutes = int(rules.min_notice.total_seconds() // 60)
+        raise NotBookable("too_soon", f"slots must be booked at least {minutes} minutes ahead")
+    if local.date() > now.astimezone(zone).date() + timedelta(days=rules.horizon_days):
+        raise NotBookable("beyond_horizon", f"slots can be booked up to {rules.horizon_days} days ahead")
+    if not spans_on(local.date(), hours, holidays):
+        raise NotBookable(
+            "closed", f"the centre is closed on {local.date().isoformat()} (weekend or holiday)"
+        )
+    for slot_start, slot_end in day_slots(
+        local.date(), hours=hours, holidays=holidays, timezone=timezone, length=rules.slot
+    ):
+        if slot_start == start:
+            return slot_end
+    raise NotBookable("not_a_slot", "no slot starts at this time")
