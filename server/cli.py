@@ -108,17 +108,22 @@ def serve(settings: Settings) -> int:
 def welcome(settings: Settings, routes: Sequence[BaseRoute]) -> str:
     """What `make run` prints: where to point a browser, and the demo credentials."""
     base = settings.base_url
-    lines = ["", "Dor is running (demo mode). Point a browser at:", f"  {'Home':<16}{base}/"]
+    links = [("Home", f"{base}/")]
     for title, path in served_pages(routes):
         # The demo kiosk signs in with its demo token on the first visit.
         token = "?token=demo-kiosk-DAM-01" if path.startswith("/kiosk/") else ""
-        lines.append(f"  {title:<16}{base}{path.format(centre='DAM-01')}{token}")
+        links.append((title, f"{base}{path.format(centre='DAM-01')}{token}"))
+    links += [
+        ("API document", f"{base}/openapi.json"),
+        ("SMS (demo)", f"{base}/demo/sms   (no SMS leaves this machine; codes show here)"),
+    ]
+    width = max(len(title) for title, _ in links) + 2
+    lines = ["", "Dor is running (demo mode). Point a browser at:"]
+    lines += [f"  {title:<{width}}{url}" for title, url in links]
     lines += [
-        f"  {'API document':<16}{base}/openapi.json",
-        f"  {'SMS (demo)':<16}{base}/demo/sms   (no SMS leaves this machine; codes show here)",
         "Demo credentials:",
-        "  Staff:          admin, supervisor1, supervisor2, agent1 … agent5 — password: demo",
-        "  Kiosk tokens:   demo-kiosk-<centre>, e.g. demo-kiosk-DAM-01",
+        f"  {'Staff:':<{width}}admin, supervisor1, supervisor2, agent1 … agent5 — password: demo",
+        f"  {'Kiosk tokens:':<{width}}demo-kiosk-<centre>, e.g. demo-kiosk-DAM-01",
         "",
     ]
     return "\n".join(lines)

@@ -55,3 +55,5 @@ def test_welcome_names_the_home_page_and_demo_credentials() -> None:
     assert "http://127.0.0.1:8123/kiosk/DAM-01" in text
     assert "/supervisor" not in text  # not served yet, so not advertised
     assert "password: demo" in text
+    long_title = welcome(Settings(demo=True, port=8123), [Route("/book", page)])
+    assert "Book an appointment  http://127.0.0.1:8123/book" in long_title  # titles never run into links
