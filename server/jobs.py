@@ -1,9 +1,14 @@
-"""The periodic jobs of a Dor process (APScheduler 3, in a background thread). Each claims its work
-in the database, so running them in every process is safe."""
+"""The periodic jobs of a Dor process (APScheduler 3, in a background thread). Every process
+schedules every job; each run first claims its tick in the database (config/ticks.py), so a job runs
+once per tick however many processes run, and goes on when one of them dies. The work itself is also
+claimed row by row (outbox claims, conditional updates), so even an overlap would do no harm."""
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+from collections.abc import Callable
 from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -12,6 +17,7 @@ from booking.upkeep import erase_personal_data, mark_no_shows, send_reminders
 from config.clock import Clock
 from config.db import Database
 from config.settings import Settings
+from config.ticks import KEEP_RUNS, claim_tick, forget_runs
 from sms_gateway.backends import SmsBackend
 from sms_gateway.outbox import RetryPolicy, drain
 
@@ -26,6 +32,20 @@ def retry_policy(settings: Settings) -> RetryPolicy:
         base_s=settings.sms_retry_base_s,
         cap_s=settings.sms_retry_cap_s,
     )
+
+
+def once_per_tick(
+    database: Database, clock: Clock, holder: str, name: str, interval_s: float, job: Callable[[], None]
+) -> Callable[[], None]:
+    """`job`, run only by the process that claims the current tick."""
+
+    def run() -> None:
+        with database.write() as session:
+            claimed = claim_tick(session, name=name, interval_s=interval_s, holder=holder, now=clock())
+        if claimed:
+            job()
+
+    return run
 
 
 def start_jobs(
@@ -45,7 +65,9 @@ def start_jobs(
 
     def retention() -> None:
         with database.write() as session:
-            erase_personal_data(session, now=clock(), retention=timedelta(days=settings.retention_days))
+            now = clock()
+            erase_personal_data(session, now=now, retention=timedelta(days=settings.retention_days))
+            forget_runs(session, before=now - KEEP_RUNS)
 
     scheduler = BackgroundScheduler(timezone="UTC")
     jobs = (
@@ -54,8 +76,16 @@ def start_jobs(
         # Hourly, so that a process restarted every night still runs it; erasing twice is harmless.
         (retention, RETENTION_INTERVAL_S, "retention"),
     )
+    holder = f"{socket.gethostname()}:{os.getpid()}"
     for job, interval_s, name in jobs:
-        scheduler.add_job(job, "interval", seconds=interval_s, id=name, max_instances=1, coalesce=True)
+        scheduler.add_job(
+            once_per_tick(database, clock, holder, name, interval_s, job),
+            "interval",
+            seconds=interval_s,
+            id=name,
+            max_instances=1,
+            coalesce=True,
+        )
     scheduler.start()
     log.info("jobs started: SMS outbox drain every %s s through %s", settings.sms_drain_interval_s, sms.name)
     return scheduler
