@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     booking_no_show_window_days: int = Field(default=90, ge=1)
     booking_block_days: int = Field(default=30, ge=0)
     retention_days: int = Field(default=90, ge=1)
+    # Recommendations rank centres by travel time plus wait: seconds to travel one km (180 = 20 km/h,
+    # city traffic).
+    travel_s_per_km: float = Field(default=180.0, gt=0)
 
     @field_validator("timezone")
     @classmethod

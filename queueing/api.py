@@ -5,9 +5,12 @@ from __future__ import annotations
 from sqlmodel import Session
 from starlette.requests import Request
 
-from config.http import not_found, operation, read
+from config.http import ApiError, not_found, operation, read
 from queueing import catalogue
-from queueing.schemas import CentreOut, ServiceOut
+from queueing.recommendations import Option, distance_km, rank
+from queueing.schemas import CentreOut, RecommendationOut, RecommendationsQuery, ServiceOut, Text
+from queueing.service import centre_status
+from queueing.web import now
 
 
 @operation(
@@ -41,4 +44,50 @@ async def list_services(request: Request) -> list[ServiceOut]:
     return services
 
 
-routes = [list_centres, list_services]
+@operation(
+    "GET",
+    "/api/v1/recommendations",
+    summary="Centres offering a service, best first: travel time plus predicted wait",
+    tag="catalogue",
+    query=RecommendationsQuery,
+    responses={200: list[RecommendationOut]},
+    errors=(404,),
+)
+async def recommendations(request: Request, query: RecommendationsQuery) -> list[RecommendationOut]:
+    """With `lat` and `lon`, the distance counts (at `DOR_TRAVEL_S_PER_KM`); without, the wait alone."""
+    if (query.lat is None) != (query.lon is None):
+        raise ApiError(422, "invalid_input", "query parameter 'lat': give both lat and lon, or neither")
+    settings, at = request.app.state.settings, now(request)
+
+    def work(session: Session) -> list[RecommendationOut]:
+        service = catalogue.find_service(session, code=query.service)
+        if service is None:
+            raise not_found(request, "service", query.service)
+        options, names = [], {}
+        for centre in catalogue.list_centres(session):
+            status = centre_status(session, centre=centre, now=at, always_open=settings.always_open)
+            row = next((r for r in status.services if r.code == service.code), None)
+            if row is None:
+                continue  # the centre does not offer it
+            distance = None
+            if query.lat is not None and query.lon is not None:
+                distance = round(distance_km(query.lat, query.lon, centre.latitude, centre.longitude), 1)
+            names[centre.code] = Text(ar=centre.name_ar, en=centre.name_en)
+            options.append(
+                Option(centre.code, distance, row.estimated_wait_s, status.open and row.intake_open)
+            )
+        return [
+            RecommendationOut(
+                centre=o.centre,
+                name=names[o.centre],
+                distance_km=o.distance_km,
+                estimated_wait_s=o.estimated_wait_s,
+                open=o.open,
+            )
+            for o in rank(options, travel_s_per_km=settings.travel_s_per_km)
+        ]
+
+    return await read(request, work)
+
+
+routes = [list_centres, list_services, recommendations]

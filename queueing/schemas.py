@@ -276,3 +276,17 @@ class DayUsageOut(BaseModel):
     segments: int
     delivered: int
     failed: int
+
+
+class RecommendationsQuery(Strict):
+    service: str = Field(min_length=1, max_length=16)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+
+class RecommendationOut(BaseModel):
+    centre: str
+    name: Text
+    distance_km: float | None = Field(description="null when no location was given")
+    estimated_wait_s: int
+    open: bool = Field(description="open now and taking tickets for the service")

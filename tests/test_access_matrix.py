@@ -127,6 +127,9 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/centres/{centre}/services": Row(
         PUBLIC, lambda w: ("GET", "/api/v1/centres/DAM-01/services", None)
     ),
+    "GET /api/v1/recommendations": Row(
+        PUBLIC, lambda w: ("GET", "/api/v1/recommendations?service=CR&lat=33.5&lon=36.3", None)
+    ),
     "GET /api/v1/centres/{centre}/status": Row(
         PUBLIC, lambda w: ("GET", "/api/v1/centres/DAM-01/status", None)
     ),

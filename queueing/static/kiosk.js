@@ -94,7 +94,33 @@
   function chooseService(code) {
     state.service = code;
     state.intent = crypto.randomUUID();
+    suggestNearby(code);
     if (root.dataset.allowsPriority === "yes") show("priority"); else show("phone");
+  }
+
+  // A nearby centre where the same service is much quicker (half the wait, a quarter of an hour
+  // saved with the way there counted) is named; the ticket is still taken here if the citizen wants.
+  const TRAVEL_S_PER_KM = 180, SAVES_S = 900;
+  async function suggestNearby(code) {
+    $("nearby").hidden = true;
+    const where = `lat=${root.dataset.lat}&lon=${root.dataset.lon}`;
+    let ranked;
+    try {  // optional: a failure here says nothing (the ticket request will, if the server is gone)
+      const response = await fetch(`/api/v1/recommendations?service=${code}&${where}`);
+      if (!response.ok) return;
+      ranked = await response.json();
+    } catch (error) { return; }
+    const here = ranked.find((r) => r.centre === centre);
+    const best = ranked.find((r) => r.centre !== centre && r.open);
+    if (!here || !best || state.service !== code) return;
+    const cost = (r) => r.distance_km * TRAVEL_S_PER_KM + r.estimated_wait_s;
+    if (best.estimated_wait_s * 2 > here.estimated_wait_s || cost(here) - cost(best) < SAVES_S) return;
+    const wait = (s) => (s < 60 ? text.no_wait : `${local(Math.round(s / 60))} ${text.minutes}`);
+    // A comma, not a middle dot: next to Arabic-Indic digits a dot reads as a zero (٠).
+    const comma = lang === "ar" ? "،" : ",";
+    $("nearby").textContent = `${text.nearby}: ${best.name[lang] || best.name.ar} (${local(best.distance_km)} ${text.km})`
+      + `${comma} ${wait(best.estimated_wait_s)}${comma} ${text.here}: ${wait(here.estimated_wait_s)}`;
+    $("nearby").hidden = false;
   }
 
   async function issue() {

@@ -115,3 +115,37 @@ def test_no_wcag_violations_on_citizens_pages(live_server: LiveServer, page: Pag
     page.wait_for_load_state("networkidle")
     violations = axe_violations(page)
     assert violations == [], json.dumps(violations, ensure_ascii=False)
+
+
+def _queue(live_server: LiveServer, service: str, count: int) -> None:
+    with httpx2.Client(
+        base_url=live_server.url, headers={"Authorization": "Bearer demo-kiosk-DAM-01"}
+    ) as kiosk:
+        for _ in range(count):
+            response = kiosk.post(
+                "/api/v1/centres/DAM-01/tickets", json={"service": service, "channel": "kiosk"}
+            )
+            assert response.status_code == 201
+
+
+def test_a_much_shorter_wait_nearby_is_named_before_the_ticket(live_server: LiveServer, page: Page) -> None:
+    _queue(live_server, "CR", 20)  # an hour's wait here; Al-Midan, 4.5 km away, has nobody
+    page.goto(f"{live_server.url}/kiosk/DAM-01?token=demo-kiosk-DAM-01")
+    page.locator("[data-service=CR]").click()
+    page.get_by_role("button", name="لا").click()
+    nearby = page.locator("#nearby")
+    expect(nearby).to_be_visible()
+    expect(nearby).to_contain_text("مركز خدمة المواطن - الميدان")
+    expect(nearby).to_contain_text("هنا: ٦٠ د")
+    page.get_by_role("button", name="تخطٍّ").click()  # the ticket is still taken here if wanted
+    expect(page.locator("#t-number")).to_have_text("A-021")
+
+
+def test_no_suggestion_when_the_wait_here_is_short(live_server: LiveServer, page: Page) -> None:
+    _queue(live_server, "CR", 2)
+    page.goto(f"{live_server.url}/kiosk/DAM-01?token=demo-kiosk-DAM-01")
+    page.locator("[data-service=CR]").click()
+    page.get_by_role("button", name="لا").click()
+    expect(page.get_by_role("button", name="تخطٍّ")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#nearby")).to_be_hidden()
