@@ -27,7 +27,7 @@ from display import pages as display_pages
 from display import sockets
 from display.hub import Hub
 from display.sockets import Guard
-from queueing import admin_api, auth_api, counter_api, otp_api, ticket_api
+from queueing import admin_api, auth_api, counter_api, otp_api, remote_pages, ticket_api
 from queueing import api as queueing_api
 from queueing import pages as queueing_pages
 from queueing.bus import bus_from_url
@@ -108,6 +108,7 @@ def create_app(
         health.route,
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
         *queueing_pages.routes,
+        *remote_pages.routes,
         *booking_pages.routes,
         Route("/", home.page, methods=["GET"], name="home"),
         *(Mount(f"/static/{name}", StaticFiles(directory=path)) for name, path in PACKAGE_STATIC.items()),

@@ -118,8 +118,10 @@
     const wait = (s) => (s < 60 ? text.no_wait : `${local(Math.round(s / 60))} ${text.minutes}`);
     // A comma, not a middle dot: next to Arabic-Indic digits a dot reads as a zero (٠).
     const comma = lang === "ar" ? "،" : ",";
-    $("nearby").textContent = `${text.nearby}: ${best.name[lang] || best.name.ar} (${local(best.distance_km)} ${text.km})`
+    $("nearby-text").textContent = `${text.nearby}: ${best.name[lang] || best.name.ar} (${local(best.distance_km)} ${text.km})`
       + `${comma} ${wait(best.estimated_wait_s)}${comma} ${text.here}: ${wait(here.estimated_wait_s)}`;
+    // Or take the ticket there from a phone, on the way: the QR leads to that centre's remote page.
+    $("nearby-qr").src = `/remote/${encodeURIComponent(best.centre)}/qr.svg`;
     $("nearby").hidden = false;
   }
 

@@ -128,7 +128,9 @@ def _queue(live_server: LiveServer, service: str, count: int) -> None:
             assert response.status_code == 201
 
 
-def test_a_much_shorter_wait_nearby_is_named_before_the_ticket(live_server: LiveServer, page: Page) -> None:
+def test_a_much_shorter_wait_nearby_is_named_before_the_ticket(
+    live_server: LiveServer, page: Page, tmp_path: Path
+) -> None:
     _queue(live_server, "CR", 20)  # an hour's wait here; Al-Midan, 4.5 km away, has nobody
     page.goto(f"{live_server.url}/kiosk/DAM-01?token=demo-kiosk-DAM-01")
     page.locator("[data-service=CR]").click()
@@ -137,6 +139,12 @@ def test_a_much_shorter_wait_nearby_is_named_before_the_ticket(live_server: Live
     expect(nearby).to_be_visible()
     expect(nearby).to_contain_text("مركز خدمة المواطن - الميدان")
     expect(nearby).to_contain_text("هنا: ٦٠ د")
+    expect(nearby).to_contain_text("امسح الرمز لتأخذ دورك هناك من جوالك")
+    qr = page.locator("#nearby-qr")  # or take the ticket there from a phone, on the way
+    expect(qr).to_have_js_property("complete", True)
+    qr.screenshot(path=str(tmp_path / "nearby-qr.png"))
+    decoded = [code.text for code in zxingcpp.read_barcodes(Image.open(tmp_path / "nearby-qr.png"))]
+    assert decoded == [f"{live_server.url}/remote/DAM-02"]
     page.get_by_role("button", name="تخطٍّ").click()  # the ticket is still taken here if wanted
     expect(page.locator("#t-number")).to_have_text("A-021")
 
