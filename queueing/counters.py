@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import BindParameter, bindparam, or_, update
 from sqlmodel import Session, col, select
 
 from queueing.errors import (
@@ -38,12 +38,17 @@ def find_counter(session: Session, *, centre_id: int, number: int, lock: bool = 
     return session.exec(query).first()
 
 
+# The statuses written into the SQL, not bound: only then can SQLite use the partial index
+# ux_ticket_active_counter (WHERE status IN ('called', 'serving')) instead of scanning every ticket.
+_IN_HAND: BindParameter[list[str]] = bindparam(
+    "in_hand", [s.value for s in ACTIVE], expanding=True, literal_execute=True
+)
+
+
 def current_ticket(session: Session, *, counter_id: int) -> Ticket | None:
     """The ticket called to or being served at this counter."""
     return session.exec(
-        select(Ticket).where(
-            Ticket.counter_id == counter_id, col(Ticket.status).in_([s.value for s in ACTIVE])
-        )
+        select(Ticket).where(Ticket.counter_id == counter_id, col(Ticket.status).in_(_IN_HAND))
     ).first()
 
 
