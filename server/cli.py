@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute
 from config.db import Database
 from config.settings import Settings, SettingsError, load_settings
 from queueing.seed import SeedError, seed_demo
-from server import admin_cli, schema
+from server import admin_cli, schema, simulate_cli
 from server.home import served_pages
 
 log = logging.getLogger("dor")
@@ -35,7 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--demo", action="store_true", required=True, help="the demo centres, staff and devices"
     )
     admin_cli.register(commands)
+    simulate_cli.register(commands)
     args = parser.parse_args(argv)
+    if args.command == "simulate":  # runs on a throwaway database: the settings play no part
+        return simulate_cli.run(args)
     try:
         settings = load_settings()
     except SettingsError as exc:

@@ -1,0 +1,214 @@
+"""The simulator: Erlang C, the real engine on a virtual clock checked against it, reproducibility, and
+scenario files refused before anything runs."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from queueing.erlang import erlang_c_probability, erlang_c_wait
+from queueing.simulation.report import served_tickets, summarise
+from queueing.simulation.run import Simulation
+from queueing.simulation.scenario import Scenario, load_scenario
+from server.cli import main
+from server.simulate_cli import simulate, throwaway_database
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "config" / "scenarios"
+
+
+def mmc(*, servers: int, load: float, citizens: int, warm_up: int) -> Scenario:
+    """An M/M/c queue: one service that every counter serves, exponential times, no priorities."""
+    mean_s = 300.0
+    return Scenario.model_validate(
+        {
+            "name": f"M/M/{servers} at {load:.0%}",
+            "stable": True,
+            "stationary": {"citizens": citizens, "warm_up": warm_up},
+            "service": [
+                {
+                    "code": "CR",
+                    "mean_service_s": mean_s,
+                    "distribution": "exponential",
+                    "cv": 1.0,
+                    "walk_ins_per_hour": [load * servers / mean_s * 3600],
+                }
+            ],
+            "counter": [{"count": servers, "services": {"CR": 1.0}}],
+        }
+    )
+
+
+SMALL_DAY: dict[str, Any] = {
+    "name": "A small morning",
+    "walk_s": 15,
+    "day": {"opens": "08:00", "closes": "10:00"},
+    "appointments": {"no_show_share": 0.3},
+    "service": [
+        {"code": "CR", "mean_service_s": 240, "walk_ins_per_hour": [25, 35], "priority_share": 0.1},
+        {
+            "code": "PP",
+            "mean_service_s": 600,
+            "cv": 0.4,
+            "walk_ins_per_hour": [4],
+            "appointments_per_hour": [3],
+        },
+    ],
+    "counter": [
+        {"services": {"CR": 1.0, "PP": 0.5}, "breaks": [["09:00", "09:10"]]},
+        {"count": 2, "services": {"CR": 1.0}},
+        {"services": {"PP": 1.0, "CR": 0.5}},
+    ],
+}
+
+
+# --- Erlang C itself -----------------------------------------------------------------------------
+
+
+def test_erlang_c_reduces_to_the_single_server_queue() -> None:
+    # M/M/1: an arrival waits with probability ρ, and Wq = ρ / (μ − λ).
+    assert erlang_c_probability(offered_load=0.5, servers=1) == pytest.approx(0.5)
+    assert erlang_c_wait(0.5, 1.0, 1) == pytest.approx(1.0)
+
+
+def test_erlang_c_matches_the_textbook_two_server_case() -> None:
+    # M/M/2 with a = 1 erlang: C = (a²/2)(2/(2 − a)) / (1 + a + (a²/2)(2/(2 − a))) = 1/3, Wq = C / (2μ − λ).
+    assert erlang_c_probability(offered_load=1.0, servers=2) == pytest.approx(1 / 3)
+    assert erlang_c_wait(1.0, 1.0, 2) == pytest.approx(1 / 3)
+
+
+def test_erlang_c_refuses_a_queue_that_never_settles() -> None:
+    with pytest.raises(ValueError, match="never settles"):
+        erlang_c_wait(6.0, 1.0, 6)
+
+
+# --- the engine, simulated, against Erlang C ---------------------------------------------------
+
+
+def test_simulated_waits_match_erlang_c() -> None:
+    # The fast version of the 100,000-citizen check (docs/scheduling.md): two counters at 50%, 2,000
+    # citizens, 200 of them warm-up. Over 300 seeds of an independent first-come-first-served M/M/2
+    # recursion (no database) the measured mean wait has a standard deviation of 15% of Erlang C's,
+    # the share that waits at all 0.022 and the share that waits over 5 minutes 0.018: each bound
+    # below is three of those (service times drawn 10% too long fail four of them). The mean is the
+    # same in any order that keeps counters busy, so the order of calls is checked on its own.
+    servers, load, warm_up, t = 2, 0.5, 200, 300.0
+    scenario = mmc(servers=servers, load=load, citizens=2_000, warm_up=warm_up)
+    with throwaway_database() as database:
+        outcome = Simulation(scenario, database=database, seed=7).run()
+        served = served_tickets(database, outcome=outcome)
+        results = summarise(outcome, scenario=scenario, database=database, seed=7, warm_up=warm_up)
+    # One service, equal weights, no priorities: the policy must call strictly in order of arrival.
+    calls = sorted(served, key=lambda ticket: (ticket.called_s, ticket.arrived_s))
+    assert [c.arrived_s for c in calls] == sorted(c.arrived_s for c in calls)
+    waits = [ticket.called_s - ticket.arrived_s for ticket in served[warm_up:]]
+    mu, lam = 1 / 300, load * servers / 300
+    must_wait = erlang_c_probability(offered_load=lam / mu, servers=servers)  # 1/3
+    erlang = results["erlang_c"]
+    assert len(waits) == results["measured"] == 1_800
+    assert erlang["predicted_mean_wait_s"] == pytest.approx(erlang_c_wait(lam, mu, servers), abs=1e-3)
+    assert abs(erlang["relative_error"]) < 0.45
+    assert sum(1 for w in waits if w > 0) / len(waits) == pytest.approx(must_wait, abs=0.066)
+    over_t = must_wait * math.exp(-(servers * mu - lam) * t)  # 0.12
+    assert sum(1 for w in waits if w > t) / len(waits) == pytest.approx(over_t, abs=0.054)
+    # Each counter is busy for the offered load's share of the time.
+    assert results["mean_utilisation"] == pytest.approx(load, abs=0.05)
+
+
+def test_same_seed_gives_identical_results() -> None:
+    scenario = Scenario.model_validate(SMALL_DAY)
+    first, again = simulate(scenario, seed=11), simulate(scenario, seed=11)
+    assert json.dumps(first, sort_keys=True) == json.dumps(again, sort_keys=True)
+    assert first != simulate(scenario, seed=12)
+
+
+def test_a_day_serves_everyone_who_came_and_takes_its_breaks() -> None:
+    results = simulate(Scenario.model_validate(SMALL_DAY), seed=3)
+    appointments = results["appointments"]
+    served = results["walk_ins"]["served"] + appointments["checked_in"]
+    assert served == results["citizens"]
+    assert appointments["booked"] == 6 and appointments["checked_in"] + appointments["no_shows"] == 6
+    assert results["counters"]["1"]["break_s"] == 600
+    assert results["peak_hall"]["people"] >= max(results["series"]["hall"]) > 0
+    assert 0 < results["mean_utilisation"] < 1
+
+
+# --- scenario files --------------------------------------------------------------------------------
+
+
+def test_the_shipped_scenarios_load() -> None:
+    assert load_scenario(SCENARIOS / "erlang-c.toml").counters() == 6
+    assert load_scenario(SCENARIOS / "damascus-day.toml").hours() == 7
+
+
+GOOD = """\
+name = "four counters"
+stable = true
+[stationary]
+citizens = 100
+warm_up = 10
+[[service]]
+code = "CR"
+walk_ins_per_hour = [20]
+mean_service_s = 600
+[[counter]]
+count = 4
+services = { CR = 1.0 }
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "mean_service_s = 600",
+            'mean_service_s = 600\nspeed = "fast"',
+            r"line 10, service\[0\]\.speed: Extra",
+        ),
+        ("[20]", "[-20]", r"line 8, service\[0\]\.walk_ins_per_hour\[0\]: Input should be greater"),
+        ("[20]", "[28]", r"line 6, service: offered load is 117% of 4 counters"),
+        (
+            "{ CR = 1.0 }",
+            "{ CR = 1.0, XX = 0.5 }",
+            r"line 12, counter\[0\]\.services\.XX: unknown service XX",
+        ),
+        ("warm_up = 10", "warm_up = 100", r"line 5, stationary\.warm_up: the warm-up must be shorter"),
+    ],
+    ids=["unknown-key", "negative-rate", "load-over-100", "unknown-service", "warm-up-too-long"],
+)
+def test_a_bad_scenario_is_refused_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, message: str
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(GOOD.replace(old, new), encoding="utf-8")
+    assert main(["simulate", str(path), "--json", str(tmp_path / "out.json")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"dor simulate: {path} line")
+    assert re.search(message, error), error
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_a_toml_syntax_error_gives_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text(GOOD.replace("count = 4", "count = "), encoding="utf-8")
+    assert main(["simulate", str(path)]) == 2
+    assert "line 11" in capsys.readouterr().err
+
+
+def test_a_good_scenario_file_runs_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "good.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    out, chart = tmp_path / "out.json", tmp_path / "chart.png"
+    assert (
+        main(["simulate", str(path), "--seed", "2", "--json", str(out), "--chart", str(chart), "--quiet"])
+        == 0
+    )
+    assert "peak hall occupancy" in capsys.readouterr().out
+    assert json.loads(out.read_text(encoding="utf-8"))["citizens"] == 100
+    assert chart.read_bytes().startswith(b"\x89PNG")
