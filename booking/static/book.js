@@ -7,34 +7,9 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const text = JSON.parse($("booking-text").textContent);
-  const lang = document.documentElement.lang === "en" ? "en" : "ar";
+  const { lang, local, ascii, call, showError } = window.Dor;
   const locale = lang === "ar" ? "ar-SY" : "en-GB";
-  const ARABIC = "٠١٢٣٤٥٦٧٨٩", PERSIAN = "۰۱۲۳۴۵۶۷۸۹";
-  const local = (value) => (lang === "ar" ? String(value).replace(/[0-9]/g, (d) => ARABIC[d]) : String(value));
-  const ascii = (value) => String(value)
-    .replace(/[٠-٩]/g, (d) => String(ARABIC.indexOf(d)))
-    .replace(/[۰-۹]/g, (d) => String(PERSIAN.indexOf(d)));
   const minutes = (seconds) => `${local(Math.max(1, Math.round(seconds / 60)))} ${text.minutes}`;
-
-  class Refusal extends Error {
-    constructor(status, code, message) { super(message); this.status = status; this.code = code; }
-  }
-
-  async function call(method, url, body, headers = {}) {
-    let response;
-    try {
-      response = await fetch(url, {
-        method,
-        headers: { "Content-Type": "application/json", "Accept-Language": lang, ...headers },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (error) {
-      throw new Refusal(0, "offline", "offline");
-    }
-    const data = response.status === 204 ? null : await response.json().catch(() => ({}));
-    if (!response.ok) throw new Refusal(response.status, data?.error?.code || "error", data?.error?.message || "");
-    return data;
-  }
 
   // --- dates: the API gives centre-local times with their offset, so the text of a slot is its local time ---
   const dayFormat = new Intl.DateTimeFormat(locale, { weekday: "long", day: "numeric", month: "long", timeZone: "UTC" });
@@ -90,16 +65,6 @@
       b.disabled = list.every((s) => s.available === 0);
       b.addEventListener("click", () => showDay(day, b));
       days.appendChild(b);
-    }
-  }
-
-  function showError(id, message) {
-    const box = $(id);
-    box.textContent = message;
-    box.hidden = !message;
-    const input = document.querySelector(`[aria-describedby~="${id}"]`);
-    if (input) {
-      if (message) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
     }
   }
 

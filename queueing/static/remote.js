@@ -8,44 +8,9 @@
   const root = $("remote");
   const centre = root.dataset.centre;
   const text = JSON.parse($("remote-text").textContent);
-  const lang = document.documentElement.lang === "en" ? "en" : "ar";
-  const ARABIC = "٠١٢٣٤٥٦٧٨٩", PERSIAN = "۰۱۲۳۴۵۶۷۸۹";
-  const local = (value) => (lang === "ar" ? String(value).replace(/[0-9]/g, (d) => ARABIC[d]) : String(value));
-  const ascii = (value) => String(value)
-    .replace(/[٠-٩]/g, (d) => String(ARABIC.indexOf(d)))
-    .replace(/[۰-۹]/g, (d) => String(PERSIAN.indexOf(d)));
+  const { lang, local, ascii, call, showError } = window.Dor;
   const minutes = (seconds) => `${local(Math.max(1, Math.round(seconds / 60)))} ${text.minutes}`;
   let intent = null;
-
-  class Refusal extends Error {
-    constructor(status, code, message) { super(message); this.status = status; this.code = code; }
-  }
-
-  async function call(method, url, body, headers = {}) {
-    let response;
-    try {
-      response = await fetch(url, {
-        method,
-        headers: { "Content-Type": "application/json", "Accept-Language": lang, ...headers },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (error) {
-      throw new Refusal(0, "offline", "offline");
-    }
-    const data = response.status === 204 ? null : await response.json().catch(() => ({}));
-    if (!response.ok) throw new Refusal(response.status, data?.error?.code || "error", data?.error?.message || "");
-    return data;
-  }
-
-  function showError(id, message) {
-    const box = $(id);
-    box.textContent = message;
-    box.hidden = !message;
-    const input = document.querySelector(`[aria-describedby~="${id}"]`);
-    if (input && input.tagName === "INPUT") {
-      if (message) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
-    }
-  }
 
   // The wait now for each service; a service that takes no more tickets today cannot be chosen.
   async function showWaits() {

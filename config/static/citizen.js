@@ -1,0 +1,46 @@
+// What the citizens' pages (booking, remote ticket) share: the page's language, digits in both
+// scripts, the API's error shape, and an error shown next to its field.
+"use strict";
+
+window.Dor = (() => {
+  const lang = document.documentElement.lang === "en" ? "en" : "ar";
+  const ARABIC = "٠١٢٣٤٥٦٧٨٩", PERSIAN = "۰۱۲۳۴۵۶۷۸۹";
+  const local = (value) => (lang === "ar" ? String(value).replace(/[0-9]/g, (d) => ARABIC[d]) : String(value));
+  const ascii = (value) => String(value)
+    .replace(/[٠-٩]/g, (d) => String(ARABIC.indexOf(d)))
+    .replace(/[۰-۹]/g, (d) => String(PERSIAN.indexOf(d)));
+
+  class Refusal extends Error {
+    constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+  }
+
+  // JSON in and out; a refusal carries the contract's {"error": {"code", "message"}}.
+  async function call(method, url, body, headers = {}) {
+    let response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: { "Content-Type": "application/json", "Accept-Language": lang, ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      throw new Refusal(0, "offline", "offline");
+    }
+    const data = response.status === 204 ? null : await response.json().catch(() => ({}));
+    if (!response.ok) throw new Refusal(response.status, data?.error?.code || "error", data?.error?.message || "");
+    return data;
+  }
+
+  // The message in the box `id`; the input it describes is marked invalid while it shows.
+  function showError(id, message) {
+    const box = document.getElementById(id);
+    box.textContent = message;
+    box.hidden = !message;
+    const input = document.querySelector(`[aria-describedby~="${id}"]`);
+    if (input && input.tagName === "INPUT") {
+      if (message) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
+    }
+  }
+
+  return { lang, local, ascii, Refusal, call, showError };
+})();
