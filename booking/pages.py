@@ -4,12 +4,9 @@ request."""
 
 from __future__ import annotations
 
-import io
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import qrcode
-import qrcode.image.svg
 from babel.dates import format_date
 from sqlmodel import Session
 from starlette.requests import Request
@@ -22,6 +19,7 @@ from booking.models import Appointment
 from config.http import not_found, read
 from config.i18n import translations
 from config.pages import page_language, render
+from config.qr import qr_svg_response
 from queueing.models import Centre, Service, id_of
 from queueing.service import list_centres, services_of
 
@@ -115,12 +113,7 @@ async def manage_qr(request: Request) -> Response:
     found = await read(request, lambda session: find_by_token(session, token) is not None)
     if not found:
         raise not_found(request, "appointment", "…")
-    image = qrcode.make(
-        f"{base_url}/book/manage/{token}", image_factory=qrcode.image.svg.SvgPathImage, border=2
-    )
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return Response(buffer.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+    return qr_svg_response(f"{base_url}/book/manage/{token}")
 
 
 routes = [

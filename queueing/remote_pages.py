@@ -4,10 +4,6 @@ code when a nearby centre has a much shorter wait."""
 
 from __future__ import annotations
 
-import io
-
-import qrcode
-import qrcode.image.svg
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,6 +11,7 @@ from starlette.routing import Route
 
 from config.http import not_found, read
 from config.pages import render
+from config.qr import qr_svg_response
 from queueing.catalogue import find_centre, services_of
 from queueing.models import Centre, Service, id_of
 
@@ -44,10 +41,7 @@ async def remote_qr(request: Request) -> Response:
     found = await read(request, lambda session: find_centre(session, code=code) is not None)
     if not found:
         raise not_found(request, "centre", code)
-    image = qrcode.make(f"{base_url}/remote/{code}", image_factory=qrcode.image.svg.SvgPathImage, border=2)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return Response(buffer.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+    return qr_svg_response(f"{base_url}/remote/{code}")
 
 
 routes = [

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import qrcode
-import qrcode.image.svg
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -17,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from config.http import ApiError, not_found, operation, read
+from config.qr import qr_svg_response
 from queueing import catalogue
 from queueing.events import write_and_publish
 from queueing.hours import local_day
@@ -239,10 +237,7 @@ async def qr(request: Request) -> Response:
     found = await read(request, lambda session: find_ticket(session, token=token) is not None)
     if not found:
         raise not_found(request, "ticket", "…")
-    image = qrcode.make(f"{base_url}/t/{token}", image_factory=qrcode.image.svg.SvgPathImage, border=2)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return Response(buffer.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+    return qr_svg_response(f"{base_url}/t/{token}")
 
 
 def paper_ticket(session: Session, ticket: Ticket, *, request: Request) -> PaperTicket:
