@@ -42,5 +42,15 @@ window.Dor = (() => {
     }
   }
 
-  return { lang, local, ascii, Refusal, call, showError };
+  // A pasted SMS (or a code with spaces) keeps only its digits, Arabic-Indic ones included.
+  function keepCodeDigits(input) {
+    input.addEventListener("paste", (event) => {
+      const digits = (event.clipboardData?.getData("text") || "").match(/[0-9٠-٩۰-۹]/g);
+      if (!digits) return;
+      event.preventDefault();
+      input.value = digits.join("").slice(0, 16);
+    });
+  }
+
+  return { lang, local, ascii, Refusal, call, showError, keepCodeDigits };
 })();

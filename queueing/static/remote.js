@@ -50,13 +50,7 @@
     }
   });
 
-  // A pasted SMS (or a code with spaces) keeps only its digits, Arabic-Indic ones included.
-  $("otp").addEventListener("paste", (event) => {
-    const digits = (event.clipboardData?.getData("text") || "").match(/[0-9٠-٩۰-۹]/g);
-    if (!digits) return;
-    event.preventDefault();
-    $("otp").value = digits.join("").slice(0, 16);
-  });
+  Dor.keepCodeDigits($("otp"));
 
   // Where each refusal is shown: next to the field it is about, else above the button.
   function explain(error) {
