@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from booking.checkin import CODE_ALPHABET
 from booking.models import Appointment, AppointmentStatus, BookingSlot
 from booking.slots import NotBookable, SlotRules, capacity, check_bookable
-from queueing.models import Centre, CentreService, Counter, CounterService, Service, id_of
+from queueing.models import Centre, CentreService, Counter, CounterService, QueueRole, Service, id_of
 from queueing.service import to_ascii_digits
 from sms_gateway.outbox import enqueue
 
@@ -68,11 +68,12 @@ def national_id_hash(secret: bytes, typed: str) -> str:
 
 
 def slot_capacity(session: Session, *, centre: Centre, service: Service, rules: SlotRules) -> int:
-    """Places in one slot of the service at the centre, from the counters that serve it now."""
+    """Places in one slot of the service at the centre, from the counters that serve it as their own
+    (a backup queue, or one the balancer boosted for a while, plans no capacity)."""
     rows = session.exec(
         select(CounterService.counter_id, CounterService.service_id, CounterService.weight)
         .join(Counter, col(Counter.id) == CounterService.counter_id)
-        .where(Counter.centre_id == id_of(centre))
+        .where(Counter.centre_id == id_of(centre), CounterService.role == QueueRole.MAIN.value)
     ).all()
     weights: dict[int, dict[int, float]] = {}
     for counter_id, service_id, weight in rows:

@@ -72,14 +72,21 @@ class Settings(BaseSettings):
     # Run the periodic jobs (the SMS outbox drain) in this process. Every job is safe in several
     # processes; turn it off for a process that should only serve requests.
     jobs: bool = True
+    # Counter balancing (docs/scheduling.md): how often the balancer looks, when a queue asks for a
+    # helper (seconds of work per counter calling it) and when a boosted queue lets its helper go.
+    balance_interval_s: float = Field(default=60.0, ge=30, le=600)
+    balance_boost_above_s: float = Field(default=600.0, gt=0)
+    balance_release_below_s: float = Field(default=120.0, ge=0)
     # SMS (docs/operations.md): the sender name, the outbox drain and its retries, queue notifications.
     sms_sender: str = Field(default="Dor", min_length=1, max_length=11)
     sms_drain_interval_s: float = Field(default=3.0, gt=0)
     sms_max_attempts: int = Field(default=8, ge=1)
     sms_retry_base_s: float = Field(default=10.0, gt=0)
     sms_retry_cap_s: float = Field(default=3600.0, gt=0)
-    # A ticket with a phone gets one "your turn is near" SMS when this many people or fewer are ahead.
+    # A ticket with a phone gets one "your turn is near" SMS when this many people or fewer are ahead,
+    # or when its estimated wait is this short (time enough to come from home).
     sms_notify_ahead: int = Field(default=3, ge=0)
+    sms_notify_lead_s: float = Field(default=1200.0, ge=0)
     # One-time codes: validity, wrong tries before a code burns, and caps on sends.
     otp_ttl_s: int = Field(default=600, ge=60, le=600)
     otp_max_wrong: int = Field(default=5, ge=1, le=5)

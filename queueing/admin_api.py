@@ -43,7 +43,7 @@ from sms_gateway.usage import daily_usage
 SUPERVISING = (Role.SUPERVISOR, Role.ADMIN)
 
 
-def _manager(
+def manager_of(
     session: Session, creds: Credentials, *, at: datetime, rules: SessionPolicy, centre_id: int | None = None
 ) -> SignedIn:
     """The signed-in supervisor or admin (of `centre_id`, when given); 401/403 otherwise."""
@@ -62,7 +62,7 @@ def _device_out(device: Device) -> DeviceOut:
     )
 
 
-def _centre(session: Session, request: Request) -> Centre:
+def centre_of_path(session: Session, request: Request) -> Centre:
     code = request.path_params["centre"]
     centre = catalogue.find_centre(session, code=code)
     if centre is None:
@@ -84,8 +84,8 @@ async def list_devices(request: Request) -> list[DeviceOut]:
     creds, at, rules = credentials(request), now(request), session_policy(request)
 
     def work(session: Session) -> list[DeviceOut]:
-        centre = _centre(session, request)
-        _manager(session, creds, at=at, rules=rules, centre_id=id_of(centre))
+        centre = centre_of_path(session, request)
+        manager_of(session, creds, at=at, rules=rules, centre_id=id_of(centre))
         return [_device_out(d) for d in devices_of(session, centre_id=id_of(centre))]
 
     return await read(request, work)
@@ -106,8 +106,8 @@ async def register_device(request: Request, body: DeviceIn) -> NewDeviceOut:
     creds, at, rules = credentials(request), now(request), session_policy(request)
 
     def work(session: Session) -> NewDeviceOut:
-        centre = _centre(session, request)
-        _manager(session, creds, at=at, rules=rules, centre_id=id_of(centre))
+        centre = centre_of_path(session, request)
+        manager_of(session, creds, at=at, rules=rules, centre_id=id_of(centre))
         device, token = add_device(session, centre=centre, kind=DeviceKind(body.kind), name=body.name, now=at)
         return NewDeviceOut(**_device_out(device).model_dump(), token=token)
 
@@ -129,8 +129,8 @@ async def revoke(request: Request) -> DeviceOut:
     raw = request.path_params["device"]
 
     def work(session: Session) -> DeviceOut:
-        centre = _centre(session, request)
-        _manager(session, creds, at=at, rules=rules, centre_id=id_of(centre))
+        centre = centre_of_path(session, request)
+        manager_of(session, creds, at=at, rules=rules, centre_id=id_of(centre))
         number = path_number(raw)
         device = session.get(Device, number) if number is not None else None
         if device is None or device.centre_id != centre.id:
@@ -183,7 +183,7 @@ async def list_staff(request: Request) -> list[StaffOut]:
     creds, at, rules = credentials(request), now(request), session_policy(request)
 
     def work(session: Session) -> list[StaffOut]:
-        manager = _manager(session, creds, at=at, rules=rules)
+        manager = manager_of(session, creds, at=at, rules=rules)
         everyone = session.exec(select(Staff).order_by(col(Staff.username))).all()
         return [_staff_out(session, s) for s in everyone if _may_manage(manager, session, s)]
 
@@ -205,7 +205,7 @@ async def create_staff(request: Request, body: StaffIn) -> CredentialOut:
     creds, at, rules = credentials(request), now(request), session_policy(request)
 
     def work(session: Session) -> CredentialOut:
-        manager = _manager(session, creds, at=at, rules=rules)
+        manager = manager_of(session, creds, at=at, rules=rules)
         centres = []
         for code in body.centres:
             centre = catalogue.find_centre(session, code=code)
@@ -255,7 +255,7 @@ async def disable(request: Request) -> StaffOut:
     creds, at, rules = credentials(request), now(request), session_policy(request)
 
     def work(session: Session) -> StaffOut:
-        manager = _manager(session, creds, at=at, rules=rules)
+        manager = manager_of(session, creds, at=at, rules=rules)
         staff = _managed(session, request, manager)
         disable_staff(session, staff=staff, now=at)
         return _staff_out(session, staff)
@@ -278,7 +278,7 @@ async def new_password(request: Request, body: NewPasswordIn) -> CredentialOut:
     creds, at, rules = credentials(request), now(request), session_policy(request)
 
     def work(session: Session) -> CredentialOut:
-        manager = _manager(session, creds, at=at, rules=rules)
+        manager = manager_of(session, creds, at=at, rules=rules)
         staff = _managed(session, request, manager)
         password = body.password or generate_password()
         reset_password(session, staff=staff, password=password, now=at)
@@ -303,8 +303,8 @@ async def intake(request: Request, body: IntakeIn) -> IntakeOut:
     code = request.path_params["service"]
 
     def work(session: Session) -> IntakeOut:
-        centre = _centre(session, request)
-        manager = _manager(session, creds, at=at, rules=rules, centre_id=id_of(centre))
+        centre = centre_of_path(session, request)
+        manager = manager_of(session, creds, at=at, rules=rules, centre_id=id_of(centre))
         service = catalogue.find_service(session, code=code)
         if service is None:
             raise not_found(request, "service", code)
@@ -336,8 +336,8 @@ async def sms_usage(request: Request, query: UsageQuery) -> list[DayUsageOut]:
     creds, at, rules = credentials(request), now(request), session_policy(request)
 
     def work(session: Session) -> list[DayUsageOut]:
-        centre = _centre(session, request)
-        _manager(session, creds, at=at, rules=rules, centre_id=id_of(centre))
+        centre = centre_of_path(session, request)
+        manager_of(session, creds, at=at, rules=rules, centre_id=id_of(centre))
         days = daily_usage(
             session, centre_id=id_of(centre), first=query.from_, last=query.to, timezone=centre.timezone
         )

@@ -7,9 +7,9 @@ from starlette.requests import Request
 
 from config.http import ApiError, not_found, operation, read
 from queueing import catalogue
-from queueing.recommendations import Option, distance_km, rank
+from queueing.recommendations import rank
 from queueing.schemas import CentreOut, RecommendationOut, RecommendationsQuery, ServiceOut, Text
-from queueing.service import centre_status
+from queueing.service import centre_options
 from queueing.web import now
 
 
@@ -63,19 +63,10 @@ async def recommendations(request: Request, query: RecommendationsQuery) -> list
         service = catalogue.find_service(session, code=query.service)
         if service is None:
             raise not_found(request, "service", query.service)
-        options, names = [], {}
-        for centre in catalogue.list_centres(session):
-            status = centre_status(session, centre=centre, now=at, always_open=settings.always_open)
-            row = next((r for r in status.services if r.code == service.code), None)
-            if row is None:
-                continue  # the centre does not offer it
-            distance = None
-            if query.lat is not None and query.lon is not None:
-                distance = round(distance_km(query.lat, query.lon, centre.latitude, centre.longitude), 1)
-            names[centre.code] = Text(ar=centre.name_ar, en=centre.name_en)
-            options.append(
-                Option(centre.code, distance, row.estimated_wait_s, status.open and row.intake_open)
-            )
+        names = {c.code: Text(ar=c.name_ar, en=c.name_en) for c in catalogue.list_centres(session)}
+        options = centre_options(
+            session, service=service, at=(query.lat, query.lon), now=at, always_open=settings.always_open
+        )
         return [
             RecommendationOut(
                 centre=o.centre,

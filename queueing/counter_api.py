@@ -16,7 +16,7 @@ from starlette.routing import Route
 from config.http import ApiError, not_found, operation, path_number, read
 from queueing import catalogue
 from queueing.accounts import SignedIn
-from queueing.counters import CounterDesk, counter_weights, current_ticket, find_counter
+from queueing.counters import CounterDesk, counter_queues, current_ticket, find_counter
 from queueing.events import write_and_publish
 from queueing.models import Counter, Role, Service, Staff, Ticket, id_of
 from queueing.notifications import notify_called, notify_near
@@ -49,18 +49,18 @@ def staff_ticket(session: Session, ticket: Ticket) -> StaffTicket:
 
 def counter_view(session: Session, counter: Counter) -> CounterOut:
     """A counter's state, with the ticket in hand."""
-    codes = session.exec(
-        select(Service.code).where(
-            col(Service.id).in_(list(counter_weights(session, counter_id=id_of(counter))))
-        )
-    ).all()
+    queues = counter_queues(session, counter_id=id_of(counter))
+    codes = dict(
+        session.exec(select(Service.id, Service.code).where(col(Service.id).in_(list(queues.all())))).all()
+    )
     agent = session.get(Staff, counter.agent_id) if counter.agent_id else None
     ticket = current_ticket(session, counter_id=id_of(counter))
     status = "closed" if not counter.is_open else ("paused" if counter.paused_reason else "open")
     return CounterOut(
         number=counter.number,
         label=counter.label,
-        services=sorted(codes),
+        services=sorted(codes.values()),
+        backup_services=sorted(codes[s] for s in queues.backups),
         status=status,
         agent=agent.username if agent else None,
         paused_reason=counter.paused_reason,

@@ -4,6 +4,7 @@ locked first, so two requests on one counter never interleave."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,16 @@ from queueing.errors import (
 )
 from queueing.events import append_event, lock_log
 from queueing.hours import local_day
-from queueing.models import Centre, CentreService, Counter, CounterService, Service, Ticket, id_of
+from queueing.models import (
+    Centre,
+    CentreService,
+    Counter,
+    CounterService,
+    QueueRole,
+    Service,
+    Ticket,
+    id_of,
+)
 from queueing.policy import PolicyConfig, choose_next
 from queueing.states import ACTIVE, Move, TicketStatus, next_status
 from queueing.tickets import anyone_waiting, queue_heads
@@ -52,14 +62,29 @@ def current_ticket(session: Session, *, counter_id: int) -> Ticket | None:
     ).first()
 
 
-def counter_weights(session: Session, *, counter_id: int) -> dict[int, float]:
-    """The services a counter serves: service id -> weight."""
+@dataclass(frozen=True)
+class Queues:
+    """The queues a counter serves, service id -> weight: its own (main or boosted) and its backups."""
+
+    own: dict[int, float]
+    backups: dict[int, float]
+
+    def all(self) -> dict[int, float]:
+        return {**self.backups, **self.own}
+
+
+def counter_queues(session: Session, *, counter_id: int) -> Queues:
+    """The services a counter serves, by role."""
     rows = session.exec(
-        select(CounterService.service_id, CounterService.weight).where(
+        select(CounterService.service_id, CounterService.weight, CounterService.role).where(
             CounterService.counter_id == counter_id
         )
     ).all()
-    return dict(rows)
+    backup = QueueRole.BACKUP.value
+    return Queues(
+        own={s: w for s, w, role in rows if role != backup},
+        backups={s: w for s, w, role in rows if role == backup},
+    )
 
 
 class CounterDesk:
@@ -162,16 +187,19 @@ class CounterDesk:
     def call_next(self, *, policy: PolicyConfig) -> Ticket | None:
         """Calls the ticket the policy puts first among this counter's queues; None if nobody waits."""
         self._require_ready()
-        weights = counter_weights(self.session, counter_id=id_of(self.counter))
-        if not anyone_waiting(self.session, centre_id=id_of(self.centre), service_ids=list(weights)):
+        queues = counter_queues(self.session, counter_id=id_of(self.counter))
+        served = list(queues.all())
+        if not anyone_waiting(self.session, centre_id=id_of(self.centre), service_ids=served):
             return None  # nobody waits: answer without taking the centre's lock (nothing is logged)
         lock_log(self.session, centre_id=id_of(self.centre))
         for _ in range(CLAIM_ATTEMPTS):
             # The head of each line is enough: whatever the weights, the policy's first is among them.
             candidates = queue_heads(
-                self.session, centre_id=id_of(self.centre), service_ids=list(weights), now=self.now
+                self.session, centre_id=id_of(self.centre), service_ids=served, now=self.now
             )
-            choice = choose_next(candidates, weights=weights, now=self.now, config=policy)
+            choice = choose_next(
+                candidates, weights=queues.own, backups=queues.backups, now=self.now, config=policy
+            )
             if choice is None:
                 return None
             ticket = self._claim(choice.ticket_id)
@@ -184,7 +212,7 @@ class CounterDesk:
         """Calls a given waiting ticket out of the policy's order; the reason is logged."""
         self._require_ready()
         lock_log(self.session, centre_id=id_of(self.centre))
-        weights = counter_weights(self.session, counter_id=id_of(self.counter))
+        served = counter_queues(self.session, counter_id=id_of(self.counter)).all()
         ticket = self.session.exec(
             select(Ticket).where(
                 Ticket.centre_id == id_of(self.centre),
@@ -194,7 +222,7 @@ class CounterDesk:
         ).first()
         if ticket is None or ticket.status != TicketStatus.WAITING.value:
             raise TicketNotWaiting(f"no waiting ticket {number} today")
-        if ticket.service_id not in weights:
+        if ticket.service_id not in served:
             raise ServiceNotOffered(f"counter {self.counter.number} does not serve the service of {number}")
         claimed = self._claim(id_of(ticket))
         if claimed is None:

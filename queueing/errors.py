@@ -57,3 +57,7 @@ class NoShowTooEarly(QueueError):
 
 class TicketNotWaiting(QueueError):
     code = "ticket_not_waiting"
+
+
+class InvalidMove(QueueError):
+    code = "invalid_move"

@@ -64,6 +64,8 @@ class Centre(SQLModel, table=True):
     no_show_min_wait_s: int = Field(default=60, ge=0, sa_column_kwargs={"server_default": "60"})
     # Whether the kiosk offers priority classes (elderly, disabled, pregnant).
     allows_priority: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
+    # The balancer applies its moves itself; otherwise it only recommends them to the supervisor.
+    auto_balance: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class Service(SQLModel, table=True):
@@ -118,8 +120,16 @@ class Counter(SQLModel, table=True):
     paused_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
 
 
+class QueueRole(StrEnum):
+    """How a counter serves a queue (docs/scheduling.md, "Counter balancing")."""
+
+    MAIN = "main"  # one of the counter's own queues
+    BACKUP = "backup"  # allowed, but called only when none of the counter's own queues has anyone
+    BOOSTED = "boosted"  # a backup raised to an own queue while it is under pressure, then lowered
+
+
 class CounterService(SQLModel, table=True):
-    """A service a counter serves, with the weight its agent gives that queue."""
+    """A service a counter serves, with the weight its agent gives that queue and its role."""
 
     __tablename__ = "counter_service"
 
@@ -130,6 +140,7 @@ class CounterService(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
     )
     weight: float = Field(default=1.0, gt=0)
+    role: str = Field(default=QueueRole.MAIN.value, sa_column_kwargs={"server_default": QueueRole.MAIN.value})
 
 
 class Staff(SQLModel, table=True):
@@ -189,6 +200,9 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("centre_id", "day", "number"),
         Index("ix_ticket_queue", "centre_id", "status", "service_id"),
+        # Wait forecasts read a centre's last hours: the arrivals and the services that ended.
+        Index("ix_ticket_arrived", "centre_id", "arrived_at"),
+        Index("ix_ticket_ended", "centre_id", "ended_at"),
         # A counter has at most one ticket in hand: the database refuses a second.
         Index(
             "ux_ticket_active_counter",
@@ -220,6 +234,8 @@ class Ticket(SQLModel, table=True):
     requeued_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     started_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     ended_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    # The wait predicted when it was issued (walk-ins): how far predictions are off calibrates them.
+    predicted_wait_s: int | None = None
 
 
 class Event(SQLModel, table=True):

@@ -1,10 +1,12 @@
 """SMS to people in the queue: one "your turn is near" when at most N people are ahead of a ticket
-with a phone, never repeated even if the ticket moves back; one more when it is called. Both are
+with a phone or its estimated wait is within the lead time (the time to get to the hall), never
+repeated even if the ticket moves back; one more when it is called. Both are
 outbox rows written in the transaction that moved the queue, so they go out only if it commits."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,17 +14,29 @@ from sqlmodel import Session, col, select
 
 from queueing.models import Centre, Ticket, id_of
 from queueing.policy import PolicyConfig, ordered
+from queueing.states import TicketStatus
 from queueing.tickets import queue_heads
+from queueing.waits import wait_model
 from sms_gateway.outbox import enqueue
 from sms_gateway.templates import TemplateError
 
 log = logging.getLogger(__name__)
+MAX_REACH = 200  # "near" never reaches further down a queue than this
 
 
 @dataclass(frozen=True)
 class QueueNotices:
-    ahead: int  # "your turn is near" once this many people or fewer are ahead
+    ahead: int  # "your turn is near" once this many people or fewer are ahead,
     policy: PolicyConfig
+    lead_s: float = 0.0  # or once the estimated wait is this short
+
+    def reach(self, wait_s: Callable[[int], float]) -> int:
+        """How many people ahead still count as near: `ahead`, or more while the predicted wait with
+        that many ahead is within the lead time."""
+        reach = self.ahead
+        while self.lead_s > 0 and reach < MAX_REACH and wait_s(reach + 1) <= self.lead_s:
+            reach += 1
+        return reach
 
 
 def _send(
@@ -51,6 +65,9 @@ def notify_near(
 ) -> None:
     """Queues the "turn near" SMS of the tickets of one service queue that are now close enough."""
     limit = notices.ahead + 1
+    if notices.lead_s > 0 and _phones_waiting(session, centre_id=id_of(centre), service_id=service_id):
+        model = wait_model(session, centre=centre, now=now)
+        limit = notices.reach(lambda ahead: model.forecast(service_id, ahead=ahead).typical_s) + 1
     heads = queue_heads(session, centre_id=id_of(centre), service_ids=[service_id], now=now, per_queue=limit)
     first = ordered(heads, weights={service_id: 1.0}, now=now, config=notices.policy)[:limit]
     ahead_of = {candidate.ticket_id: index for index, candidate in enumerate(first)}
@@ -61,6 +78,23 @@ def notify_near(
     ).all()
     for ticket in with_phone:
         _send(session, centre=centre, ticket=ticket, kind="turn_near", now=now, ahead=ahead_of[id_of(ticket)])
+
+
+def _phones_waiting(session: Session, *, centre_id: int, service_id: int) -> bool:
+    """Whether anyone with a phone waits in the queue (else the forecast is not worth its queries)."""
+    return (
+        session.exec(
+            select(Ticket.id)
+            .where(
+                Ticket.centre_id == centre_id,
+                Ticket.service_id == service_id,
+                Ticket.status == TicketStatus.WAITING.value,
+                col(Ticket.phone).is_not(None),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def notify_called(

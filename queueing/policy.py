@@ -6,6 +6,9 @@ Order (docs/queueing.md has worked examples):
 3. everyone else by score = weight of the ticket's service at this counter x seconds waited
    + the head start of its priority class; highest first.
 Ties go to the earlier arrival, then the lower ticket id, so the order is total and stable.
+A counter's backup queues come after all of that: it calls from them only when none of its own
+queues has anyone (an idle counter takes work it is allowed to do; docs/scheduling.md), except a
+ticket past `max_wait_s`, which goes first at every counter allowed to serve it.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class Candidate:
 
 
 RankKey = tuple[int, float, float, int]
+AGED = 1  # the first element of an aged ticket's rank key
 
 
 def is_due(candidate: Candidate, *, now: datetime) -> bool:
@@ -61,7 +65,7 @@ def rank_key(candidate: Candidate, *, weight: float, now: datetime, config: Poli
         return (0, candidate.appointment_at.timestamp(), arrived, candidate.ticket_id)
     waited = max(0.0, (now - candidate.arrived_at).total_seconds())
     if waited >= config.max_wait_s:
-        return (1, arrived, arrived, candidate.ticket_id)
+        return (AGED, arrived, arrived, candidate.ticket_id)
     score = weight * waited + config.priority_head_start_s.get(candidate.priority, 0.0)
     return (2, -score, arrived, candidate.ticket_id)
 
@@ -75,15 +79,29 @@ def ordered(
 
 
 def choose_next(
-    candidates: Iterable[Candidate], *, weights: Mapping[int, float], now: datetime, config: PolicyConfig
+    candidates: Iterable[Candidate],
+    *,
+    weights: Mapping[int, float],
+    now: datetime,
+    config: PolicyConfig,
+    backups: Mapping[int, float] | None = None,
 ) -> Candidate | None:
-    """The ticket the counter calls next, or None when none of its queues has anyone."""
-    best: tuple[RankKey, Candidate] | None = None
+    """The ticket the counter calls next, or None when none of its queues has anyone.
+
+    `weights` are the counter's own queues; `backups` (service id -> weight) the ones it may serve
+    when none of its own has anyone waiting.
+    """
+    best: tuple[tuple[int, RankKey], Candidate] | None = None
     for candidate in candidates:
-        weight = weights.get(candidate.service_id)
+        backup, weight = False, weights.get(candidate.service_id)
+        if weight is None and backups is not None:
+            backup, weight = True, backups.get(candidate.service_id)
         if weight is None:
             continue
-        key = rank_key(candidate, weight=weight, now=now, config=config)
+        rank = rank_key(candidate, weight=weight, now=now, config=config)
+        # Ageing holds across tiers: a ticket past max_wait_s goes first wherever it may be served.
+        tier = 1 if backup and rank[0] != AGED else 0
+        key = (tier, rank)
         if best is None or key < best[0]:
             best = (key, candidate)
     return None if best is None else best[1]

@@ -86,6 +86,10 @@ class TicketOut(BaseModel):
     position: int | None = Field(description="1 = next to be called; null once called")
     ahead: int | None = Field(description="people ahead in the queue; null once called")
     estimated_wait_s: int | None
+    estimated_wait_range_s: list[int] | None = Field(
+        default=None,
+        description="[low, high]: 8 in 10 waits fall in it (docs/scheduling.md); null once called",
+    )
     tracking_url: str
     counter: int | None = None
     issued_at: datetime
@@ -95,6 +99,9 @@ class ServiceStatus(BaseModel):
     code: str
     waiting: int
     estimated_wait_s: int
+    estimated_wait_range_s: list[int] = Field(
+        default=[0, 0], description="[low, high] for a ticket taken now"
+    )
     open_counters: int
     intake_open: bool = Field(default=True, description="false once a supervisor stopped intake for today")
 
@@ -132,6 +139,8 @@ class CounterOut(BaseModel):
     number: int
     label: str
     services: list[str]
+    # Of those, the ones it calls only when none of its own queues has anyone (docs/scheduling.md).
+    backup_services: list[str] = []
     status: Literal["closed", "open", "paused"]
     agent: str | None
     paused_reason: str | None
@@ -290,3 +299,36 @@ class RecommendationOut(BaseModel):
     distance_km: float | None = Field(description="null when no location was given")
     estimated_wait_s: int
     open: bool = Field(description="open now and taking tickets for the service")
+
+
+class QueuePressureOut(BaseModel):
+    service: str
+    waiting: int
+    # Seconds to empty the queue with the ready counters calling it as their own; null: none does.
+    drain_s: int | None
+
+
+class BalanceMoveIn(Strict):
+    counter: int = Field(gt=0)
+    service: str = Field(min_length=1, max_length=16)
+    role: Literal["boosted", "backup"]  # boost a backup queue, or lower a boosted one back
+
+
+class BalanceMoveOut(BaseModel):
+    counter: int
+    service: str
+    role: Literal["boosted", "backup"]
+    drain_s: int | None
+
+
+class BalanceOut(BaseModel):
+    """A centre's queue pressure and the balancer's moves now (applied by itself when `auto`)."""
+
+    centre: str
+    auto: bool
+    queues: list[QueuePressureOut]
+    moves: list[BalanceMoveOut]
+
+
+class AutoBalanceIn(Strict):
+    auto: bool

@@ -20,6 +20,7 @@ from queueing.models import (
     CounterService,
     Device,
     DeviceKind,
+    QueueRole,
     Role,
     Service,
     Staff,
@@ -62,6 +63,8 @@ class CounterSpec(_Strict):
     number: int = Field(gt=0)
     label: str
     services: dict[str, float] = Field(min_length=1)
+    # Queues it may take when its own are empty; the balancer may boost them (docs/scheduling.md).
+    backups: dict[str, float] = {}
 
 
 class Location(_Strict):
@@ -202,7 +205,7 @@ def _upsert_centre(session: Session, spec: CentreSpec, services: dict[str, Servi
 def _upsert_counter(
     session: Session, centre: Centre, spec: CounterSpec, services: dict[str, Service], offered: set[str]
 ) -> None:
-    foreign = set(spec.services) - offered
+    foreign = (set(spec.services) | set(spec.backups)) - offered
     if foreign:
         raise SeedError(
             f"centres.toml: {centre.code} counter {spec.number} serves {sorted(foreign)}, "
@@ -215,10 +218,13 @@ def _upsert_counter(
     session.add(counter)
     session.flush()
     session.exec(delete(CounterService).where(col(CounterService.counter_id) == id_of(counter)))
-    for code, weight in spec.services.items():
-        session.add(
-            CounterService(counter_id=id_of(counter), service_id=id_of(services[code]), weight=weight)
-        )
+    roles = [(spec.services, QueueRole.MAIN), (spec.backups, QueueRole.BACKUP)]
+    for weights, role in roles:
+        for code, weight in weights.items():
+            service_id = id_of(services[code])
+            session.add(
+                CounterService(counter_id=id_of(counter), service_id=service_id, weight=weight, role=role)
+            )
 
 
 def _upsert_staff(session: Session, spec: StaffSpec, password: str, centres: dict[str, Centre]) -> None:

@@ -18,19 +18,19 @@ from queueing.otp import OtpRules, Purpose, Verdict, check_code
 from queueing.otp_api import otp_rules, phone_field
 from queueing.phones import to_ascii_digits
 from queueing.policy import PolicyConfig
+from queueing.recommendations import Option, distance_km
 from queueing.schemas import CentreStatus, NowServing, ServiceStatus, TicketOut
 from queueing.states import ACTIVE, TicketStatus
 from queueing.throttle import Limit, clear, record_failure, retry_after
 from queueing.tickets import (
     Channel,
-    estimate_wait_s,
     find_ticket,
     intake_open,
     issue_ticket,
     open_counters_serving,
-    standing,
     waiting_candidates,
 )
+from queueing.waits import standing, wait_model
 from queueing.web import credentials, now, policy_config, require_device
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "Spans",
     "Verdict",
     "centre_channel",
+    "centre_options",
     "centre_status",
     "check_code",
     "clear",
@@ -80,15 +81,17 @@ def centre_status(session: Session, *, centre: Centre, now: datetime, always_ope
     services = services_of(session, centre_id=centre_id)
     candidates = waiting_candidates(session, centre_id=centre_id, service_ids=[id_of(s) for s in services])
     rows = []
+    model = wait_model(session, centre=centre, now=now)
     for service in services:
         waiting = sum(1 for c in candidates if c.service_id == service.id)
         counters = open_counters_serving(session, centre_id=centre_id, service_id=id_of(service))
-        wait = estimate_wait_s(ahead=waiting, open_counters=counters, mean_service_s=service.mean_service_s)
+        forecast = model.forecast(id_of(service), ahead=waiting)
         rows.append(
             ServiceStatus(
                 code=service.code,
                 waiting=waiting,
-                estimated_wait_s=wait,
+                estimated_wait_s=forecast.typical_s,
+                estimated_wait_range_s=[forecast.low_s, forecast.high_s],
                 open_counters=counters,
                 intake_open=intake_open(session, centre=centre, service=service, now=now),
             )
@@ -111,16 +114,41 @@ def centre_status(session: Session, *, centre: Centre, now: datetime, always_ope
     )
 
 
+def centre_options(
+    session: Session,
+    *,
+    service: Service,
+    at: tuple[float | None, float | None],
+    now: datetime,
+    always_open: bool,
+) -> list[Option]:
+    """Every centre offering the service, with its distance from `at` (lat, lon; unknown: None) and
+    its predicted wait now: what /api/v1/recommendations ranks (the simulator asks the same)."""
+    lat, lon = at
+    options = []
+    for centre in list_centres(session):
+        status = centre_status(session, centre=centre, now=now, always_open=always_open)
+        row = next((r for r in status.services if r.code == service.code), None)
+        if row is None:
+            continue  # the centre does not offer it
+        distance = None
+        if lat is not None and lon is not None:
+            distance = round(distance_km(lat, lon, centre.latitude, centre.longitude), 1)
+        options.append(Option(centre.code, distance, row.estimated_wait_s, status.open and row.intake_open))
+    return options
+
+
 def ticket_view(
     session: Session, ticket: Ticket, *, centre: Centre, policy: PolicyConfig, base_url: str, now: datetime
 ) -> TicketOut:
     """The holder's view of a ticket, with its live standing."""
     service = session.get(Service, ticket.service_id)
     assert service is not None
-    position = ahead = wait = None
+    position = ahead = wait = span = None
     if ticket.status == TicketStatus.WAITING.value:
-        place = standing(session, ticket=ticket, service=service, policy=policy, now=now)
-        position, ahead, wait = place.ahead + 1, place.ahead, place.estimated_wait_s
+        place = standing(session, ticket=ticket, policy=policy, now=now)
+        position, ahead = place.ahead + 1, place.ahead
+        wait, span = place.forecast.typical_s, [place.forecast.low_s, place.forecast.high_s]
     counter = session.get(Counter, ticket.counter_id) if ticket.counter_id else None
     return TicketOut(
         number=ticket.number,
@@ -131,6 +159,7 @@ def ticket_view(
         position=position,
         ahead=ahead,
         estimated_wait_s=wait,
+        estimated_wait_range_s=span,
         tracking_url=f"{base_url}/t/{ticket.token}",
         counter=counter.number if counter else None,
         issued_at=ticket.issued_at,

@@ -35,6 +35,7 @@ from queueing.tickets import (
     find_ticket,
     issue_ticket,
 )
+from queueing.waits import promise
 from queueing.web import credentials, now, policy_config, queue_notices, require_device
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -132,6 +133,7 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
             language=body.language,
             ignore_hours=settings.always_open,
         )
+        promise(session, ticket=ticket, policy=policy, now=at)
         notify_near(session, centre=centre, service_id=id_of(service), notices=notices, now=at)
         if scoped_key is not None:
             remember(

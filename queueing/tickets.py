@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -28,7 +27,7 @@ from config.db import UtcDateTime
 from queueing import hours
 from queueing.errors import CentreClosed, IntakeStopped, NotForWalkIn, ServiceNotOffered
 from queueing.events import append_event
-from queueing.models import Centre, CentreService, Counter, CounterService, Service, Ticket, id_of
+from queueing.models import Centre, CentreService, Counter, CounterService, QueueRole, Service, Ticket, id_of
 from queueing.numbering import allocate_number
 from queueing.policy import Candidate, PolicyConfig, Priority, is_due, overtakers
 from queueing.states import Move, TicketStatus, next_status
@@ -225,6 +224,16 @@ def queue_heads(
     return _candidates(session.execute(_heads_statement(len(service_ids)), params).all())
 
 
+def waiting_counts(session: Session, *, centre_id: int) -> dict[int, int]:
+    """How many tickets wait in each queue of a centre: service id -> count (absent: none)."""
+    rows = session.exec(
+        select(Ticket.service_id, func.count())
+        .where(Ticket.centre_id == centre_id, Ticket.status == TicketStatus.WAITING.value)
+        .group_by(col(Ticket.service_id))
+    ).all()
+    return dict(rows)
+
+
 def anyone_waiting(session: Session, *, centre_id: int, service_ids: Sequence[int]) -> bool:
     """Whether any ticket waits in these queues of the centre (one indexed lookup)."""
     first = session.exec(
@@ -239,21 +248,18 @@ def anyone_waiting(session: Session, *, centre_id: int, service_ids: Sequence[in
     return first is not None
 
 
-@dataclass(frozen=True)
-class Standing:
-    """Where a waiting ticket stands: people ahead and the estimated wait."""
-
-    ahead: int
-    estimated_wait_s: int
-
-
 def open_counters_serving(session: Session, *, centre_id: int, service_id: int) -> int:
-    """How many counters of the centre are open and serve this service."""
+    """How many counters of the centre are open and serve this service as one of their own queues."""
     return session.exec(
         select(func.count())
         .select_from(Counter)
         .join(CounterService, col(CounterService.counter_id) == Counter.id)
-        .where(Counter.centre_id == centre_id, col(Counter.is_open), CounterService.service_id == service_id)
+        .where(
+            Counter.centre_id == centre_id,
+            col(Counter.is_open),
+            CounterService.service_id == service_id,
+            CounterService.role != QueueRole.BACKUP.value,
+        )
     ).one()
 
 
@@ -325,17 +331,6 @@ def people_ahead(session: Session, *, ticket: Ticket, policy: PolicyConfig, now:
             params[f"tie_{priority.value}"] = cut.same_arrival
     count = session.execute(_ahead_statement(due=due), params).scalar_one()
     return int(count)
-
-
-def standing(
-    session: Session, *, ticket: Ticket, service: Service, policy: PolicyConfig, now: datetime
-) -> Standing:
-    """People ahead of a waiting ticket in its service queue, in the policy's order, and the wait."""
-    ahead = people_ahead(session, ticket=ticket, policy=policy, now=now)
-    counters = open_counters_serving(session, centre_id=ticket.centre_id, service_id=ticket.service_id)
-    return Standing(
-        ahead, estimate_wait_s(ahead=ahead, open_counters=counters, mean_service_s=service.mean_service_s)
-    )
 
 
 def set_intake(

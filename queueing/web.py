@@ -131,5 +131,8 @@ def now(request: Request) -> datetime:
 
 
 def queue_notices(request: Request) -> QueueNotices:
-    """When people in the queue get an SMS (settings.sms_notify_ahead, the routing policy)."""
-    return QueueNotices(ahead=request.app.state.settings.sms_notify_ahead, policy=policy_config(request))
+    """When people in the queue get an SMS (settings.sms_notify_ahead and _lead_s, the routing policy)."""
+    settings = request.app.state.settings
+    return QueueNotices(
+        ahead=settings.sms_notify_ahead, policy=policy_config(request), lead_s=settings.sms_notify_lead_s
+    )

@@ -27,7 +27,7 @@ from display import pages as display_pages
 from display import sockets
 from display.hub import Hub
 from display.sockets import Guard
-from queueing import admin_api, auth_api, counter_api, otp_api, remote_pages, ticket_api
+from queueing import admin_api, auth_api, balance_api, counter_api, otp_api, remote_pages, ticket_api
 from queueing import api as queueing_api
 from queueing import pages as queueing_pages
 from queueing.bus import bus_from_url
@@ -35,7 +35,7 @@ from queueing.errors import QueueError
 from queueing.states import InvalidTransition
 from queueing.web import as_api_error, build_policy
 from server import health, home, schema
-from server.jobs import start_jobs
+from server.jobs import balance_rules, start_jobs
 from server.openapi import build_openapi
 from sms_gateway import api as sms_api
 from sms_gateway.backends import backend_from_url
@@ -99,6 +99,7 @@ def create_app(
         *counter_api.routes,
         *auth_api.routes,
         *admin_api.routes,
+        *balance_api.routes,
         *sockets.routes,
         *display_pages.routes,
         *booking_api.routes,
@@ -135,6 +136,7 @@ def create_app(
     app.state.socket_guard = Guard()
     app.state.clock = clock
     app.state.policy = build_policy(settings.priority_head_start_s, settings.max_wait_s)
+    app.state.balance_rules = balance_rules(settings)
     app.state.templates = make_environment(TEMPLATE_DIRS)
     app.state.openapi = build_openapi(routes, title="Dor", version="1")
     return app

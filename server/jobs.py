@@ -18,6 +18,8 @@ from config.clock import Clock
 from config.db import Database
 from config.settings import Settings
 from config.ticks import KEEP_RUNS, claim_tick, forget_runs
+from queueing.balancer import balance_all
+from queueing.balancing import BalanceRules
 from sms_gateway.backends import SmsBackend
 from sms_gateway.outbox import RetryPolicy, drain
 
@@ -31,6 +33,12 @@ def retry_policy(settings: Settings) -> RetryPolicy:
         max_attempts=settings.sms_max_attempts,
         base_s=settings.sms_retry_base_s,
         cap_s=settings.sms_retry_cap_s,
+    )
+
+
+def balance_rules(settings: Settings) -> BalanceRules:
+    return BalanceRules(
+        boost_above_s=settings.balance_boost_above_s, release_below_s=settings.balance_release_below_s
     )
 
 
@@ -69,10 +77,16 @@ def start_jobs(
             erase_personal_data(session, now=now, retention=timedelta(days=settings.retention_days))
             forget_runs(session, before=now - KEEP_RUNS)
 
+    def balance_counters() -> None:
+        with database.write() as session:
+            balance_all(session, rules=rules, now=clock())
+
+    rules = balance_rules(settings)
     scheduler = BackgroundScheduler(timezone="UTC")
     jobs = (
         (drain_outbox, settings.sms_drain_interval_s, "sms-outbox-drain"),
         (booking_upkeep, UPKEEP_INTERVAL_S, "booking-upkeep"),
+        (balance_counters, settings.balance_interval_s, "counter-balance"),
         # Hourly, so that a process restarted every night still runs it; erasing twice is harmless.
         (retention, RETENTION_INTERVAL_S, "retention"),
     )

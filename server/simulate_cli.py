@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -18,7 +19,7 @@ from config.db import Database
 from queueing.simulation.chart import render_chart
 from queueing.simulation.report import summarise
 from queueing.simulation.run import Progress, Simulation
-from queueing.simulation.scenario import Scenario, ScenarioError, load_scenario
+from queueing.simulation.scenario import Scenario, ScenarioError, load_scenario, overloaded, variant
 from server import schema
 
 
@@ -32,6 +33,25 @@ def register(commands: Any) -> None:
     simulate.add_argument("--json", type=Path, help="write the results here")
     simulate.add_argument("--chart", type=Path, help="draw queue lengths and the hall over time (PNG)")
     simulate.add_argument("--citizens", type=int, help="a stationary run of this many citizens instead")
+    simulate.add_argument(
+        "--variant",
+        choices=("given", "dedicated", "pooled"),
+        default="given",
+        help="dedicated: each counter keeps to its own queues; pooled: every counter calls every queue",
+    )
+    simulate.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change one setting of the file, e.g. --set advice.follow_share=0.5 (repeatable)",
+    )
+    simulate.add_argument(
+        "--days",
+        type=int,
+        default=1,
+        help="run this many seeds from --seed on and add a line of means (one day is noisy)",
+    )
     simulate.add_argument("--quiet", action="store_true", help="no progress line")
 
 
@@ -99,25 +119,61 @@ class ProgressLine:
 def run(args: argparse.Namespace) -> int:
     """`dor simulate`: checks the scenario, runs it, prints a summary, writes JSON and a chart."""
     try:
-        scenario = load_scenario(args.scenario)
+        scenario = variant(load_scenario(args.scenario, args.set), args.variant)
         if args.citizens is not None and args.citizens < 1:
             raise ScenarioError("--citizens must be at least 1")
+        if not 1 <= args.days <= 1000:
+            raise ScenarioError("--days must be from 1 to 1000")
+        for _, code, work, serving in overloaded(scenario):
+            # Only a yardstick variant gets here (a scenario's own counters were checked on loading).
+            print(
+                f"dor simulate: note: {code} needs {work:.2f} counters and {serving} call it; "
+                "its queue grows for as long as the run lasts",
+                file=sys.stderr,
+            )
         began = time.monotonic()
-        progress = None if args.quiet else ProgressLine()
-        results = simulate(scenario, seed=args.seed, citizens=args.citizens, progress=progress)
+        runs = []
+        for seed in range(args.seed, args.seed + args.days):
+            progress = None if args.quiet else ProgressLine()
+            runs.append(simulate(scenario, seed=seed, citizens=args.citizens, progress=progress))
+            if progress is not None:
+                print(file=sys.stderr)
     except ScenarioError as exc:
         print(f"dor simulate: {exc}", file=sys.stderr)
         return 2
     spent = time.monotonic() - began
-    if progress is not None:
-        print(file=sys.stderr)
-    print(summary(results))
-    print(f"run time {spent:.1f} s, {spent * 1000 / max(results['citizens'], 1):.2f} ms per citizen")
+    citizens = sum(r["citizens"] for r in runs)
+    print("\n\n".join(summary(r) for r in runs))
+    output: dict[str, Any] = runs[0]
+    if len(runs) > 1:
+        output = {"runs": runs, "mean": means(runs)}
+        print(f"\nmeans over {len(runs)} days (seeds {args.seed}-{args.seed + len(runs) - 1}):")
+        print(", ".join(f"{key} {value:g}" for key, value in output["mean"].items()))
+    print(f"run time {spent:.1f} s, {spent * 1000 / max(citizens, 1):.2f} ms per citizen")
     if args.json:
-        args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps(output, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     if args.chart:
-        render_chart(results, args.chart)
+        render_chart(runs[0], args.chart)
     return 0
+
+
+def means(runs: list[dict[str, Any]]) -> dict[str, float]:
+    """The figures that matter, averaged over the runs (waits in minutes)."""
+    figures: dict[str, list[float]] = {}
+
+    def add(key: str, value: float | None) -> None:
+        if value is not None:
+            figures.setdefault(key, []).append(value)
+
+    for results in runs:
+        add("mean_wait_min", results["walk_ins"].get("mean_wait_s", 0) / 60)
+        add("within_20_min", results["walk_ins"].get("within_20_min"))
+        add("peak_hall", results["peak_hall"]["people"])
+        prediction = results.get("prediction", {})
+        for name, error in prediction.get("mean_absolute_error_s", {}).items():
+            add(f"mae_{name}_min", error / 60)
+        add("range_coverage", prediction.get("range_coverage"))
+    return {key: round(statistics.fmean(values), 3) for key, values in figures.items()}
 
 
 def summary(results: dict[str, Any]) -> str:
@@ -144,8 +200,38 @@ def summary(results: dict[str, Any]) -> str:
             f"appointments: {appointments['booked']} booked, {appointments['no_shows']} no-shows, "
             f"called on average {abs(delay):.1f} min {'after' if delay >= 0 else 'before'} their time"
         )
+    balancer = results["balancer"]
+    if balancer["mode"] != "off":
+        lines.append(f"balancer ({balancer['mode']}): {balancer['moves']} moves")
     counters = ", ".join(f"{n}: {c['utilisation']:.0%}" for n, c in results["counters"].items())
     lines.append(f"counter utilisation {results['mean_utilisation']:.0%} ({counters})")
+    for code, centre in results.get("centres", {}).items():
+        figures = centre["walk_ins"]
+        lines.append(
+            f"{code}: {figures.get('served', 0):,} walk-ins, "
+            f"mean wait {figures.get('mean_wait_s', 0) / 60:.1f} min, peak hall {centre['peak_hall']}"
+        )
+    advice = results.get("advice")
+    if advice:
+        lines.append(
+            f"advice followed by {advice['follow_share']:.0%}: {advice['sent_elsewhere']:,} sent to "
+            f"another centre, {advice['mean_extra_travel_s'] / 60:.1f} min further on average"
+        )
+    remote = results.get("remote")
+    if remote:
+        lines.append(
+            f"remote tickets: {remote['tickets']:,} (offered to {remote['share']:.0%} of walk-ins; "
+            "their waits count from when they would have walked in), "
+            f"come-now SMS at {remote['notify_ahead']} ahead or {remote['notify_lead_min']:g} min"
+        )
+    prediction = results.get("prediction", {})
+    if prediction.get("walk_ins"):
+        errors = prediction["mean_absolute_error_s"]
+        lines.append(
+            "wait predictions, mean absolute error (min): "
+            + ", ".join(f"{name.replace('_', ' ')} {errors[name] / 60:.1f}" for name in errors)
+            + f"; 80% range held {prediction['range_coverage'] or 0:.0%} of the waits predicted"
+        )
     peak = results["peak_hall"]
     lines.append(
         f"peak hall occupancy {peak['people']} people at {peak['at']}; last citizen done {results['end']}"

@@ -197,6 +197,20 @@ MATRIX: dict[str, Row] = {
     ),
     "POST /api/v1/auth/logout": Row(STAFF, lambda w: ("POST", "/api/v1/auth/logout", None)),
     "GET /api/v1/auth/me": Row(STAFF, lambda w: ("GET", "/api/v1/auth/me", None)),
+    "GET /api/v1/centres/{centre}/balance": Row(
+        MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/balance", None)
+    ),
+    "POST /api/v1/centres/{centre}/balance/moves": Row(
+        MANAGERS,
+        lambda w: (
+            "POST",
+            "/api/v1/centres/DAM-01/balance/moves",
+            {"counter": 6, "service": "CR", "role": "boosted"},
+        ),
+    ),
+    "POST /api/v1/centres/{centre}/balance/auto": Row(
+        MANAGERS, lambda w: ("POST", "/api/v1/centres/DAM-01/balance/auto", {"auto": True})
+    ),
     "POST /api/v1/centres/{centre}/services/{service}/intake": Row(
         MANAGERS, lambda w: ("POST", "/api/v1/centres/DAM-01/services/CR/intake", {"open": False})
     ),

@@ -40,7 +40,7 @@ from sqlmodel import Session, col, delete, select
 
 from config.db import Database
 from queueing import hours
-from queueing.counters import CounterDesk, counter_weights, find_counter
+from queueing.counters import CounterDesk, Queues, counter_queues, find_counter
 from queueing.errors import (
     CentreClosed,
     CounterBusy,
@@ -108,7 +108,8 @@ class TicketModel:
 class CounterModel:
     id: int
     number: int
-    weights: dict[int, float]
+    weights: dict[int, float]  # its own queues
+    backups: dict[int, float]  # called only when none of its own has anyone
     is_open: bool = False
     agent_id: int | None = None
     paused_reason: str | None = None
@@ -126,7 +127,7 @@ class Org:
     no_show_min_wait_s: int
     services: dict[str, int]  # code -> id, the services DAM-01 offers
     prefixes: dict[int, str]  # service id -> prefix
-    counters: dict[int, tuple[int, dict[int, float]]]  # number -> (id, weights)
+    counters: dict[int, tuple[int, Queues]]  # number -> (id, its queues by role)
     staff: dict[str, int]  # username -> id
 
 
@@ -153,7 +154,7 @@ def load_org(database: Database) -> Org:
             no_show_min_wait_s=centre.no_show_min_wait_s,
             services={s.code: id_of(s) for s in offered if s.walk_in},
             prefixes={id_of(s): s.prefix for s in offered},
-            counters={c.number: (id_of(c), counter_weights(session, counter_id=id_of(c))) for c in counters},
+            counters={c.number: (id_of(c), counter_queues(session, counter_id=id_of(c))) for c in counters},
             staff={s.username: id_of(s) for s in staff},
         )
 
@@ -184,8 +185,8 @@ def make_machine(database: Database) -> type[RuleBasedStateMachine]:
             self.reset_database()
             self.model: dict[int, TicketModel] = {}
             self.counters = {
-                number: CounterModel(id=counter_id, number=number, weights=weights)
-                for number, (counter_id, weights) in org.counters.items()
+                number: CounterModel(id=counter_id, number=number, weights=queues.own, backups=queues.backups)
+                for number, (counter_id, queues) in org.counters.items()
             }
             self.issued_per_prefix: Tally[str] = Tally()
             self.events = 0  # events the engine must have appended so far
@@ -353,7 +354,9 @@ def make_machine(database: Database) -> type[RuleBasedStateMachine]:
                 for t in self.model.values()
                 if t.status == S.WAITING
             ]
-            expected = choose_next(waiting, weights=model.weights, now=now, config=POLICY)
+            expected = choose_next(
+                waiting, weights=model.weights, backups=model.backups, now=now, config=POLICY
+            )
 
             def work(session: Session) -> int | None:
                 ticket = self.desk(session, counter).call_next(policy=POLICY)

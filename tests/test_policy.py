@@ -67,6 +67,24 @@ def test_ageing_puts_a_long_wait_ahead_of_any_score() -> None:
     ) == (low_weight_but_old)
 
 
+def test_a_backup_queue_is_called_only_when_the_own_queues_are_empty() -> None:
+    backup = waited(1, 40, service=NC)
+    own = waited(2, 1)
+    assert choose_next([backup, own], weights={CR: 1.0}, backups={NC: 1.0}, now=NOW, config=CONFIG) == own
+    assert choose_next([backup], weights={CR: 1.0}, backups={NC: 1.0}, now=NOW, config=CONFIG) == backup
+    booked = waited(3, 1, service=NC, appointment_at=NOW - timedelta(minutes=5))
+    assert choose_next([booked, own], weights={CR: 1.0}, backups={NC: 1.0}, now=NOW, config=CONFIG) == own
+
+
+def test_a_ticket_past_the_ageing_limit_goes_first_at_its_backup_counters_too() -> None:
+    config = PolicyConfig(max_wait_s=3600)
+    aged_backup = waited(1, 61, service=NC)
+    own = waited(2, 59)
+    assert choose_next([aged_backup, own], weights={CR: 1.0}, backups={NC: 1.0}, now=NOW, config=config) == (
+        aged_backup
+    )
+
+
 def test_ties_go_to_the_earlier_arrival_then_the_lower_id() -> None:
     same_time = [waited(7, 5), waited(3, 5)]
     assert choose_next(same_time, weights={CR: 1.0}, now=NOW, config=CONFIG) == same_time[1]

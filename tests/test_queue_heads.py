@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlmodel import Session, col, delete, select
 
 from config.db import Database
-from queueing.models import Centre, CentreService, Service, Ticket
+from queueing.models import Centre, CentreService, Ticket
 from queueing.policy import (
     Candidate,
     PolicyConfig,
@@ -31,7 +31,7 @@ from queueing.policy import (
     rank_key,
 )
 from queueing.states import TicketStatus
-from queueing.tickets import queue_heads, standing, waiting_candidates
+from queueing.tickets import people_ahead, queue_heads, waiting_candidates
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 SERVICES = 3  # the first three services DAM-01 offers
@@ -166,12 +166,9 @@ def test_people_ahead_is_the_place_in_the_policys_order(
             line = ordered(
                 everyone(session, centre_id, [service_id]), weights={service_id: 1.0}, now=NOW, config=policy
             )
-            service = session.get(Service, service_id)
-            assert service is not None
             places = {}
             for ticket in session.exec(select(Ticket).where(Ticket.service_id == service_id)).all():
-                place = standing(session, ticket=ticket, service=service, policy=policy, now=NOW)
-                places[ticket.id] = place.ahead
+                places[ticket.id] = people_ahead(session, ticket=ticket, policy=policy, now=NOW)
             waiting = {c.ticket_id: i for i, c in enumerate(line)}
             assert places == {i: waiting.get(i, 0) for i in places}
 

@@ -1,16 +1,26 @@
-"""SMS to people in the queue: "your turn is near" once at N ahead (3 by default), "go to counter"
-once when called; nothing for tickets without a phone."""
+"""SMS to people in the queue: "your turn is near" once at N ahead (3 by default) or once the
+predicted wait is within the lead time, "go to counter" once when called; nothing for tickets
+without a phone."""
 
 import re
 
+import pytest
 from sqlmodel import select
 from starlette.testclient import TestClient
 
 from config.db import Database
+from config.settings import Settings
+from server.app import create_app
 from sms_gateway.models import SmsMessage
-from tests.conftest import take_ticket
+from tests.conftest import VirtualClock, sign_in, take_ticket
 
 PHONE = "+963944123456"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The count of people ahead alone decides, unless a test sets a lead time."""
+    return settings.model_copy(update={"sms_notify_lead_s": 0.0})
 
 
 def sms(database: Database) -> list[tuple[str, str]]:
@@ -121,3 +131,25 @@ def test_tickets_without_a_phone_get_nothing(
     assert agent.post("/api/v1/centres/DAM-01/counters/1/open").status_code == 200
     call_next(agent)
     assert sms(database) == []
+
+
+def test_the_near_sms_goes_once_the_predicted_wait_is_within_the_lead_time(
+    settings: Settings, database: Database, clock: VirtualClock
+) -> None:
+    # CR takes 180 s. With counter 1 free and 7 ahead, the wait is 7 services: 21 min, past the
+    # 20-minute lead. Once it serves the first (3 min), 6 are ahead and one is at the counter: still 21.
+    # With 5 ahead, 18 min: the SMS goes.
+    app = create_app(
+        settings.model_copy(update={"sms_notify_lead_s": 1200.0}), database=database, clock=clock
+    )
+    with TestClient(app) as client, sign_in(app, "agent1") as agent:
+        assert agent.post("/api/v1/centres/DAM-01/counters/1/open").status_code == 200
+        for _ in range(7):
+            take_ticket(client)
+        assert remote(client, database)["ahead"] == 7
+        for expected in ([], ["turn_near"]):
+            assert agent.post("/api/v1/centres/DAM-01/counters/1/next").status_code == 200
+            assert [template for template, _ in sms(database)] == expected
+            assert agent.post("/api/v1/centres/DAM-01/counters/1/start").status_code == 200
+            clock.advance(180)
+            assert agent.post("/api/v1/centres/DAM-01/counters/1/finish").status_code == 200

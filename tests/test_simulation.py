@@ -14,7 +14,7 @@ import pytest
 from queueing.erlang import erlang_c_probability, erlang_c_wait
 from queueing.simulation.report import served_tickets, summarise
 from queueing.simulation.run import Simulation
-from queueing.simulation.scenario import Scenario, load_scenario
+from queueing.simulation.scenario import Scenario, load_scenario, overloaded, variant
 from server.cli import main
 from server.simulate_cli import simulate, throwaway_database
 
@@ -137,6 +137,113 @@ def test_a_day_serves_everyone_who_came_and_takes_its_breaks() -> None:
     assert 0 < results["mean_utilisation"] < 1
 
 
+# --- balancing counters and centres, remote tickets ----------------------------------------------
+
+
+def ring(*, rates: list[float], citizens: int) -> Scenario:
+    """Three services, three counters, each with one own queue and the next as a backup."""
+    codes = ["CR", "FS", "ID"]
+    return Scenario.model_validate(
+        {
+            "name": "a ring of two skills",
+            "stable": True,
+            "stationary": {"citizens": citizens, "warm_up": citizens // 10},
+            "balancer": {"mode": "apply", "every_s": 60},
+            "service": [
+                {
+                    "code": code,
+                    "mean_service_s": 600,
+                    "distribution": "exponential",
+                    "cv": 1.0,
+                    "walk_ins_per_hour": [rate],
+                }
+                for code, rate in zip(codes, rates, strict=True)
+            ],
+            "counter": [
+                {"services": {code: 1.0}, "backups": {codes[(i + 1) % 3]: 1.0}}
+                for i, code in enumerate(codes)
+            ],
+        }
+    )
+
+
+def test_a_balanced_ring_keeps_an_overloaded_service_in_check_where_dedicated_counters_cannot() -> None:
+    # ID asks for 1.05 counters: alone on its counter its queue grows for as long as the run lasts.
+    scenario = ring(rates=[3.0, 4.0, 6.3], citizens=600)
+    dedicated = variant(scenario, "dedicated")
+    assert [code for _, code, _, _ in overloaded(dedicated)] == ["ID"]
+    balanced, alone = simulate(scenario, seed=5), simulate(dedicated, seed=5)
+    assert balanced["balancer"]["moves"] > 0 and alone["balancer"]["moves"] == 0
+    assert balanced["citizens"] == alone["citizens"] == 600  # the same citizens (common random numbers)
+    assert balanced["services"]["ID"]["mean_wait_s"] < alone["services"]["ID"]["mean_wait_s"] / 3
+    assert balanced["walk_ins"]["mean_wait_s"] < alone["walk_ins"]["mean_wait_s"]
+
+
+def two_centres(follow_share: float) -> Scenario:
+    return Scenario.model_validate(
+        {
+            "name": "two centres",
+            "stable": True,
+            "stationary": {"citizens": 600, "warm_up": 60},
+            "advice": {"follow_share": follow_share, "travel_s_per_km": 180},
+            "centre": [
+                {"code": "DAM-01", "latitude": 33.5, "longitude": 36.25, "demand": 1.2},
+                {"code": "DAM-02", "latitude": 33.5, "longitude": 36.2716, "demand": 0.8},
+            ],
+            "service": [
+                {
+                    "code": "CR",
+                    "mean_service_s": 600,
+                    "distribution": "exponential",
+                    "cv": 1.0,
+                    "walk_ins_per_hour": [14.0],
+                }
+            ],
+            "counter": [
+                {"centre": "DAM-01", "count": 3, "services": {"CR": 1.0}},
+                {"centre": "DAM-02", "count": 3, "services": {"CR": 1.0}},
+            ],
+        }
+    )
+
+
+def test_citizens_who_follow_the_recommendations_shorten_the_waits_of_both_centres() -> None:
+    alone, advised = simulate(two_centres(0.0), seed=4), simulate(two_centres(0.5), seed=4)
+    assert "advice" not in alone
+    assert advised["advice"]["sent_elsewhere"] > 0
+    assert advised["advice"]["mean_extra_travel_s"] == pytest.approx(2.0 * 180, rel=0.01)  # 2.0 km apart
+    for results in (alone, advised):
+        centres = results["centres"]
+        assert (
+            centres["DAM-01"]["walk_ins"]["served"] + centres["DAM-02"]["walk_ins"]["served"]
+            == (results["walk_ins"]["served"])
+        )
+    busy = alone["centres"]["DAM-01"]["walk_ins"]["mean_wait_s"]
+    assert busy > 2 * alone["centres"]["DAM-02"]["walk_ins"]["mean_wait_s"]
+    assert advised["walk_ins"]["mean_wait_s"] < alone["walk_ins"]["mean_wait_s"]
+
+
+def test_every_walk_in_is_told_a_wait_and_each_predictor_is_scored_on_the_same_people() -> None:
+    results = simulate(Scenario.model_validate(SMALL_DAY), seed=3)
+    prediction = results["prediction"]
+    # All but the first walk-in of each queue (nobody before them to learn the last wait from).
+    assert prediction["walk_ins"] == results["walk_ins"]["served"] - 2
+    errors = prediction["mean_absolute_error_s"]
+    assert set(errors) == {"learned", "oracle", "plain", "last_to_enter", "rolling"}
+    assert all(error >= 0 for error in errors.values())
+    assert 0 < prediction["range_coverage"] <= 1 and prediction["mean_range_width_s"] > 0
+
+
+def test_remote_tickets_keep_people_out_of_the_hall_until_their_turn_is_near() -> None:
+    in_person = simulate(Scenario.model_validate(SMALL_DAY), seed=3)
+    remote_day = {**SMALL_DAY, "remote": {"share": 0.5, "notify_lead_min": 5, "travel_min": [2, 5]}}
+    remote = simulate(Scenario.model_validate(remote_day), seed=3)
+    assert remote["remote"]["tickets"] > 0
+    served = remote["walk_ins"]["served"] + remote["appointments"]["checked_in"]
+    assert served == remote["citizens"] == in_person["citizens"]  # everyone came and was served
+    assert remote["peak_hall"]["people"] < in_person["peak_hall"]["people"]
+
+
 # --- scenario files --------------------------------------------------------------------------------
 
 
@@ -177,8 +284,32 @@ services = { CR = 1.0 }
             r"line 12, counter\[0\]\.services\.XX: unknown service XX",
         ),
         ("warm_up = 10", "warm_up = 100", r"line 5, stationary\.warm_up: the warm-up must be shorter"),
+        (
+            "count = 4",
+            'count = 4\ncentre = "DAM-09"',
+            r"line 12, counter\[0\]\.centre: unknown centre DAM-09",
+        ),
+        (
+            "{ CR = 1.0 }",
+            "{ CR = 1.0 }\nbackups = { CR = 1.0 }",
+            r"line 13, counter\[0\]\.backups\.CR: CR is already one of its own queues",
+        ),
+        (
+            "stable = true",
+            "stable = true\n[remote]\ntravel_min = [15, 5]",
+            r"line 4, remote\.travel_min: Value error, \[15\.0, 5\.0\] is not a range",
+        ),
     ],
-    ids=["unknown-key", "negative-rate", "load-over-100", "unknown-service", "warm-up-too-long"],
+    ids=[
+        "unknown-key",
+        "negative-rate",
+        "load-over-100",
+        "unknown-service",
+        "warm-up-too-long",
+        "unknown-centre",
+        "own-and-backup",
+        "travel-range",
+    ],
 )
 def test_a_bad_scenario_is_refused_before_anything_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, message: str

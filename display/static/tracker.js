@@ -27,7 +27,11 @@
     $("ahead-row").hidden = $("wait-row").hidden = !waiting;
     if (waiting) {
       $("ahead").textContent = view.ahead;
-      $("wait").textContent = `~${Math.max(1, Math.round(view.estimated_wait_s / 60))} ${text.minutes}`;
+      // The typical wait, then the range that holds 8 waits in 10 (docs/scheduling.md).
+      const minutes = (seconds) => Math.max(1, Math.round(seconds / 60));
+      const [low, high] = view.estimated_wait_range_s || [0, 0];
+      const span = high > 0 ? ` (${Math.round(low / 60)}–${minutes(high)})` : "";
+      $("wait").textContent = `~${minutes(view.estimated_wait_s)} ${text.minutes}${span}`;
     }
     $("counter-row").hidden = !view.counter || !["called", "serving"].includes(view.status);
     $("counter").textContent = view.counter || "";

@@ -8,7 +8,7 @@ import tomllib
 from collections.abc import Sequence
 from datetime import datetime, time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -39,9 +39,20 @@ class ServiceSpec(_Strict):
     priority_share: float = Field(default=0.0, ge=0, le=1)
 
 
+class CentreSpec(_Strict):
+    code: str = Field(pattern=r"^[A-Z]{3}-\d{2}$")
+    latitude: float = Field(default=33.5, ge=-90, le=90)
+    longitude: float = Field(default=36.3, ge=-180, le=180)
+    # Scales every service's walk-ins and bookings at this centre (its share of the country's demand).
+    demand: float = Field(default=1.0, ge=0)
+
+
 class CounterSpec(_Strict):
+    centre: str | None = None  # the code of one of the [[centre]]s; the first when not given
     count: int = Field(default=1, ge=1)
     services: dict[str, Annotated[float, Field(gt=0)]] = Field(min_length=1)
+    # Queues the counter may serve when none of its own has anyone; the balancer may boost them.
+    backups: dict[str, Annotated[float, Field(gt=0)]] = {}
     # Breaks, centre-local ["10:30", "10:45"]: the counter pauses when its citizen in hand is done.
     breaks: list[tuple[str, str]] = []
 
@@ -71,6 +82,42 @@ class AppointmentSpec(_Strict):
     early_min: float = Field(default=10, ge=0)  # citizens arrive up to this early, uniformly
 
 
+class BalancerSpec(_Strict):
+    # off: counters keep their roles; recommend: the job runs and only counts its moves; apply: it
+    # boosts and releases backup queues itself (a centre with auto_balance on).
+    mode: Literal["off", "recommend", "apply"] = "off"
+    every_s: float = Field(default=60, ge=10, le=3600)
+    boost_above_s: float = Field(default=600, gt=0)
+    release_below_s: float = Field(default=120, ge=0)
+
+
+class AdviceSpec(_Strict):
+    # The share of walk-ins who ask /api/v1/recommendations before leaving home (at their own centre)
+    # and go where it says: the centre with the least travel plus predicted wait.
+    follow_share: float = Field(default=0.0, ge=0, le=1)
+    travel_s_per_km: float = Field(default=180.0, gt=0)
+
+
+class RemoteSpec(_Strict):
+    # The share of walk-ins who take a remote ticket from home at the time they would have come, and
+    # come when the "your turn is near" SMS says so: `notify_ahead` people or `notify_lead_min` minutes
+    # (estimated) before their turn, as DOR_SMS_NOTIFY_AHEAD and DOR_SMS_NOTIFY_LEAD_S in a centre.
+    share: float = Field(default=0.0, ge=0, le=1)
+    notify_ahead: int = Field(default=3, ge=0)
+    notify_lead_min: float = Field(default=20.0, ge=0)
+    travel_min: tuple[float, float] = (5.0, 15.0)  # from the SMS to the hall, uniformly
+
+    @field_validator("travel_min")
+    @classmethod
+    def _range(cls, span: tuple[float, float]) -> tuple[float, float]:
+        if not 0 <= span[0] <= span[1]:
+            raise ValueError(f"{list(span)} is not a range of minutes like [5, 15]")
+        return span
+
+
+DEFAULT_CENTRE = CentreSpec(code="SIM-01")
+
+
 class Scenario(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
@@ -80,6 +127,11 @@ class Scenario(_Strict):
     day: DaySpec | None = None
     stationary: StationarySpec | None = None
     appointments: AppointmentSpec = AppointmentSpec()
+    balancer: BalancerSpec = BalancerSpec()
+    advice: AdviceSpec = AdviceSpec()
+    remote: RemoteSpec = RemoteSpec()
+    # Several centres for one simulation (citizens may be advised from one to another); one when absent.
+    centre: list[CentreSpec] = []
     service: list[ServiceSpec] = Field(min_length=1)
     counter: list[CounterSpec] = Field(min_length=1)
 
@@ -90,8 +142,17 @@ class Scenario(_Strict):
         opens, closes = (datetime.strptime(t, "%H:%M") for t in (self.day.opens, self.day.closes))
         return -(-int((closes - opens).total_seconds()) // 3600)
 
+    def centres(self) -> list[CentreSpec]:
+        """The simulated centres."""
+        return self.centre or [DEFAULT_CENTRE]
+
+    def counters_of(self, centre: str) -> list[CounterSpec]:
+        """The counter specs of one centre."""
+        first = self.centres()[0].code
+        return [c for c in self.counter if (c.centre or first) == centre]
+
     def counters(self) -> int:
-        """How many counters the centre has."""
+        """How many counters there are (in all centres)."""
         return sum(spec.count for spec in self.counter)
 
 
@@ -100,26 +161,31 @@ def rate_at(rates: Sequence[float], hour: int) -> float:
     return rates[0] if len(rates) == 1 else rates[hour]
 
 
-def offered_loads(scenario: Scenario) -> list[float]:
-    """Per hour of intake (one value when stationary): the offered load as a share of all counters."""
+def offered_loads(scenario: Scenario, centre: CentreSpec) -> list[float]:
+    """Per hour of intake (one value when stationary): a centre's offered load as a share of its counters."""
     hours = max(scenario.hours(), 1)
+    counters = sum(c.count for c in scenario.counters_of(centre.code))
     return [
         sum(
             (rate_at(s.walk_ins_per_hour, h) + rate_at(s.appointments_per_hour, h)) * s.mean_service_s / 3600
             for s in scenario.service
         )
-        / scenario.counters()
+        * centre.demand
+        / max(counters, 1)
         for h in range(hours)
     ]
 
 
-def load_scenario(path: Path) -> Scenario:
-    """The scenario in this file, or ScenarioError naming the file, the line and the key at fault."""
+def load_scenario(path: Path, overrides: Sequence[str] = ()) -> Scenario:
+    """The scenario in this file, with `overrides` ("table.key=TOML value") applied, or ScenarioError
+    naming the file, the line and the key at fault."""
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ScenarioError(f"{path}: {exc}") from None
+    for override in overrides:
+        _override(data, override)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -130,6 +196,24 @@ def load_scenario(path: Path) -> Scenario:
         loc, message = found[0]
         raise ScenarioError(_where(path, text, loc) + f": {message}")
     return scenario
+
+
+def _override(data: dict[str, Any], override: str) -> None:
+    """Sets one "table.key=value" (a TOML value) in the parsed scenario."""
+    path, _, value = override.partition("=")
+    keys = path.strip().split(".")
+    if not value or not all(re.fullmatch(r"[a-z_]+", k) for k in keys):
+        raise ScenarioError(f"--set {override}: give table.key=value, e.g. advice.follow_share=0.5")
+    try:
+        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"--set {override}: {exc}") from None
+    table = data
+    for key in keys[:-1]:
+        table = table.setdefault(key, {})
+        if not isinstance(table, dict):
+            raise ScenarioError(f"--set {override}: {key} is not a table")
+    table[keys[-1]] = parsed
 
 
 def problems(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
@@ -154,11 +238,23 @@ def problems(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
         if scenario.stationary is not None and any(spec.appointments_per_hour):
             found.append((("service", index, "appointments_per_hour"), "a stationary run has no bookings"))
     for index, counter in enumerate(scenario.counter):
-        for code in counter.services:
-            if code not in codes:
-                found.append((("counter", index, "services", code), f"unknown service {code}"))
+        for key in ("services", "backups"):
+            for code in getattr(counter, key):
+                if code not in codes:
+                    found.append((("counter", index, key, code), f"unknown service {code}"))
+        for code in set(counter.services) & set(counter.backups):
+            found.append((("counter", index, "backups", code), f"{code} is already one of its own queues"))
         if counter.breaks and scenario.day is None:
             found.append((("counter", index, "breaks"), "breaks belong to a [day] scenario"))
+    centres = [c.code for c in scenario.centres()]
+    if len(set(centres)) != len(centres):
+        found.append((("centre",), f"centre codes repeat: {centres}"))
+    for index, counter in enumerate(scenario.counter):
+        if counter.centre is not None and counter.centre not in centres:
+            found.append((("counter", index, "centre"), f"unknown centre {counter.centre}"))
+    for index, centre in enumerate(scenario.centre):
+        if not scenario.counters_of(centre.code):
+            found.append((("centre", index), f"{centre.code} has no counters"))
     if scenario.stationary is not None and scenario.stationary.warm_up >= scenario.stationary.citizens:
         found.append((("stationary", "warm_up"), "the warm-up must be shorter than the run"))
     if found:
@@ -171,33 +267,26 @@ def problems(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
 def _instability(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
     # Necessary conditions only: the whole centre, and each service on the counters that serve it, at
     # full weight. Counters shared by several services can still be overloaded together.
-    for hour, load in enumerate(offered_loads(scenario)):
-        if load >= 1:
-            when = f" in hour {hour + 1} of intake" if scenario.day is not None else ""
-            return [
-                (
-                    ("service",),
-                    f"offered load is {load:.0%} of {scenario.counters()} counters{when}; "
-                    "a scenario with stable = true (or [stationary]) needs less than 100%",
-                )
-            ]
-    for index, spec in enumerate(scenario.service):
-        serving = sum(c.count for c in scenario.counter if spec.code in c.services)
-        for hour in range(max(scenario.hours(), 1)):
-            work = (
-                (rate_at(spec.walk_ins_per_hour, hour) + rate_at(spec.appointments_per_hour, hour))
-                * spec.mean_service_s
-                / 3600
-            )
-            if work >= serving:
+    for centre in scenario.centres():
+        for hour, load in enumerate(offered_loads(scenario, centre)):
+            if load >= 1:
+                when = f" in hour {hour + 1} of intake" if scenario.day is not None else ""
+                counters = sum(c.count for c in scenario.counters_of(centre.code))
+                where = f" at {centre.code}" if scenario.centre else ""
                 return [
                     (
-                        ("service", index, "walk_ins_per_hour"),
-                        f"{spec.code} needs {work:.2f} counters but {serving} serve it; "
-                        "its queue grows without end",
+                        ("service",),
+                        f"offered load{where} is {load:.0%} of {counters} counters{when}; "
+                        "a scenario with stable = true (or [stationary]) needs less than 100%",
                     )
                 ]
-    return []
+    return [
+        (
+            ("service", index, "walk_ins_per_hour"),
+            f"{code} needs {work:.2f} counters but {serving} serve it; its queue grows without end",
+        )
+        for index, code, work, serving in overloaded(scenario)[:1]
+    ]
 
 
 def _where(path: Path, text: str, loc: Sequence[str | int]) -> str:
@@ -236,6 +325,44 @@ def _line_of(text: str, loc: Sequence[str | int]) -> int | None:
             position = found = hit
         i += 1
     return None if found is None else found + 1
+
+
+def variant(scenario: Scenario, name: str) -> Scenario:
+    """The scenario as given, or its yardsticks: `dedicated` (each counter keeps to its own queues:
+    no backups, no balancer) and `pooled` (every counter calls every queue as its own, weight 1)."""
+    if name == "given":
+        return scenario
+    counters: list[CounterSpec] = []
+    for counter in scenario.counter:
+        services = (
+            dict(counter.services)
+            if name == "dedicated"
+            else dict.fromkeys((s.code for s in scenario.service), 1.0)
+        )
+        counters.append(counter.model_copy(update={"services": services, "backups": {}}))
+    return scenario.model_copy(
+        update={"counter": counters, "balancer": BalancerSpec(), "name": f"{scenario.name} [{name}]"}
+    )
+
+
+def overloaded(scenario: Scenario) -> list[tuple[int, str, float, int]]:
+    """Services that need, at some hour, more counters of a centre than call them there (own queue or
+    backup): (index, service [at centre], counters needed, counters calling it), at the worst hour."""
+    found = []
+    centres = scenario.centres()
+    for centre in centres:
+        counters = scenario.counters_of(centre.code)
+        for index, spec in enumerate(scenario.service):
+            serving = sum(c.count for c in counters if spec.code in c.services or spec.code in c.backups)
+            rates = (
+                rate_at(spec.walk_ins_per_hour, h) + rate_at(spec.appointments_per_hour, h)
+                for h in range(max(scenario.hours(), 1))
+            )
+            work = max(rates) * centre.demand * spec.mean_service_s / 3600
+            if work >= serving and work > 0:
+                label = spec.code if len(centres) == 1 else f"{spec.code} at {centre.code}"
+                found.append((index, label, work, serving))
+    return found
 
 
 def local_time(value: str) -> time:

@@ -150,7 +150,10 @@
     $("t-service").textContent = service ? service.textContent : ticket.service;
     $("t-number").textContent = ticket.number;
     $("t-ahead").textContent = `${text.ahead}: ${local(ticket.ahead ?? 0)}`;
-    $("t-wait").textContent = `${text.wait}: ${local(Math.max(1, Math.round((ticket.estimated_wait_s || 0) / 60)))} ${text.minutes}`;
+    const minutes = (seconds) => local(Math.max(1, Math.round(seconds / 60)));
+    const [low, high] = ticket.estimated_wait_range_s || [0, 0];
+    const span = high > 0 ? ` (${local(Math.round(low / 60))}–${minutes(high)})` : "";
+    $("t-wait").textContent = `${text.wait}: ${minutes(ticket.estimated_wait_s || 0)} ${text.minutes}${span}`;
     $("t-qr").src = `/api/v1/tickets/${ticket.token}/qr.svg`;
     root.dataset.ticket = ticket.number;
     show("ticket");

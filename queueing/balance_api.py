@@ -1,0 +1,142 @@
+"""The counter balancer for supervisors: a centre's queue pressure and the moves the balancer
+recommends, one-click apply, and switching automatic balancing on or off. Each change is logged
+with who made it."""
+
+from __future__ import annotations
+
+import math
+
+from sqlmodel import Session
+from starlette.requests import Request
+
+from config.http import not_found, operation, read
+from queueing import catalogue
+from queueing.admin_api import centre_of_path, manager_of
+from queueing.balancer import apply_move, centre_balance
+from queueing.balancing import BalanceRules, Move
+from queueing.events import append_event, write_and_publish
+from queueing.models import Centre, QueueRole, Service, id_of
+from queueing.schemas import AutoBalanceIn, BalanceMoveIn, BalanceMoveOut, BalanceOut, QueuePressureOut
+from queueing.web import credentials, now, session_policy
+
+
+def _seconds(value: float) -> int | None:
+    return None if math.isinf(value) else round(value)
+
+
+def balance_view(session: Session, *, centre: Centre, rules: BalanceRules) -> BalanceOut:
+    """The centre's queues by pressure and this round's moves."""
+    balance = centre_balance(session, centre=centre, rules=rules)
+    codes = {id_of(s): s.code for s in catalogue.services_of(session, centre_id=id_of(centre))}
+    return BalanceOut(
+        centre=centre.code,
+        auto=centre.auto_balance,
+        queues=[
+            QueuePressureOut(
+                service=codes[q.service_id],
+                waiting=q.waiting,
+                drain_s=_seconds(balance.drain_s[q.service_id]),
+            )
+            for q in sorted(balance.queues, key=lambda q: -balance.drain_s[q.service_id])
+        ],
+        moves=[
+            BalanceMoveOut(
+                counter=m.counter,
+                service=codes[m.service_id],
+                role="boosted" if m.role == QueueRole.BOOSTED else "backup",
+                drain_s=_seconds(m.drain_s),
+            )
+            for m in balance.moves
+        ],
+    )
+
+
+def _rules(request: Request) -> BalanceRules:
+    rules: BalanceRules = request.app.state.balance_rules
+    return rules
+
+
+@operation(
+    "GET",
+    "/api/v1/centres/{centre}/balance",
+    summary="Queue pressure at a centre and the counter moves the balancer recommends",
+    tag="administration",
+    responses={200: BalanceOut},
+    errors=(401, 403),
+    security=("session",),
+)
+async def balance(request: Request) -> BalanceOut:
+    """Supervisors of the centre and admins."""
+    creds, at, policy, rules = credentials(request), now(request), session_policy(request), _rules(request)
+
+    def work(session: Session) -> BalanceOut:
+        centre = centre_of_path(session, request)
+        manager_of(session, creds, at=at, rules=policy, centre_id=id_of(centre))
+        return balance_view(session, centre=centre, rules=rules)
+
+    return await read(request, work)
+
+
+@operation(
+    "POST",
+    "/api/v1/centres/{centre}/balance/moves",
+    summary="Apply a counter move: boost a counter's backup queue, or lower a boosted one",
+    tag="administration",
+    body=BalanceMoveIn,
+    responses={200: BalanceOut},
+    errors=(401, 403, 409),
+    security=("session",),
+)
+async def move(request: Request, body: BalanceMoveIn) -> BalanceOut:
+    """Any move the counter's roles allow, recommended or not; 409 invalid_move otherwise."""
+    creds, at, policy, rules = credentials(request), now(request), session_policy(request), _rules(request)
+
+    def work(session: Session) -> BalanceOut:
+        centre = centre_of_path(session, request)
+        manager = manager_of(session, creds, at=at, rules=policy, centre_id=id_of(centre))
+        service: Service | None = catalogue.find_service(session, code=body.service)
+        if service is None:
+            raise not_found(request, "service", body.service)
+        drain = centre_balance(session, centre=centre, rules=rules).drain_s.get(id_of(service), 0.0)
+        planned = Move(body.counter, id_of(service), QueueRole(body.role), drain)
+        apply_move(session, centre=centre, move=planned, actor=manager.actor, now=at)
+        return balance_view(session, centre=centre, rules=rules)
+
+    return await write_and_publish(request, work)
+
+
+@operation(
+    "POST",
+    "/api/v1/centres/{centre}/balance/auto",
+    summary="Let the balancer apply its moves itself at this centre, or only recommend them",
+    tag="administration",
+    body=AutoBalanceIn,
+    responses={200: BalanceOut},
+    errors=(401, 403),
+    security=("session",),
+)
+async def auto(request: Request, body: AutoBalanceIn) -> BalanceOut:
+    """Supervisors of the centre and admins; logged."""
+    creds, at, policy, rules = credentials(request), now(request), session_policy(request), _rules(request)
+
+    def work(session: Session) -> BalanceOut:
+        centre = centre_of_path(session, request)
+        manager = manager_of(session, creds, at=at, rules=policy, centre_id=id_of(centre))
+        if centre.auto_balance != body.auto:
+            centre.auto_balance = body.auto
+            session.add(centre)
+            append_event(
+                session,
+                centre_id=id_of(centre),
+                centre_code=centre.code,
+                type="auto_balance_changed",
+                actor=manager.actor,
+                at=at,
+                data={"auto": body.auto},
+            )
+        return balance_view(session, centre=centre, rules=rules)
+
+    return await write_and_publish(request, work)
+
+
+routes = [balance, move, auto]
