@@ -2,9 +2,9 @@
 queueing/waits.py feeds them what the centre's log says (docs/scheduling.md, "Wait prediction").
 
 The typical wait is queue-length based. The counters calling a ticket's queue (as one of their own,
-or as a backup while their own are empty) serve, before it,
-the people ahead of it in the queue and the people already waiting in their other queues (older,
-so first under the policy; scaled by weight and by how many of that queue's counters these are).
+or as a backup while their own are empty) serve, before it, the people ahead of it in the queue and
+the people already waiting in their other queues (older, so first under the policy; scaled by
+weight and by how many of that queue's counters these are).
 Once the idle counters have taken the first of them, the ticket waits for that many services plus
 one to end, at the pace the counters are learned to serve the queue:
 - service times per service and counter, from recent services, each weighted by how recent it is
@@ -49,6 +49,14 @@ class Desk:
     backups: Mapping[int, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class QueueState:
+    """A queue now: people waiting, and the rate at which people who go ahead of walk-ins came lately."""
+
+    waiting: int
+    overtakers_per_s: float
+
+
 def callers(
     service_id: int, *, desks: Sequence[Desk], queues: Mapping[int, QueueState]
 ) -> list[tuple[Desk, float]]:
@@ -61,14 +69,6 @@ def callers(
         elif service_id in desk.backups and not any(queues[s].waiting for s in desk.own if s in queues):
             found.append((desk, desk.backups[service_id]))
     return found
-
-
-@dataclass(frozen=True)
-class QueueState:
-    """A queue now: people waiting, and how many an hour lately came who go ahead of walk-ins."""
-
-    waiting: int
-    overtakers_per_s: float
 
 
 @dataclass(frozen=True)
