@@ -5,6 +5,7 @@ supervisor). Every applied move is an event in the centre's log, with who made i
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from queueing.balancing import BalanceRules, DeskState, Move, QueueLoad, drain_times, plan
 from queueing.catalogue import services_of
+from queueing.counters import find_counter
 from queueing.errors import InvalidMove
 from queueing.events import append_event
 from queueing.models import Centre, Counter, CounterService, QueueRole, Service, id_of
@@ -65,9 +67,7 @@ def centre_balance(session: Session, *, centre: Centre, rules: BalanceRules) -> 
 def apply_move(session: Session, *, centre: Centre, move: Move, actor: str, now: datetime) -> None:
     """Gives the counter's queue its new role; InvalidMove unless the counter holds it in the role the
     move starts from (a backup to boost, a boosted queue to release)."""
-    counter = session.exec(
-        select(Counter).where(Counter.centre_id == id_of(centre), Counter.number == move.counter)
-    ).first()
+    counter = find_counter(session, centre_id=id_of(centre), number=move.counter)
     service = session.get(Service, move.service_id)
     if counter is None or service is None:
         raise InvalidMove(f"no counter {move.counter} or service {move.service_id} at {centre.code}")
@@ -97,7 +97,7 @@ def apply_move(session: Session, *, centre: Centre, move: Move, actor: str, now:
             "counter": counter.number,
             "service": service.code,
             "role": move.role.value,
-            "drain_s": None if move.drain_s == float("inf") else round(move.drain_s),
+            "drain_s": None if math.isinf(move.drain_s) else round(move.drain_s),
         },
     )
     log.info(
