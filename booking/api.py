@@ -1,4 +1,4 @@
-"""Booking routes. For now: check-in at the kiosk (the booking pages come with the booking issue)."""
+"""Check-in at the kiosk: an appointment's code or QR, or a remote ticket's tracker QR."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from booking.checkin import CheckInRefused, Window, check_in
+from booking.checkin import CheckInRefused, Window, check_in, check_in_remote
 from config.http import ApiError, Strict, not_found, operation
 from queueing.events import write_and_publish
 from queueing.models import DeviceKind, id_of
@@ -24,6 +24,7 @@ from queueing.service import (
     record_failure,
     require_device,
     retry_after,
+    scanned_token,
     ticket_view,
 )
 
@@ -35,22 +36,24 @@ class CheckInIn(Strict):
     code: str = Field(
         min_length=1,
         max_length=200,
-        description="typed (Arabic-Indic digits accepted), or the confirmation's QR scanned",
+        description="an appointment's code typed (Arabic-Indic digits accepted) or its confirmation's "
+        "QR scanned, or a remote ticket's tracker QR scanned",
     )
 
 
 @operation(
     "POST",
     "/api/v1/centres/{centre}/check-in",
-    summary="Check in an appointment at the kiosk: it becomes a ticket with appointment priority",
+    summary="Check in at the kiosk: an appointment becomes a ticket with appointment priority (201); "
+    "a remote ticket's holder is in the hall, so it may be called (200)",
     tag="booking",
     body=CheckInIn,
-    responses={201: TicketOut},
+    responses={200: TicketOut, 201: TicketOut},
     errors=(401, 403, 409, 429),
     security=("device",),
 )
 async def check_in_route(request: Request, body: CheckInIn) -> Response:
-    """Turns the appointment with this code into a ticket."""
+    """Turns the appointment with this code into a ticket, or lets a scanned remote ticket be called."""
     code = request.path_params["centre"]
     creds, at, policy, settings = (
         credentials(request),
@@ -63,8 +66,9 @@ async def check_in_route(request: Request, body: CheckInIn) -> Response:
         late=timedelta(seconds=settings.checkin_late_s),
         late_becomes_walk_in=settings.late_checkin == "walk_in",
     )
+    grace = timedelta(seconds=settings.remote_check_in_grace_s)
 
-    def work(session: Session) -> TicketOut | tuple[str, str] | int:
+    def work(session: Session) -> tuple[TicketOut, int] | tuple[str, str] | int:
         centre = find_centre(session, code=code)
         if centre is None:
             raise not_found(request, "centre", code)
@@ -73,22 +77,30 @@ async def check_in_route(request: Request, body: CheckInIn) -> Response:
         wait = retry_after(session, key=key, limit=WRONG_CODES, now=at)
         if wait:
             return wait
+        actor = f"device:{device.id}"
+        token = scanned_token(body.code)
         try:
-            ticket = check_in(
-                session,
-                centre=centre,
-                typed_code=body.code,
-                window=window,
-                actor=f"device:{device.id}",
-                now=at,
-                ignore_hours=settings.always_open,
-            )
+            if token is None:
+                ticket = check_in(
+                    session,
+                    centre=centre,
+                    typed_code=body.code,
+                    window=window,
+                    actor=actor,
+                    now=at,
+                    ignore_hours=settings.always_open,
+                )
+            else:  # a remote ticket's tracker QR: nothing is created, the ticket may now be called
+                ticket = check_in_remote(
+                    session, centre=centre, token=token, actor=actor, now=at, grace=grace
+                )
         except CheckInRefused as refusal:
             if refusal.code == "unknown_code":
                 record_failure(session, key=key, limit=WRONG_CODES, now=at)
             return refusal.code, str(refusal)
         clear(session, key=key)
-        return ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
+        view = ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
+        return view, 201 if token is None else 200
 
     result = await write_and_publish(request, work)
     if isinstance(result, int):
@@ -98,10 +110,11 @@ async def check_in_route(request: Request, body: CheckInIn) -> Response:
             f"too many unknown codes; wait {result} s",
             headers={"Retry-After": str(result)},
         )
-    if isinstance(result, tuple):
-        reason, message = result
-        raise ApiError(404 if reason == "unknown_code" else 409, reason, message)
-    return JSONResponse(result.model_dump(mode="json"), status_code=201)
+    if isinstance(result[0], TicketOut):
+        view, status = result
+        return JSONResponse(view.model_dump(mode="json"), status_code=status)
+    reason, message = result
+    raise ApiError(404 if reason == "unknown_code" else 409, reason, message)
 
 
 routes = [check_in_route]

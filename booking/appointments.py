@@ -22,9 +22,9 @@ from sqlmodel import Session, col, select
 
 from booking.checkin import CODE_ALPHABET
 from booking.models import Appointment, AppointmentStatus, BookingSlot
-from booking.slots import NotBookable, SlotRules, capacity, check_bookable
+from booking.slots import NotBookable, SlotRules, check_bookable
 from queueing.models import Centre, CentreService, Counter, CounterService, QueueRole, Service, id_of
-from queueing.service import to_ascii_digits
+from queueing.service import capacity, to_ascii_digits
 from sms_gateway.outbox import enqueue
 
 log = logging.getLogger(__name__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,11 +11,12 @@ from sqlmodel import Session, select
 
 from booking.models import Appointment, AppointmentStatus
 from queueing.models import Centre, Service, Ticket
-from queueing.service import Channel, issue_ticket
+from queueing.service import CannotCheckIn, Channel, check_in_ticket, find_ticket, issue_ticket
 
 # Codes avoid look-alikes (0/O, 1/I/L, 2/Z, 5/S, 8/B); people may type Arabic-Indic digits.
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 MANAGE_LINK = re.compile(r"/book/manage/([A-Za-z0-9_-]{16,64})/?$")
+log = logging.getLogger(__name__)
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 
 
@@ -90,4 +92,19 @@ def check_in(
     appointment.checked_in_at = now
     appointment.ticket_id = ticket.id
     session.add(appointment)
+    return ticket
+
+
+def check_in_remote(
+    session: Session, *, centre: Centre, token: str, actor: str, now: datetime, grace: timedelta
+) -> Ticket:
+    """A remote ticket's holder scanned its tracker QR at the kiosk: the ticket may now be called."""
+    ticket = find_ticket(session, token=token)
+    if ticket is None or ticket.centre_id != centre.id:
+        raise CheckInRefused("unknown_code", f"no ticket with the scanned link at {centre.code}")
+    try:
+        kept = check_in_ticket(session, ticket=ticket, centre=centre, actor=actor, now=now, grace=grace)
+    except CannotCheckIn as refusal:
+        raise CheckInRefused(refusal.code, str(refusal)) from None
+    log.info("remote ticket %s checked in at %s; place kept: %s", ticket.number, centre.code, kept)
     return ticket

@@ -1,20 +1,12 @@
-"""The slot engine: bookable slots and their capacity, from a centre's week, holidays and counters.
-Pure functions over plain data; computed in the centre's time zone from the tz database.
-
-Capacity of a slot for a service = what the counters serving it can do in the slot's length,
-less the share kept for walk-ins:
-
-    floor(slot_s / mean_service_s x sum over counters of (weight of the service / sum of the
-          counter's weights) x (1 - walk_in_share))
-
-A counter that serves several services gives each the share of its time its weights say. Breaks are
-the gaps between a day's opening spans; a slot never straddles one. docs/scheduling.md has examples.
+"""The slot engine: bookable slots from a centre's week and holidays; their capacity comes from the
+counters (queueing/capacity.py). Pure functions over plain data; computed in the centre's time zone
+from the tz database. Breaks are the gaps between a day's opening spans; a slot never straddles one.
+docs/scheduling.md has examples.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -44,21 +36,6 @@ class NotBookable(ValueError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
-
-
-def capacity(
-    *,
-    slot: timedelta,
-    mean_service_s: int,
-    counter_weights: Sequence[Mapping[int, float]],
-    service_id: int,
-    walk_in_share: float,
-) -> int:
-    """Appointments one slot can take for the service (see the module's docstring)."""
-    share = sum(
-        weights[service_id] / sum(weights.values()) for weights in counter_weights if weights.get(service_id)
-    )
-    return math.floor(slot.total_seconds() / mean_service_s * share * (1 - walk_in_share))
 
 
 def day_slots(

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     checkin_early_s: int = Field(default=3600, ge=0)
     checkin_late_s: int = Field(default=900, ge=0)
     late_checkin: Literal["walk_in", "refuse"] = "walk_in"
+    # A remote ticket (at a centre that asks for check-in) keeps its place when its holder checks in
+    # within this long of the "your turn is near" SMS; later, it joins the back of the queue.
+    remote_check_in_grace_s: int = Field(default=1800, ge=0)
     # Screens' feeds read the event log when the bus rings and at least this often (seconds); more
     # often while the bus is down.
     feed_poll_s: float = Field(default=5.0, gt=0)

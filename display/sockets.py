@@ -36,7 +36,17 @@ TRY_AGAIN_LATER = 1013
 MAX_SOCKETS_PER_ADDRESS = 50
 # Events after which a ticket's place in line may have changed.
 MOVES = frozenset(
-    {"issued", "called", "cancelled", "transferred", "no_show", "finished", "started", "recalled"}
+    {
+        "issued",
+        "called",
+        "cancelled",
+        "transferred",
+        "no_show",
+        "finished",
+        "started",
+        "recalled",
+        "checked_in",
+    }
 )
 
 

@@ -35,7 +35,7 @@ from queueing.models import (
 )
 from queueing.policy import PolicyConfig, choose_next
 from queueing.states import ACTIVE, Move, TicketStatus, next_status
-from queueing.tickets import anyone_waiting, queue_heads
+from queueing.tickets import anyone_to_call, queue_heads
 
 CLAIM_ATTEMPTS = 20
 
@@ -189,13 +189,17 @@ class CounterDesk:
         self._require_ready()
         queues = counter_queues(self.session, counter_id=id_of(self.counter))
         served = list(queues.all())
-        if not anyone_waiting(self.session, centre_id=id_of(self.centre), service_ids=served):
+        if not anyone_to_call(self.session, centre_id=id_of(self.centre), service_ids=served):
             return None  # nobody waits: answer without taking the centre's lock (nothing is logged)
         lock_log(self.session, centre_id=id_of(self.centre))
         for _ in range(CLAIM_ATTEMPTS):
             # The head of each line is enough: whatever the weights, the policy's first is among them.
             candidates = queue_heads(
-                self.session, centre_id=id_of(self.centre), service_ids=served, now=self.now
+                self.session,
+                centre_id=id_of(self.centre),
+                service_ids=served,
+                now=self.now,
+                callable_only=True,
             )
             choice = choose_next(
                 candidates, weights=queues.own, backups=queues.backups, now=self.now, config=policy
@@ -224,6 +228,8 @@ class CounterDesk:
             raise TicketNotWaiting(f"no waiting ticket {number} today")
         if ticket.service_id not in served:
             raise ServiceNotOffered(f"counter {self.counter.number} does not serve the service of {number}")
+        if ticket.away:
+            raise TicketNotWaiting(f"{number} is a remote ticket whose holder has not checked in yet")
         claimed = self._claim(id_of(ticket))
         if claimed is None:
             raise TicketNotWaiting(f"{number} was just called elsewhere")

@@ -66,6 +66,9 @@ class Centre(SQLModel, table=True):
     allows_priority: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
     # The balancer applies its moves itself; otherwise it only recommends them to the supervisor.
     auto_balance: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # A remote ticket is called only once its holder has checked in at the kiosk (keeping its place):
+    # nobody at home holds a counter idle (docs/queueing.md, "Remote tickets").
+    remote_check_in: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class Service(SQLModel, table=True):
@@ -236,6 +239,8 @@ class Ticket(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     # The wait predicted when it was issued (walk-ins): how far predictions are off calibrates them.
     predicted_wait_s: int | None = None
+    # A remote ticket whose holder has not checked in at the hall yet: it keeps its place, uncalled.
+    away: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class Event(SQLModel, table=True):

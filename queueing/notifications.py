@@ -40,8 +40,16 @@ class QueueNotices:
 
 
 def _send(
-    session: Session, *, centre: Centre, ticket: Ticket, kind: str, now: datetime, **params: object
+    session: Session,
+    *,
+    centre: Centre,
+    ticket: Ticket,
+    kind: str,
+    now: datetime,
+    template: str | None = None,
+    **params: object,
 ) -> None:
+    """Queues one SMS of this kind for the ticket (at most one per kind: `kind` makes the key)."""
     assert ticket.phone is not None
     name = centre.name_ar if ticket.language == "ar" else centre.name_en
     try:
@@ -49,7 +57,7 @@ def _send(
             session,
             dedupe_key=f"ticket:{ticket.id}:{kind}",
             phone=ticket.phone,
-            template=kind,
+            template=template or kind,
             language=ticket.language,
             params={"number": ticket.number, "centre": name, **params},
             now=now,
@@ -77,7 +85,12 @@ def notify_near(
         select(Ticket).where(col(Ticket.id).in_(list(ahead_of)), col(Ticket.phone).is_not(None))
     ).all()
     for ticket in with_phone:
-        _send(session, centre=centre, ticket=ticket, kind="turn_near", now=now, ahead=ahead_of[id_of(ticket)])
+        # An away ticket's holder is also told to check in, or the ticket is never called.
+        template = "turn_near_check_in" if ticket.away else "turn_near"
+        ahead = ahead_of[id_of(ticket)]
+        _send(
+            session, centre=centre, ticket=ticket, kind="turn_near", template=template, now=now, ahead=ahead
+        )
 
 
 def _phones_waiting(session: Session, *, centre_id: int, service_id: int) -> bool:

@@ -91,6 +91,11 @@ class TicketOut(BaseModel):
         description="[low, high]: 8 in 10 waits fall in it (docs/scheduling.md); null once called",
     )
     tracking_url: str
+    away: bool = Field(
+        default=False,
+        description="a remote ticket not checked in yet: it keeps its place but is called only once "
+        "its holder scans the tracker page's QR at the kiosk",
+    )
     counter: int | None = None
     issued_at: datetime
 

@@ -82,6 +82,8 @@ class CentreSpec(_Strict):
     holidays: list[str] = []
     hours: dict[str, list[list[str]]]
     counters: list[CounterSpec] = Field(min_length=1)
+    # Remote tickets are called only once checked in at the kiosk (docs/queueing.md).
+    remote_check_in: bool = False
 
     @field_validator("governorate")
     @classmethod
@@ -192,6 +194,7 @@ def _upsert_centre(session: Session, spec: CentreSpec, services: dict[str, Servi
     centre.timezone = spec.timezone
     centre.opening_hours = spec.hours
     centre.holidays = spec.holidays
+    centre.remote_check_in = spec.remote_check_in
     session.add(centre)
     session.flush()
     session.exec(delete(CentreService).where(col(CentreService.centre_id) == id_of(centre)))

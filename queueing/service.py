@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from queueing import hours
+from queueing.capacity import capacity
 from queueing.catalogue import find_centre, find_service, list_centres, services_of
 from queueing.events import centre_channel
 from queueing.hours import Spans, spans_on
@@ -18,6 +19,7 @@ from queueing.otp import OtpRules, Purpose, Verdict, check_code
 from queueing.otp_api import otp_rules, phone_field
 from queueing.phones import to_ascii_digits
 from queueing.policy import PolicyConfig
+from queueing.presence import CannotCheckIn, check_in_ticket, scanned_token
 from queueing.recommendations import Option, distance_km
 from queueing.schemas import CentreStatus, NowServing, ServiceStatus, TicketOut
 from queueing.states import ACTIVE, TicketStatus
@@ -35,6 +37,7 @@ from queueing.web import credentials, now, policy_config, require_device
 
 __all__ = [
     "MAX_KEY_LENGTH",
+    "CannotCheckIn",
     "Channel",
     "KeyReused",
     "Limit",
@@ -42,10 +45,12 @@ __all__ = [
     "Purpose",
     "Spans",
     "Verdict",
+    "capacity",
     "centre_channel",
     "centre_options",
     "centre_status",
     "check_code",
+    "check_in_ticket",
     "clear",
     "credentials",
     "event_message",
@@ -67,6 +72,7 @@ __all__ = [
     "replay",
     "require_device",
     "retry_after",
+    "scanned_token",
     "services_of",
     "spans_on",
     "ticket_view",
@@ -161,6 +167,7 @@ def ticket_view(
         estimated_wait_s=wait,
         estimated_wait_range_s=span,
         tracking_url=f"{base_url}/t/{ticket.token}",
+        away=ticket.away,
         counter=counter.number if counter else None,
         issued_at=ticket.issued_at,
     )

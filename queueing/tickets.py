@@ -89,6 +89,7 @@ def issue_ticket(
         arrived_at=now,
         issued_at=now,
         appointment_at=appointment_at,
+        away=channel == Channel.REMOTE and centre.remote_check_in,
     )
     session.add(ticket)
     session.flush()
@@ -165,10 +166,11 @@ def waiting_candidates(session: Session, *, centre_id: int, service_ids: Sequenc
 
 # The statements below are built once per shape, with bound parameters: building one (a dozen
 # selects and comparisons) costs SQLAlchemy more than the database needs to run it.
-def _waiting() -> ColumnElement[bool]:
-    return and_(
+def _waiting(callable_only: bool) -> ColumnElement[bool]:
+    waiting = and_(
         col(Ticket.centre_id) == bindparam("centre_id"), col(Ticket.status) == TicketStatus.WAITING.value
     )
+    return and_(waiting, col(Ticket.away).is_(False)) if callable_only else waiting
 
 
 def _due() -> ColumnElement[bool]:
@@ -182,13 +184,13 @@ def _not_due() -> ColumnElement[bool]:
 
 
 @cache
-def _heads_statement(services: int) -> CompoundSelect[Any]:
+def _heads_statement(services: int, callable_only: bool) -> CompoundSelect[Any]:
     """queue_heads for this many services: parameters centre_id, now, per_queue, service_0…"""
     service_ids: list[BindParameter[int]] = [bindparam(f"service_{i}") for i in range(services)]
     per_queue = bindparam("per_queue", type_=Integer())
     lines = [
         sa_select(*_CANDIDATE_COLUMNS)
-        .where(_waiting(), col(Ticket.service_id).in_(service_ids), _due())
+        .where(_waiting(callable_only), col(Ticket.service_id).in_(service_ids), _due())
         .order_by(col(Ticket.appointment_at), col(Ticket.arrived_at), col(Ticket.id))
         .limit(per_queue)
     ]
@@ -197,7 +199,7 @@ def _heads_statement(services: int) -> CompoundSelect[Any]:
             lines.append(
                 sa_select(*_CANDIDATE_COLUMNS)
                 .where(
-                    _waiting(),
+                    _waiting(callable_only),
                     col(Ticket.service_id) == service_id,
                     col(Ticket.priority) == priority.value,
                     _not_due(),
@@ -210,9 +212,16 @@ def _heads_statement(services: int) -> CompoundSelect[Any]:
 
 
 def queue_heads(
-    session: Session, *, centre_id: int, service_ids: Sequence[int], now: datetime, per_queue: int = 1
+    session: Session,
+    *,
+    centre_id: int,
+    service_ids: Sequence[int],
+    now: datetime,
+    per_queue: int = 1,
+    callable_only: bool = False,
 ) -> list[Candidate]:
-    """Waiting tickets that include the first `per_queue` in policy order for any weights >= 0."""
+    """Waiting tickets that include the first `per_queue` in policy order for any weights >= 0;
+    `callable_only` leaves out the away ones (remote tickets not checked in yet)."""
     # The policy orders the due appointments among themselves, and each service's not-due tickets
     # of one priority class among themselves, the same way at every counter (queueing/policy.py,
     # above `overtakers`). A ticket among the first k overall is among the first k of its line, so
@@ -221,7 +230,8 @@ def queue_heads(
         return []
     params = {"centre_id": centre_id, "now": now, "per_queue": per_queue}
     params.update({f"service_{i}": service_id for i, service_id in enumerate(service_ids)})
-    return _candidates(session.execute(_heads_statement(len(service_ids)), params).all())
+    statement = _heads_statement(len(service_ids), callable_only)
+    return _candidates(session.execute(statement, params).all())
 
 
 def waiting_counts(session: Session, *, centre_id: int) -> dict[int, int]:
@@ -234,14 +244,15 @@ def waiting_counts(session: Session, *, centre_id: int) -> dict[int, int]:
     return dict(rows)
 
 
-def anyone_waiting(session: Session, *, centre_id: int, service_ids: Sequence[int]) -> bool:
-    """Whether any ticket waits in these queues of the centre (one indexed lookup)."""
+def anyone_to_call(session: Session, *, centre_id: int, service_ids: Sequence[int]) -> bool:
+    """Whether any ticket a counter could call waits in these queues of the centre."""
     first = session.exec(
         select(Ticket.id)
         .where(
             Ticket.centre_id == centre_id,
             Ticket.status == TicketStatus.WAITING.value,
             col(Ticket.service_id).in_(service_ids),
+            col(Ticket.away).is_(False),
         )
         .limit(1)
     ).first()
@@ -299,7 +310,7 @@ def _ahead_statement(*, due: bool) -> Select[int]:
     return (
         sa_select(func.count())
         .select_from(Ticket)
-        .where(_waiting(), col(Ticket.service_id) == bindparam("service_id"), before)
+        .where(_waiting(False), col(Ticket.service_id) == bindparam("service_id"), before)
     )
 
 

@@ -37,6 +37,11 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "ar": "اقترب دورك {number}: أمامك {ahead}. توجه إلى {centre} الآن.",
         "en": "Your turn is near ({number}): {ahead} ahead of you. Please come to {centre} now.",
     },
+    # A remote ticket not checked in yet (docs/queueing.md): its place is kept until the kiosk scan.
+    "turn_near_check_in": {
+        "ar": "اقترب دورك {number}: أمامك {ahead}. تعال إلى {centre} الآن وامسح رمز رقمك عند الجهاز.",
+        "en": "Your turn is near ({number}): {ahead} ahead. Come to {centre} now; scan your QR at the kiosk.",
+    },
     "called": {
         "ar": "الرقم {number}: تفضل إلى الشباك {counter}.",
         "en": "Number {number}: please go to counter {counter}.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import psycopg
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import update
+from sqlmodel import col, select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -23,6 +25,7 @@ from queueing.models import Staff
 from queueing.seed import seed_demo
 from server import schema
 from server.app import create_app
+from sms_gateway.models import SmsMessage
 
 POSTGRES_ADMIN = os.environ.get("DOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 SEED_TIME = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
@@ -199,6 +202,33 @@ def take_ticket(client: TestClient, service: str = "CR", **extra: object) -> dic
         "/api/v1/centres/DAM-01/tickets",
         json={"service": service, "channel": "kiosk", **extra},
         headers=KIOSK,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+PHONE = "+963944123456"
+
+
+def take_remote_ticket(
+    client: TestClient, database: Database, phone: str = PHONE, language: str = "ar", centre: str = "DAM-01"
+) -> dict:  # type: ignore[type-arg]
+    """Takes a remote CR ticket as a phone would: asks for a code, reads it from the console SMS."""
+    assert client.post("/api/v1/otp", json={"phone": phone, "purpose": "remote_ticket"}).status_code == 202
+    with database.read() as session:
+        body = session.exec(
+            select(SmsMessage.body).where(SmsMessage.template == "otp").order_by(col(SmsMessage.id).desc())
+        ).first()
+    assert body is not None
+    response = client.post(
+        f"/api/v1/centres/{centre}/tickets",
+        json={
+            "service": "CR",
+            "channel": "remote",
+            "phone": phone,
+            "otp": re.findall(r"\d{6}", body)[0],
+            "language": language,
+        },
     )
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]

@@ -10,10 +10,11 @@ from starlette.testclient import TestClient
 
 from booking.appointments import BookingRules
 from booking.models import Appointment, BookingSlot
-from booking.slots import NotBookable, SlotRules, capacity, check_bookable, day_slots
+from booking.slots import NotBookable, SlotRules, check_bookable, day_slots
 from booking.upkeep import erase_personal_data, mark_no_shows, send_reminders
 from config.db import Database
 from config.settings import Settings
+from queueing.capacity import capacity
 from queueing.models import OtpChallenge, Ticket
 from sms_gateway.models import SmsMessage
 from tests.conftest import VirtualClock

@@ -2,25 +2,31 @@
 predicted wait is within the lead time, "go to counter" once when called; nothing for tickets
 without a phone."""
 
-import re
-
 import pytest
-from sqlmodel import select
+from sqlmodel import select, update
 from starlette.testclient import TestClient
 
 from config.db import Database
 from config.settings import Settings
+from queueing.models import Centre
 from server.app import create_app
 from sms_gateway.models import SmsMessage
 from tests.conftest import VirtualClock, sign_in, take_ticket
-
-PHONE = "+963944123456"
+from tests.conftest import take_remote_ticket as remote
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """The count of people ahead alone decides, unless a test sets a lead time."""
     return settings.model_copy(update={"sms_notify_lead_s": 0.0})
+
+
+@pytest.fixture
+def database(database: Database) -> Database:
+    """Remote tickets called without a check-in at the kiosk (tests/test_remote_check_in.py has that)."""
+    with database.write() as session:
+        session.execute(update(Centre).where(Centre.code == "DAM-01").values(remote_check_in=False))  # type: ignore[arg-type]
+    return database
 
 
 def sms(database: Database) -> list[tuple[str, str]]:
@@ -30,27 +36,6 @@ def sms(database: Database) -> list[tuple[str, str]]:
             select(SmsMessage).where(SmsMessage.template != "otp").order_by(SmsMessage.id)
         ).all()
     return [(m.template, m.body) for m in rows]
-
-
-def remote(client: TestClient, database: Database, phone: str = PHONE, language: str = "ar") -> dict:  # type: ignore[type-arg]
-    assert client.post("/api/v1/otp", json={"phone": phone, "purpose": "remote_ticket"}).status_code == 202
-    with database.read() as session:
-        body = session.exec(
-            select(SmsMessage.body).where(SmsMessage.template == "otp").order_by(SmsMessage.id.desc())
-        ).first()  # type: ignore[union-attr]
-    assert body is not None
-    response = client.post(
-        "/api/v1/centres/DAM-01/tickets",
-        json={
-            "service": "CR",
-            "channel": "remote",
-            "phone": phone,
-            "otp": re.findall(r"\d{6}", body)[0],
-            "language": language,
-        },
-    )
-    assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
 
 
 def call_next(agent: TestClient) -> str:

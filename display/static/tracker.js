@@ -33,6 +33,7 @@
       const span = high > 0 ? ` (${Math.round(low / 60)}–${minutes(high)})` : "";
       $("wait").textContent = `~${minutes(view.estimated_wait_s)} ${text.minutes}${span}`;
     }
+    $("check-in").hidden = !(waiting && view.away);
     $("counter-row").hidden = !view.counter || !["called", "serving"].includes(view.status);
     $("counter").textContent = view.counter || "";
     $("leave").hidden = !["waiting", "called"].includes(view.status);

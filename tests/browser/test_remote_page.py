@@ -55,6 +55,31 @@ def test_take_a_remote_ticket_in_arabic_and_land_on_the_tracker(live_server: Liv
     assert waiting(live_server) == 1
 
 
+def test_a_remote_ticket_is_checked_in_by_scanning_its_qr_at_the_kiosk(
+    live_server: LiveServer, page: Page
+) -> None:
+    ask_for_a_code(page, live_server)
+    page.locator("#otp").fill(latest_otp(live_server))
+    page.locator("#take").click()
+    expect(page).to_have_url(re.compile(r"/t/[^/]+$"))
+    expect(page.locator("#check-in")).to_be_visible()  # DAM-01 asks for a check-in at the kiosk
+    expect(page.locator("#check-in img")).to_have_js_property("complete", True)
+    assert no_horizontal_scroll(page)
+    if SCREENSHOTS is not None:
+        page.screenshot(path=str(SCREENSHOTS / "tracker-check-in-ar.png"), full_page=True)
+    violations = axe_violations(page)
+    assert violations == [], json.dumps(violations, ensure_ascii=False)
+
+    kiosk = page.context.new_page()
+    kiosk.goto(f"{live_server.url}/kiosk/DAM-01?token=demo-kiosk-DAM-01")
+    kiosk.locator("#go-checkin").click()
+    kiosk.locator("#code").fill(page.url)  # a hand scanner types the QR's address, then Enter
+    kiosk.locator("#code").press("Enter")
+    expect(kiosk.locator("#t-number")).to_have_text("A-001")
+    expect(page.locator("#check-in")).to_be_hidden()  # the tracker heard it over its websocket
+    expect(page.locator("#ahead")).to_have_text("0")
+
+
 def test_a_wrong_code_is_shown_under_the_code_field(live_server: LiveServer, page: Page) -> None:
     ask_for_a_code(page, live_server)
     page.locator("#otp").fill("000000" if latest_otp(live_server) != "000000" else "111111")
