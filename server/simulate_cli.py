@@ -168,6 +168,9 @@ def means(runs: list[dict[str, Any]]) -> dict[str, float]:
     for results in runs:
         add("mean_wait_min", results["walk_ins"].get("mean_wait_s", 0) / 60)
         add("within_20_min", results["walk_ins"].get("within_20_min"))
+        add("everyone_mean_wait_min", results["everyone"].get("mean_wait_s", 0) / 60)
+        add("remote_tickets", results.get("remote", {}).get("tickets"))
+        add("booked_instead", results.get("booking", {}).get("booked_instead_of_walking_in"))
         add("peak_hall", results["peak_hall"]["people"])
         prediction = results.get("prediction", {})
         for name, error in prediction.get("mean_absolute_error_s", {}).items():
@@ -216,6 +219,20 @@ def summary(results: dict[str, Any]) -> str:
         lines.append(
             f"advice followed by {advice['follow_share']:.0%}: {advice['sent_elsewhere']:,} sent to "
             f"another centre, {advice['mean_extra_travel_s'] / 60:.1f} min further on average"
+        )
+    booking = results.get("booking")
+    if booking:
+        lines.append(
+            f"bookings instead of walking in: {booking['booked_instead_of_walking_in']:,} (of the "
+            f"{booking['share']:.0%} who tried), their slot on average "
+            f"{booking['mean_shift_s'] / 60:.1f} min after they would have come"
+        )
+    everyone = results["everyone"]
+    if everyone.get("served") and everyone["served"] != results["walk_ins"].get("served"):
+        lines.append(
+            f"everyone called: {everyone['served']:,}, mean wait {everyone['mean_wait_s'] / 60:.1f} min "
+            "(bookings from their slot), "
+            f"{everyone['within_20_min']:.0%} within 20 min"
         )
     remote = results.get("remote")
     if remote:

@@ -6,12 +6,17 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import col, select
 
+from queueing.capacity import capacity
 from queueing.erlang import erlang_c_probability, erlang_c_wait
+from queueing.models import Event, Ticket
 from queueing.simulation.report import served_tickets, summarise
 from queueing.simulation.run import Simulation
 from queueing.simulation.scenario import Scenario, load_scenario, overloaded, variant
@@ -244,6 +249,48 @@ def test_remote_tickets_keep_people_out_of_the_hall_until_their_turn_is_near() -
     assert remote["peak_hall"]["people"] < in_person["peak_hall"]["people"]
 
 
+def test_a_remote_ticket_is_called_only_after_its_holder_checked_in_at_the_kiosk() -> None:
+    remote_day = {**SMALL_DAY, "remote": {"share": 1.0, "notify_lead_min": 5, "travel_min": [2, 5]}}
+    with throwaway_database() as database:
+        Simulation(Scenario.model_validate(remote_day), database=database, seed=3).run()
+        with database.read() as session:
+            events = session.exec(select(Event.ticket_id, Event.type).order_by(col(Event.seq))).all()
+            remote = set(session.exec(select(Ticket.id).where(Ticket.channel == "remote")).all())
+    checked_in = [ticket for ticket, kind in events if kind == "checked_in"]
+    called_first = [ticket for ticket, kind in events if kind == "called" and ticket in remote]
+    assert remote and sorted(checked_in) == sorted(remote) == sorted(called_first)
+    for ticket in remote:
+        kinds = [kind for t, kind in events if t == ticket]
+        assert kinds.index("checked_in") < kinds.index("called")
+
+
+def test_bookings_fill_each_slot_up_to_its_places_and_move_the_rest_later() -> None:
+    booked_day = {**SMALL_DAY, "booking": {"share": 1.0, "slot_min": 30}}
+    scenario = Scenario.model_validate(booked_day)
+    with throwaway_database() as database:
+        outcome = Simulation(scenario, database=database, seed=3).run()
+        results = summarise(outcome, scenario=scenario, database=database, seed=3, warm_up=0)
+        with database.read() as session:
+            slots = session.exec(
+                select(Ticket.appointment_at).where(Ticket.service_id == outcome.service_ids["CR"])
+            ).all()
+    # CR: 3 counters' worth (2 + 2/3 + 1/3) x 30 min / 240 s x (1 - 0.5) = 11 places a slot.
+    places = capacity(
+        slot=timedelta(minutes=30),
+        mean_service_s=240,
+        counter_weights=[{"CR": 1.0, "PP": 0.5}, {"CR": 1.0}, {"CR": 1.0}, {"PP": 1.0, "CR": 0.5}],
+        service_id="CR",
+        walk_in_share=0.5,
+    )
+    per_slot = Counter(slot for slot in slots if slot is not None)
+    assert places == 11 and max(per_slot.values()) == places  # full slots, never overfilled
+    booking = results["booking"]
+    assert booking["booked_instead_of_walking_in"] > 0 and booking["mean_shift_s"] > 0
+    walked_in = sum(1 for slot in slots if slot is None)
+    assert walked_in > 0  # no place left that morning: they came as walk-ins
+    assert results["everyone"]["served"] == results["citizens"]
+
+
 # --- scenario files --------------------------------------------------------------------------------
 
 
@@ -299,6 +346,11 @@ services = { CR = 1.0 }
             "stable = true\n[remote]\ntravel_min = [15, 5]",
             r"line 4, remote\.travel_min: Value error, \[15\.0, 5\.0\] is not a range",
         ),
+        (
+            "stable = true",
+            "stable = true\n[booking]\nshare = 0.5",
+            r"line 4, booking\.share: bookings need slots: they belong to a \[day\] scenario",
+        ),
     ],
     ids=[
         "unknown-key",
@@ -309,6 +361,7 @@ services = { CR = 1.0 }
         "unknown-centre",
         "own-and-backup",
         "travel-range",
+        "booking-without-day",
     ],
 )
 def test_a_bad_scenario_is_refused_before_anything_runs(

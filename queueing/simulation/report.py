@@ -175,6 +175,12 @@ def summarise(
         "warm_up": warm_up,
         "measured": len(measured),
         "walk_ins": wait_figures([waited(t) for t in walk_ins]),
+        # Everyone called, bookings from their slot's start (or their arrival, if later): the wait
+        # at the centre of a day whose people came by every channel.
+        "everyone": wait_figures(
+            [waited(t) for t in walk_ins]
+            + [t.called_s - max(t.arrived_s, t.appointment_s or 0.0) for t in booked]
+        ),
         "services": services,
         "appointments": {
             "booked": outcome.booked,
@@ -213,6 +219,14 @@ def summarise(
             "tickets": len(remote),
             "notify_ahead": scenario.remote.notify_ahead,
             "notify_lead_min": scenario.remote.notify_lead_min,
+        }
+    if scenario.booking.share > 0:
+        results["booking"] = {
+            "share": scenario.booking.share,
+            "booked_instead_of_walking_in": outcome.booked_walk_ins,
+            "mean_shift_s": outcome.booking_shift_s / outcome.booked_walk_ins
+            if outcome.booked_walk_ins
+            else 0.0,
         }
     results["prediction"] = prediction_errors(walk_ins, outcome.predictions)
     comparison = erlang_comparison(scenario, results["walk_ins"])

@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from config.db import Database
 from queueing.balancer import balance_centre
 from queueing.balancing import BalanceRules
+from queueing.capacity import capacity
 from queueing.counters import CounterDesk, find_counter
 from queueing.models import (
     Centre,
@@ -40,6 +41,7 @@ from queueing.models import (
 )
 from queueing.notifications import QueueNotices, notify_called, notify_near
 from queueing.policy import PolicyConfig, Priority
+from queueing.presence import check_in_ticket
 from queueing.recommendations import rank
 from queueing.service import centre_options, centre_status
 from queueing.simulation.scenario import Scenario, ServiceSpec, local_time, rate_at
@@ -53,7 +55,9 @@ KIOSK = "device:simulated-kiosk"
 PRIORITIES = (Priority.ELDERLY, Priority.DISABLED, Priority.PREGNANT)
 NO_SIGN_IN = "!"  # matches no password: nobody signs in as a simulated agent
 ROLLING = 10
-COME_NOW = ("turn_near", "called")  # the SMS after which a remote citizen sets off for the hall
+GRACE = timedelta(minutes=30)  # DOR_REMOTE_CHECK_IN_GRACE_S: later than this after the SMS, to the back
+# The SMS after which a remote citizen sets off for the hall.
+COME_NOW = ("turn_near", "turn_near_check_in", "called")
 
 
 def _stream(seed: int, name: str) -> random.Random:
@@ -69,8 +73,9 @@ class Kind(IntEnum):
     BREAK_END = 2
     BREAK_START = 3
     PRESENT = 4  # a remote citizen reaches the hall
-    ARRIVAL = 5
-    BALANCE = 6
+    NEXT = 5  # the next citizen of a stream is drawn (ahead of their arrival by the longest way)
+    ARRIVAL = 6
+    BALANCE = 7
 
 
 @dataclass
@@ -85,6 +90,7 @@ class Arrival:
     travel_s: float | None = None  # a remote ticket, taken this long before they would have walked in
     walk_in_s: float | None = None  # when they would have walked in (the arrival process's clock)
     service_s: float = 0.0  # how long their service will take
+    books: bool = False  # books a slot online instead of walking in (the booking pages)
 
 
 @dataclass
@@ -123,6 +129,7 @@ class Away:
     """A citizen with a remote ticket: at home, on the way after the "come now" SMS, or in the hall."""
 
     centre: int
+    service: str
     travel_s: float
     walk_in_s: float
     where: str = "home"
@@ -161,6 +168,8 @@ class Outcome:
     would_walk_in: dict[int, float]  # remote ticket id -> when its holder would have walked in
     advised_away: int  # walk-ins the recommendations sent to another centre
     travel_s: float  # their extra way, in total
+    booked_walk_ins: int  # walk-ins who booked a slot instead ([booking])
+    booking_shift_s: float  # how much later than they would have come their slots began, in total
 
 
 class Simulation:
@@ -209,6 +218,10 @@ class Simulation:
         )
         self.choice_rng = _stream(seed, "choices")
         self.travel_rng = _stream(seed, "travel")
+        self.booking_rng = _stream(seed, "bookings")
+        # Bookable places left: (centre, service) -> per slot of the day, from opening.
+        self.places: dict[tuple[int, str], list[int]] = {}
+        self.booked_walk_ins, self.booking_shift_s = 0, 0.0
         if scenario.day is not None:
             zone = ZoneInfo(scenario.day.timezone)
             opens = datetime.combine(scenario.day.date, local_time(scenario.day.opens), zone)
@@ -280,6 +293,7 @@ class Simulation:
                         if self.intake_end is not None and slot >= self.intake_end:
                             continue
                         self.booked += 1
+                        self._take_place(index, spec.code, slot)
                         if rng.random() < appointments.no_show_share:
                             self.no_shows += 1
                             continue
@@ -288,6 +302,56 @@ class Simulation:
                             spec.code, index, appointment_at=slot, service_s=self._service_time(spec, rng)
                         )
                         self._push(arrives, Kind.ARRIVAL, booking)
+
+    def _count_places(self) -> None:
+        """Each slot's bookable places per centre and service, as the booking's slot engine counts them."""
+        if self.intake_end is None:
+            return
+        booking = self.scenario.booking
+        slot = timedelta(minutes=booking.slot_min)
+        slots = int(self.intake_end // slot.total_seconds())
+        for index, centre in enumerate(self.centres):
+            weights = [c.services for c in self.scenario.counters_of(centre.code) for _ in range(c.count)]
+            for spec in self.scenario.service:
+                places = capacity(
+                    slot=slot,
+                    mean_service_s=spec.mean_service_s,
+                    counter_weights=weights,
+                    service_id=spec.code,
+                    walk_in_share=booking.walk_in_share,
+                )
+                self.places[index, spec.code] = [places] * slots
+
+    def _take_place(self, centre: int, code: str, at: float) -> None:
+        """A booking of the scenario's own (`appointments_per_hour`) takes a place of its slot; beyond
+        the places, it stands anyway (it was made before the run)."""
+        places = self.places.get((centre, code), [])
+        slot = int(at // (self.scenario.booking.slot_min * 60))
+        if slot < len(places) and places[slot] > 0:
+            places[slot] -= 1
+
+    def _book(self, now: float, arrival: Arrival) -> bool:
+        """A citizen books the slot holding this moment, or the first later one with a place left,
+        and comes for it; False when no place is left that day (they walk in instead)."""
+        slot_s = self.scenario.booking.slot_min * 60
+        places = self.places[arrival.centre, arrival.service]
+        slot = int(now // slot_s)
+        while slot < len(places) and places[slot] == 0:
+            slot += 1
+        if slot >= len(places):
+            return False
+        places[slot] -= 1
+        start = slot * slot_s
+        self.booked += 1
+        self.booked_walk_ins += 1
+        self.booking_shift_s += max(0.0, start - now)
+        if self.booking_rng.random() < self.scenario.booking.no_show_share:
+            self.no_shows += 1
+            return True
+        early_s = self.scenario.appointments.early_min * 60
+        arrives = max(now, start - self.booking_rng.uniform(0, early_s))
+        self._push(arrives, Kind.ARRIVAL, replace(arrival, appointment_at=start, books=False))
+        return True
 
     def _record(self, now: float) -> None:
         self.trace.times.append(now)
@@ -331,6 +395,7 @@ class Simulation:
                     timezone=timezone,
                     opening_hours=hours,
                     auto_balance=scenario.balancer.mode == "apply",
+                    remote_check_in=scenario.remote.check_in,
                 )
                 session.add(centre)
                 session.flush()
@@ -425,7 +490,9 @@ class Simulation:
             session.flush()
             if arrival.travel_s is not None:
                 assert arrival.walk_in_s is not None
-                self.remote[id_of(ticket)] = Away(arrival.centre, arrival.travel_s, arrival.walk_in_s)
+                self.remote[id_of(ticket)] = Away(
+                    arrival.centre, arrival.service, arrival.travel_s, arrival.walk_in_s
+                )
             self.service_s[id_of(ticket)] = arrival.service_s
             if not booked:  # as the ticket API does: the forecast the citizen is shown, kept
                 self._predict(session, centre, ticket, arrival, now)
@@ -482,14 +549,30 @@ class Simulation:
                 )
 
     def _present(self, now: float, ticket_id: int) -> None:
-        """A remote citizen reaches the hall: to wait, or straight to the counter that called them."""
+        """A remote citizen reaches the hall: checks in at the kiosk and waits, or goes straight to
+        the counter that called them."""
         away = self.remote[ticket_id]
         away.where = "here"
         self.in_hall[away.centre] += 1
+        if self.scenario.remote.check_in:
+            self._check_in(now, ticket_id)
+            self._answer_arrival(now, away.centre, away.service)
+            return
         desk = next((d for d in self.desks if d.awaiting == ticket_id), None)
         if desk is not None:
             desk.awaiting = None
             self._walk(now, desk)
+
+    def _check_in(self, now: float, ticket_id: int) -> None:
+        """Scans the remote ticket's QR at the kiosk, as the check-in route does."""
+        with self.db.write() as session:
+            ticket = session.get(Ticket, ticket_id)
+            assert ticket is not None
+            centre = session.get(Centre, ticket.centre_id)
+            assert centre is not None
+            check_in_ticket(
+                session, ticket=ticket, centre=centre, actor=KIOSK, now=self._at(now), grace=GRACE
+            )
 
     def _call(self, now: float, desk: Desk) -> bool:
         """The counter's agent presses next; False when the engine finds nobody for it."""
@@ -625,6 +708,7 @@ class Simulation:
             for index, centre in enumerate(self.centres)
             for spec in self.scenario.service
         }
+        self._count_places()
         for (index, code), rng in arrival_rngs.items():
             self._next_citizen(0.0, code, index, rng)
         self._schedule_appointments()
@@ -635,9 +719,14 @@ class Simulation:
         self._record(now)
         while self.queue:
             now, kind, _, payload = heapq.heappop(self.queue)
-            if kind == Kind.ARRIVAL:
+            if kind == Kind.NEXT:
+                assert isinstance(payload, tuple)
+                after, index, code = payload
+                if not (self.limit and self.arrived >= self.limit):
+                    self._next_citizen(after, code, index, arrival_rngs[index, code])
+            elif kind == Kind.ARRIVAL:
                 assert isinstance(payload, Arrival)
-                self._arrive(now, payload, arrival_rngs, expected)
+                self._arrive(now, payload, expected)
             elif kind == Kind.FINISH:
                 assert isinstance(payload, int)
                 self._finish(now, self.desks[payload])
@@ -681,18 +770,24 @@ class Simulation:
             would_walk_in={t: a.walk_in_s for t, a in self.remote.items()},
             advised_away=self.advised_away,
             travel_s=self.travel_s,
+            booked_walk_ins=self.booked_walk_ins,
+            booking_shift_s=self.booking_shift_s,
         )
 
-    def _arrive(
-        self, now: float, arrival: Arrival, rngs: dict[tuple[int, str], random.Random], expected: int
-    ) -> None:
+    def _arrive(self, now: float, arrival: Arrival, expected: int) -> None:
         if self.limit and self.arrived >= self.limit and not arrival.decided:
             return
         if arrival.appointment_at is None and not arrival.decided:
-            clock = now if arrival.walk_in_s is None else arrival.walk_in_s
-            self._next_citizen(clock, arrival.service, arrival.centre, rngs[arrival.centre, arrival.service])
-            if arrival.walk_in_s is not None and self._wait_s(now, arrival) < self.notices.lead_s:
-                # The remote page says the wait is shorter than the way: they simply go.
+            if arrival.books and self._book(now, arrival):
+                return
+            if (
+                arrival.walk_in_s is not None
+                and not self.scenario.remote.check_in
+                and self._wait_s(now, arrival) < self.notices.lead_s
+            ):
+                # The remote page says the wait is shorter than the way, and a turn that comes before
+                # they do is lost: they simply go. (Where the place is kept until they check in, a
+                # ticket from home is never worse than one taken at the kiosk on arrival.)
                 in_person = replace(arrival, travel_s=None, walk_in_s=None, decided=True)
                 self.arrived += 1
                 self._push(arrival.walk_in_s, Kind.ARRIVAL, in_person)
@@ -719,24 +814,32 @@ class Simulation:
             status = centre_status(session, centre=centre, now=self._at(now), always_open=True)
         return next(s.estimated_wait_s for s in status.services if s.code == arrival.service)
 
-    def _next_citizen(self, now: float, code: str, centre: int, rng: random.Random) -> None:
-        """Schedules the next walk-in of a service at a centre. One who takes a remote ticket instead
-        takes it from home as they would have left for the hall, `travel` before they would be in it,
-        and then waits there for the SMS: the hall sees the same people at the same times or later."""
+    def _next_citizen(self, after: float, code: str, centre: int, rng: random.Random) -> None:
+        """Draws the walk-in of a service at a centre that comes next after `after`, and schedules
+        the draw of the one after them. One who takes a remote ticket instead takes it from home as
+        they would have left for the hall, `travel` before they would be in it, and then waits there
+        for the SMS; drawing each citizen the longest way ahead lets that moment still lie ahead."""
         spec = self.specs[code]
-        at = self._next_walk_in(spec, self.centres[centre].demand, rng, now)
+        at = self._next_walk_in(spec, self.centres[centre].demand, rng, after)
         if at is None:
             return
+        remote = self.scenario.remote
+        ahead_s = remote.travel_min[1] * 60 if remote.share > 0 else 0.0
+        self._push(max(0.0, at - ahead_s), Kind.NEXT, (at, centre, code))
         # Who they are comes from a stream of its own, so every variant of a scenario sees the same
         # citizens (common random numbers): the differences are the policy's, not the dice's.
         traits = self.trait_rngs[centre, code]
         citizen = Arrival(code, centre, service_s=self._service_time(spec, traits))
         if traits.random() < spec.priority_share:
             citizen.priority = traits.choice(PRIORITIES)
-        if self.choice_rng.random() < self.scenario.remote.share:
-            low, high = self.scenario.remote.travel_min
+        booking = self.scenario.booking.share
+        if booking > 0 and self.booking_rng.random() < booking:
+            citizen.books = True
+            self._push(at, Kind.ARRIVAL, citizen)
+        elif self.choice_rng.random() < remote.share:
+            low, high = remote.travel_min
             citizen.travel_s, citizen.walk_in_s = self.travel_rng.uniform(low, high) * 60, at
-            self._push(max(now, at - citizen.travel_s), Kind.ARRIVAL, citizen)
+            self._push(max(0.0, at - citizen.travel_s), Kind.ARRIVAL, citizen)
         else:
             self._push(at, Kind.ARRIVAL, citizen)
 

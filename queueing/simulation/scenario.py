@@ -106,6 +106,9 @@ class RemoteSpec(_Strict):
     notify_ahead: int = Field(default=3, ge=0)
     notify_lead_min: float = Field(default=20.0, ge=0)
     travel_min: tuple[float, float] = (5.0, 15.0)  # from the SMS to the hall, uniformly
+    # The centre calls a remote ticket only once its holder checks in at the kiosk (keeping its
+    # place); false: it may be called while its holder is on the way, and the counter waits.
+    check_in: bool = True
 
     @field_validator("travel_min")
     @classmethod
@@ -113,6 +116,18 @@ class RemoteSpec(_Strict):
         if not 0 <= span[0] <= span[1]:
             raise ValueError(f"{list(span)} is not a range of minutes like [5, 15]")
         return span
+
+
+class BookingSpec(_Strict):
+    # The share of walk-ins who book a slot online instead: the slot holding the time they would have
+    # come, else the first later one of that day with a place left, as the booking pages offer
+    # (places from queueing/capacity.py: DOR_BOOKING_SLOT_MINUTES, DOR_BOOKING_WALK_IN_SHARE). They
+    # come as early as [appointments] says; with no place left that day, they walk in. A booker who
+    # does not come is served another day; none by default, so the day's demand stays whole.
+    share: float = Field(default=0.0, ge=0, le=1)
+    no_show_share: float = Field(default=0.0, ge=0, le=1)
+    slot_min: int = Field(default=30, ge=5, le=240)
+    walk_in_share: float = Field(default=0.5, ge=0, lt=1)
 
 
 DEFAULT_CENTRE = CentreSpec(code="SIM-01")
@@ -130,6 +145,7 @@ class Scenario(_Strict):
     balancer: BalancerSpec = BalancerSpec()
     advice: AdviceSpec = AdviceSpec()
     remote: RemoteSpec = RemoteSpec()
+    booking: BookingSpec = BookingSpec()
     # Several centres for one simulation (citizens may be advised from one to another); one when absent.
     centre: list[CentreSpec] = []
     service: list[ServiceSpec] = Field(min_length=1)
@@ -255,6 +271,8 @@ def problems(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
     for index, centre in enumerate(scenario.centre):
         if not scenario.counters_of(centre.code):
             found.append((("centre", index), f"{centre.code} has no counters"))
+    if scenario.stationary is not None and scenario.booking.share > 0:
+        found.append((("booking", "share"), "bookings need slots: they belong to a [day] scenario"))
     if scenario.stationary is not None and scenario.stationary.warm_up >= scenario.stationary.citizens:
         found.append((("stationary", "warm_up"), "the warm-up must be shorter than the run"))
     if found:
