@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from sqlmodel import Session, col, select
 from starlette.requests import Request
@@ -315,6 +317,24 @@ async def intake(request: Request, body: IntakeIn) -> IntakeOut:
 
 
 MAX_REPORT_DAYS = 366
+T = TypeVar("T")
+
+
+async def centre_report(request: Request, query: UsageQuery, compute: Callable[[Session, Centre], T]) -> T:
+    """A report over a centre's local days for its supervisors and admins: `from` not after `to`
+    and at most a year (422 naming the parameter), then `compute` in a read transaction."""
+    if query.from_ > query.to:
+        raise ApiError(422, "invalid_input", "query parameter 'from': must not be after 'to'")
+    if (query.to - query.from_).days >= MAX_REPORT_DAYS:
+        raise ApiError(422, "invalid_input", f"query parameter 'to': at most {MAX_REPORT_DAYS} days")
+    creds, at, rules = credentials(request), now(request), session_policy(request)
+
+    def work(session: Session) -> T:
+        centre = centre_of_path(session, request)
+        manager_of(session, creds, at=at, rules=rules, centre_id=id_of(centre))
+        return compute(session, centre)
+
+    return await read(request, work)
 
 
 @operation(
@@ -329,21 +349,14 @@ MAX_REPORT_DAYS = 366
 )
 async def sms_usage(request: Request, query: UsageQuery) -> list[DayUsageOut]:
     """Supervisors of the centre and admins; at most a year at a time."""
-    if query.from_ > query.to:
-        raise ApiError(422, "invalid_input", "query parameter 'from': must not be after 'to'")
-    if (query.to - query.from_).days >= MAX_REPORT_DAYS:
-        raise ApiError(422, "invalid_input", f"query parameter 'to': at most {MAX_REPORT_DAYS} days")
-    creds, at, rules = credentials(request), now(request), session_policy(request)
 
-    def work(session: Session) -> list[DayUsageOut]:
-        centre = centre_of_path(session, request)
-        manager_of(session, creds, at=at, rules=rules, centre_id=id_of(centre))
+    def usage(session: Session, centre: Centre) -> list[DayUsageOut]:
         days = daily_usage(
             session, centre_id=id_of(centre), first=query.from_, last=query.to, timezone=centre.timezone
         )
         return [DayUsageOut(**vars(day)) for day in days]
 
-    return await read(request, work)
+    return await centre_report(request, query, usage)
 
 
 routes = [

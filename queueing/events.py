@@ -8,10 +8,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 from starlette.requests import Request
 
 from config.http import write
+from queueing.audit import GENESIS, Entry, chain_hash
 from queueing.bus import Bus, Message
 from queueing.models import Event
 from queueing.serials import lock, next_value
@@ -51,8 +52,17 @@ def append_event(
     counter_id: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> Event:
-    """Appends an event with the centre's next `seq`; it is published after the commit."""
+    """Appends an event with the centre's next `seq`, chained to the one before it (queueing/audit.py);
+    it is published after the commit."""
     seq = next_value(session, name=_log_serial(centre_id))
+    # The log's lock is held (next_value), so the previous entry is final.
+    previous = GENESIS
+    if seq > 1:
+        found = session.exec(
+            select(Event.hash).where(Event.centre_id == centre_id, Event.seq == seq - 1)
+        ).first()
+        previous = found or GENESIS  # a missing link shows up in `dor audit verify`
+    entry = Entry(centre_id, seq, type, ticket_id, counter_id, actor, at, data or {}, None)
     event = Event(
         centre_id=centre_id,
         seq=seq,
@@ -62,6 +72,7 @@ def append_event(
         ticket_id=ticket_id,
         counter_id=counter_id,
         data=data or {},
+        hash=chain_hash(previous, entry),
     )
     session.add(event)
     message: Message = {"seq": seq, "type": type, "centre": centre_code, "at": at.isoformat(), **(data or {})}

@@ -257,6 +257,8 @@ class Event(SQLModel, table=True):
     actor: str = Field(sa_column=Column(String(64), nullable=False))
     at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # SHA-256 of the previous entry's hash and this entry (queueing/audit.py): the log is tamper-evident.
+    hash: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default=""))
 
 
 class IdempotentRequest(SQLModel, table=True):

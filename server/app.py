@@ -27,7 +27,16 @@ from display import pages as display_pages
 from display import sockets
 from display.hub import Hub
 from display.sockets import Guard
-from queueing import admin_api, auth_api, balance_api, counter_api, otp_api, remote_pages, ticket_api
+from queueing import (
+    admin_api,
+    auth_api,
+    balance_api,
+    counter_api,
+    exceptions_report,
+    otp_api,
+    remote_pages,
+    ticket_api,
+)
 from queueing import api as queueing_api
 from queueing import pages as queueing_pages
 from queueing.bus import bus_from_url
@@ -100,6 +109,7 @@ def create_app(
         *auth_api.routes,
         *admin_api.routes,
         *balance_api.routes,
+        *exceptions_report.routes,
         *sockets.routes,
         *display_pages.routes,
         *booking_api.routes,

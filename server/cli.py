@@ -1,4 +1,5 @@
-"""The `dor` command: serve, migrate, seed; staff and device administration (server/admin_cli.py)."""
+"""The `dor` command: serve, migrate, seed; staff and device administration (server/admin_cli.py);
+the audit chain (server/audit_cli.py); the simulator (server/simulate_cli.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from starlette.routing import BaseRoute
 from config.db import Database
 from config.settings import Settings, SettingsError, load_settings
 from queueing.seed import SeedError, seed_demo
-from server import admin_cli, schema, simulate_cli
+from server import admin_cli, audit_cli, schema, simulate_cli
 from server.home import served_pages
 
 log = logging.getLogger("dor")
@@ -35,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--demo", action="store_true", required=True, help="the demo centres, staff and devices"
     )
     admin_cli.register(commands)
+    audit_cli.register(commands)
     simulate_cli.register(commands)
     args = parser.parse_args(argv)
     if args.command == "simulate":  # runs on a throwaway database: the settings play no part
@@ -51,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"serve": serve, "migrate": migrate, "seed": seed_command}
     if args.command in handlers:
         return handlers[args.command](settings)
+    if args.command == "audit":
+        return audit_cli.run(settings, args)
     return admin_cli.run(settings, args)
 
 

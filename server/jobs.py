@@ -18,14 +18,17 @@ from config.clock import Clock
 from config.db import Database
 from config.settings import Settings
 from config.ticks import KEEP_RUNS, claim_tick, forget_runs
+from queueing.audit_log import export_heads
 from queueing.balancer import balance_all
 from queueing.balancing import BalanceRules
+from server.audit_cli import heads_file
 from sms_gateway.backends import SmsBackend
 from sms_gateway.outbox import RetryPolicy, drain
 
 log = logging.getLogger(__name__)
 UPKEEP_INTERVAL_S = 300  # reminders and no-shows
 RETENTION_INTERVAL_S = 3600
+AUDIT_HEADS_INTERVAL_S = 86400  # the chain heads, to a file that is meant to be copied elsewhere
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -81,6 +84,10 @@ def start_jobs(
         with database.write() as session:
             balance_all(session, rules=rules, now=clock())
 
+    def audit_heads() -> None:
+        with database.read() as session:
+            export_heads(session, path=heads_file(settings), now=clock())
+
     rules = balance_rules(settings)
     scheduler = BackgroundScheduler(timezone="UTC")
     jobs = (
@@ -89,6 +96,7 @@ def start_jobs(
         (balance_counters, settings.balance_interval_s, "counter-balance"),
         # Hourly, so that a process restarted every night still runs it; erasing twice is harmless.
         (retention, RETENTION_INTERVAL_S, "retention"),
+        (audit_heads, AUDIT_HEADS_INTERVAL_S, "audit-heads"),
     )
     holder = f"{socket.gethostname()}:{os.getpid()}"
     for job, interval_s, name in jobs:
