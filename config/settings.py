@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     log_level: str = "INFO"
+    # /metrics asks for this bearer token when it is set (open otherwise, like /healthz).
+    metrics_token: SecretStr | None = None
     # Check-in at the kiosk: how early and how late an appointment may arrive, and what happens later
     # than that: a normal walk-in ticket, or a refusal.
     checkin_early_s: int = Field(default=3600, ge=0)

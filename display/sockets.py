@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from config.metrics import WEBSOCKETS_OPEN
 from display.hub import OVERFLOW, Hub
 from queueing.models import Centre
 from queueing.service import (
@@ -89,7 +90,9 @@ class Guard:
             del self.open[address]
 
 
-async def _serve(websocket: WebSocket, run: Callable[[WebSocket], Coroutine[Any, Any, str | None]]) -> None:
+async def _serve(
+    websocket: WebSocket, run: Callable[[WebSocket], Coroutine[Any, Any, str | None]], *, kind: str
+) -> None:
     """Accepts, applies the rules (origin, per-address cap), runs the feed; clients' messages are ignored.
 
     `run` returns a reason to refuse (unknown centre or token) before sending anything, or runs until
@@ -104,6 +107,8 @@ async def _serve(websocket: WebSocket, run: Callable[[WebSocket], Coroutine[Any,
     if not guard.admit(address):
         await websocket.close(TRY_AGAIN_LATER, reason="too many connections from this address")
         return
+    open_sockets = WEBSOCKETS_OPEN.labels(kind=kind)
+    open_sockets.inc()
     try:
         sender = asyncio.create_task(run(websocket))
         receiver = asyncio.create_task(_drain(websocket))
@@ -119,6 +124,7 @@ async def _serve(websocket: WebSocket, run: Callable[[WebSocket], Coroutine[Any,
                 if refusal:
                     await websocket.close(POLICY_VIOLATION, reason=refusal)
     finally:
+        open_sockets.dec()
         guard.release(address)
 
 
@@ -177,7 +183,7 @@ async def display_socket(websocket: WebSocket) -> None:
                 if delivery.seq > since:
                     await ws.send_text(delivery.text)
 
-    await _serve(websocket, run)
+    await _serve(websocket, run, kind="display")
 
 
 async def ticket_socket(websocket: WebSocket) -> None:
@@ -223,7 +229,7 @@ async def ticket_socket(websocket: WebSocket) -> None:
                     last = update
                     await ws.send_text(json.dumps(update, ensure_ascii=False))
 
-    await _serve(websocket, run)
+    await _serve(websocket, run, kind="ticket")
 
 
 routes = [

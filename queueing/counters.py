@@ -208,7 +208,7 @@ class CounterDesk:
                 return None
             ticket = self._claim(choice.ticket_id)
             if ticket is not None:
-                self._event("called", ticket)
+                self._event("called", ticket, **self._first_call(ticket))
                 return ticket
         raise CounterBusy("too much contention on this queue; try again")
 
@@ -233,8 +233,14 @@ class CounterDesk:
         claimed = self._claim(id_of(ticket))
         if claimed is None:
             raise TicketNotWaiting(f"{number} was just called elsewhere")
-        self._event("called", claimed, out_of_order=True, reason=reason)
+        self._event("called", claimed, out_of_order=True, reason=reason, **self._first_call(claimed))
         return claimed
+
+    def _first_call(self, ticket: Ticket) -> dict[str, int]:
+        """The wait from arrival, on a ticket's first call (what /metrics and reports read)."""
+        if len(ticket.call_times) != 1:
+            return {}
+        return {"waited_s": round((self.now - ticket.arrived_at).total_seconds())}
 
     def _claim(self, ticket_id: int) -> Ticket | None:
         """Moves a waiting ticket to this counter, unless another counter got it first."""

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from starlette.requests import Request
 
 from config.http import write
+from config.metrics import TICKETS_CALLED, TICKETS_ISSUED, WAIT_SECONDS
 from queueing.audit import GENESIS, Entry, chain_hash
 from queueing.bus import Bus, Message
 from queueing.models import Event
@@ -94,9 +95,20 @@ async def write_and_publish(request: Request, work: Callable[[Session], T]) -> T
     return result
 
 
+def count(message: Message) -> None:
+    """A committed event in this process's metrics (config/metrics.py)."""
+    centre, service = str(message.get("centre", "")), str(message.get("service", ""))
+    if message["type"] == "issued":
+        TICKETS_ISSUED.labels(centre=centre, service=service, channel=str(message.get("channel", ""))).inc()
+    elif message["type"] == "called" and "waited_s" in message:
+        TICKETS_CALLED.labels(centre=centre, service=service).inc()
+        WAIT_SECONDS.labels(centre=centre, service=service).observe(float(message["waited_s"]))
+
+
 async def publish(bus: Bus, staged: list[tuple[str, Message]]) -> None:
-    """Rings the doorbell for committed events; a failure only delays screens (they resync)."""
+    """Counts committed events and rings the doorbell for them; a failure only delays screens."""
     for channel, message in staged:
+        count(message)
         try:
             await bus.publish(channel, message)
         except Exception:  # the database already holds the truth

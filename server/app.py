@@ -43,7 +43,7 @@ from queueing.bus import bus_from_url
 from queueing.errors import QueueError
 from queueing.states import InvalidTransition
 from queueing.web import as_api_error, build_policy
-from server import health, home, schema
+from server import health, home, metrics, schema
 from server.jobs import balance_rules, start_jobs
 from server.openapi import build_openapi
 from sms_gateway import api as sms_api
@@ -117,6 +117,7 @@ def create_app(
         *otp_api.routes,
         *sms_api.routes,
         health.route,
+        metrics.route,
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
         *queueing_pages.routes,
         *remote_pages.routes,

@@ -16,6 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from booking.upkeep import erase_personal_data, mark_no_shows, send_reminders
 from config.clock import Clock
 from config.db import Database
+from config.metrics import JOB_FAILURES, JOB_RUNS
 from config.settings import Settings
 from config.ticks import KEEP_RUNS, claim_tick, forget_runs
 from queueing.audit_log import export_heads
@@ -54,7 +55,12 @@ def once_per_tick(
         with database.write() as session:
             claimed = claim_tick(session, name=name, interval_s=interval_s, holder=holder, now=clock())
         if claimed:
-            job()
+            JOB_RUNS.labels(job=name).inc()
+            try:
+                job()
+            except Exception:
+                JOB_FAILURES.labels(job=name).inc()
+                raise
 
     return run
 

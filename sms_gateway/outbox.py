@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import case, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from config.db import Database
 from sms_gateway.backends import Outgoing, SendError, SmsBackend
@@ -242,3 +242,10 @@ def apply_report(session: Session, *, message_id: int, delivered: bool, detail: 
     session.add(message)
     log.info("SMS #%d %s by delivery report", message_id, message.status)
     return True
+
+
+def backlog(session: Session) -> int:
+    """How many messages wait to be sent (or retried)."""
+    return session.exec(
+        select(func.count()).select_from(SmsMessage).where(SmsMessage.status == SmsStatus.PENDING.value)
+    ).one()
