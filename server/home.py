@@ -18,6 +18,7 @@ PAGES = (
     (N_("Hall display"), "/display/{centre}"),
     (N_("Counter console"), "/counter"),
     (N_("Book an appointment"), "/book"),
+    (N_("Open figures"), "/transparency/{centre}"),
     (N_("Supervisor"), "/supervisor"),
     (N_("Administration"), "/admin"),
 )

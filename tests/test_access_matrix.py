@@ -276,6 +276,9 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/centres/{centre}/sms/usage": Row(
         MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/sms/usage?from=2026-11-01&to=2026-11-30", None)
     ),
+    "GET /api/v1/centres/{centre}/transparency": Row(
+        PUBLIC, lambda w: ("GET", "/api/v1/centres/DAM-01/transparency", None)
+    ),
     "GET /api/v1/centres/{centre}/reports/exceptions": Row(
         MANAGERS,
         lambda w: ("GET", "/api/v1/centres/DAM-01/reports/exceptions?from=2026-11-29&to=2026-11-29", None),
