@@ -41,6 +41,7 @@ def check_in_ticket(
     session: Session, *, ticket: Ticket, centre: Centre, actor: str, now: datetime, grace: timedelta
 ) -> bool:
     """Makes an away ticket callable; True when it kept its place, False when it joined the back."""
+    session.refresh(ticket, with_for_update=True)  # two scans at once: the second sees the first
     if ticket.status != TicketStatus.WAITING.value:
         raise CannotCheckIn(TicketNotWaiting.code, f"ticket {ticket.number} is {ticket.status}")
     if not ticket.away:

@@ -39,8 +39,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
     },
     # A remote ticket not checked in yet (docs/queueing.md): its place is kept until the kiosk scan.
     "turn_near_check_in": {
-        "ar": "اقترب دورك {number}: أمامك {ahead}. تعال إلى {centre} الآن وامسح رمز رقمك عند الجهاز.",
-        "en": "Your turn is near ({number}): {ahead} ahead. Come to {centre} now; scan your QR at the kiosk.",
+        # One Arabic segment (70 UCS-2 units) leaves no room for the centre's name: the ticket says it.
+        "ar": "اقترب دورك {number}: أمامك {ahead}. تعال الآن وامسح رمز رقمك عند جهاز المركز.",
+        "en": "Your turn is near ({number}): {ahead} ahead. Come now and scan your QR at the centre's kiosk.",
     },
     "called": {
         "ar": "الرقم {number}: تفضل إلى الشباك {counter}.",
