@@ -78,18 +78,12 @@ def _outcomes(session: Session, centre: Centre, first: date, last: date) -> list
     ]
 
 
-def _places(session: Session, centre: Centre, day: date, rules: SlotRules) -> int:
-    slots = len(
-        day_slots(
-            day,
-            hours=centre.opening_hours,
-            holidays=centre.holidays,
-            timezone=centre.timezone,
-            length=rules.slot,
-        )
+def _slots(centre: Centre, day: date, rules: SlotRules) -> int:
+    """How many booking slots the centre's hours give that day (none on a weekend or holiday)."""
+    spans = day_slots(
+        day, hours=centre.opening_hours, holidays=centre.holidays, timezone=centre.timezone, length=rules.slot
     )
-    services = [s for s in services_of(session, centre_id=id_of(centre)) if s.bookable]
-    return slots * sum(slot_capacity(session, centre=centre, service=s, rules=rules) for s in services)
+    return len(spans)
 
 
 def _taken(session: Session, centre: Centre, day: date) -> int:
@@ -113,6 +107,10 @@ def figures(
     """The centre's figures for `today` and the `days - 1` days before, oldest first."""
     first = today - timedelta(days=days - 1)
     outcomes = _outcomes(session, centre, first, today)
+    bookable = [s for s in services_of(session, centre_id=id_of(centre)) if s.bookable]
+    # Places per slot, all bookable services together, from the counters as they are now (a past day
+    # whose counters differed shows what they would offer today).
+    per_slot = sum(slot_capacity(session, centre=centre, service=s, rules=rules) for s in bookable)
     result = []
     for offset in range(days):
         day = first + timedelta(days=offset)
@@ -126,7 +124,7 @@ def figures(
                 served=served,
                 median_wait_s=round(statistics.median(waits)) if waits else None,
                 no_show_share=round(absent / (served + absent), 3) if served + absent else None,
-                booking_places=_places(session, centre, day, rules),
+                booking_places=per_slot * _slots(centre, day, rules),
                 booking_places_taken=_taken(session, centre, day),
             )
         )
