@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     log_level: str = "INFO"
+    # Reports count the walk-ins called within this wait (the supervisor's target).
+    wait_target_s: int = Field(default=1200, gt=0)
     # /metrics asks for this bearer token when it is set (open otherwise, like /healthz).
     metrics_token: SecretStr | None = None
     # Check-in at the kiosk: how early and how late an appointment may arrive, and what happens later

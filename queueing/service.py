@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from queueing import hours
+from queueing.admin_api import centre_report
 from queueing.capacity import capacity
 from queueing.catalogue import find_centre, find_service, list_centres, services_of
 from queueing.events import centre_channel
@@ -48,6 +49,7 @@ __all__ = [
     "capacity",
     "centre_channel",
     "centre_options",
+    "centre_report",
     "centre_status",
     "check_code",
     "check_in_ticket",

@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from booking import api as booking_api
-from booking import appointments_api, transparency
+from booking import appointments_api, reports, transparency
 from booking import pages as booking_pages
 from config.clock import Clock, system_clock
 from config.db import Database
@@ -115,6 +115,7 @@ def create_app(
         *booking_api.routes,
         *appointments_api.routes,
         *transparency.routes,
+        *reports.routes,
         *otp_api.routes,
         *sms_api.routes,
         health.route,
