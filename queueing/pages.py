@@ -17,7 +17,7 @@ from queueing.web import credentials, now, require_staff, session_policy
 PAUSE_REASONS = ("break", "prayer", "meeting", "system_problem", "training")
 
 
-async def _signed_in(request: Request) -> SignedIn | None:
+async def signed_in(request: Request) -> SignedIn | None:
     creds, at, policy = credentials(request), now(request), session_policy(request)
 
     def work(session: Session) -> SignedIn | None:
@@ -29,7 +29,7 @@ async def _signed_in(request: Request) -> SignedIn | None:
     return await read(request, work)
 
 
-def _to_login(request: Request) -> Response:
+def to_login(request: Request) -> Response:
     return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
 
@@ -42,18 +42,18 @@ async def login_page(request: Request) -> Response:
 
 async def counter_page(request: Request) -> Response:
     """The agent's console: choose a counter of the centre, then work it."""
-    signed_in = await _signed_in(request)
-    if signed_in is None:
-        return _to_login(request)
-    return render(request, "counter.html", {"me": signed_in.staff, "pause_reasons": PAUSE_REASONS})
+    me = await signed_in(request)
+    if me is None:
+        return to_login(request)
+    return render(request, "counter.html", {"me": me.staff, "pause_reasons": PAUSE_REASONS})
 
 
 async def admin_page(request: Request) -> Response:
     """Devices and staff accounts, for supervisors and admins."""
-    signed_in = await _signed_in(request)
-    if signed_in is None:
-        return _to_login(request)
-    return render(request, "admin.html", {"me": signed_in.staff})
+    me = await signed_in(request)
+    if me is None:
+        return to_login(request)
+    return render(request, "admin.html", {"me": me.staff})
 
 
 async def kiosk_page(request: Request) -> Response:

@@ -36,6 +36,7 @@ from queueing import (
     otp_api,
     remote_pages,
     ticket_api,
+    wallboard,
 )
 from queueing import api as queueing_api
 from queueing import pages as queueing_pages
@@ -110,6 +111,7 @@ def create_app(
         *admin_api.routes,
         *balance_api.routes,
         *exceptions_report.routes,
+        *wallboard.routes,
         *sockets.routes,
         *display_pages.routes,
         *booking_api.routes,

@@ -279,6 +279,9 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/centres/{centre}/transparency": Row(
         PUBLIC, lambda w: ("GET", "/api/v1/centres/DAM-01/transparency", None)
     ),
+    "GET /api/v1/centres/{centre}/wallboard": Row(
+        MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/wallboard", None)
+    ),
     "GET /api/v1/centres/{centre}/reports/services": Row(
         MANAGERS,
         lambda w: ("GET", "/api/v1/centres/DAM-01/reports/services?from=2026-11-29&to=2026-11-29", None),

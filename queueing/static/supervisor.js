@@ -1,0 +1,155 @@
+// The supervisor's wallboard: the centre's view from the API, reloaded whenever the centre's event
+// feed (the hall displays' websocket) rings, and every 30 s for the clocks; moves applied in one click.
+"use strict";
+
+(() => {
+  const board = document.getElementById("wallboard");
+  const centre = board.dataset.centre;
+  const $ = (id) => document.getElementById(id);
+  const minutes = (s) => (s === null || s === undefined ? "—" : `${Math.round(s / 60)} ${Dor.t("min")}`);
+  const share = (x) => (x === null || x === undefined ? "—" : `${Math.round(x * 100)}%`);
+  let pending = null;
+
+  function cell(row, text) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    row.appendChild(td);
+    return td;
+  }
+
+  function render(view) {
+    const alerts = $("alerts");
+    alerts.replaceChildren();
+    for (const alert of view.alerts) {
+      const li = document.createElement("li");
+      li.className = "alert";
+      li.textContent = `${Dor.t(alert.kind)}${alert.service ? ` — ${alert.service}` : ""}${alert.counter ? ` — ${Dor.t("counter")} ${alert.counter}` : ""}`;
+      alerts.appendChild(li);
+    }
+    if (!view.alerts.length) {
+      const li = document.createElement("li");
+      li.textContent = Dor.t("no_alerts");
+      alerts.appendChild(li);
+    }
+    const queues = $("queues");
+    queues.replaceChildren();
+    for (const q of view.queues) {
+      const row = document.createElement("tr");
+      row.dataset.service = q.service;
+      const head = document.createElement("th");
+      head.scope = "row";
+      head.textContent = q.service;
+      row.appendChild(head);
+      cell(row, String(q.waiting)).className = "waiting";
+      const longest = cell(row, minutes(q.longest_wait_s));
+      if (q.longest_wait_s > view.target_s) longest.className = "over";
+      cell(row, `${minutes(q.estimated_wait_s)}`);
+      cell(row, share(q.within_target));
+      cell(row, String(q.open_counters));
+      queues.appendChild(row);
+    }
+    const counters = $("counters");
+    counters.replaceChildren();
+    for (const c of view.counters) {
+      const row = document.createElement("tr");
+      row.dataset.counter = c.number;
+      const head = document.createElement("th");
+      head.scope = "row";
+      head.textContent = c.label || String(c.number);
+      row.appendChild(head);
+      cell(row, `${Dor.t(c.state)}${c.reason ? ` (${Dor.t(c.reason)})` : ""}`).className = `state ${c.state}`;
+      cell(row, c.agent || "—");
+      cell(row, c.ticket || "—").className = "ticket";
+      cell(row, c.since_s === null ? "—" : Dor.seconds(c.since_s));
+      counters.appendChild(row);
+    }
+    const moves = $("moves");
+    moves.replaceChildren();
+    for (const move of view.balance.moves) {
+      const li = document.createElement("li");
+      li.textContent = `${Dor.t("counter")} ${move.counter}: ${Dor.t(move.role)} ${move.service} `;
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = Dor.t("apply");
+      button.addEventListener("click", async () => {
+        try {
+          await Dor.api("POST", `/api/v1/centres/${centre}/balance/moves`, move);
+          Dor.toast(Dor.t("applied"));
+        } catch (error) {
+          Dor.toast(error.message, "error");
+        }
+        refresh();
+      });
+      li.appendChild(button);
+      moves.appendChild(li);
+    }
+    if (!view.balance.moves.length) {
+      const li = document.createElement("li");
+      li.textContent = Dor.t("no_moves");
+      moves.appendChild(li);
+    }
+    chart(view.hours);
+  }
+
+  // Arrivals and services per hour of today, side by side: where demand ran ahead of the counters.
+  function chart(hours) {
+    const svg = $("hours");
+    svg.replaceChildren();
+    const top = Math.max(1, ...hours.map((h) => Math.max(h.arrivals, h.served)));
+    const width = 320 / Math.max(hours.length, 8); // a morning of one hour is not one wide bar
+    const ns = "http://www.w3.org/2000/svg";
+    hours.forEach((h, i) => {
+      [["arrivals", h.arrivals, 0], ["served", h.served, 1]].forEach(([kind, value, k]) => {
+        const bar = document.createElementNS(ns, "rect");
+        const height = (value / top) * 100;
+        bar.setAttribute("x", String(i * width + k * (width / 2 - 1) + 1));
+        bar.setAttribute("y", String(105 - height));
+        bar.setAttribute("width", String(width / 2 - 2));
+        bar.setAttribute("height", String(height));
+        bar.setAttribute("class", kind);
+        const title = document.createElementNS(ns, "title");
+        title.textContent = `${h.hour}:00 — ${Dor.t(kind)}: ${value}`;
+        bar.appendChild(title);
+        svg.appendChild(bar);
+      });
+      const label = document.createElementNS(ns, "text");
+      label.setAttribute("x", String(i * width + width / 2));
+      label.setAttribute("y", "118");
+      label.setAttribute("text-anchor", "middle");
+      label.textContent = String(h.hour);
+      svg.appendChild(label);
+    });
+  }
+
+  async function refresh() {
+    try {
+      render(await Dor.api("GET", `/api/v1/centres/${centre}/wallboard`, undefined, { background: true }));
+    } catch (error) {
+      if (error.status === 0) Dor.toast(Dor.t("offline"), "error");
+    }
+  }
+
+  function soon() { // a burst of events: one reload
+    clearTimeout(pending);
+    pending = setTimeout(refresh, 200);
+  }
+
+  let backoff = 1000;
+  function listen() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${location.host}/ws/centres/${centre}/display`);
+    socket.addEventListener("open", () => { backoff = 1000; });
+    socket.addEventListener("message", soon);
+    socket.addEventListener("close", () => {
+      setTimeout(listen, backoff);
+      backoff = Math.min(backoff * 2, 30000);
+    });
+  }
+
+  Dor.me().then(() => {
+    Dor.watchSession();
+    refresh();
+    listen();
+    setInterval(refresh, 30000);
+  });
+})();

@@ -1,0 +1,254 @@
+"""The supervisor's wallboard of a centre: each queue (waiting, longest and predicted wait, the share
+called within the target today), each counter (state, agent, ticket in hand, for how long, a pause's
+reason), the alerts, the balancer's moves, and today's arrivals against services hour by hour.
+
+The page (/supervisor) reloads this view whenever the centre's event feed rings, so it is live."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from config.http import operation, read
+from config.pages import render
+from queueing import catalogue, hours
+from queueing.admin_api import centre_of_path, manager_of
+from queueing.balance_api import balance_view
+from queueing.balancing import BalanceRules
+from queueing.counters import counter_queues, current_ticket
+from queueing.models import Centre, Counter, Event, Role, Staff, Ticket, id_of
+from queueing.pages import signed_in, to_login
+from queueing.schemas import BalanceOut
+from queueing.service import centre_status
+from queueing.states import TicketStatus
+from queueing.web import credentials, now, session_policy
+
+LONG_PAUSE_S = 20 * 60
+UNSERVED_QUEUE = 5  # a closed counter's own queue this long, with no open counter for it: an alert
+WALK_INS = ("kiosk", "remote", "staff")
+
+
+class QueueOut(BaseModel):
+    service: str
+    waiting: int
+    longest_wait_s: int | None = Field(description="the longest any waiting ticket has waited so far")
+    estimated_wait_s: int = Field(description="for a ticket taken now")
+    estimated_wait_range_s: list[int]
+    within_target: float | None = Field(description="today's walk-ins called within DOR_WAIT_TARGET_S")
+    open_counters: int
+    intake_open: bool
+
+
+class CounterStateOut(BaseModel):
+    number: int
+    label: str
+    state: str = Field(description="closed, idle, paused, called or serving")
+    agent: str | None = None
+    ticket: str | None = None
+    since_s: int | None = Field(description="how long it has been in this state")
+    reason: str | None = Field(default=None, description="a pause's reason")
+
+
+class AlertOut(BaseModel):
+    kind: str = Field(description="target_breached, long_pause or queue_unserved")
+    service: str | None = None
+    counter: int | None = None
+
+
+class HourOut(BaseModel):
+    hour: int = Field(description="centre-local hour of today")
+    arrivals: int
+    served: int
+
+
+class WallboardOut(BaseModel):
+    centre: str
+    target_s: int
+    queues: list[QueueOut]
+    counters: list[CounterStateOut]
+    alerts: list[AlertOut]
+    balance: BalanceOut
+    hours: list[HourOut]
+
+
+def _queues(session: Session, centre: Centre, at: datetime, target_s: int) -> list[QueueOut]:
+    status = centre_status(session, centre=centre, now=at, always_open=True)
+    today = hours.local_day(at, timezone=centre.timezone)
+    codes = {id_of(s): s.code for s in catalogue.services_of(session, centre_id=id_of(centre))}
+    oldest: dict[str, datetime] = {}
+    waits: dict[str, list[float]] = {}
+    rows = session.execute(
+        sa_select(
+            col(Ticket.service_id),
+            col(Ticket.status),
+            col(Ticket.channel),
+            col(Ticket.arrived_at),
+            col(Ticket.call_times),
+        ).where(col(Ticket.centre_id) == id_of(centre), col(Ticket.day) == today)
+    ).all()
+    for service_id, state, channel, arrived, calls in rows:
+        code = codes.get(service_id, "")
+        if state == TicketStatus.WAITING.value:
+            oldest[code] = min(oldest.get(code, arrived), arrived)
+        if calls and channel in WALK_INS:
+            waits.setdefault(code, []).append((datetime.fromisoformat(calls[0]) - arrived).total_seconds())
+    return [
+        QueueOut(
+            service=s.code,
+            waiting=s.waiting,
+            longest_wait_s=round((at - oldest[s.code]).total_seconds()) if s.code in oldest else None,
+            estimated_wait_s=s.estimated_wait_s,
+            estimated_wait_range_s=s.estimated_wait_range_s,
+            within_target=round(sum(w <= target_s for w in waits[s.code]) / len(waits[s.code]), 3)
+            if waits.get(s.code)
+            else None,
+            open_counters=s.open_counters,
+            intake_open=s.intake_open,
+        )
+        for s in status.services
+    ]
+
+
+def _counters(session: Session, centre: Centre, at: datetime) -> list[CounterStateOut]:
+    counters = session.exec(
+        select(Counter).where(Counter.centre_id == id_of(centre)).order_by(col(Counter.number))
+    ).all()
+    out = []
+    for counter in counters:
+        last = session.exec(
+            select(Event.at)
+            .where(Event.centre_id == id_of(centre), Event.counter_id == counter.id)
+            .order_by(col(Event.seq).desc())
+        ).first()
+        since = round((at - last).total_seconds()) if last else None
+        agent = session.get(Staff, counter.agent_id) if counter.agent_id else None
+        ticket = current_ticket(session, counter_id=id_of(counter)) if counter.is_open else None
+        if not counter.is_open:
+            state = "closed"
+        elif counter.paused_at is not None:
+            state, since = "paused", round((at - counter.paused_at).total_seconds())
+        elif ticket is not None:
+            state = ticket.status
+        else:
+            state = "idle"
+        out.append(
+            CounterStateOut(
+                number=counter.number,
+                label=counter.label,
+                state=state,
+                agent=agent.username if agent and counter.is_open else None,
+                ticket=ticket.number if ticket else None,
+                since_s=since,
+                reason=counter.paused_reason if state == "paused" else None,
+            )
+        )
+    return out
+
+
+def _alerts(
+    session: Session, centre: Centre, queues: list[QueueOut], counters: list[CounterStateOut], target_s: int
+) -> list[AlertOut]:
+    alerts = [
+        AlertOut(kind="target_breached", service=q.service)
+        for q in queues
+        if q.longest_wait_s is not None and q.longest_wait_s > target_s
+    ]
+    alerts += [
+        AlertOut(kind="long_pause", counter=c.number)
+        for c in counters
+        if c.state == "paused" and (c.since_s or 0) > LONG_PAUSE_S
+    ]
+    codes = {id_of(s): s.code for s in catalogue.services_of(session, centre_id=id_of(centre))}
+    unserved = {q.service for q in queues if q.waiting >= UNSERVED_QUEUE and q.open_counters == 0}
+    for counter in session.exec(select(Counter).where(Counter.centre_id == id_of(centre))).all():
+        if not counter.is_open:
+            for service_id in counter_queues(session, counter_id=id_of(counter)).own:
+                if codes.get(service_id) in unserved:
+                    alerts.append(
+                        AlertOut(kind="queue_unserved", service=codes[service_id], counter=counter.number)
+                    )
+    return alerts
+
+
+def _hours(session: Session, centre: Centre, at: datetime) -> list[HourOut]:
+    zone = ZoneInfo(centre.timezone)
+    today = hours.local_day(at, timezone=centre.timezone)
+    arrived = session.exec(
+        select(Ticket.arrived_at).where(Ticket.centre_id == id_of(centre), Ticket.day == today)
+    ).all()
+    ended = session.exec(
+        select(Ticket.ended_at).where(
+            Ticket.centre_id == id_of(centre), Ticket.day == today, Ticket.status == TicketStatus.DONE.value
+        )
+    ).all()
+    counts: dict[int, list[int]] = {}
+    for arrival in arrived:
+        counts.setdefault(arrival.astimezone(zone).hour, [0, 0])[0] += 1
+    for end in ended:
+        if end is not None:
+            counts.setdefault(end.astimezone(zone).hour, [0, 0])[1] += 1
+    return [HourOut(hour=h, arrivals=a, served=s) for h, (a, s) in sorted(counts.items())]
+
+
+def wallboard(
+    session: Session, *, centre: Centre, at: datetime, target_s: int, rules: BalanceRules
+) -> WallboardOut:
+    queues = _queues(session, centre, at, target_s)
+    counters = _counters(session, centre, at)
+    return WallboardOut(
+        centre=centre.code,
+        target_s=target_s,
+        queues=queues,
+        counters=counters,
+        alerts=_alerts(session, centre, queues, counters, target_s),
+        balance=balance_view(session, centre=centre, rules=rules),
+        hours=_hours(session, centre, at),
+    )
+
+
+@operation(
+    "GET",
+    "/api/v1/centres/{centre}/wallboard",
+    summary="The supervisor's view of a centre now: queues, counters, alerts, balancer moves, hours",
+    tag="administration",
+    responses={200: WallboardOut},
+    errors=(401, 403),
+    security=("session",),
+)
+async def wallboard_route(request: Request) -> WallboardOut:
+    """Supervisors of the centre and admins."""
+    creds, at, policy = credentials(request), now(request), session_policy(request)
+    target_s, rules = request.app.state.settings.wait_target_s, request.app.state.balance_rules
+
+    def work(session: Session) -> WallboardOut:
+        centre = centre_of_path(session, request)
+        manager_of(session, creds, at=at, rules=policy, centre_id=id_of(centre))
+        return wallboard(session, centre=centre, at=at, target_s=target_s, rules=rules)
+
+    return await read(request, work)
+
+
+async def supervisor_page(request: Request) -> Response:
+    """The wallboard of one of the supervisor's centres (`?centre=`; an admin may pick any)."""
+    me = await signed_in(request)
+    if me is None:
+        return to_login(request)
+    if me.role not in (Role.SUPERVISOR, Role.ADMIN):
+        return RedirectResponse("/counter", status_code=303)
+    centres = await read(request, lambda session: list(catalogue.list_centres(session)))
+    mine = [c for c in centres if me.may_act_in(id_of(c))]
+    chosen = request.query_params.get("centre", "")
+    centre = next((c for c in mine if c.code == chosen), mine[0] if mine else None)
+    if centre is None:
+        return RedirectResponse("/counter", status_code=303)
+    return render(request, "supervisor.html", {"me": me.staff, "centre": centre, "centres": mine})
+
+
+routes = [wallboard_route, Route("/supervisor", supervisor_page, methods=["GET"], name="supervisor")]

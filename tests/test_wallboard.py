@@ -1,0 +1,66 @@
+"""The supervisor's wallboard view: queues, counters, alerts, balancer moves and today's hours."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from tests.conftest import VirtualClock, sign_in, take_ticket
+
+BOARD = "/api/v1/centres/DAM-01/wallboard"
+COUNTER = "/api/v1/centres/DAM-01/counters/1"
+
+
+def test_the_board_shows_queues_counters_and_alerts(
+    client: TestClient, agent: TestClient, app: Starlette, clock: VirtualClock
+) -> None:
+    first = take_ticket(client)
+    take_ticket(client)
+    for _ in range(5):
+        take_ticket(client, "ID")  # counters 3 and 4 own ID; both are closed
+    assert agent.post(f"{COUNTER}/open").status_code == 200
+    clock.advance(300)
+    assert agent.post(f"{COUNTER}/next").status_code == 200
+    with sign_in(app, "supervisor1") as supervisor:
+        board = supervisor.get(BOARD).json()
+        queues = {q["service"]: q for q in board["queues"]}
+        assert (queues["CR"]["waiting"], queues["CR"]["longest_wait_s"], queues["CR"]["within_target"]) == (
+            1,
+            300,
+            1.0,
+        )
+        assert queues["ID"]["waiting"] == 5 and queues["ID"]["open_counters"] == 0
+        counters = {c["number"]: c for c in board["counters"]}
+        assert counters[1] | {"since_s": 0} == {
+            "number": 1,
+            "label": "شباك ١",
+            "state": "called",
+            "agent": "agent1",
+            "ticket": first["number"],
+            "since_s": 0,
+            "reason": None,
+        }
+        assert counters[2]["state"] == "closed" and counters[2]["agent"] is None
+        assert {(a["kind"], a["service"], a["counter"]) for a in board["alerts"]} == {
+            ("queue_unserved", "ID", 3),
+            ("queue_unserved", "ID", 4),
+        }
+        assert board["hours"] == [{"hour": 9, "arrivals": 7, "served": 0}]
+        assert board["balance"]["centre"] == "DAM-01"
+
+        assert agent.post(f"{COUNTER}/start").status_code == 200
+        assert agent.post(f"{COUNTER}/finish").status_code == 200
+        assert agent.post(f"{COUNTER}/pause", json={"reason": "prayer"}).status_code == 200
+        clock.advance(21 * 60)
+        board = supervisor.get(BOARD).json()
+        counters = {c["number"]: c for c in board["counters"]}
+        assert (counters[1]["state"], counters[1]["reason"], counters[1]["since_s"]) == (
+            "paused",
+            "prayer",
+            1260,
+        )
+        kinds = {(a["kind"], a["service"], a["counter"]) for a in board["alerts"]}
+        assert ("long_pause", None, 1) in kinds
+        assert ("target_breached", "CR", None) in kinds  # the second extract has waited 26 minutes
+        assert supervisor.get("/api/v1/centres/RIF-01/wallboard").status_code == 403
+    assert agent.get(BOARD).status_code == 403
