@@ -28,7 +28,7 @@ from queueing.pages import signed_in, to_login
 from queueing.schemas import BalanceOut
 from queueing.service import centre_status
 from queueing.states import TicketStatus
-from queueing.web import credentials, now, session_policy
+from queueing.web import credentials, now, require_role, require_staff, session_policy
 
 LONG_PAUSE_S = 20 * 60
 UNSERVED_QUEUE = 5  # a closed counter's own queue this long, with no open counter for it: an alert
@@ -66,6 +66,16 @@ class HourOut(BaseModel):
     hour: int = Field(description="centre-local hour of today")
     arrivals: int
     served: int
+
+
+class CentreSummaryOut(BaseModel):
+    centre: str
+    name: dict[str, str]
+    waiting: int
+    longest_wait_s: int | None
+    within_target: float | None = Field(description="today's walk-ins called within the target")
+    open_counters: int
+    alerts: int
 
 
 class WallboardOut(BaseModel):
@@ -213,6 +223,49 @@ def wallboard(
     )
 
 
+def national(session: Session, *, at: datetime, target_s: int) -> list[CentreSummaryOut]:
+    """Every centre side by side, the most pressed first (longest wait)."""
+    rows = []
+    for centre in catalogue.list_centres(session):
+        queues = _queues(session, centre, at, target_s)
+        counters = _counters(session, centre, at)
+        longest = [q.longest_wait_s for q in queues if q.longest_wait_s is not None]
+        shares = [(q.within_target, q.waiting) for q in queues if q.within_target is not None]
+        rows.append(
+            CentreSummaryOut(
+                centre=centre.code,
+                name={"ar": centre.name_ar, "en": centre.name_en},
+                waiting=sum(q.waiting for q in queues),
+                longest_wait_s=max(longest) if longest else None,
+                within_target=round(min(share for share, _ in shares), 3) if shares else None,
+                open_counters=sum(1 for c in counters if c.state != "closed"),
+                alerts=len(_alerts(session, centre, queues, counters, target_s)),
+            )
+        )
+    return sorted(rows, key=lambda r: (-(r.longest_wait_s or 0), r.centre))
+
+
+@operation(
+    "GET",
+    "/api/v1/national",
+    summary="Every centre side by side: waiting, longest wait, share within target, counters, alerts",
+    tag="administration",
+    responses={200: list[CentreSummaryOut]},
+    errors=(401, 403),
+    security=("session",),
+)
+async def national_route(request: Request) -> list[CentreSummaryOut]:
+    """Admins only: the ministry's view."""
+    creds, at, policy = credentials(request), now(request), session_policy(request)
+    target_s = request.app.state.settings.wait_target_s
+
+    def work(session: Session) -> list[CentreSummaryOut]:
+        require_role(require_staff(session, creds, now=at, policy=policy), Role.ADMIN)
+        return national(session, at=at, target_s=target_s)
+
+    return await read(request, work)
+
+
 @operation(
     "GET",
     "/api/v1/centres/{centre}/wallboard",
@@ -248,7 +301,15 @@ async def supervisor_page(request: Request) -> Response:
     centre = next((c for c in mine if c.code == chosen), mine[0] if mine else None)
     if centre is None:
         return RedirectResponse("/counter", status_code=303)
-    return render(request, "supervisor.html", {"me": me.staff, "centre": centre, "centres": mine})
+    return render(
+        request,
+        "supervisor.html",
+        {"me": me.staff, "centre": centre, "centres": mine, "national": me.role == Role.ADMIN},
+    )
 
 
-routes = [wallboard_route, Route("/supervisor", supervisor_page, methods=["GET"], name="supervisor")]
+routes = [
+    national_route,
+    wallboard_route,
+    Route("/supervisor", supervisor_page, methods=["GET"], name="supervisor"),
+]

@@ -279,6 +279,7 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/centres/{centre}/transparency": Row(
         PUBLIC, lambda w: ("GET", "/api/v1/centres/DAM-01/transparency", None)
     ),
+    "GET /api/v1/national": Row({"admin"}, lambda w: ("GET", "/api/v1/national", None)),
     "GET /api/v1/centres/{centre}/wallboard": Row(
         MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/wallboard", None)
     ),

@@ -64,3 +64,22 @@ def test_the_board_shows_queues_counters_and_alerts(
         assert ("target_breached", "CR", None) in kinds  # the second extract has waited 26 minutes
         assert supervisor.get("/api/v1/centres/RIF-01/wallboard").status_code == 403
     assert agent.get(BOARD).status_code == 403
+
+
+def test_admins_see_every_centre_side_by_side(
+    client: TestClient, app: Starlette, clock: VirtualClock
+) -> None:
+    for _ in range(3):
+        take_ticket(client)
+    clock.advance(600)
+    with sign_in(app, "admin") as admin:
+        rows = admin.get("/api/v1/national").json()
+        centres = admin.get("/api/v1/centres").json()
+        assert {r["centre"] for r in rows} == {c["code"] for c in centres}
+        assert rows[0]["centre"] == "DAM-01"  # the most pressed first
+        assert (rows[0]["waiting"], rows[0]["longest_wait_s"], rows[0]["open_counters"]) == (3, 600, 0)
+        assert all(r["waiting"] == 0 for r in rows[1:])
+        assert 'id="national"' in admin.get("/supervisor").text
+    with sign_in(app, "supervisor1") as supervisor:
+        assert supervisor.get("/api/v1/national").status_code == 403
+        assert 'id="national"' not in supervisor.get("/supervisor").text

@@ -121,9 +121,33 @@
     });
   }
 
+  // Admins: every centre side by side, a link to each centre's board.
+  function renderNational(rows) {
+    const body = $("national");
+    body.replaceChildren();
+    for (const r of rows) {
+      const row = document.createElement("tr");
+      row.dataset.centre = r.centre;
+      const head = document.createElement("th");
+      head.scope = "row";
+      const link = document.createElement("a");
+      link.href = `/supervisor?centre=${r.centre}`;
+      link.textContent = r.name[Dor.lang] || r.centre;
+      head.appendChild(link);
+      row.appendChild(head);
+      cell(row, String(r.waiting)).className = "waiting";
+      cell(row, minutes(r.longest_wait_s));
+      cell(row, share(r.within_target));
+      cell(row, String(r.open_counters));
+      cell(row, String(r.alerts));
+      body.appendChild(row);
+    }
+  }
+
   async function refresh() {
     try {
       render(await Dor.api("GET", `/api/v1/centres/${centre}/wallboard`, undefined, { background: true }));
+      if ($("national")) renderNational(await Dor.api("GET", "/api/v1/national", undefined, { background: true }));
     } catch (error) {
       if (error.status === 0) Dor.toast(Dor.t("offline"), "error");
     }
