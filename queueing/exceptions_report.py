@@ -19,7 +19,15 @@ from queueing.admin_api import centre_report
 from queueing.models import Event, id_of
 from queueing.schemas import UsageQuery
 
-OVERRIDES = ("queue_role_changed", "auto_balance_changed", "intake_stopped", "intake_reopened")
+OVERRIDES = (
+    "queue_role_changed",
+    "auto_balance_changed",
+    "intake_stopped",
+    "intake_reopened",
+    "counter_services_changed",
+    "no_show_policy_changed",
+    "moved",
+)
 KINDS = ("called", "transferred", "no_show", *OVERRIDES)
 
 

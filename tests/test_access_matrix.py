@@ -279,6 +279,19 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/centres/{centre}/transparency": Row(
         PUBLIC, lambda w: ("GET", "/api/v1/centres/DAM-01/transparency", None)
     ),
+    "PUT /api/v1/centres/{centre}/counters/{counter}/services": Row(
+        MANAGERS,
+        lambda w: ("PUT", "/api/v1/centres/DAM-01/counters/2/services", {"services": {"CR": 1.0, "FS": 1.0}}),
+    ),
+    "PUT /api/v1/centres/{centre}/no-show-policy": Row(
+        MANAGERS,
+        lambda w: ("PUT", "/api/v1/centres/DAM-01/no-show-policy", {"min_calls": 2, "min_wait_s": 60}),
+    ),
+    "POST /api/v1/centres/{centre}/tickets/{number}/move": Row(
+        MANAGERS,
+        lambda w: ("POST", f"/api/v1/centres/DAM-01/tickets/{w.ticket['number']}/move", {"service": "FS"}),
+        ("ticket",),
+    ),
     "GET /api/v1/national": Row({"admin"}, lambda w: ("GET", "/api/v1/national", None)),
     "GET /api/v1/centres/{centre}/wallboard": Row(
         MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/wallboard", None)

@@ -1,0 +1,195 @@
+"""A supervisor steers a centre: a counter's services and weights, the no-show policy, a waiting
+ticket moved to another queue. Each change is authorised (supervisors of the centre, admins) and
+logged with its author, so it is in the audit chain and the exceptions report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, delete, select
+from starlette.requests import Request
+
+from config.http import ApiError, Strict, not_found, operation, path_number
+from queueing import catalogue, hours
+from queueing.admin_api import centre_of_path, manager_of
+from queueing.events import append_event, write_and_publish
+from queueing.models import Centre, CentreService, Counter, CounterService, QueueRole, Service, Ticket, id_of
+from queueing.states import TicketStatus
+from queueing.web import credentials, now, session_policy
+
+Weight = Annotated[float, Field(gt=0, le=1)]
+
+
+class CounterServicesIn(Strict):
+    services: dict[str, Weight] = Field(min_length=1, description="its own queues: code -> weight")
+    backups: dict[str, Weight] = Field(default={}, description="queues it takes only when its own are empty")
+
+
+class NoShowPolicyIn(Strict):
+    min_calls: int = Field(ge=1, le=5, description="calls before a ticket may be marked no-show")
+    min_wait_s: int = Field(ge=0, le=900, description="seconds since the first call before it may")
+
+
+class MoveTicketIn(Strict):
+    service: str = Field(min_length=1, max_length=16)
+
+
+class ControlOut(BaseModel):
+    centre: str
+    changed: str
+
+
+def _services(session: Session, centre: Centre, codes: list[str]) -> dict[str, int]:
+    """Service ids for codes the centre offers; 422 naming the first that it does not."""
+    ids = {}
+    for code in codes:
+        service = catalogue.find_service(session, code=code)
+        if service is None or session.get(CentreService, (id_of(centre), id_of(service))) is None:
+            raise ApiError(422, "service_not_offered", f"{centre.code} does not offer {code}")
+        ids[code] = id_of(service)
+    return ids
+
+
+async def _control(
+    request: Request, change: str, work_in_centre: Callable[[Session, Centre], dict[str, Any]]
+) -> ControlOut:
+    """Runs one change at the centre of the path for its manager, and logs it with its author."""
+    creds, at, rules = credentials(request), now(request), session_policy(request)
+
+    def work(session: Session) -> ControlOut:
+        centre = centre_of_path(session, request)
+        who = manager_of(session, creds, at=at, rules=rules, centre_id=id_of(centre))
+        data = work_in_centre(session, centre)
+        append_event(
+            session,
+            centre_id=id_of(centre),
+            centre_code=centre.code,
+            type=change,
+            actor=f"staff:{who.staff.username}",
+            at=at,
+            counter_id=data.pop("counter_id", None),
+            ticket_id=data.pop("ticket_id", None),
+            data=data,
+        )
+        return ControlOut(centre=centre.code, changed=change)
+
+    return await write_and_publish(request, work)
+
+
+@operation(
+    "PUT",
+    "/api/v1/centres/{centre}/counters/{counter}/services",
+    summary="Set a counter's own queues with their weights, and its backup queues",
+    tag="administration",
+    body=CounterServicesIn,
+    responses={200: ControlOut},
+    errors=(401, 403),
+    security=("session",),
+)
+async def counter_services(request: Request, body: CounterServicesIn) -> ControlOut:
+    """Supervisors of the centre and admins; logged as `counter_services_changed`."""
+    raw = request.path_params["counter"]
+    number = path_number(raw, maximum=1000)
+    if number is None:
+        raise not_found(request, "counter", raw)
+    both = set(body.services) & set(body.backups)
+    if both:
+        raise ApiError(
+            422, "invalid_input", f"field 'backups': {sorted(both)[0]} is already one of its own queues"
+        )
+
+    def change(session: Session, centre: Centre) -> dict[str, Any]:
+        counter = session.exec(
+            select(Counter).where(Counter.centre_id == id_of(centre), Counter.number == number)
+        ).first()
+        if counter is None:
+            raise not_found(request, "counter", raw)
+        ids = _services(session, centre, [*body.services, *body.backups])
+        session.exec(delete(CounterService).where(col(CounterService.counter_id) == id_of(counter)))
+        for weights, role in ((body.services, QueueRole.MAIN), (body.backups, QueueRole.BACKUP)):
+            for code, weight in weights.items():
+                session.add(
+                    CounterService(
+                        counter_id=id_of(counter), service_id=ids[code], weight=weight, role=role.value
+                    )
+                )
+        return {
+            "counter_id": id_of(counter),
+            "counter": number,
+            "services": body.services,
+            "backups": body.backups,
+        }
+
+    return await _control(request, "counter_services_changed", change)
+
+
+@operation(
+    "PUT",
+    "/api/v1/centres/{centre}/no-show-policy",
+    summary="How many calls, and how long after the first, before a ticket may be marked no-show",
+    tag="administration",
+    body=NoShowPolicyIn,
+    responses={200: ControlOut},
+    errors=(401, 403),
+    security=("session",),
+)
+async def no_show_policy(request: Request, body: NoShowPolicyIn) -> ControlOut:
+    """Supervisors of the centre and admins; logged as `no_show_policy_changed`."""
+
+    def change(session: Session, centre: Centre) -> dict[str, Any]:
+        centre.no_show_min_calls, centre.no_show_min_wait_s = body.min_calls, body.min_wait_s
+        session.add(centre)
+        return {"min_calls": body.min_calls, "min_wait_s": body.min_wait_s}
+
+    return await _control(request, "no_show_policy_changed", change)
+
+
+@operation(
+    "POST",
+    "/api/v1/centres/{centre}/tickets/{number}/move",
+    summary="Move a waiting ticket to another service's queue, keeping its place in time",
+    tag="administration",
+    body=MoveTicketIn,
+    responses={200: ControlOut},
+    errors=(401, 403, 409),
+    security=("session",),
+)
+async def move_ticket(request: Request, body: MoveTicketIn) -> ControlOut:
+    """Supervisors of the centre and admins; today's ticket by its number; logged as `moved`."""
+    number = request.path_params["number"]
+    at = now(request)
+
+    def change(session: Session, centre: Centre) -> dict[str, Any]:
+        ticket = session.exec(
+            select(Ticket)
+            .where(
+                Ticket.centre_id == id_of(centre),
+                Ticket.day == hours.local_day(at, timezone=centre.timezone),
+                Ticket.number == number,
+            )
+            .with_for_update()
+        ).first()
+        if ticket is None:
+            raise not_found(request, "ticket", number)
+        if ticket.status != TicketStatus.WAITING.value:
+            raise ApiError(
+                409, "ticket_not_waiting", f"{number} is {ticket.status}: only a waiting ticket moves"
+            )
+        target = _services(session, centre, [body.service])[body.service]
+        origin = session.get(Service, ticket.service_id)
+        ticket.service_id = target
+        ticket.requeued_at = at
+        session.add(ticket)
+        return {
+            "ticket_id": id_of(ticket),
+            "number": number,
+            "origin": origin.code if origin else "",
+            "service": body.service,
+        }
+
+    return await _control(request, "moved", change)
+
+
+routes = [counter_services, no_show_policy, move_ticket]
