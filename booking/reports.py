@@ -27,9 +27,8 @@ from booking.models import Appointment, AppointmentStatus
 from config.http import operation
 from queueing.models import Centre, Event, Service, Ticket, id_of
 from queueing.schemas import UsageQuery
-from queueing.service import centre_report, now
+from queueing.service import Channel, centre_report, now
 
-WALK_IN_CHANNELS = ("kiosk", "remote", "staff")
 COUNTER_EVENTS = (
     "counter_opened",
     "counter_closed",
@@ -124,7 +123,7 @@ def service_rows(
         waits = [
             (datetime.fromisoformat(calls[0]) - arrived).total_seconds()
             for _, _, _, channel, arrived, calls, _, _ in mine
-            if channel in WALK_IN_CHANNELS and calls
+            if channel in Channel.WALK_INS and calls
         ]
         services = [(ended - started).total_seconds() for *_, started, ended in mine if started and ended]
         came = booked.count(AppointmentStatus.CHECKED_IN.value)

@@ -26,9 +26,7 @@ from config.http import Strict, not_found, operation, read
 from config.i18n import translations
 from config.pages import page_language, render
 from queueing.models import Centre, Ticket, id_of
-from queueing.service import find_centre, now, services_of
-
-WALK_IN_CHANNELS = ("kiosk", "remote", "staff")
+from queueing.service import Channel, find_centre, now, services_of
 
 
 class TransparencyQuery(Strict):
@@ -115,7 +113,7 @@ def figures(
     for offset in range(days):
         day = first + timedelta(days=offset)
         mine = [o for o in outcomes if o.day == day]
-        waits = [o.waited_s for o in mine if o.channel in WALK_IN_CHANNELS and o.waited_s is not None]
+        waits = [o.waited_s for o in mine if o.channel in Channel.WALK_INS and o.waited_s is not None]
         served = sum(1 for o in mine if o.status == "done")
         absent = sum(1 for o in mine if o.status == "no_show")
         result.append(

@@ -38,6 +38,8 @@ class Channel:
     REMOTE = "remote"
     APPOINTMENT = "appointment"
     STAFF = "staff"
+    # The channels whose wait runs from arrival (an appointment's runs from its time).
+    WALK_INS = (KIOSK, REMOTE, STAFF)
 
 
 TOKEN_BYTES = 24  # 192 bits: unguessable tracking tokens

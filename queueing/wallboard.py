@@ -28,11 +28,11 @@ from queueing.pages import signed_in, to_login
 from queueing.schemas import BalanceOut
 from queueing.service import centre_status
 from queueing.states import TicketStatus
+from queueing.tickets import Channel
 from queueing.web import credentials, now, require_role, require_staff, session_policy
 
 LONG_PAUSE_S = 20 * 60
 UNSERVED_QUEUE = 5  # a closed counter's own queue this long, with no open counter for it: an alert
-WALK_INS = ("kiosk", "remote", "staff")
 
 
 class QueueOut(BaseModel):
@@ -107,7 +107,7 @@ def _queues(session: Session, centre: Centre, at: datetime, target_s: int) -> li
         code = codes.get(service_id, "")
         if state == TicketStatus.WAITING.value:
             oldest[code] = min(oldest.get(code, arrived), arrived)
-        if calls and channel in WALK_INS:
+        if calls and channel in Channel.WALK_INS:
             waits.setdefault(code, []).append((datetime.fromisoformat(calls[0]) - arrived).total_seconds())
     return [
         QueueOut(
