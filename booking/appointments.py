@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from booking.checkin import CODE_ALPHABET
-from booking.models import Appointment, AppointmentStatus, BookingSlot
+from booking.identities import Identities
+from booking.models import Appointment, AppointmentStatus, BookingBlock, BookingSlot
 from booking.slots import NotBookable, SlotRules, check_bookable
 from queueing.models import Centre, CentreService, Counter, CounterService, QueueRole, Service, id_of
 from queueing.service import capacity, to_ascii_digits
@@ -158,10 +159,25 @@ def _check_slot(start: datetime, *, centre: Centre, rules: BookingRules, now: da
         raise BookingRefused(422, f"slot_{exc.reason}", f"field 'start': {exc}") from None
 
 
-def _check_person(session: Session, *, id_hash: str, phone: str, rules: BookingRules, now: datetime) -> None:
+def _check_person(session: Session, *, who: Identities, rules: BookingRules, now: datetime) -> None:
+    blocked = session.exec(
+        select(func.max(BookingBlock.until)).where(
+            or_(
+                *(
+                    (col(BookingBlock.kind) == kind.value) & (col(BookingBlock.value_hash) == value)
+                    for kind, value in who.hashes().items()
+                )
+            ),
+            col(BookingBlock.until) > now,
+            col(BookingBlock.lifted_at).is_(None),
+        )
+    ).one()
+    if blocked is not None:
+        until = blocked.date().isoformat()
+        raise BookingRefused(409, "booking_blocked", f"booking is blocked until {until}")
     no_shows = session.exec(
         select(Appointment.start).where(
-            Appointment.national_id_hash == id_hash,
+            Appointment.national_id_hash == who.national_id,
             Appointment.status == AppointmentStatus.NO_SHOW.value,
             col(Appointment.start) >= now - rules.no_show_window,
         )
@@ -175,7 +191,7 @@ def _check_person(session: Session, *, id_hash: str, phone: str, rules: BookingR
         select(func.count())
         .select_from(Appointment)
         .where(
-            Appointment.phone == phone,
+            Appointment.phone == who.phone,
             Appointment.status == AppointmentStatus.BOOKED.value,
             col(Appointment.start) > now,
         )
@@ -192,8 +208,7 @@ def book(
     centre: Centre,
     service: Service,
     start: datetime,
-    phone: str,
-    id_hash: str,
+    who: Identities,
     language: str,
     rules: BookingRules,
     now: datetime,
@@ -204,10 +219,10 @@ def book(
     if not service.bookable:
         raise BookingRefused(422, "service_not_bookable", f"{service.code} cannot be booked")
     end = _check_slot(start, centre=centre, rules=rules, now=now)
-    _check_person(session, id_hash=id_hash, phone=phone, rules=rules, now=now)
+    _check_person(session, who=who, rules=rules, now=now)
     existing = session.exec(
         select(Appointment.id).where(
-            Appointment.national_id_hash == id_hash,
+            Appointment.national_id_hash == who.national_id,
             Appointment.service_id == id_of(service),
             Appointment.status == AppointmentStatus.BOOKED.value,
         )
@@ -224,8 +239,10 @@ def book(
         service_id=id_of(service),
         start=start,
         end=end,
-        phone=phone,
-        national_id_hash=id_hash,
+        phone=who.phone,
+        national_id_hash=who.national_id,
+        device_hash=who.device,
+        address_hash=who.address,
         language=language,
         created_at=now,
     )
@@ -264,11 +281,19 @@ def send_appointment_sms(
     )
 
 
-def cancel(session: Session, *, appointment: Appointment, centre: Centre, now: datetime) -> None:
-    """Cancels a booked appointment; its place returns to the pool."""
+def cancel(
+    session: Session,
+    *,
+    appointment: Appointment,
+    centre: Centre,
+    now: datetime,
+    status: AppointmentStatus = AppointmentStatus.CANCELLED,
+) -> None:
+    """Cancels a booked appointment (or voids it, as a broker's); its place returns to the pool and
+    the holder is told it is cancelled."""
     if appointment.status != AppointmentStatus.BOOKED.value:
         raise BookingRefused(409, "appointment_not_active", f"this appointment is {appointment.status}")
-    appointment.status = AppointmentStatus.CANCELLED.value
+    appointment.status = status.value
     appointment.cancelled_at = now
     session.add(appointment)
     if appointment.start > now:

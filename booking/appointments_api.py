@@ -23,6 +23,7 @@ from booking.appointments import (
     slot_capacity,
     stored_slots,
 )
+from booking.identities import DEVICE_COOKIE, Identities, address_hash, device_hash, phone_hash
 from booking.models import Appointment
 from booking.schemas import AppointmentIn, AppointmentOut, RescheduleIn, SlotOut, SlotsQuery
 from booking.slots import SlotRules, bookable_slots
@@ -169,7 +170,13 @@ async def create(request: Request, body: AppointmentIn) -> Response:
         now(request),
     )
     try:
-        id_hash = national_id_hash(settings.secret, body.national_id)
+        who = Identities(
+            national_id=national_id_hash(settings.secret, body.national_id),
+            phone=phone,
+            phone_hash=phone_hash(settings.secret, phone),
+            device=device_hash(settings.secret, request.cookies.get(DEVICE_COOKIE)),
+            address=address_hash(settings.secret, request.client.host if request.client else None),
+        )
     except InvalidNationalId as exc:
         raise ApiError(422, "invalid_input", f"field 'national_id': {exc}") from None
     code = to_ascii_digits(body.otp).strip()
@@ -204,8 +211,7 @@ async def create(request: Request, body: AppointmentIn) -> Response:
                 centre=centre,
                 service=service,
                 start=body.start,
-                phone=phone,
-                id_hash=id_hash,
+                who=who,
                 language=body.language,
                 rules=rules,
                 now=at,

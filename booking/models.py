@@ -16,6 +16,11 @@ class AppointmentStatus(StrEnum):
     CHECKED_IN = "checked_in"
     CANCELLED = "cancelled"
     NO_SHOW = "no_show"
+    VOIDED = "voided"  # by a supervisor, as a broker's (booking/brokers.py)
+
+
+# Statuses whose place went back to the pool.
+RELEASED = (AppointmentStatus.CANCELLED.value, AppointmentStatus.VOIDED.value)
 
 
 class Appointment(SQLModel, table=True):
@@ -23,6 +28,7 @@ class Appointment(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_appointment_slot", "centre_id", "service_id", "start"),
+        Index("ix_appointment_created", "created_at"),
         # One active booking per person and service, enforced by the database.
         Index(
             "uq_appointment_active_person",
@@ -50,6 +56,10 @@ class Appointment(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
     reschedules: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     cancelled_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    # Keyed hashes of the browser (its device cookie) and the network address it booked from: what
+    # broker detection clusters on, erased with the phone after the retention period.
+    device_hash: str | None = Field(default=None, sa_column=Column(String(64)))
+    address_hash: str | None = Field(default=None, sa_column=Column(String(64)))
 
 
 class BookingSlot(SQLModel, table=True):
@@ -64,3 +74,27 @@ class BookingSlot(SQLModel, table=True):
     start: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     capacity: int
     booked: int = 0
+
+
+class IdentityKind(StrEnum):
+    NATIONAL_ID = "national_id"
+    PHONE = "phone"
+    DEVICE = "device"
+    ADDRESS = "address"
+
+
+class BookingBlock(SQLModel, table=True):
+    """An identity a supervisor barred from booking, everywhere, until a date: kept as its keyed hash."""
+
+    __tablename__ = "booking_block"
+    __table_args__ = (Index("ix_booking_block_identity", "kind", "value_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    value_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    centre_id: int = Field(foreign_key="centre.id", description="where it was decided")
+    reason: str = Field(sa_column=Column(String(200), nullable=False))
+    actor: str = Field(sa_column=Column(String(64), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    until: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    lifted_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from booking.appointments import find_by_token
 from booking.appointments_api import booking_rules
+from booking.identities import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE_S, new_device_id
 from booking.models import Appointment
 from config.http import not_found, read
 from config.i18n import translations
@@ -63,7 +64,18 @@ async def book_page(request: Request) -> Response:
     gettext = translations(page_language(request)).gettext
     for centre in centres:
         centre["governorate"] = gettext(centre["governorate"])
-    return render(request, "book.html", {"services": services, "centres": centres})
+    response = render(request, "book.html", {"services": services, "centres": centres})
+    if DEVICE_COOKIE not in request.cookies:
+        # Marks this browser, so broker detection can see many IDs booked from one (booking/brokers.py).
+        response.set_cookie(
+            DEVICE_COOKIE,
+            new_device_id(),
+            max_age=DEVICE_COOKIE_MAX_AGE_S,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+    return response
 
 
 def _local_digits(text: str, language: str) -> str:

@@ -23,8 +23,10 @@ from sqlmodel import Session, col, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from booking.models import Appointment, AppointmentStatus
+from booking.models import RELEASED, Appointment, AppointmentStatus
+from booking.report_charts import agents_chart, services_chart
 from config.http import operation
+from config.pages import page_language
 from queueing.models import Centre, Event, Service, Ticket, id_of
 from queueing.schemas import UsageQuery
 from queueing.service import Channel, centre_report, now
@@ -41,11 +43,11 @@ COUNTER_EVENTS = (
 
 class ReportQuery(UsageQuery):
     period: Literal["day", "week"] = Field(default="day", description="a week starts on Sunday")
-    format: Literal["json", "csv"] = "json"
+    format: Literal["json", "csv", "svg"] = Field(default="json", description="svg: a chart")
 
 
 class AgentQuery(UsageQuery):
-    format: Literal["json", "csv"] = "json"
+    format: Literal["json", "csv", "svg"] = Field(default="json", description="svg: a chart")
 
 
 class ServiceRowOut(BaseModel):
@@ -59,7 +61,7 @@ class ServiceRowOut(BaseModel):
     p90_wait_s: int | None
     mean_service_s: int | None
     within_target: float | None = Field(description="share of walk-ins called within DOR_WAIT_TARGET_S")
-    appointments: int = Field(description="appointments of the period, less those cancelled")
+    appointments: int = Field(description="appointments of the period, less those cancelled or voided")
     show_rate: float | None = Field(description="of the appointments that ended, the share checked in")
 
 
@@ -140,7 +142,7 @@ def service_rows(
                 p90_wait_s=_p90(waits) if waits else None,
                 mean_service_s=round(statistics.fmean(services)) if services else None,
                 within_target=round(sum(w <= target_s for w in waits) / len(waits), 3) if waits else None,
-                appointments=sum(1 for s in booked if s != AppointmentStatus.CANCELLED.value),
+                appointments=sum(1 for s in booked if s not in RELEASED),
                 show_rate=round(came / ended, 3) if ended else None,
             )
         )
@@ -246,7 +248,8 @@ def as_csv(rows: Sequence[BaseModel], *, name: str) -> Response:
     security=("session",),
 )
 async def services_report(request: Request, query: ReportQuery) -> list[ServiceRowOut] | Response:
-    """Supervisors of the centre and admins; at most a year; `format=csv` for a spreadsheet."""
+    """Supervisors of the centre and admins; at most a year; `format=csv` for a spreadsheet, `svg` for
+    a chart of the served and the waits."""
     target_s = request.app.state.settings.wait_target_s
 
     def rows(session: Session, centre: Centre) -> list[ServiceRowOut]:
@@ -255,6 +258,8 @@ async def services_report(request: Request, query: ReportQuery) -> list[ServiceR
         )
 
     result = await centre_report(request, query, rows)
+    if query.format == "svg":
+        return services_chart(result, target_s=target_s, language=page_language(request))
     name = f"{request.path_params['centre']}-services-{query.from_}-{query.to}"
     return as_csv(result, name=name) if query.format == "csv" else result
 
@@ -270,13 +275,16 @@ async def services_report(request: Request, query: ReportQuery) -> list[ServiceR
     security=("session",),
 )
 async def agents_report(request: Request, query: AgentQuery) -> list[AgentRowOut] | Response:
-    """Supervisors of the centre and admins; at most a year; `format=csv` for a spreadsheet."""
+    """Supervisors of the centre and admins; at most a year; `format=csv` for a spreadsheet, `svg` for
+    a chart of each agent's hours."""
     at = now(request)
 
     def rows(session: Session, centre: Centre) -> list[AgentRowOut]:
         return agent_rows(session, centre=centre, first=query.from_, last=query.to, until=at)
 
     result = await centre_report(request, query, rows)
+    if query.format == "svg":
+        return agents_chart(result, language=page_language(request))
     name = f"{request.path_params['centre']}-agents-{query.from_}-{query.to}"
     return as_csv(result, name=name) if query.format == "csv" else result
 

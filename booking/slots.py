@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from queueing.service import Spans, spans_on
@@ -78,6 +78,14 @@ def bookable_slots(
             if start - now >= rules.min_notice:
                 slots.append(Slot(start, end, slot_capacity))
     return slots
+
+
+def released_at(start: datetime, *, timezone: str, horizon_days: int) -> datetime:
+    """When a slot became bookable: the local midnight `horizon_days` before its day. Brokers'
+    scripts book in the first seconds after it (booking/brokers.py)."""
+    zone = ZoneInfo(timezone)
+    day = start.astimezone(zone).date() - timedelta(days=horizon_days)
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
 def check_bookable(

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from booking.appointments import slot_capacity
 from booking.appointments_api import booking_rules
-from booking.models import Appointment, AppointmentStatus
+from booking.models import RELEASED, Appointment
 from booking.pages import ARABIC_DIGITS, BABEL_LOCALES
 from booking.slots import SlotRules, day_slots
 from config.http import Strict, not_found, operation, read
@@ -39,7 +39,7 @@ class DayFiguresOut(BaseModel):
     median_wait_s: int | None = Field(description="walk-ins, from arrival to the first call")
     no_show_share: float | None = Field(description="of the tickets called, those who did not come")
     booking_places: int = Field(description="places the booking pages offered for that day")
-    booking_places_taken: int = Field(description="appointments for that day, less those cancelled")
+    booking_places_taken: int = Field(description="appointments for that day, less those cancelled or voided")
 
 
 class TransparencyOut(BaseModel):
@@ -94,7 +94,7 @@ def _taken(session: Session, centre: Centre, day: date) -> int:
             Appointment.centre_id == id_of(centre),
             col(Appointment.start) >= start,
             col(Appointment.start) < start + timedelta(days=1),
-            Appointment.status != AppointmentStatus.CANCELLED.value,
+            col(Appointment.status).not_in(RELEASED),
         )
     ).one()
 

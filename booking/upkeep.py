@@ -11,11 +11,14 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from booking.appointments import send_appointment_sms
-from booking.models import Appointment, AppointmentStatus
-from queueing.models import Centre, OtpChallenge, Ticket
+from booking.models import Appointment, AppointmentStatus, BookingBlock
+from queueing.events import append_event, append_national_event
+from queueing.models import Centre, OtpChallenge, Ticket, id_of
 from sms_gateway.models import SmsMessage
 
 log = logging.getLogger(__name__)
+NO_SHOWS = "scheduler:no-shows"
+RETENTION = "scheduler:retention"
 REMINDER_AHEAD = timedelta(hours=24)
 ERASED = ""
 
@@ -41,40 +44,72 @@ def send_reminders(session: Session, *, now: datetime, base_url: str) -> int:
 
 
 def mark_no_shows(session: Session, *, now: datetime, grace: timedelta) -> int:
-    """Appointments not checked in by `grace` after their start become no-shows."""
-    result = session.execute(
-        update(Appointment)
+    """Appointments not checked in by `grace` after their start become no-shows, each logged in its
+    centre's log by the scheduler."""
+    due = session.exec(
+        select(Appointment)
         .where(
             col(Appointment.status) == AppointmentStatus.BOOKED.value,
             col(Appointment.start) < now - grace,
         )
-        .values(status=AppointmentStatus.NO_SHOW.value)
-    )
-    count: int = result.rowcount  # type: ignore[attr-defined]
-    if count:
-        log.info("%d appointment(s) marked no-show", count)
-    return count
+        .with_for_update()
+    ).all()
+    centres = {id_of(c): c for c in session.exec(select(Centre)).all()} if due else {}
+    for appointment in due:
+        appointment.status = AppointmentStatus.NO_SHOW.value
+        session.add(appointment)
+        centre = centres[appointment.centre_id]
+        append_event(
+            session,
+            centre_id=id_of(centre),
+            centre_code=centre.code,
+            type="appointment_no_show",
+            actor=NO_SHOWS,
+            at=now,
+            data={"code": appointment.code},
+        )
+    if due:
+        log.info("%d appointment(s) marked no-show", len(due))
+    return len(due)
 
 
 def erase_personal_data(session: Session, *, now: datetime, retention: timedelta) -> None:
-    """Erases phones, national-ID hashes and message texts older than the retention period, keeping
-    the anonymous facts reports need (times, services, centres, statuses, segment counts)."""
+    """Erases phones, the hashes of national IDs, browsers and addresses, blocks that ended, and
+    message texts older than the retention period, keeping the anonymous facts reports need (times,
+    services, centres, statuses, segment counts)."""
     before = now - retention
-    session.execute(
-        update(Appointment)
-        .where(col(Appointment.end) < before)
-        .where(col(Appointment.phone).is_not(None) | col(Appointment.national_id_hash).is_not(None))
-        .values(phone=None, national_id_hash=None)
-    )
-    session.execute(
-        update(Ticket)
-        .where(col(Ticket.arrived_at) < before, col(Ticket.phone).is_not(None))
-        .values(phone=None)
-    )
-    session.execute(
-        update(SmsMessage)
-        .where(col(SmsMessage.created_at) < before, col(SmsMessage.phone) != ERASED)
-        .values(phone=ERASED, body=ERASED, params={})
-    )
-    session.execute(delete(OtpChallenge).where(col(OtpChallenge.created_at) < before))
-    log.info("personal data before %s erased", before.date().isoformat())
+    erased = {
+        "appointments": session.execute(
+            update(Appointment)
+            .where(col(Appointment.end) < before)
+            .where(
+                col(Appointment.phone).is_not(None)
+                | col(Appointment.national_id_hash).is_not(None)
+                | col(Appointment.device_hash).is_not(None)
+                | col(Appointment.address_hash).is_not(None)
+            )
+            .values(phone=None, national_id_hash=None, device_hash=None, address_hash=None)
+        ),
+        "blocks": session.execute(delete(BookingBlock).where(col(BookingBlock.until) < before)),
+        "tickets": session.execute(
+            update(Ticket)
+            .where(col(Ticket.arrived_at) < before, col(Ticket.phone).is_not(None))
+            .values(phone=None)
+        ),
+        "messages": session.execute(
+            update(SmsMessage)
+            .where(col(SmsMessage.created_at) < before, col(SmsMessage.phone) != ERASED)
+            .values(phone=ERASED, body=ERASED, params={})
+        ),
+        "codes": session.execute(delete(OtpChallenge).where(col(OtpChallenge.created_at) < before)),
+    }
+    counts = {what: result.rowcount for what, result in erased.items()}  # type: ignore[attr-defined]
+    if any(counts.values()):
+        append_national_event(
+            session,
+            type="personal_data_erased",
+            actor=RETENTION,
+            at=now,
+            data={"before": before.isoformat(), **counts},
+        )
+    log.info("personal data before %s erased: %s", before.date().isoformat(), counts)

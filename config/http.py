@@ -119,6 +119,7 @@ NOUNS = {
     "device": N_("device"),
     "staff": N_("staff member"),
     "appointment": N_("appointment"),
+    "block": N_("block"),
 }
 
 

@@ -112,6 +112,14 @@ class Settings(BaseSettings):
     booking_no_show_window_days: int = Field(default=90, ge=1)
     booking_block_days: int = Field(default=30, ge=0)
     retention_days: int = Field(default=90, ge=1)
+    # Broker detection (booking/brokers.py, docs/operations.md): distinct national IDs behind one phone,
+    # browser or network address before it is flagged, "booked within seconds of the release", and
+    # no-shows across several IDs behind one of them.
+    broker_phone_identities: int = Field(default=3, ge=2)
+    broker_device_identities: int = Field(default=4, ge=2)
+    broker_address_identities: int = Field(default=6, ge=2)
+    broker_release_s: float = Field(default=10.0, ge=0, le=3600)
+    broker_no_shows: int = Field(default=3, ge=2)
     # Recommendations rank centres by travel time plus wait: seconds to travel one km (180 = 20 km/h,
     # city traffic).
     travel_s_per_km: float = Field(default=180.0, gt=0)

@@ -35,6 +35,8 @@ from queueing.staff_admin import (
     disable_staff,
     find_staff,
     generate_password,
+    log_device_change,
+    log_staff_change,
     reset_password,
     revoke_device,
 )
@@ -109,8 +111,9 @@ async def register_device(request: Request, body: DeviceIn) -> NewDeviceOut:
 
     def work(session: Session) -> NewDeviceOut:
         centre = centre_of_path(session, request)
-        manager_of(session, creds, at=at, rules=rules, centre_id=id_of(centre))
+        manager = manager_of(session, creds, at=at, rules=rules, centre_id=id_of(centre))
         device, token = add_device(session, centre=centre, kind=DeviceKind(body.kind), name=body.name, now=at)
+        log_device_change(session, "device_registered", device, centre=centre, actor=manager.actor, at=at)
         return NewDeviceOut(**_device_out(device).model_dump(), token=token)
 
     return await write_and_publish(request, work)
@@ -132,12 +135,13 @@ async def revoke(request: Request) -> DeviceOut:
 
     def work(session: Session) -> DeviceOut:
         centre = centre_of_path(session, request)
-        manager_of(session, creds, at=at, rules=rules, centre_id=id_of(centre))
+        manager = manager_of(session, creds, at=at, rules=rules, centre_id=id_of(centre))
         number = path_number(raw)
         device = session.get(Device, number) if number is not None else None
         if device is None or device.centre_id != centre.id:
             raise not_found(request, "device", raw)
         revoke_device(session, device=device, now=at)
+        log_device_change(session, "device_revoked", device, centre=centre, actor=manager.actor, at=at)
         return _device_out(device)
 
     return await write_and_publish(request, work)
@@ -230,6 +234,7 @@ async def create_staff(request: Request, body: StaffIn) -> CredentialOut:
             )
         except AdminError as exc:
             raise ApiError(409, "staff_refused", str(exc)) from None
+        log_staff_change(session, "staff_created", staff, actor=manager.actor, at=at)
         return CredentialOut(staff=_staff_out(session, staff), password=None if body.password else password)
 
     return await write_and_publish(request, work)
@@ -260,6 +265,7 @@ async def disable(request: Request) -> StaffOut:
         manager = manager_of(session, creds, at=at, rules=rules)
         staff = _managed(session, request, manager)
         disable_staff(session, staff=staff, now=at)
+        log_staff_change(session, "staff_disabled", staff, actor=manager.actor, at=at)
         return _staff_out(session, staff)
 
     return await write_and_publish(request, work)
@@ -284,6 +290,7 @@ async def new_password(request: Request, body: NewPasswordIn) -> CredentialOut:
         staff = _managed(session, request, manager)
         password = body.password or generate_password()
         reset_password(session, staff=staff, password=password, now=at)
+        log_staff_change(session, "password_reset", staff, actor=manager.actor, at=at)
         return CredentialOut(staff=_staff_out(session, staff), password=None if body.password else password)
 
     return await write_and_publish(request, work)
@@ -327,6 +334,12 @@ async def centre_report(request: Request, query: UsageQuery, compute: Callable[[
         raise ApiError(422, "invalid_input", "query parameter 'from': must not be after 'to'")
     if (query.to - query.from_).days >= MAX_REPORT_DAYS:
         raise ApiError(422, "invalid_input", f"query parameter 'to': at most {MAX_REPORT_DAYS} days")
+    return await managed_read(request, compute)
+
+
+async def managed_read(request: Request, compute: Callable[[Session, Centre], T]) -> T:
+    """`compute` at the centre of the path, in a read transaction, for its manager (supervisors of the
+    centre, admins; 401/403 otherwise)."""
     creds, at, rules = credentials(request), now(request), session_policy(request)
 
     def work(session: Session) -> T:

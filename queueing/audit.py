@@ -1,4 +1,5 @@
-"""The tamper-evident chain over each centre's event log.
+"""The tamper-evident chain over each centre's event log, and over the national log (staff accounts,
+sign-ins and the erasure of personal data: what belongs to no one centre).
 
 Every event carries h_seq = SHA-256(h_(seq-1) || canonical(event)), h_0 being 32 zero bytes: the
 previous hash as raw bytes, then the event as compact JSON with sorted keys (centre id, seq, type,
@@ -17,13 +18,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 GENESIS = "0" * 64
+NATIONAL = "national"  # the national log's name in verdicts and exported heads
 
 
 @dataclass(frozen=True)
 class Entry:
     """One event as the chain sees it."""
 
-    centre_id: int
+    centre_id: int | None  # None: the national log
     seq: int
     type: str
     ticket_id: int | None

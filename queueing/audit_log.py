@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlmodel import Session, col, func, select
 
-from queueing.audit import Break, Entry, Head, first_break
-from queueing.models import Centre, Event, Serial
+from queueing.audit import NATIONAL, Break, Entry, Head, first_break
+from queueing.models import Centre, Event, Serial, in_log
 
 log = logging.getLogger(__name__)
 BATCH = 1000  # entries read at a time: a log of millions is walked in constant memory
@@ -31,12 +31,12 @@ def entry_of(event: Event) -> Entry:
     )
 
 
-def _entries(session: Session, centre_id: int) -> Iterator[Entry]:
+def _entries(session: Session, centre_id: int | None) -> Iterator[Entry]:
     after = 0
     while True:
         batch = session.exec(
             select(Event)
-            .where(Event.centre_id == centre_id, col(Event.seq) > after)
+            .where(in_log(centre_id), col(Event.seq) > after)
             .order_by(col(Event.seq))
             .limit(BATCH)
         ).all()
@@ -48,9 +48,19 @@ def _entries(session: Session, centre_id: int) -> Iterator[Entry]:
         session.expunge_all()  # a read-only walk: forget what was read, so memory stays flat
 
 
-def _counted(session: Session, centre_id: int) -> int:
-    last = session.exec(select(Serial.last).where(Serial.name == f"events:{centre_id}")).first()
+def _counted(session: Session, centre_id: int | None) -> int:
+    name = f"events:{centre_id if centre_id is not None else NATIONAL}"
+    last = session.exec(select(Serial.last).where(Serial.name == name)).first()
     return last or 0
+
+
+def _logs(session: Session) -> list[tuple[int | None, str]]:
+    """Every log: each centre's by code, then the national one."""
+    centres: list[tuple[int | None, str]] = [
+        (centre_id, code)
+        for centre_id, code in session.exec(select(Centre.id, Centre.code).order_by(col(Centre.code))).all()
+    ]
+    return [*centres, (None, NATIONAL)]
 
 
 @dataclass(frozen=True)
@@ -61,23 +71,22 @@ class Verdict:
 
 
 def verify(session: Session, *, heads: dict[str, list[Head]] | None = None) -> list[Verdict]:
-    """Each centre's chain checked from its first entry: the first bad entry, if any."""
+    """Each log's chain checked from its first entry: the first bad entry, if any."""
     verdicts = []
-    for centre_id, code in session.exec(select(Centre.id, Centre.code).order_by(col(Centre.code))).all():
-        assert centre_id is not None
+    for centre_id, code in _logs(session):
         counted = _counted(session, centre_id)
         broken = first_break(_entries(session, centre_id), counted=counted, heads=(heads or {}).get(code, []))
-        entries = session.exec(select(func.count()).where(Event.centre_id == centre_id)).one()
+        entries = session.exec(select(func.count()).where(in_log(centre_id))).one()
         verdicts.append(Verdict(code, entries, broken))
     return verdicts
 
 
 def current_heads(session: Session) -> dict[str, Head]:
-    """Where each centre's chain ends now (centres with no events have no head)."""
+    """Where each log's chain ends now (a log with no events has no head)."""
     heads = {}
-    for centre_id, code in session.exec(select(Centre.id, Centre.code).order_by(col(Centre.code))).all():
+    for centre_id, code in _logs(session):
         last = session.exec(
-            select(Event.seq, Event.hash).where(Event.centre_id == centre_id).order_by(col(Event.seq).desc())
+            select(Event.seq, Event.hash).where(in_log(centre_id)).order_by(col(Event.seq).desc())
         ).first()
         if last is not None:
             heads[code] = Head(last[0], last[1])

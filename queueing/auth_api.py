@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from config.http import ApiError, operation, read, write
 from queueing.accounts import SignedIn, find_device, login, logout
+from queueing.events import append_national_event
 from queueing.models import Centre
 from queueing.schemas import DeviceMe, Done, LoginIn, LoginOut, MeOut
 from queueing.throttle import Limit, clear, record_failure, retry_after
@@ -53,9 +54,19 @@ async def sign_in(request: Request, body: LoginIn) -> Response:
         if result is None:
             for key, limit in limits.items():
                 record_failure(session, key=key, limit=limit, now=at)
+            append_national_event(
+                session,
+                type="sign_in_failed",
+                actor="anonymous",
+                at=at,
+                data={"username": body.username[:64], "address": address},
+            )
             return None
         clear(session, key=next(iter(limits)))
         raw_id, signed_in = result
+        append_national_event(
+            session, type="signed_in", actor=signed_in.actor, at=at, data={"address": address}
+        )
         answer = LoginOut(
             username=signed_in.staff.username,
             role=signed_in.staff.role,
@@ -104,8 +115,9 @@ async def sign_out(request: Request) -> Response:
     creds, at, policy = credentials(request), now(request), session_policy(request)
 
     def work(session: Session) -> None:
-        require_staff(session, creds, now=at, policy=policy)
+        signed_in = require_staff(session, creds, now=at, policy=policy)
         logout(session, raw_id=creds.cookie or "", now=at)
+        append_national_event(session, type="signed_out", actor=signed_in.actor, at=at, data={})
 
     await write(request, work)
     response = JSONResponse(Done(status="signed_out").model_dump())

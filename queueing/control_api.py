@@ -5,7 +5,7 @@ logged with its author, so it is in the audit chain and the exceptions report.""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, delete, select
@@ -20,6 +20,7 @@ from queueing.states import TicketStatus
 from queueing.web import credentials, now, session_policy
 
 Weight = Annotated[float, Field(gt=0, le=1)]
+T = TypeVar("T")
 
 
 class CounterServicesIn(Strict):
@@ -52,22 +53,33 @@ def _services(session: Session, centre: Centre, codes: list[str]) -> dict[str, i
     return ids
 
 
+async def managed_change(request: Request, work_as: Callable[[Session, Centre, str], T]) -> T:
+    """Runs `work_as(session, centre, actor)` at the centre of the path for its manager (supervisors
+    of the centre, admins; 401/403 otherwise) in a write transaction; `actor` is who, for the log."""
+    creds, at, rules = credentials(request), now(request), session_policy(request)
+
+    def work(session: Session) -> T:
+        centre = centre_of_path(session, request)
+        who = manager_of(session, creds, at=at, rules=rules, centre_id=id_of(centre))
+        return work_as(session, centre, f"staff:{who.staff.username}")
+
+    return await write_and_publish(request, work)
+
+
 async def _control(
     request: Request, change: str, work_in_centre: Callable[[Session, Centre], dict[str, Any]]
 ) -> ControlOut:
     """Runs one change at the centre of the path for its manager, and logs it with its author."""
-    creds, at, rules = credentials(request), now(request), session_policy(request)
+    at = now(request)
 
-    def work(session: Session) -> ControlOut:
-        centre = centre_of_path(session, request)
-        who = manager_of(session, creds, at=at, rules=rules, centre_id=id_of(centre))
+    def work(session: Session, centre: Centre, actor: str) -> ControlOut:
         data = work_in_centre(session, centre)
         append_event(
             session,
             centre_id=id_of(centre),
             centre_code=centre.code,
             type=change,
-            actor=f"staff:{who.staff.username}",
+            actor=actor,
             at=at,
             counter_id=data.pop("counter_id", None),
             ticket_id=data.pop("ticket_id", None),
@@ -75,7 +87,7 @@ async def _control(
         )
         return ControlOut(centre=centre.code, changed=change)
 
-    return await write_and_publish(request, work)
+    return await managed_change(request, work)
 
 
 @operation(

@@ -13,9 +13,9 @@ from starlette.requests import Request
 
 from config.http import write
 from config.metrics import TICKETS_CALLED, TICKETS_ISSUED, WAIT_SECONDS
-from queueing.audit import GENESIS, Entry, chain_hash
+from queueing.audit import GENESIS, NATIONAL, Entry, chain_hash
 from queueing.bus import Bus, Message
-from queueing.models import Event
+from queueing.models import Event, in_log
 from queueing.serials import lock, next_value
 
 T = TypeVar("T")
@@ -28,8 +28,8 @@ def centre_channel(centre_code: str) -> str:
     return f"centre:{centre_code}"
 
 
-def _log_serial(centre_id: int) -> str:
-    return f"events:{centre_id}"
+def _log_serial(centre_id: int | None) -> str:
+    return f"events:{centre_id if centre_id is not None else NATIONAL}"
 
 
 def lock_log(session: Session, *, centre_id: int) -> None:
@@ -41,11 +41,10 @@ def lock_log(session: Session, *, centre_id: int) -> None:
     lock(session, name=_log_serial(centre_id))
 
 
-def append_event(
+def _append(
     session: Session,
     *,
-    centre_id: int,
-    centre_code: str,
+    centre_id: int | None,
     type: str,
     actor: str,
     at: datetime,
@@ -53,15 +52,12 @@ def append_event(
     counter_id: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> Event:
-    """Appends an event with the centre's next `seq`, chained to the one before it (queueing/audit.py);
-    it is published after the commit."""
+    """Appends an event with its log's next `seq`, chained to the one before it (queueing/audit.py)."""
     seq = next_value(session, name=_log_serial(centre_id))
     # The log's lock is held (next_value), so the previous entry is final.
     previous = GENESIS
     if seq > 1:
-        found = session.exec(
-            select(Event.hash).where(Event.centre_id == centre_id, Event.seq == seq - 1)
-        ).first()
+        found = session.exec(select(Event.hash).where(in_log(centre_id), Event.seq == seq - 1)).first()
         previous = found or GENESIS  # a missing link shows up in `dor audit verify`
     entry = Entry(centre_id, seq, type, ticket_id, counter_id, actor, at, data or {}, None)
     event = Event(
@@ -76,9 +72,49 @@ def append_event(
         hash=chain_hash(previous, entry),
     )
     session.add(event)
-    message: Message = {"seq": seq, "type": type, "centre": centre_code, "at": at.isoformat(), **(data or {})}
+    return event
+
+
+def append_event(
+    session: Session,
+    *,
+    centre_id: int,
+    centre_code: str,
+    type: str,
+    actor: str,
+    at: datetime,
+    ticket_id: int | None = None,
+    counter_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> Event:
+    """Appends an event to the centre's log; it is published after the commit."""
+    event = _append(
+        session,
+        centre_id=centre_id,
+        type=type,
+        actor=actor,
+        at=at,
+        ticket_id=ticket_id,
+        counter_id=counter_id,
+        data=data,
+    )
+    message: Message = {
+        "seq": event.seq,
+        "type": type,
+        "centre": centre_code,
+        "at": at.isoformat(),
+        **(data or {}),
+    }
     session.info.setdefault(STAGED, []).append((centre_channel(centre_code), message))
     return event
+
+
+def append_national_event(
+    session: Session, *, type: str, actor: str, at: datetime, data: dict[str, Any]
+) -> Event:
+    """Appends an event to the national log: what belongs to no one centre (staff accounts and
+    sign-ins, the erasure of personal data). Chained like a centre's; nothing on a screen follows it."""
+    return _append(session, centre_id=None, type=type, actor=actor, at=at, data=data)
 
 
 async def write_and_publish(request: Request, work: Callable[[Session], T]) -> T:

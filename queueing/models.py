@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from config.db import UtcDateTime
 from config.http import N_
@@ -244,12 +244,13 @@ class Ticket(SQLModel, table=True):
 
 
 class Event(SQLModel, table=True):
-    """The append-only log: every change of a ticket or counter, with a per-centre monotonic seq."""
+    """The append-only log: every change of a ticket or counter, with a per-centre monotonic seq; and
+    the national log (no centre) of staff accounts, sign-ins and erasures."""
 
     __table_args__ = (UniqueConstraint("centre_id", "seq"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    centre_id: int = Field(foreign_key="centre.id")
+    centre_id: int | None = Field(default=None, foreign_key="centre.id", description="None: the national log")
     seq: int
     type: str = Field(sa_column=Column(String(32), nullable=False))
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
@@ -259,6 +260,11 @@ class Event(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # SHA-256 of the previous entry's hash and this entry (queueing/audit.py): the log is tamper-evident.
     hash: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default=""))
+
+
+def in_log(centre_id: int | None) -> Any:
+    """The condition selecting the events of a centre's log, or of the national log (None)."""
+    return Event.centre_id == centre_id if centre_id is not None else col(Event.centre_id).is_(None)
 
 
 class IdempotentRequest(SQLModel, table=True):
@@ -288,7 +294,11 @@ class Serial(SQLModel, table=True):
     last: int = 0
 
 
-def id_of(row: Centre | Service | Counter | Staff | Device | Ticket | Event) -> int:
+class Stored(Protocol):
+    id: int | None
+
+
+def id_of(row: Stored) -> int:
     """The primary key of a row that has been flushed (SQLModel types it as optional)."""
     if row.id is None:
         raise ValueError(f"{type(row).__name__} has no id yet: flush it first")

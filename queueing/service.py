@@ -9,9 +9,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from queueing import hours
-from queueing.admin_api import centre_report
+from queueing.admin_api import centre_report, managed_read
 from queueing.capacity import capacity
 from queueing.catalogue import find_centre, find_service, list_centres, services_of
+from queueing.control_api import managed_change
 from queueing.events import centre_channel
 from queueing.hours import Spans, spans_on
 from queueing.idempotency import MAX_KEY_LENGTH, KeyReused, fingerprint, remember, replay
@@ -64,6 +65,8 @@ __all__ = [
     "issue_ticket",
     "last_seq",
     "list_centres",
+    "managed_change",
+    "managed_read",
     "now",
     "otp_rules",
     "phone_field",

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from queueing.events import append_event, append_national_event
 from queueing.models import Centre, Device, DeviceKind, Role, Staff, StaffCentre, StaffSession, id_of
 from queueing.secrets import hash_password, hash_token, new_token
 
@@ -118,3 +119,30 @@ def set_printer(device: Device, printer_url: str) -> None:
     if printer_url and device.kind != DeviceKind.KIOSK.value:
         raise AdminError("only kiosks print tickets")
     device.printer_url = printer_url or None
+
+
+def log_device_change(
+    session: Session, change: str, device: Device, *, centre: Centre, actor: str, at: datetime
+) -> None:
+    """A device registered or revoked, in its centre's log (and so in the audit chain)."""
+    append_event(
+        session,
+        centre_id=id_of(centre),
+        centre_code=centre.code,
+        type=change,
+        actor=actor,
+        at=at,
+        data={"device": id_of(device), "kind": device.kind, "name": device.name},
+    )
+
+
+def log_staff_change(session: Session, change: str, staff: Staff, *, actor: str, at: datetime) -> None:
+    """An account created, disabled or given a new password, in the national log: an account may work
+    in several centres, or none."""
+    append_national_event(
+        session,
+        type=change,
+        actor=actor,
+        at=at,
+        data={"username": staff.username, "role": staff.role, "active": staff.active},
+    )

@@ -6,7 +6,7 @@ The page (/supervisor) reloads this view whenever the centre's event feed rings,
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
@@ -66,6 +66,7 @@ class HourOut(BaseModel):
     hour: int = Field(description="centre-local hour of today")
     arrivals: int
     served: int
+    waiting: int = Field(description="people in the queues at the hour's end (now, for the hour under way)")
 
 
 class CentreSummaryOut(BaseModel):
@@ -190,21 +191,29 @@ def _alerts(
 def _hours(session: Session, centre: Centre, at: datetime) -> list[HourOut]:
     zone = ZoneInfo(centre.timezone)
     today = hours.local_day(at, timezone=centre.timezone)
-    arrived = session.exec(
-        select(Ticket.arrived_at).where(Ticket.centre_id == id_of(centre), Ticket.day == today)
-    ).all()
-    ended = session.exec(
-        select(Ticket.ended_at).where(
-            Ticket.centre_id == id_of(centre), Ticket.day == today, Ticket.status == TicketStatus.DONE.value
+    tickets = session.exec(
+        select(Ticket.arrived_at, Ticket.call_times, Ticket.ended_at, Ticket.status).where(
+            Ticket.centre_id == id_of(centre), Ticket.day == today
         )
     ).all()
     counts: dict[int, list[int]] = {}
-    for arrival in arrived:
-        counts.setdefault(arrival.astimezone(zone).hour, [0, 0])[0] += 1
-    for end in ended:
-        if end is not None:
-            counts.setdefault(end.astimezone(zone).hour, [0, 0])[1] += 1
-    return [HourOut(hour=h, arrivals=a, served=s) for h, (a, s) in sorted(counts.items())]
+    stays: list[tuple[datetime, datetime | None]] = []  # in the queue from arrival to the first call
+    for arrived, calls, ended, status in tickets:
+        counts.setdefault(arrived.astimezone(zone).hour, [0, 0])[0] += 1
+        if status == TicketStatus.DONE.value and ended is not None:
+            counts.setdefault(ended.astimezone(zone).hour, [0, 0])[1] += 1
+        left = datetime.fromisoformat(calls[0]) if calls else ended
+        stays.append((arrived, left))
+    out: list[HourOut] = []
+    if not counts:
+        return out
+    for hour in range(min(counts), max(*counts, at.astimezone(zone).hour) + 1):  # quiet hours too
+        arrivals, served = counts.get(hour, (0, 0))
+        end = datetime.combine(today, time(hour), zone) + timedelta(hours=1)
+        moment = min(end, at)  # the hour under way: now
+        waiting = sum(1 for arrived, left in stays if arrived <= moment and (left is None or left > moment))
+        out.append(HourOut(hour=hour, arrivals=arrivals, served=served, waiting=waiting))
+    return out
 
 
 def wallboard(
@@ -288,8 +297,8 @@ async def wallboard_route(request: Request) -> WallboardOut:
     return await read(request, work)
 
 
-async def supervisor_page(request: Request) -> Response:
-    """The wallboard of one of the supervisor's centres (`?centre=`; an admin may pick any)."""
+async def _supervising(request: Request, template: str) -> Response:
+    """`template` for one of the signed-in supervisor's centres (`?centre=`; an admin may pick any)."""
     me = await signed_in(request)
     if me is None:
         return to_login(request)
@@ -301,15 +310,34 @@ async def supervisor_page(request: Request) -> Response:
     centre = next((c for c in mine if c.code == chosen), mine[0] if mine else None)
     if centre is None:
         return RedirectResponse("/counter", status_code=303)
+    today = hours.local_day(now(request), timezone=centre.timezone)
     return render(
         request,
-        "supervisor.html",
-        {"me": me.staff, "centre": centre, "centres": mine, "national": me.role == Role.ADMIN},
+        template,
+        {
+            "me": me.staff,
+            "centre": centre,
+            "centres": mine,
+            "national": me.role == Role.ADMIN,
+            "today": today,
+            "week_ago": today - timedelta(days=6),
+        },
     )
+
+
+async def supervisor_page(request: Request) -> Response:
+    """The wallboard of one of the supervisor's centres."""
+    return await _supervising(request, "supervisor.html")
+
+
+async def reports_page(request: Request) -> Response:
+    """Reports as charts and CSV, the bookings flagged as a broker's, and the blocks."""
+    return await _supervising(request, "supervisor_reports.html")
 
 
 routes = [
     national_route,
     wallboard_route,
     Route("/supervisor", supervisor_page, methods=["GET"], name="supervisor"),
+    Route("/supervisor/reports", reports_page, methods=["GET"], name="supervisor_reports"),
 ]

@@ -24,11 +24,15 @@ from queueing.staff_admin import (
     disable_staff,
     find_staff,
     generate_password,
+    log_device_change,
+    log_staff_change,
     reset_password,
     revoke_device,
     set_printer,
 )
 from server import schema
+
+CONSOLE = "console"  # the operator at the server's shell, in the audit log
 
 
 class CommandError(Exception):
@@ -92,6 +96,12 @@ def _centre(session: Session, code: str) -> Centre:
     return centre
 
 
+def _of(session: Session, device: Device) -> Centre:
+    centre = session.get(Centre, device.centre_id)
+    assert centre is not None  # a foreign key
+    return centre
+
+
 def _staff(session: Session, username: str) -> Staff:
     staff = find_staff(session, username=username)
     if staff is None:
@@ -102,7 +112,7 @@ def _staff(session: Session, username: str) -> Staff:
 def _staff_add(session: Session, args: argparse.Namespace, now: datetime) -> str:
     password = generate_password()
     centres = [_centre(session, code) for code in args.centre]
-    add_staff(
+    staff = add_staff(
         session,
         username=args.username,
         role=Role(args.role),
@@ -110,26 +120,31 @@ def _staff_add(session: Session, args: argparse.Namespace, now: datetime) -> str
         password=password,
         display_name=args.name,
     )
+    log_staff_change(session, "staff_created", staff, actor=CONSOLE, at=now)
     return f"created {args.role} {args.username}; password (shown once): {password}"
 
 
 def _staff_disable(session: Session, args: argparse.Namespace, now: datetime) -> str:
-    disable_staff(session, staff=_staff(session, args.username), now=now)
+    staff = _staff(session, args.username)
+    disable_staff(session, staff=staff, now=now)
+    log_staff_change(session, "staff_disabled", staff, actor=CONSOLE, at=now)
     return f"disabled {args.username}; their sessions have ended"
 
 
 def _staff_reset(session: Session, args: argparse.Namespace, now: datetime) -> str:
     password = generate_password()
-    reset_password(session, staff=_staff(session, args.username), password=password, now=now)
+    staff = _staff(session, args.username)
+    reset_password(session, staff=staff, password=password, now=now)
+    log_staff_change(session, "password_reset", staff, actor=CONSOLE, at=now)
     return f"new password for {args.username} (shown once): {password}"
 
 
 def _device_add(session: Session, args: argparse.Namespace, now: datetime) -> str:
-    device, token = add_device(
-        session, centre=_centre(session, args.centre), kind=DeviceKind(args.kind), name=args.name, now=now
-    )
+    centre = _centre(session, args.centre)
+    device, token = add_device(session, centre=centre, kind=DeviceKind(args.kind), name=args.name, now=now)
     if args.printer:
         set_printer(device, args.printer)
+    log_device_change(session, "device_registered", device, centre=centre, actor=CONSOLE, at=now)
     return f"device {device.id} ({args.kind}, {args.centre}); token (shown once): {token}"
 
 
@@ -139,6 +154,9 @@ def _device_printer(session: Session, args: argparse.Namespace, now: datetime) -
         raise CommandError(f"unknown device {args.id}")
     set_printer(device, args.printer)
     session.add(device)
+    log_device_change(
+        session, "device_printer_set", device, centre=_of(session, device), actor=CONSOLE, at=now
+    )
     return f"device {args.id} prints on {device.printer_url or 'the browser (no printer)'}"
 
 
@@ -147,6 +165,7 @@ def _device_revoke(session: Session, args: argparse.Namespace, now: datetime) ->
     if device is None:
         raise CommandError(f"unknown device {args.id}")
     revoke_device(session, device=device, now=now)
+    log_device_change(session, "device_revoked", device, centre=_of(session, device), actor=CONSOLE, at=now)
     return f"device {args.id} revoked"
 
 

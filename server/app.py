@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from booking import api as booking_api
-from booking import appointments_api, reports, transparency
+from booking import appointments_api, brokers_api, reports, transparency
 from booking import pages as booking_pages
 from config.clock import Clock, system_clock
 from config.db import Database
@@ -120,6 +120,7 @@ def create_app(
         *appointments_api.routes,
         *transparency.routes,
         *reports.routes,
+        *brokers_api.routes,
         *otp_api.routes,
         *sms_api.routes,
         health.route,

@@ -39,7 +39,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             path = args.to or heads_file(settings)
             with database.read() as session:
                 count = export_heads(session, path=path, now=datetime.now(UTC))
-            print(f"exported the heads of {count} centres to {path}")
+            print(f"exported the heads of {count} logs to {path}")
             return 0
         try:
             heads = read_heads(args.heads) if args.heads else {}

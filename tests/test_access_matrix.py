@@ -10,6 +10,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from sqlmodel import select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from booking.models import Appointment, BookingBlock
 from config.db import Database
 from config.settings import Settings
 from queueing.models import Device
@@ -75,6 +77,24 @@ class World:
                 self.clock.advance(61)
             elif action == "appointment":
                 book(self.database, self.clock, code="MATRIX", minutes_from_now=10)
+            elif action == "identified":  # the appointment as booked online: its holder is known
+                with self.database.write() as session:
+                    appointment = session.exec(select(Appointment).where(Appointment.code == "MATRIX")).one()
+                    appointment.national_id_hash = "a" * 64
+                    session.add(appointment)
+            elif action == "block":
+                with self.database.write() as session:
+                    session.add(
+                        BookingBlock(
+                            kind="device",
+                            value_hash="d" * 64,
+                            centre_id=1,
+                            reason="matrix",
+                            actor="staff:supervisor1",
+                            created_at=self.clock(),
+                            until=self.clock() + timedelta(days=1),
+                        )
+                    )
             elif action == "booking_otp":
                 assert (
                     self.public.post("/api/v1/otp", json={"phone": PHONE, "purpose": "booking"}).status_code
@@ -307,6 +327,34 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/centres/{centre}/reports/exceptions": Row(
         MANAGERS,
         lambda w: ("GET", "/api/v1/centres/DAM-01/reports/exceptions?from=2026-11-29&to=2026-11-29", None),
+    ),
+    "GET /api/v1/centres/{centre}/bookings/flags": Row(
+        MANAGERS,
+        lambda w: ("GET", "/api/v1/centres/DAM-01/bookings/flags?from=2026-11-29&to=2026-11-29", None),
+    ),
+    "POST /api/v1/centres/{centre}/appointments/void": Row(
+        MANAGERS,
+        lambda w: (
+            "POST",
+            "/api/v1/centres/DAM-01/appointments/void",
+            {"codes": ["MATRIX"], "reason": "matrix"},
+        ),
+        ("appointment",),
+    ),
+    "POST /api/v1/centres/{centre}/blocks": Row(
+        MANAGERS,
+        lambda w: (
+            "POST",
+            "/api/v1/centres/DAM-01/blocks",
+            {"appointments": ["MATRIX"], "identities": ["national_id"], "reason": "matrix"},
+        ),
+        ("appointment", "identified"),
+    ),
+    "GET /api/v1/centres/{centre}/blocks": Row(
+        MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/blocks", None)
+    ),
+    "DELETE /api/v1/centres/{centre}/blocks/{block}": Row(
+        MANAGERS, lambda w: ("DELETE", "/api/v1/centres/DAM-01/blocks/1", None), ("block",)
     ),
     "GET /api/v1/staff": Row(MANAGERS | {"supervisor_elsewhere"}, lambda w: ("GET", "/api/v1/staff", None)),
     "POST /api/v1/staff": Row(

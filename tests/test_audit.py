@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 from alembic import command
 from sqlalchemy import text
+from sqlmodel import col, select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from config.db import Database
 from queueing.audit import GENESIS, Entry, Head, chain, first_break
 from queueing.audit_log import verify
+from queueing.models import Event
 from server import schema
 from server.cli import main
 from tests.conftest import VirtualClock, sign_in, take_ticket
@@ -52,6 +54,55 @@ def test_every_event_is_chained_and_the_chain_holds(
         verdicts = {v.centre: v for v in verify(session)}
     assert verdicts["DAM-01"].broken is None and verdicts["DAM-01"].entries >= 16
     assert all(v.broken is None for v in verdicts.values())
+
+
+def test_sign_ins_accounts_and_devices_are_chained_too(
+    client: TestClient,
+    app: Starlette,
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert (
+        client.post("/api/v1/auth/login", json={"username": "agent1", "password": "wrong"}).status_code == 401
+    )
+    with sign_in(app, "supervisor1") as supervisor:
+        made = supervisor.post(
+            "/api/v1/staff", json={"username": "agent9", "role": "agent", "centres": ["DAM-01"]}
+        )
+        assert made.status_code == 201, made.text
+        assert supervisor.post("/api/v1/staff/agent9/password", json={}).status_code == 200
+        assert supervisor.post("/api/v1/staff/agent9/disable").status_code == 200
+        kiosk = supervisor.post("/api/v1/centres/DAM-01/devices", json={"kind": "kiosk", "name": "Hall B"})
+        assert kiosk.status_code == 201, kiosk.text
+        assert supervisor.delete(f"/api/v1/centres/DAM-01/devices/{kiosk.json()['id']}").status_code == 200
+        assert supervisor.post("/api/v1/auth/logout").status_code == 200
+    with database.read() as session:
+        national = [
+            (e.type, e.actor)
+            for e in session.exec(
+                select(Event).where(col(Event.centre_id).is_(None)).order_by(col(Event.seq))
+            ).all()
+        ]
+        devices = [
+            (e.type, e.data["name"])
+            for e in session.exec(select(Event).where(col(Event.type).startswith("device_"))).all()
+        ]
+    assert national == [
+        ("sign_in_failed", "anonymous"),
+        ("signed_in", "staff:supervisor1"),
+        ("staff_created", "staff:supervisor1"),
+        ("password_reset", "staff:supervisor1"),
+        ("staff_disabled", "staff:supervisor1"),
+        ("signed_out", "staff:supervisor1"),
+    ]
+    assert devices == [("device_registered", "Hall B"), ("device_revoked", "Hall B")]
+    assert dor_audit(monkeypatch, database, "verify") == 0
+    assert "national: 6 entries, chain intact" in capsys.readouterr().out
+    with database.engine.begin() as connection:  # someone hides the failed sign-in
+        connection.execute(text("DELETE FROM event WHERE centre_id IS NULL AND seq = 1"))
+    assert dor_audit(monkeypatch, database, "verify") == 1
+    assert "national: BROKEN at entry 1: entry 1 is missing" in capsys.readouterr().out
 
 
 # --- what the chain catches (pure: a log in memory) ----------------------------------------------

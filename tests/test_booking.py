@@ -15,7 +15,7 @@ from booking.upkeep import erase_personal_data, mark_no_shows, send_reminders
 from config.db import Database
 from config.settings import Settings
 from queueing.capacity import capacity
-from queueing.models import OtpChallenge, Ticket
+from queueing.models import Event, OtpChallenge, Ticket
 from sms_gateway.models import SmsMessage
 from tests.conftest import VirtualClock
 
@@ -312,6 +312,9 @@ def test_three_no_shows_block_booking(client: TestClient, database: Database, cl
         with database.write() as session:
             assert mark_no_shows(session, now=clock(), grace=timedelta(minutes=15)) == 1
     assert rules.no_show_limit == 3
+    with database.read() as session:  # each no-show is in the centre's log, by the scheduler
+        logged = session.exec(select(Event.actor).where(Event.type == "appointment_no_show")).all()
+    assert logged == ["scheduler:no-shows"] * 3
     blocked = client.post(
         "/api/v1/appointments", json=booking(otp(client, database), "2026-12-07T10:00:00+03:00")
     )
@@ -344,12 +347,14 @@ def test_nothing_personal_is_left_after_the_retention_period(
         tickets = session.exec(select(Ticket)).all()
         messages = session.exec(select(SmsMessage)).all()
         challenges = session.exec(select(OtpChallenge)).all()
+        erasures = session.exec(select(Event).where(Event.type == "personal_data_erased")).all()
     assert appointments and tickets and messages  # the anonymous facts stay
     assert all(a.phone is None and a.national_id_hash is None for a in appointments)
     assert all(t.phone is None for t in tickets)
     assert all(m.phone == "" and m.body == "" and m.params == {} for m in messages)
     assert {m.template for m in messages} == {"otp", "booking_confirmed", "turn_near"}
     assert challenges == []
+    assert erasures[0].actor == "scheduler:retention" and erasures[0].data["appointments"] == 1
     assert [a.status for a in appointments] == ["booked"] and appointments[0].start.isoformat().startswith(
         "2026-11-30"
     )

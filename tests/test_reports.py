@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from xml.etree import ElementTree
+
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -102,6 +104,26 @@ def test_the_day_per_service_and_per_agent(
         assert lines[1].startswith("2026-11-29,CR,5,2,1,1,720,1140,210,1.0,1,1.0")
         agents_csv = supervisor.get(f"/api/v1/centres/DAM-01/reports/agents?{TODAY}&format=csv")
         assert "staff:agent1,3,240,1510,190,break=600" in agents_csv.text
+
+
+def test_the_reports_as_charts_in_the_readers_language(
+    client: TestClient, agent: TestClient, app: Starlette, database: Database, clock: VirtualClock
+) -> None:
+    a_morning(client, agent, database, clock)
+    with sign_in(app, "supervisor1") as supervisor:
+        services = supervisor.get(f"/api/v1/centres/DAM-01/reports/services?{TODAY}&format=svg")
+        agents = supervisor.get(
+            f"/api/v1/centres/DAM-01/reports/agents?{TODAY}&format=svg", headers={"Accept-Language": "en"}
+        )
+    assert services.headers["content-type"] == "image/svg+xml"
+    svg = ElementTree.fromstring(services.content)
+    texts = {t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+    # Text stays text, so the browser shapes the Arabic titles; each service is in the legend.
+    assert {"المخدومون في كل فترة", "متوسط انتظار الحاضرين (دقيقة)", "CR", "FS"} <= texts
+    agent_texts = {
+        t.text for t in ElementTree.fromstring(agents.content).iter("{http://www.w3.org/2000/svg}text")
+    }
+    assert {"Hours per agent", "agent1", "Serving", "Idle", "Paused"} <= agent_texts
 
 
 def test_bad_report_requests_are_refused(app: Starlette, agent: TestClient) -> None:

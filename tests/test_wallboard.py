@@ -45,7 +45,7 @@ def test_the_board_shows_queues_counters_and_alerts(
             ("queue_unserved", "ID", 3),
             ("queue_unserved", "ID", 4),
         }
-        assert board["hours"] == [{"hour": 9, "arrivals": 7, "served": 0}]
+        assert board["hours"] == [{"hour": 9, "arrivals": 7, "served": 0, "waiting": 6}]
         assert board["balance"]["centre"] == "DAM-01"
 
         assert agent.post(f"{COUNTER}/start").status_code == 200
@@ -64,6 +64,21 @@ def test_the_board_shows_queues_counters_and_alerts(
         assert ("target_breached", "CR", None) in kinds  # the second extract has waited 26 minutes
         assert supervisor.get("/api/v1/centres/RIF-01/wallboard").status_code == 403
     assert agent.get(BOARD).status_code == 403
+
+
+def test_the_hours_show_the_queue_at_each_hours_end_quiet_hours_included(
+    client: TestClient, app: Starlette, clock: VirtualClock
+) -> None:
+    for _ in range(3):
+        take_ticket(client)  # 09:00
+    clock.advance(2 * 3600 + 1800)  # 11:30: nobody came at 10
+    with sign_in(app, "agent1") as agent:
+        assert agent.post(f"{COUNTER}/open").status_code == 200
+        assert agent.post(f"{COUNTER}/next").status_code == 200
+    take_ticket(client)
+    with sign_in(app, "supervisor1") as supervisor:
+        hours = supervisor.get(BOARD).json()["hours"]
+    assert [(h["hour"], h["arrivals"], h["waiting"]) for h in hours] == [(9, 3, 3), (10, 0, 3), (11, 1, 3)]
 
 
 def test_admins_see_every_centre_side_by_side(

@@ -1,0 +1,115 @@
+// The supervisor's reports: charts rendered by the server (SVG) and their CSV, then the bookings
+// flagged as a broker's, to void and block, and the blocks, to lift. Every action asks why.
+"use strict";
+
+(() => {
+  const centre = document.getElementById("reports").dataset.centre;
+  const $ = (id) => document.getElementById(id);
+  const api = `/api/v1/centres/${centre}`;
+
+  function showReports() {
+    const range = `from=${$("from").value}&to=${$("to").value}`;
+    const services = `${api}/reports/services?${range}&period=${$("period").value}`;
+    $("services-chart").src = `${services}&format=svg`;
+    $("services-csv").href = `${services}&format=csv`;
+    $("agents-chart").src = `${api}/reports/agents?${range}&format=svg`;
+    $("agents-csv").href = `${api}/reports/agents?${range}&format=csv`;
+  }
+
+  function element(tag, text, className) {
+    const node = document.createElement(tag);
+    if (text !== undefined) node.textContent = text;
+    if (className) node.className = className;
+    return node;
+  }
+
+  async function act(method, url, body, done) {
+    try {
+      await Dor.api(method, url, body);
+      Dor.toast(Dor.t(done));
+    } catch (error) {
+      Dor.toast(error.message, "error");
+    }
+    refresh();
+  }
+
+  function flagItem(flag, index) {
+    const li = element("li", undefined, "flag");
+    const reason = flag.identity ? `${flag.reason}:${flag.identity}` : flag.reason;
+    li.appendChild(element("h3", `${Dor.t(reason)} (${flag.key})`));
+    const facts = [`${flag.identities} ${Dor.t("identities")}`, `${flag.bookings} ${Dor.t("bookings")}`];
+    if (flag.no_shows) facts.push(`${flag.no_shows} ${Dor.t("no_shows")}`);
+    if (flag.elsewhere) facts.push(`${flag.elsewhere} ${Dor.t("elsewhere")}`);
+    li.appendChild(element("p", facts.join(" · ")));
+    const list = element("ul", undefined, "codes");
+    for (const a of flag.appointments) {
+      const status = a.status === "voided" ? "voided_status" : a.status;
+      list.appendChild(element("li", `${a.code} — ${a.service} — ${a.start.slice(0, 16).replace("T", " ")} — ${Dor.t(status)}`));
+    }
+    li.appendChild(list);
+    const label = element("label", Dor.t("why"));
+    const why = element("input");
+    why.id = `why-${index}`;
+    why.required = true;
+    why.minLength = 3;
+    label.htmlFor = why.id;
+    li.append(label, why);
+    const codes = flag.appointments.map((a) => a.code);
+    const booked = flag.appointments.filter((a) => a.status === "booked").map((a) => a.code);
+    const whyGiven = () => {
+      if (why.value.trim().length >= 3) return why.value.trim();
+      why.focus();
+      why.reportValidity();
+      return null;
+    };
+    const voidButton = element("button", Dor.t("void"));
+    voidButton.type = "button";
+    voidButton.disabled = !booked.length;
+    voidButton.addEventListener("click", () => {
+      const text = whyGiven();
+      if (text) act("POST", `${api}/appointments/void`, { codes: booked, reason: text }, "voided");
+    });
+    const kind = flag.identity || "national_id";
+    const blockButton = element("button", Dor.t(`block:${kind}`));
+    blockButton.type = "button";
+    blockButton.disabled = !codes.length;
+    blockButton.addEventListener("click", () => {
+      const text = whyGiven();
+      if (text) act("POST", `${api}/blocks`, { appointments: codes, identities: [kind], reason: text }, "blocked");
+    });
+    li.append(voidButton, blockButton);
+    return li;
+  }
+
+  function render(flags, blocks) {
+    const list = $("flags");
+    list.replaceChildren(...flags.map(flagItem));
+    if (!flags.length) list.appendChild(element("li", Dor.t("no_flags")));
+    const held = $("blocks");
+    held.replaceChildren();
+    for (const b of blocks) {
+      const li = element("li", `${Dor.t(b.kind)} — ${Dor.t("until")} ${b.until.slice(0, 10)} — ${b.reason} (${b.actor.replace("staff:", "")}) `);
+      const lift = element("button", Dor.t("lift"));
+      lift.type = "button";
+      lift.addEventListener("click", () => act("DELETE", `${api}/blocks/${b.id}`, undefined, "lifted"));
+      li.appendChild(lift);
+      held.appendChild(li);
+    }
+    if (!blocks.length) held.appendChild(element("li", Dor.t("no_blocks")));
+  }
+
+  async function refresh() {
+    try {
+      const range = `from=${$("from").value}&to=${$("to").value}`;
+      render(await Dor.api("GET", `${api}/bookings/flags?${range}`), await Dor.api("GET", `${api}/blocks`));
+    } catch (error) {
+      Dor.toast(error.status === 0 ? Dor.t("offline") : error.message, "error");
+    }
+  }
+
+  Dor.me().then(() => {
+    Dor.watchSession();
+    showReports();
+    refresh();
+  });
+})();
