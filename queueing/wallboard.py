@@ -1,6 +1,7 @@
 """The supervisor's wallboard of a centre: each queue (waiting, longest and predicted wait, the share
 called within the target today), each counter (state, agent, ticket in hand, for how long, a pause's
-reason), the alerts, the balancer's moves, and today's arrivals against services hour by hour.
+reason), the alerts, the balancer's moves, and today hour by hour: arrivals, services, what the
+counters could serve, and the queue.
 
 The page (/supervisor) reloads this view whenever the centre's event feed rings, so it is live."""
 
@@ -23,7 +24,7 @@ from queueing.admin_api import centre_of_path, manager_of
 from queueing.balance_api import balance_view
 from queueing.balancing import BalanceRules
 from queueing.counters import counter_queues, current_ticket
-from queueing.models import Centre, Counter, Event, Role, Staff, Ticket, id_of
+from queueing.models import Centre, Counter, Event, Role, Service, Staff, Ticket, id_of
 from queueing.pages import signed_in, to_login
 from queueing.schemas import BalanceOut
 from queueing.service import centre_status
@@ -32,6 +33,7 @@ from queueing.tickets import Channel
 from queueing.web import credentials, now, require_role, require_staff, session_policy
 
 LONG_PAUSE_S = 20 * 60
+READINESS = ("counter_opened", "counter_closed", "counter_paused", "counter_resumed")
 UNSERVED_QUEUE = 5  # a closed counter's own queue this long, with no open counter for it: an alert
 
 
@@ -67,6 +69,10 @@ class HourOut(BaseModel):
     arrivals: int
     served: int
     waiting: int = Field(description="people in the queues at the hour's end (now, for the hour under way)")
+    capacity: float = Field(
+        description="people the counters could serve in the hour: their open, unpaused time over the mean "
+        "service time of today's mix of services"
+    )
 
 
 class CentreSummaryOut(BaseModel):
@@ -188,17 +194,42 @@ def _alerts(
     return alerts
 
 
+def _ready_spans(
+    session: Session, centre: Centre, since: datetime, at: datetime
+) -> list[tuple[datetime, datetime]]:
+    """When each counter was open and not paused since `since` (a counter still open: until `at`)."""
+    events = session.exec(
+        select(Event.type, Event.counter_id, Event.at)
+        .where(Event.centre_id == id_of(centre), col(Event.type).in_(READINESS), col(Event.at) >= since)
+        .order_by(col(Event.seq))
+    ).all()
+    ready: dict[int | None, datetime] = {}
+    spans = []
+    for kind, counter, when in events:
+        if kind in ("counter_opened", "counter_resumed"):
+            ready[counter] = when
+        elif counter in ready:  # closed or paused
+            spans.append((ready.pop(counter), when))
+    return spans + [(start, at) for start in ready.values()]
+
+
 def _hours(session: Session, centre: Centre, at: datetime) -> list[HourOut]:
     zone = ZoneInfo(centre.timezone)
     today = hours.local_day(at, timezone=centre.timezone)
-    tickets = session.exec(
-        select(Ticket.arrived_at, Ticket.call_times, Ticket.ended_at, Ticket.status).where(
-            Ticket.centre_id == id_of(centre), Ticket.day == today
+    tickets = session.execute(
+        sa_select(
+            col(Ticket.arrived_at),
+            col(Ticket.call_times),
+            col(Ticket.ended_at),
+            col(Ticket.status),
+            col(Service.mean_service_s),
         )
+        .join(Service, col(Service.id) == col(Ticket.service_id))
+        .where(col(Ticket.centre_id) == id_of(centre), col(Ticket.day) == today)
     ).all()
     counts: dict[int, list[int]] = {}
     stays: list[tuple[datetime, datetime | None]] = []  # in the queue from arrival to the first call
-    for arrived, calls, ended, status in tickets:
+    for arrived, calls, ended, status, _ in tickets:
         counts.setdefault(arrived.astimezone(zone).hour, [0, 0])[0] += 1
         if status == TicketStatus.DONE.value and ended is not None:
             counts.setdefault(ended.astimezone(zone).hour, [0, 0])[1] += 1
@@ -207,12 +238,25 @@ def _hours(session: Session, centre: Centre, at: datetime) -> list[HourOut]:
     out: list[HourOut] = []
     if not counts:
         return out
+    # Capacity: the counters' ready time in the hour over today's mix of services' mean times.
+    mean_s = sum(row[4] for row in tickets) / len(tickets)
+    spans = _ready_spans(session, centre, datetime.combine(today, time(0), zone), at)
     for hour in range(min(counts), max(*counts, at.astimezone(zone).hour) + 1):  # quiet hours too
         arrivals, served = counts.get(hour, (0, 0))
-        end = datetime.combine(today, time(hour), zone) + timedelta(hours=1)
+        start = datetime.combine(today, time(hour), zone)
+        end = start + timedelta(hours=1)
         moment = min(end, at)  # the hour under way: now
         waiting = sum(1 for arrived, left in stays if arrived <= moment and (left is None or left > moment))
-        out.append(HourOut(hour=hour, arrivals=arrivals, served=served, waiting=waiting))
+        ready_s = sum(max(0.0, (min(b, end) - max(a, start)).total_seconds()) for a, b in spans)
+        out.append(
+            HourOut(
+                hour=hour,
+                arrivals=arrivals,
+                served=served,
+                waiting=waiting,
+                capacity=round(ready_s / mean_s, 1),
+            )
+        )
     return out
 
 

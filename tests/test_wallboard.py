@@ -45,7 +45,8 @@ def test_the_board_shows_queues_counters_and_alerts(
             ("queue_unserved", "ID", 3),
             ("queue_unserved", "ID", 4),
         }
-        assert board["hours"] == [{"hour": 9, "arrivals": 7, "served": 0, "waiting": 6}]
+        # Counter 1 ready for 300 s over today's mix (2 x 180 s, 5 x 600 s: 480 s a citizen).
+        assert board["hours"] == [{"hour": 9, "arrivals": 7, "served": 0, "waiting": 6, "capacity": 0.6}]
         assert board["balance"]["centre"] == "DAM-01"
 
         assert agent.post(f"{COUNTER}/start").status_code == 200
@@ -66,7 +67,7 @@ def test_the_board_shows_queues_counters_and_alerts(
     assert agent.get(BOARD).status_code == 403
 
 
-def test_the_hours_show_the_queue_at_each_hours_end_quiet_hours_included(
+def test_the_hours_show_the_queue_and_the_capacity_quiet_hours_included(
     client: TestClient, app: Starlette, clock: VirtualClock
 ) -> None:
     for _ in range(3):
@@ -76,9 +77,15 @@ def test_the_hours_show_the_queue_at_each_hours_end_quiet_hours_included(
         assert agent.post(f"{COUNTER}/open").status_code == 200
         assert agent.post(f"{COUNTER}/next").status_code == 200
     take_ticket(client)
+    clock.advance(1800)  # 12:00: counter 1 was ready for half an hour, at 180 s an extract
     with sign_in(app, "supervisor1") as supervisor:
         hours = supervisor.get(BOARD).json()["hours"]
-    assert [(h["hour"], h["arrivals"], h["waiting"]) for h in hours] == [(9, 3, 3), (10, 0, 3), (11, 1, 3)]
+    assert [(h["hour"], h["arrivals"], h["waiting"], h["capacity"]) for h in hours] == [
+        (9, 3, 3, 0.0),
+        (10, 0, 3, 0.0),
+        (11, 1, 3, 10.0),
+        (12, 0, 3, 0.0),
+    ]
 
 
 def test_admins_see_every_centre_side_by_side(

@@ -91,12 +91,12 @@
     chart(view.hours);
   }
 
-  // Arrivals and services per hour of today, side by side: where demand ran ahead of the counters;
-  // the line is the queue at each hour's end.
+  // Arrivals and services per hour of today, side by side, against what the open counters could serve
+  // (dashed): where demand ran ahead of the counters; the solid line is the queue at each hour's end.
   function chart(hours) {
     const svg = $("hours");
     svg.replaceChildren();
-    const top = Math.max(1, ...hours.map((h) => Math.max(h.arrivals, h.served, h.waiting)));
+    const top = Math.max(1, ...hours.map((h) => Math.max(h.arrivals, h.served, h.waiting, h.capacity)));
     const width = 320 / Math.max(hours.length, 8); // a morning of one hour is not one wide bar
     const ns = "http://www.w3.org/2000/svg";
     hours.forEach((h, i) => {
@@ -120,13 +120,15 @@
       label.textContent = String(h.hour);
       svg.appendChild(label);
     });
-    const line = document.createElementNS(ns, "polyline");
-    line.setAttribute("class", "waiting");
-    line.setAttribute("points", hours.map((h, i) => `${i * width + width / 2},${105 - (h.waiting / top) * 100}`).join(" "));
-    const title = document.createElementNS(ns, "title");
-    title.textContent = hours.map((h) => `${h.hour}:00 — ${Dor.t("waiting")}: ${h.waiting}`).join("\n");
-    line.appendChild(title);
-    svg.appendChild(line);
+    for (const kind of ["capacity", "waiting"]) {
+      const line = document.createElementNS(ns, "polyline");
+      line.setAttribute("class", kind);
+      line.setAttribute("points", hours.map((h, i) => `${i * width + width / 2},${105 - (h[kind] / top) * 100}`).join(" "));
+      const title = document.createElementNS(ns, "title");
+      title.textContent = hours.map((h) => `${h.hour}:00 — ${Dor.t(kind)}: ${h[kind]}`).join("\n");
+      line.appendChild(title);
+      svg.appendChild(line);
+    }
   }
 
   // Admins: every centre side by side, a link to each centre's board.
