@@ -247,7 +247,11 @@ class Event(SQLModel, table=True):
     """The append-only log: every change of a ticket or counter, with a per-centre monotonic seq; and
     the national log (no centre) of staff accounts, sign-ins and erasures."""
 
-    __table_args__ = (UniqueConstraint("centre_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("centre_id", "seq"),
+        # A day's events of a centre (the wallboard's hours, the reports) without walking its history.
+        Index("ix_event_centre_at", "centre_id", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     centre_id: int | None = Field(default=None, foreign_key="centre.id", description="None: the national log")
