@@ -16,7 +16,7 @@ thresholds and how to tune them.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -24,6 +24,7 @@ from enum import StrEnum
 from booking.models import AppointmentStatus, IdentityKind
 
 SHARED = (IdentityKind.PHONE, IdentityKind.DEVICE, IdentityKind.ADDRESS)
+NATIONAL_ID = IdentityKind.NATIONAL_ID
 
 
 class Reason(StrEnum):
@@ -45,7 +46,7 @@ class BrokerRules:
 
 @dataclass(frozen=True)
 class Booking:
-    """What detection needs to know of one appointment; identities are keyed hashes."""
+    """What detection needs to know of one appointment; its identities are keyed hashes."""
 
     code: str
     centre: str
@@ -54,18 +55,7 @@ class Booking:
     created_at: datetime
     released_at: datetime
     status: str
-    national_id: str | None
-    phone: str | None
-    device: str | None
-    address: str | None
-
-    def identity(self, kind: IdentityKind) -> str | None:
-        return {
-            IdentityKind.NATIONAL_ID: self.national_id,
-            IdentityKind.PHONE: self.phone,
-            IdentityKind.DEVICE: self.device,
-            IdentityKind.ADDRESS: self.address,
-        }[kind]
+    identities: Mapping[IdentityKind, str]
 
     @property
     def seconds_after_release(self) -> float:
@@ -81,7 +71,7 @@ class Flag:
 
     @property
     def identities(self) -> int:
-        return len({b.national_id for b in self.bookings if b.national_id})
+        return len({b.identities[NATIONAL_ID] for b in self.bookings if NATIONAL_ID in b.identities})
 
     @property
     def no_shows(self) -> int:
@@ -102,7 +92,7 @@ def detect(bookings: Sequence[Booking], rules: BrokerRules) -> list[Flag]:
     for kind in SHARED:
         groups: dict[str, list[Booking]] = defaultdict(list)
         for booking in bookings:
-            value = booking.identity(kind)
+            value = booking.identities.get(kind)
             if value is not None:
                 groups[value].append(booking)
         for value, group in groups.items():

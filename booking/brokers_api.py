@@ -15,7 +15,7 @@ from starlette.requests import Request
 from booking.appointments import BookingRefused, cancel
 from booking.appointments_api import booking_rules
 from booking.brokers import Booking, BrokerRules, Flag, detect
-from booking.identities import phone_hash
+from booking.identities import identities_of, phone_hash
 from booking.models import Appointment, AppointmentStatus, BookingBlock, IdentityKind
 from booking.slots import released_at
 from config.http import ApiError, Strict, not_found, operation, path_number
@@ -115,10 +115,7 @@ def _bookings(
             created_at=a.created_at,
             released_at=released_at(a.start, timezone=centres[a.centre_id].timezone, horizon_days=horizon),
             status=a.status,
-            national_id=a.national_id_hash,
-            phone=phone_hash(secret, a.phone) if a.phone else None,
-            device=a.device_hash,
-            address=a.address_hash,
+            identities=identities_of(a, secret),
         )
         for a in rows
     ]
@@ -270,15 +267,6 @@ def block_out(block: BookingBlock) -> BlockOut:
     )
 
 
-def _identity(appointment: Appointment, kind: IdentityKind, secret: bytes) -> str | None:
-    return {
-        IdentityKind.NATIONAL_ID: appointment.national_id_hash,
-        IdentityKind.PHONE: phone_hash(secret, appointment.phone) if appointment.phone else None,
-        IdentityKind.DEVICE: appointment.device_hash,
-        IdentityKind.ADDRESS: appointment.address_hash,
-    }[kind]
-
-
 @operation(
     "POST",
     "/api/v1/centres/{centre}/blocks",
@@ -297,11 +285,12 @@ async def block(request: Request, body: BlockIn) -> list[BlockOut]:
 
     def work(session: Session, centre: Centre, actor: str) -> list[BlockOut]:
         appointments = _appointments(session, request, centre, body.appointments)
+        chosen = set(map(IdentityKind, body.identities))
         values = {
             (kind, value)
             for appointment in appointments
-            for kind in map(IdentityKind, body.identities)
-            if (value := _identity(appointment, kind, settings.secret)) is not None
+            for kind, value in identities_of(appointment, settings.secret).items()
+            if kind in chosen
         }
         if not values:
             raise ApiError(422, "invalid_input", "field 'identities': these appointments have none of them")

@@ -10,7 +10,7 @@ import ipaddress
 import secrets
 from dataclasses import dataclass
 
-from booking.models import IdentityKind
+from booking.models import Appointment, IdentityKind
 
 DEVICE_COOKIE = "dor_device"
 DEVICE_COOKIE_MAX_AGE_S = 365 * 24 * 3600
@@ -64,10 +64,22 @@ class Identities:
     address: str | None = None
 
     def hashes(self) -> dict[IdentityKind, str]:
-        known = {
-            IdentityKind.NATIONAL_ID: self.national_id,
-            IdentityKind.PHONE: self.phone_hash,
-            IdentityKind.DEVICE: self.device,
-            IdentityKind.ADDRESS: self.address,
-        }
-        return {kind: value for kind, value in known.items() if value is not None}
+        return _present(self.national_id, self.phone_hash, self.device, self.address)
+
+
+def _present(
+    national_id: str | None, phone: str | None, device: str | None, address: str | None
+) -> dict[IdentityKind, str]:
+    known = {
+        IdentityKind.NATIONAL_ID: national_id,
+        IdentityKind.PHONE: phone,
+        IdentityKind.DEVICE: device,
+        IdentityKind.ADDRESS: address,
+    }
+    return {kind: value for kind, value in known.items() if value is not None}
+
+
+def identities_of(appointment: Appointment, secret: bytes) -> dict[IdentityKind, str]:
+    """The identities an appointment was booked by, as hashes (none once its personal data is erased)."""
+    phone = phone_hash(secret, appointment.phone) if appointment.phone else None
+    return _present(appointment.national_id_hash, phone, appointment.device_hash, appointment.address_hash)

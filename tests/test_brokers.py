@@ -34,10 +34,7 @@ def made(code: str, seconds: float = 3600, status: str = "booked", **who: str) -
         created_at=RELEASE + timedelta(seconds=seconds),
         released_at=RELEASE,
         status=status,
-        national_id=who.get("national_id", code),
-        phone=who.get("phone"),
-        device=who.get("device"),
-        address=who.get("address"),
+        identities={IdentityKind(kind): value for kind, value in {"national_id": code, **who}.items()},
     )
 
 
