@@ -11,8 +11,9 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, update
@@ -23,9 +24,9 @@ from sqlmodel import Session, col, select
 from booking.checkin import CODE_ALPHABET
 from booking.identities import Identities
 from booking.models import Appointment, AppointmentStatus, BookingBlock, BookingSlot
-from booking.slots import NotBookable, SlotRules, check_bookable
-from queueing.models import Centre, CentreService, Counter, CounterService, QueueRole, Service, id_of
-from queueing.service import capacity, to_ascii_digits
+from booking.slots import NotBookable, SlotRules, check_bookable, day_slots
+from queueing.models import Centre, CentreService, Counter, CounterService, QueueRole, Service, Ticket, id_of
+from queueing.service import Channel, capacity, places_by_demand, services_of, to_ascii_digits
 from sms_gateway.outbox import enqueue
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,9 @@ def national_id_hash(secret: bytes, typed: str) -> str:
     return hmac.new(secret, f"national-id:{digits}".encode(), hashlib.sha256).hexdigest()
 
 
-def slot_capacity(session: Session, *, centre: Centre, service: Service, rules: SlotRules) -> int:
-    """Places in one slot of the service at the centre, from the counters that serve it as their own
-    (a backup queue, or one the balancer boosted for a while, plans no capacity)."""
+def _counter_weights(session: Session, centre: Centre) -> list[dict[int, float]]:
+    """Each counter's own queues and their weights (a backup queue, or one the balancer boosted for
+    a while, plans no capacity)."""
     rows = session.exec(
         select(CounterService.counter_id, CounterService.service_id, CounterService.weight)
         .join(Counter, col(Counter.id) == CounterService.counter_id)
@@ -79,12 +80,116 @@ def slot_capacity(session: Session, *, centre: Centre, service: Service, rules: 
     weights: dict[int, dict[int, float]] = {}
     for counter_id, service_id, weight in rows:
         weights.setdefault(counter_id, {})[service_id] = weight
-    return capacity(
-        slot=rules.slot,
-        mean_service_s=service.mean_service_s,
-        counter_weights=list(weights.values()),
-        service_id=id_of(service),
-        walk_in_share=rules.walk_in_share,
+    return list(weights.values())
+
+
+Arrivals = dict[date, list[tuple[datetime, float]]]  # a past day's walk-ins: arrival, counter seconds
+
+
+def _walk_ins(session: Session, centre: Centre, days: set[date]) -> Arrivals:
+    rows = session.exec(
+        select(col(Ticket.day), col(Ticket.arrived_at), col(Service.mean_service_s))
+        .join(Service, col(Service.id) == Ticket.service_id)
+        .where(
+            Ticket.centre_id == id_of(centre),
+            col(Ticket.day).in_(days),
+            col(Ticket.channel).in_(Channel.WALK_INS),
+        )
+    ).all()
+    found: Arrivals = {}
+    for day, arrived, work_s in rows:
+        found.setdefault(day, []).append((arrived, work_s))
+    return found
+
+
+def walk_in_work(
+    history: Arrivals, *, day: date, slots: Sequence[tuple[datetime, datetime]], weeks: int, timezone: str
+) -> list[float]:
+    """Per slot of `day`, the counter seconds its walk-ins asked for on the same weekday of the last
+    `weeks` weeks, on average over those days that had any (arrivals before the first slot count in
+    it: they wait at opening)."""
+    past = [history[d] for w in range(1, weeks + 1) if (d := day - timedelta(weeks=w)) in history]
+    work = [0.0] * len(slots)
+    if not past or not slots:
+        return work
+    zone = ZoneInfo(timezone)
+    ends = [end.astimezone(zone).time() for _, end in slots]
+    for arrived, work_s in (arrival for arrivals in past for arrival in arrivals):
+        at = arrived.astimezone(zone).time()
+        k = next((i for i, end in enumerate(ends) if at < end), None)
+        if k is not None:
+            work[k] += work_s
+    return [w / len(past) for w in work]
+
+
+Places = dict[int, dict[datetime, int]]  # service id -> slot start -> places
+
+
+def places_on(
+    session: Session, *, centre: Centre, days: Sequence[date], rules: SlotRules
+) -> dict[date, Places]:
+    """Each bookable service's places in each slot of these local days: the flat share of the
+    counters' time (`capacity`), or, with `rules.places == "demand"`, what is left of it once the
+    walk-ins of the same weekday in recent weeks are served (`places_by_demand`). A few queries
+    whatever the number of days."""
+    bookable = [s for s in services_of(session, centre_id=id_of(centre)) if s.bookable]
+    weights = _counter_weights(session, centre)
+    flat = {
+        id_of(s): capacity(
+            slot=rules.slot,
+            mean_service_s=s.mean_service_s,
+            counter_weights=weights,
+            service_id=id_of(s),
+            walk_in_share=rules.walk_in_share,
+        )
+        for s in bookable
+    }
+    demand = rules.places == "demand"
+    history = (
+        _walk_ins(
+            session, centre, {d - timedelta(weeks=w) for d in days for w in range(1, rules.history_weeks + 1)}
+        )
+        if demand
+        else {}
+    )
+    counters = (
+        session.exec(
+            select(func.count()).select_from(Counter).where(Counter.centre_id == id_of(centre))
+        ).one()
+        if demand
+        else 0
+    )
+    out = {}
+    for day in days:
+        slots = day_slots(
+            day,
+            hours=centre.opening_hours,
+            holidays=centre.holidays,
+            timezone=centre.timezone,
+            length=rules.slot,
+        )
+        per_slot = {service: [places] * len(slots) for service, places in flat.items()}
+        if demand and slots:
+            per_slot = places_by_demand(
+                per_slot,
+                mean_service_s={id_of(s): s.mean_service_s for s in bookable},
+                counter_s=[counters * rules.slot.total_seconds()] * len(slots),
+                walk_in_work_s=walk_in_work(
+                    history, day=day, slots=slots, weeks=rules.history_weeks, timezone=centre.timezone
+                ),
+                target_load=rules.target_load,
+            )
+        starts = [start for start, _ in slots]
+        out[day] = {service: dict(zip(starts, places, strict=True)) for service, places in per_slot.items()}
+    return out
+
+
+def _places_at(
+    session: Session, *, centre: Centre, service: Service, start: datetime, rules: SlotRules
+) -> int:
+    day = start.astimezone(ZoneInfo(centre.timezone)).date()
+    return (
+        places_on(session, centre=centre, days=[day], rules=rules)[day].get(id_of(service), {}).get(start, 0)
     )
 
 
@@ -229,7 +334,7 @@ def book(
     ).first()
     if existing is not None:
         raise BookingRefused(409, "quota_exceeded", "one active booking per person and service")
-    places = slot_capacity(session, centre=centre, service=service, rules=rules.slots)
+    places = _places_at(session, centre=centre, service=service, start=start, rules=rules.slots)
     if not _take_place(session, centre=centre, service=service, start=start, places=places):
         raise BookingRefused(409, "slot_full", "this slot is full; choose another")
     appointment = Appointment(
@@ -322,7 +427,7 @@ def reschedule(
     end = _check_slot(start, centre=centre, rules=rules, now=now)
     service = session.get(Service, appointment.service_id)
     assert service is not None
-    places = slot_capacity(session, centre=centre, service=service, rules=rules.slots)
+    places = _places_at(session, centre=centre, service=service, start=start, rules=rules.slots)
     if not _take_place(session, centre=centre, service=service, start=start, places=places):
         raise BookingRefused(409, "slot_full", "this slot is full; choose another")
     _release_place(session, appointment)

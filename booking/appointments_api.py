@@ -19,8 +19,8 @@ from booking.appointments import (
     cancel,
     find_by_token,
     national_id_hash,
+    places_on,
     reschedule,
-    slot_capacity,
     stored_slots,
 )
 from booking.identities import DEVICE_COOKIE, Identities, address_hash, device_hash, phone_hash
@@ -29,7 +29,7 @@ from booking.schemas import AppointmentIn, AppointmentOut, RescheduleIn, SlotOut
 from booking.slots import SlotRules, bookable_slots
 from config.http import ApiError, not_found, operation, read
 from queueing.events import write_and_publish
-from queueing.models import Centre, Service
+from queueing.models import Centre, Service, id_of
 from queueing.service import (
     MAX_KEY_LENGTH,
     KeyReused,
@@ -59,6 +59,8 @@ def booking_rules(request: Request) -> BookingRules:
             horizon_days=s.booking_horizon_days,
             min_notice=timedelta(minutes=s.booking_min_notice_minutes),
             walk_in_share=s.booking_walk_in_share,
+            places=s.booking_places,
+            target_load=s.booking_target_load,
         ),
         max_active_per_phone=s.booking_max_per_phone,
         no_show_limit=s.booking_no_show_limit,
@@ -120,16 +122,22 @@ async def list_slots(request: Request, query: SlotsQuery) -> list[SlotOut]:
         if not service.bookable:
             raise ApiError(422, "service_not_bookable", f"{service.code} cannot be booked")
         zone = ZoneInfo(centre.timezone)
-        places = slot_capacity(session, centre=centre, service=service, rules=rules.slots)
+        first = query.from_ or at.astimezone(zone).date()
+        offered = places_on(
+            session,
+            centre=centre,
+            days=[first + timedelta(days=d) for d in range(query.days)],
+            rules=rules.slots,
+        )
         slots = bookable_slots(
-            first=query.from_ or at.astimezone(zone).date(),
+            first=first,
             days=query.days,
             now=at,
             hours=centre.opening_hours,
             holidays=centre.holidays,
             timezone=centre.timezone,
             rules=rules.slots,
-            slot_capacity=places,
+            places=lambda day: offered[day].get(id_of(service), {}),
         )
         # A slot booked before keeps the capacity it was sold with.
         stored = stored_slots(session, centre=centre, service=service, starts=[s.start for s in slots])

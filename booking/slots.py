@@ -6,7 +6,7 @@ docs/scheduling.md has examples.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -20,6 +20,11 @@ class SlotRules:
     horizon_days: int = 30  # bookable up to this many days ahead
     min_notice: timedelta = timedelta(hours=2)  # no booking closer to the start than this
     walk_in_share: float = 0.5  # share of counter time kept for walk-ins
+    # "demand": a slot's places also give way to the walk-ins its weekday brought in recent weeks,
+    # keeping the counters at most `target_load` busy (queueing/capacity.py, places_by_demand).
+    places: str = "demand"
+    target_load: float = 0.8
+    history_weeks: int = 4
 
 
 @dataclass(frozen=True)
@@ -62,9 +67,10 @@ def bookable_slots(
     holidays: Sequence[str],
     timezone: str,
     rules: SlotRules,
-    slot_capacity: int,
+    places: Callable[[date], Mapping[datetime, int]],
 ) -> list[Slot]:
-    """The slots of `days` local days from `first` that can still be booked at `now`."""
+    """The slots of `days` local days from `first` that can still be booked at `now`, each with the
+    places `places(day)` gives it."""
     zone = ZoneInfo(timezone)
     last_day = now.astimezone(zone).date() + timedelta(days=rules.horizon_days)
     slots = []
@@ -72,11 +78,11 @@ def bookable_slots(
         day = first + timedelta(days=offset)
         if day > last_day:
             break
-        for start, end in day_slots(
-            day, hours=hours, holidays=holidays, timezone=timezone, length=rules.slot
-        ):
+        spans = day_slots(day, hours=hours, holidays=holidays, timezone=timezone, length=rules.slot)
+        offered = places(day) if spans else {}
+        for start, end in spans:
             if start - now >= rules.min_notice:
-                slots.append(Slot(start, end, slot_capacity))
+                slots.append(Slot(start, end, offered.get(start, 0)))
     return slots
 
 

@@ -17,16 +17,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from booking.appointments import slot_capacity
+from booking.appointments import places_on
 from booking.appointments_api import booking_rules
 from booking.models import RELEASED, Appointment
 from booking.pages import ARABIC_DIGITS, BABEL_LOCALES
-from booking.slots import SlotRules, day_slots
+from booking.slots import SlotRules
 from config.http import Strict, not_found, operation, read
 from config.i18n import translations
 from config.pages import page_language, render
 from queueing.models import Centre, Ticket, id_of
-from queueing.service import Channel, find_centre, now, services_of
+from queueing.service import Channel, find_centre, now
 
 
 class TransparencyQuery(Strict):
@@ -76,14 +76,6 @@ def _outcomes(session: Session, centre: Centre, first: date, last: date) -> list
     ]
 
 
-def _slots(centre: Centre, day: date, rules: SlotRules) -> int:
-    """How many booking slots the centre's hours give that day (none on a weekend or holiday)."""
-    spans = day_slots(
-        day, hours=centre.opening_hours, holidays=centre.holidays, timezone=centre.timezone, length=rules.slot
-    )
-    return len(spans)
-
-
 def _taken(session: Session, centre: Centre, day: date) -> int:
     zone = ZoneInfo(centre.timezone)
     start = datetime.combine(day, datetime.min.time(), zone)
@@ -105,10 +97,11 @@ def figures(
     """The centre's figures for `today` and the `days - 1` days before, oldest first."""
     first = today - timedelta(days=days - 1)
     outcomes = _outcomes(session, centre, first, today)
-    bookable = [s for s in services_of(session, centre_id=id_of(centre)) if s.bookable]
-    # Places per slot, all bookable services together, from the counters as they are now (a past day
-    # whose counters differed shows what they would offer today).
-    per_slot = sum(slot_capacity(session, centre=centre, service=s, rules=rules) for s in bookable)
+    # Places from the counters as they are now: a past day whose counters differed shows what they
+    # would offer today.
+    offered = places_on(
+        session, centre=centre, days=[first + timedelta(days=d) for d in range(days)], rules=rules
+    )
     result = []
     for offset in range(days):
         day = first + timedelta(days=offset)
@@ -122,7 +115,7 @@ def figures(
                 served=served,
                 median_wait_s=round(statistics.median(waits)) if waits else None,
                 no_show_share=round(absent / (served + absent), 3) if served + absent else None,
-                booking_places=per_slot * _slots(centre, day, rules),
+                booking_places=sum(sum(places.values()) for places in offered[day].values()),
                 booking_places_taken=_taken(session, centre, day),
             )
         )

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from queueing import hours
 from queueing.admin_api import centre_report, managed_read
-from queueing.capacity import capacity
+from queueing.capacity import capacity, places_by_demand
 from queueing.catalogue import find_centre, find_service, list_centres, services_of
 from queueing.control_api import managed_change
 from queueing.events import centre_channel
@@ -70,6 +70,7 @@ __all__ = [
     "now",
     "otp_rules",
     "phone_field",
+    "places_by_demand",
     "policy_config",
     "recent_calls",
     "record_failure",

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 from sqlmodel import select
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from booking.appointments import BookingRules
@@ -14,10 +15,10 @@ from booking.slots import NotBookable, SlotRules, check_bookable, day_slots
 from booking.upkeep import erase_personal_data, mark_no_shows, send_reminders
 from config.db import Database
 from config.settings import Settings
-from queueing.capacity import capacity
+from queueing.capacity import capacity, places_by_demand
 from queueing.models import Event, OtpChallenge, Ticket
 from sms_gateway.models import SmsMessage
-from tests.conftest import VirtualClock
+from tests.conftest import KIOSK, VirtualClock
 
 PHONE = "+963944123456"
 MONDAY_10 = "2026-11-30T10:00:00+03:00"
@@ -68,6 +69,21 @@ def test_capacity_shares_each_counter_by_its_weights_and_keeps_the_walk_in_reser
         )
         == 0
     )
+
+
+def test_places_by_demand_give_way_to_the_walk_ins_and_their_backlog() -> None:
+    # Two counters, 30-minute slots: 3,600 s of counter time, 2,880 s at the target load of 0.8.
+    # Flat places: 3 of A (300 s) and 1 of B (600 s), 1,500 s of work a slot.
+    places = places_by_demand(
+        {"A": [3] * 4, "B": [1] * 4},
+        mean_service_s={"A": 300, "B": 600},
+        counter_s=[3600] * 4,
+        walk_in_work_s=[600, 2880, 3500, 1000],
+        target_load=0.8,
+    )
+    # 2,280 s free: all. None free: none. 620 s too many: none, and they wait into the next slot,
+    # which has 2,880 - 1,000 - 620 = 1,260 s free: 84% of the flat places, rounded down.
+    assert places == {"A": [3, 0, 0, 2], "B": [1, 0, 0, 0]}
 
 
 def test_slots_follow_the_spans_of_the_day_and_never_straddle_a_break() -> None:
@@ -143,6 +159,33 @@ def booking(
 def available(client: TestClient, start: str = MONDAY_10) -> int:
     slots = client.get("/api/v1/centres/DAM-01/services/CR/slots?from=2026-11-30&days=1").json()
     return next(s["available"] for s in slots if s["start"] == start)
+
+
+def test_a_weekday_whose_walk_ins_fill_an_hour_offers_no_places_in_it(
+    client: TestClient, app: Starlette, settings: Settings, database: Database
+) -> None:
+    for _ in range(50):  # this Sunday at 09:00: 50 extracts, 9,000 s of work for DAM-01's 6 counters
+        assert (
+            client.post(
+                "/api/v1/centres/DAM-01/tickets", json={"service": "CR", "channel": "kiosk"}, headers=KIOSK
+            ).status_code
+            == 201
+        )
+
+    def sunday_week() -> dict[str, int]:
+        slots = client.get("/api/v1/centres/DAM-01/services/CR/slots?from=2026-12-06&days=1").json()
+        return {s["start"][11:16]: s["available"] for s in slots}
+
+    # 6 counters x 1,800 s x 0.8 = 8,640 s a slot: the 09:00 slot is full of walk-ins (360 s over,
+    # carried into 09:30, which still has room for all its places).
+    places = sunday_week()
+    assert (places["08:00"], places["09:00"], places["09:30"]) == (5, 0, 5)
+    refused = client.post(
+        "/api/v1/appointments", json=booking(otp(client, database), "2026-12-06T09:00:00+03:00")
+    )
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "slot_full")
+    app.state.settings = settings.model_copy(update={"booking_places": "flat"})
+    assert sunday_week()["09:00"] == 5
 
 
 def test_slots_list_a_day_with_the_places_left(client: TestClient) -> None:

@@ -291,6 +291,31 @@ def test_bookings_fill_each_slot_up_to_its_places_and_move_the_rest_later() -> N
     assert results["everyone"]["served"] == results["citizens"]
 
 
+def test_places_by_demand_keep_bookings_out_of_the_hour_walk_ins_fill() -> None:
+    busy = {
+        **SMALL_DAY,
+        "service": [{**SMALL_DAY["service"][0], "walk_ins_per_hour": [25, 60]}, SMALL_DAY["service"][1]],
+    }
+
+    def per_slot(places: str) -> Counter[float]:
+        day = {**busy, "booking": {"share": 0.5, "slot_min": 30, "places": places}}
+        with throwaway_database() as database:
+            outcome = Simulation(Scenario.model_validate(day), database=database, seed=3).run()
+            with database.read() as session:
+                slots = session.exec(
+                    select(Ticket.appointment_at).where(Ticket.service_id == outcome.service_ids["CR"])
+                ).all()
+        return Counter(slot.timestamp() for slot in slots if slot is not None)
+
+    flat, demand = per_slot("flat"), per_slot("demand")
+    second_hour = sorted(flat)[-2:]  # 09:00 and 09:30
+    # Flat: 11 places a slot all morning. By demand: the second hour's walk-ins (60 extracts and 4
+    # passports, half of them booking instead) leave 4 counters x 1,800 s x 0.8 - 4,200 s = 1,560 s
+    # a slot, 48% of the flat places' work: 5 extracts.
+    assert [flat[t] for t in second_hour] == [11, 11]
+    assert [demand[t] for t in second_hour] == [5, 5]
+
+
 # --- scenario files --------------------------------------------------------------------------------
 
 

@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 from config.db import Database
 from queueing.balancer import balance_centre
 from queueing.balancing import BalanceRules
-from queueing.capacity import capacity
+from queueing.capacity import capacity, places_by_demand
 from queueing.counters import CounterDesk, find_counter
 from queueing.models import (
     Centre,
@@ -310,17 +310,41 @@ class Simulation:
         booking = self.scenario.booking
         slot = timedelta(minutes=booking.slot_min)
         slots = int(self.intake_end // slot.total_seconds())
+        slot_h = slot.total_seconds() / 3600
         for index, centre in enumerate(self.centres):
             weights = [c.services for c in self.scenario.counters_of(centre.code) for _ in range(c.count)]
-            for spec in self.scenario.service:
-                places = capacity(
-                    slot=slot,
-                    mean_service_s=spec.mean_service_s,
-                    counter_weights=weights,
-                    service_id=spec.code,
-                    walk_in_share=booking.walk_in_share,
+            flat = {
+                spec.code: [
+                    capacity(
+                        slot=slot,
+                        mean_service_s=spec.mean_service_s,
+                        counter_weights=weights,
+                        service_id=spec.code,
+                        walk_in_share=booking.walk_in_share,
+                    )
+                ]
+                * slots
+                for spec in self.scenario.service
+            }
+            if booking.places == "demand":
+                flat = places_by_demand(
+                    flat,
+                    mean_service_s={spec.code: spec.mean_service_s for spec in self.scenario.service},
+                    counter_s=[len(weights) * slot.total_seconds()] * slots,
+                    walk_in_work_s=[
+                        sum(
+                            rate_at(spec.walk_ins_per_hour, int(k * slot_h)) * spec.mean_service_s
+                            for spec in self.scenario.service
+                        )
+                        * centre.demand
+                        * (1 - booking.share)
+                        * slot_h
+                        for k in range(slots)
+                    ],
+                    target_load=booking.target_load,
                 )
-                self.places[index, spec.code] = [places] * slots
+            for code, places in flat.items():
+                self.places[index, code] = list(places)
 
     def _take_place(self, centre: int, code: str, at: float) -> None:
         """A booking of the scenario's own (`appointments_per_hour`) takes a place of its slot; beyond

@@ -128,6 +128,12 @@ class BookingSpec(_Strict):
     no_show_share: float = Field(default=0.0, ge=0, le=1)
     slot_min: int = Field(default=30, ge=5, le=240)
     walk_in_share: float = Field(default=0.5, ge=0, lt=1)
+    # "flat": every slot keeps `walk_in_share` for walk-ins; "demand" (DOR_BOOKING_PLACES): a slot
+    # also gives way to the walk-ins expected in it and those still waiting, keeping the counters at
+    # most `target_load` busy (queueing/capacity.py, places_by_demand). The centre knows its walk-ins
+    # from its history; here they are the scenario's rates less the share who book.
+    places: Literal["flat", "demand"] = "flat"
+    target_load: float = Field(default=0.8, gt=0, le=1)
 
 
 DEFAULT_CENTRE = CentreSpec(code="SIM-01")
