@@ -34,7 +34,7 @@ from queueing.tickets import (
     open_counters_serving,
     waiting_candidates,
 )
-from queueing.waits import standing, wait_model
+from queueing.waits import Standing, standing, wait_model
 from queueing.web import credentials, now, policy_config, require_device
 
 __all__ = [
@@ -151,14 +151,22 @@ def centre_options(
 
 
 def ticket_view(
-    session: Session, ticket: Ticket, *, centre: Centre, policy: PolicyConfig, base_url: str, now: datetime
+    session: Session,
+    ticket: Ticket,
+    *,
+    centre: Centre,
+    policy: PolicyConfig,
+    base_url: str,
+    now: datetime,
+    place: Standing | None = None,
 ) -> TicketOut:
-    """The holder's view of a ticket, with its live standing."""
+    """The holder's view of a ticket, with its live standing (`place`, when the caller has just
+    worked it out)."""
     service = session.get(Service, ticket.service_id)
     assert service is not None
     position = ahead = wait = span = None
     if ticket.status == TicketStatus.WAITING.value:
-        place = standing(session, ticket=ticket, policy=policy, now=now)
+        place = place or standing(session, ticket=ticket, policy=policy, now=now)
         position, ahead = place.ahead + 1, place.ahead
         wait, span = place.forecast.typical_s, [place.forecast.low_s, place.forecast.high_s]
     counter = session.get(Counter, ticket.counter_id) if ticket.counter_id else None

@@ -56,8 +56,8 @@ log = logging.getLogger(__name__)
 async def issue(request: Request, body: IssueTicketIn) -> Response:
     """Issues a ticket; a retry with the same Idempotency-Key gets the same ticket, as it stands now.
 
-    The write transaction only issues (it holds the centre's log lock); the answer, with the ticket's
-    place in line, is computed after the commit.
+    One transaction issues the ticket and works out its place in line, which the ticket keeps as
+    its promise; the answer is built from that place. A replay reads the ticket as it stands now.
     """
     code_of_centre = request.path_params["centre"]
     key = request.headers.get(IDEMPOTENCY_HEADER)
@@ -80,7 +80,7 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
     policy, rules, notices = policy_config(request), otp_rules(request), queue_notices(request)
     at = now(request)
 
-    def work(session: Session) -> str | Verdict:
+    def work(session: Session) -> TicketOut | str | Verdict:
         centre = catalogue.find_centre(session, code=code_of_centre)
         if centre is None:
             raise not_found(request, "centre", code_of_centre)
@@ -133,13 +133,18 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
             language=body.language,
             ignore_hours=settings.always_open,
         )
-        promise(session, ticket=ticket, policy=policy, now=at)
-        notify_near(session, centre=centre, service_id=id_of(service), notices=notices, now=at)
+        place = promise(session, ticket=ticket, policy=policy, now=at)
+        if phone is not None:
+            # A newcomer joins behind the others and brings nobody nearer: only its own turn may
+            # already be near.
+            notify_near(session, centre=centre, service_id=id_of(service), notices=notices, now=at)
         if scoped_key is not None:
             remember(
                 session, key=scoped_key, fingerprint=digest, status=201, body={"token": ticket.token}, now=at
             )
-        return ticket.token
+        return ticket_view(
+            session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at, place=place
+        )
 
     try:
         outcome = await write_and_publish(request, work)
@@ -149,14 +154,17 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
     if isinstance(outcome, Verdict):
         message = "wrong code" if outcome is Verdict.WRONG else "no valid code: ask for a new one"
         raise ApiError(401, "otp_invalid", f"field 'otp': {message}")
-    token = outcome
+    if isinstance(outcome, str):  # a replay
+        token = outcome
 
-    def answer(session: Session) -> TicketOut:
-        ticket, centre = _ticket_and_centre(session, request, token)
-        return ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
+        def answer(session: Session) -> TicketOut:
+            ticket, centre = _ticket_and_centre(session, request, token)
+            return ticket_view(
+                session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at
+            )
 
-    view = await read(request, answer)
-    return JSONResponse(view.model_dump(mode="json"), status_code=201)
+        outcome = await read(request, answer)
+    return JSONResponse(outcome.model_dump(mode="json"), status_code=201)
 
 
 def _holds_remote_ticket(session: Session, *, centre: Centre, phone: str, now: datetime) -> bool:
