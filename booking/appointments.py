@@ -11,9 +11,11 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from threading import Lock
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, update
@@ -102,36 +104,97 @@ def _walk_ins(session: Session, centre: Centre, days: set[date]) -> Arrivals:
     return found
 
 
-def walk_in_work(
-    history: Arrivals, *, day: date, slots: Sequence[tuple[datetime, datetime]], weeks: int, timezone: str
-) -> list[float]:
-    """Per slot of `day`, the counter seconds its walk-ins asked for on the same weekday of the last
-    `weeks` weeks, on average over those days that had any (arrivals before the first slot count in
-    it: they wait at opening)."""
-    past = [history[d] for w in range(1, weeks + 1) if (d := day - timedelta(weeks=w)) in history]
-    work = [0.0] * len(slots)
-    if not past or not slots:
-        return work
-    zone = ZoneInfo(timezone)
-    ends = [end.astimezone(zone).time() for _, end in slots]
-    for arrived, work_s in (arrival for arrivals in past for arrival in arrivals):
+class _Settled:
+    """A small LRU of what past days' walk-ins asked of each slot, by database, centre, day and slot
+    ends: a day before today no longer changes, and a week's listing reads four weeks of them."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.kept: OrderedDict[Hashable, list[float]] = OrderedDict()
+        self.lock = Lock()
+
+    def get(self, key: Hashable) -> list[float] | None:
+        with self.lock:
+            found = self.kept.get(key)
+            if found is not None:
+                self.kept.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, work: list[float]) -> None:
+        with self.lock:
+            self.kept[key] = work
+            while len(self.kept) > self.size:
+                self.kept.popitem(last=False)
+
+
+_SETTLED = _Settled(8192)  # ~0.3 KB each: 44 centres x 35 days x a few slot lengths
+
+
+def _slot_work(arrivals: list[tuple[datetime, float]], ends: Sequence[time], zone: ZoneInfo) -> list[float]:
+    """The counter seconds one day's walk-ins asked of each slot, by local time of day (arrivals
+    before the first slot count in it: they wait at opening)."""
+    work = [0.0] * len(ends)
+    for arrived, work_s in arrivals:
         at = arrived.astimezone(zone).time()
         k = next((i for i, end in enumerate(ends) if at < end), None)
         if k is not None:
             work[k] += work_s
-    return [w / len(past) for w in work]
+    return work
+
+
+def walk_in_work(
+    session: Session,
+    *,
+    centre: Centre,
+    slots_of: dict[date, list[tuple[datetime, datetime]]],
+    weeks: int,
+    today: date,
+) -> dict[date, list[float]]:
+    """Per slot of each day, the counter seconds its walk-ins asked for on the same weekday of the
+    last `weeks` weeks, on average over those days that had any. Past days are read once and kept,
+    today is read live (its walk-ins are still coming), later days have none yet: one query at
+    most."""
+    zone = ZoneInfo(centre.timezone)
+    database = session.get_bind().engine.url.render_as_string()
+    ends_of = {day: tuple(end.astimezone(zone).time() for _, end in slots) for day, slots in slots_of.items()}
+    wanted = {
+        (past, ends)
+        for day, ends in ends_of.items()
+        for w in range(1, weeks + 1)
+        if (past := day - timedelta(weeks=w)) <= today
+    }
+    found: dict[tuple[date, tuple[time, ...]], list[float]] = {}  # [] for a day without walk-ins
+    for past, ends in wanted:
+        kept = _SETTLED.get((database, id_of(centre), past, ends)) if past < today else None
+        if kept is not None:
+            found[past, ends] = kept
+    missing = {past for past, ends in wanted if (past, ends) not in found}
+    history = _walk_ins(session, centre, missing) if missing else {}
+    for past, ends in wanted:
+        if past in missing:
+            arrivals = history.get(past)
+            found[past, ends] = _slot_work(arrivals, ends, zone) if arrivals else []
+            if past < today:
+                _SETTLED.put((database, id_of(centre), past, ends), found[past, ends])
+    out = {}
+    for day, ends in ends_of.items():
+        days = [work for w in range(1, weeks + 1) if (work := found.get((day - timedelta(weeks=w), ends)))]
+        out[day] = (
+            [sum(column) / len(days) for column in zip(*days, strict=True)] if days else [0.0] * len(ends)
+        )
+    return out
 
 
 Places = dict[int, dict[datetime, int]]  # service id -> slot start -> places
 
 
 def places_on(
-    session: Session, *, centre: Centre, days: Sequence[date], rules: SlotRules
+    session: Session, *, centre: Centre, days: Sequence[date], rules: SlotRules, today: date
 ) -> dict[date, Places]:
     """Each bookable service's places in each slot of these local days: the flat share of the
     counters' time (`capacity`), or, with `rules.places == "demand"`, what is left of it once the
     walk-ins of the same weekday in recent weeks are served (`places_by_demand`). A few queries
-    whatever the number of days."""
+    whatever the number of days; `today` is the centre's (history before it no longer changes)."""
     bookable = [s for s in services_of(session, centre_id=id_of(centre)) if s.bookable]
     weights = _counter_weights(session, centre)
     flat = {
@@ -145,13 +208,6 @@ def places_on(
         for s in bookable
     }
     demand = rules.places == "demand"
-    history = (
-        _walk_ins(
-            session, centre, {d - timedelta(weeks=w) for d in days for w in range(1, rules.history_weeks + 1)}
-        )
-        if demand
-        else {}
-    )
     counters = (
         session.exec(
             select(func.count()).select_from(Counter).where(Counter.centre_id == id_of(centre))
@@ -159,24 +215,30 @@ def places_on(
         if demand
         else 0
     )
-    out = {}
-    for day in days:
-        slots = day_slots(
+    slots_of = {
+        day: day_slots(
             day,
             hours=centre.opening_hours,
             holidays=centre.holidays,
             timezone=centre.timezone,
             length=rules.slot,
         )
+        for day in days
+    }
+    work = (
+        walk_in_work(session, centre=centre, slots_of=slots_of, weeks=rules.history_weeks, today=today)
+        if demand
+        else {}
+    )
+    out = {}
+    for day, slots in slots_of.items():
         per_slot = {service: [places] * len(slots) for service, places in flat.items()}
         if demand and slots:
             per_slot = places_by_demand(
                 per_slot,
                 mean_service_s={id_of(s): s.mean_service_s for s in bookable},
                 counter_s=[counters * rules.slot.total_seconds()] * len(slots),
-                walk_in_work_s=walk_in_work(
-                    history, day=day, slots=slots, weeks=rules.history_weeks, timezone=centre.timezone
-                ),
+                walk_in_work_s=work[day],
                 target_load=rules.target_load,
             )
         starts = [start for start, _ in slots]
@@ -185,12 +247,12 @@ def places_on(
 
 
 def _places_at(
-    session: Session, *, centre: Centre, service: Service, start: datetime, rules: SlotRules
+    session: Session, *, centre: Centre, service: Service, start: datetime, rules: SlotRules, now: datetime
 ) -> int:
-    day = start.astimezone(ZoneInfo(centre.timezone)).date()
-    return (
-        places_on(session, centre=centre, days=[day], rules=rules)[day].get(id_of(service), {}).get(start, 0)
-    )
+    zone = ZoneInfo(centre.timezone)
+    day = start.astimezone(zone).date()
+    offered = places_on(session, centre=centre, days=[day], rules=rules, today=now.astimezone(zone).date())
+    return offered[day].get(id_of(service), {}).get(start, 0)
 
 
 def stored_slots(
@@ -264,6 +326,25 @@ def _check_slot(start: datetime, *, centre: Centre, rules: BookingRules, now: da
         raise BookingRefused(422, f"slot_{exc.reason}", f"field 'start': {exc}") from None
 
 
+def refuse_full_slot(
+    session: Session, *, centre: Centre, service: Service, start: datetime, rules: BookingRules, now: datetime
+) -> None:
+    """Refuses at once a slot that cannot be booked, or that its listing already shows full: at a
+    release most attempts are for slots gone a moment before, and this answers them with one
+    indexed read, before the phone's code and the person's limits are looked at. `book` still
+    decides, race-safely."""
+    _check_slot(start, centre=centre, rules=rules, now=now)
+    sold = session.exec(
+        select(BookingSlot.capacity, BookingSlot.booked).where(
+            BookingSlot.centre_id == id_of(centre),
+            BookingSlot.service_id == id_of(service),
+            BookingSlot.start == start,
+        )
+    ).first()
+    if sold is not None and sold[1] >= sold[0]:
+        raise BookingRefused(409, "slot_full", "this slot is full; choose another")
+
+
 def _check_person(session: Session, *, who: Identities, rules: BookingRules, now: datetime) -> None:
     blocked = session.exec(
         select(func.max(BookingBlock.until)).where(
@@ -334,7 +415,7 @@ def book(
     ).first()
     if existing is not None:
         raise BookingRefused(409, "quota_exceeded", "one active booking per person and service")
-    places = _places_at(session, centre=centre, service=service, start=start, rules=rules.slots)
+    places = _places_at(session, centre=centre, service=service, start=start, rules=rules.slots, now=now)
     if not _take_place(session, centre=centre, service=service, start=start, places=places):
         raise BookingRefused(409, "slot_full", "this slot is full; choose another")
     appointment = Appointment(
@@ -427,7 +508,7 @@ def reschedule(
     end = _check_slot(start, centre=centre, rules=rules, now=now)
     service = session.get(Service, appointment.service_id)
     assert service is not None
-    places = _places_at(session, centre=centre, service=service, start=start, rules=rules.slots)
+    places = _places_at(session, centre=centre, service=service, start=start, rules=rules.slots, now=now)
     if not _take_place(session, centre=centre, service=service, start=start, places=places):
         raise BookingRefused(409, "slot_full", "this slot is full; choose another")
     _release_place(session, appointment)

@@ -20,6 +20,7 @@ from booking.appointments import (
     find_by_token,
     national_id_hash,
     places_on,
+    refuse_full_slot,
     reschedule,
     stored_slots,
 )
@@ -122,12 +123,14 @@ async def list_slots(request: Request, query: SlotsQuery) -> list[SlotOut]:
         if not service.bookable:
             raise ApiError(422, "service_not_bookable", f"{service.code} cannot be booked")
         zone = ZoneInfo(centre.timezone)
-        first = query.from_ or at.astimezone(zone).date()
+        today = at.astimezone(zone).date()
+        first = query.from_ or today
         offered = places_on(
             session,
             centre=centre,
             days=[first + timedelta(days=d) for d in range(query.days)],
             rules=rules.slots,
+            today=today,
         )
         slots = bookable_slots(
             first=first,
@@ -200,6 +203,10 @@ async def create(request: Request, body: AppointmentIn) -> Response:
             if stored is not None:
                 return AppointmentOut.model_validate(stored[1])
         centre, service = _centre_and_service(session, request, body.centre, body.service)
+        try:
+            refuse_full_slot(session, centre=centre, service=service, start=body.start, rules=rules, now=at)
+        except BookingRefused as refusal:
+            raise _refused(refusal) from None
         verdict = check_code(
             session,
             phone=phone,

@@ -100,7 +100,11 @@ def figures(
     # Places from the counters as they are now: a past day whose counters differed shows what they
     # would offer today.
     offered = places_on(
-        session, centre=centre, days=[first + timedelta(days=d) for d in range(days)], rules=rules
+        session,
+        centre=centre,
+        days=[first + timedelta(days=d) for d in range(days)],
+        rules=rules,
+        today=today,
     )
     result = []
     for offset in range(days):

@@ -188,6 +188,26 @@ def test_a_weekday_whose_walk_ins_fill_an_hour_offers_no_places_in_it(
     assert sunday_week()["09:00"] == 5
 
 
+def test_todays_walk_ins_count_at_once_and_stay_counted_once_the_day_is_past(
+    client: TestClient, clock: VirtualClock
+) -> None:
+    def nine_sunday_week() -> int:
+        slots = client.get("/api/v1/centres/DAM-01/services/CR/slots?from=2026-12-06&days=1").json()
+        return next(s["available"] for s in slots if s["start"][11:16] == "09:00")
+
+    assert nine_sunday_week() == 5  # no walk-ins yet this Sunday
+    for _ in range(50):
+        assert (
+            client.post(
+                "/api/v1/centres/DAM-01/tickets", json={"service": "CR", "channel": "kiosk"}, headers=KIOSK
+            ).status_code
+            == 201
+        )
+    assert nine_sunday_week() == 0  # today's history is read live, not kept
+    clock.advance(24 * 3600)  # Monday: Sunday's walk-ins are settled, and kept
+    assert [nine_sunday_week(), nine_sunday_week()] == [0, 0]
+
+
 def test_slots_list_a_day_with_the_places_left(client: TestClient) -> None:
     slots = client.get("/api/v1/centres/DAM-01/services/CR/slots?from=2026-11-30&days=1").json()
     assert len(slots) == 14  # 08:00 to 15:00 in 30-minute slots
@@ -274,6 +294,24 @@ def test_a_full_slot_is_refused(client: TestClient, database: Database, clock: V
         ),
     )
     assert (full.status_code, full.json()["error"]["code"]) == (409, "slot_full")
+
+
+def test_a_full_slot_is_refused_before_the_code_is_used(client: TestClient, database: Database) -> None:
+    """At a release most attempts are for slots just gone: they cost the citizen neither the code
+    nor a try, so the next slot can be booked at once."""
+    assert client.post("/api/v1/appointments", json=booking(otp(client, database))).status_code == 201
+    with database.write() as session:
+        slot = session.exec(select(BookingSlot)).one()
+        slot.capacity = 1
+        session.add(slot)
+    other = {"national_id": "22222222223", "phone": "+963944000001"}
+    code = otp(client, database, other["phone"])
+    wrong = "000000" if code != "000000" else "111111"
+    for attempt in (code, wrong):
+        full = client.post("/api/v1/appointments", json=booking(attempt, **other))
+        assert (full.status_code, full.json()["error"]["code"]) == (409, "slot_full")
+    later = client.post("/api/v1/appointments", json=booking(code, start="2026-11-30T10:30:00+03:00", **other))
+    assert later.status_code == 201, later.text
 
 
 @pytest.mark.parametrize(
