@@ -109,7 +109,7 @@ def _action_route(name: str, action: Action, *, summary: str, body: type[BaseMod
         creds, at, session_rules = credentials(request), now(request), session_policy(request)
         notices = queue_notices(request)
 
-        def work(session: Session) -> tuple[int, int | None] | None:
+        def work(session: Session) -> CounterActionOut | None:
             centre = catalogue.find_centre(session, code=code)
             if centre is None:
                 raise not_found(request, "centre", code)
@@ -128,24 +128,15 @@ def _action_route(name: str, action: Action, *, summary: str, body: type[BaseMod
                         session, centre=centre, ticket=ticket, counter_number=counter.number, now=at
                     )
                 notify_near(session, centre=centre, service_id=ticket.service_id, notices=notices, now=at)
-            return id_of(counter), ticket.id if ticket else None
-
-        # The transaction only acts; the answer is read after the commit, outside the locks.
-        acted = await write_and_publish(request, work)
-        if acted is None:
-            return Response(status_code=204)
-        counter_id, ticket_id = acted
-
-        def answer(session: Session) -> CounterActionOut:
-            counter = session.get(Counter, counter_id)
-            assert counter is not None
+            # The answer comes from the rows in hand: a second transaction to read them back cost
+            # more than building it here.
             view = counter_view(session, counter)
-            ticket = session.get(Ticket, ticket_id) if ticket_id else None
             return CounterActionOut(
                 ticket=staff_ticket(session, ticket) if ticket else view.ticket, counter=view
             )
 
-        return await read(request, answer)
+        acted = await write_and_publish(request, work)
+        return Response(status_code=204) if acted is None else acted
 
     endpoint.__name__ = f"counter_{name.replace('-', '_')}"
     return operation(
