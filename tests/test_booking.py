@@ -310,7 +310,9 @@ def test_a_full_slot_is_refused_before_the_code_is_used(client: TestClient, data
     for attempt in (code, wrong):
         full = client.post("/api/v1/appointments", json=booking(attempt, **other))
         assert (full.status_code, full.json()["error"]["code"]) == (409, "slot_full")
-    later = client.post("/api/v1/appointments", json=booking(code, start="2026-11-30T10:30:00+03:00", **other))
+    later = client.post(
+        "/api/v1/appointments", json=booking(code, start="2026-11-30T10:30:00+03:00", **other)
+    )
     assert later.status_code == 201, later.text
 
 
