@@ -113,8 +113,10 @@ def issue_ticket(
     return ticket
 
 
-def cancel_ticket(session: Session, *, ticket: Ticket, centre: Centre, actor: str, now: datetime) -> None:
-    """The citizen leaves the queue (waiting or called)."""
+def cancel_ticket(
+    session: Session, *, ticket: Ticket, centre: Centre, actor: str, now: datetime, reason: str | None = None
+) -> None:
+    """The ticket leaves the queue (waiting or called): its holder left, or `reason` says why."""
     ticket.status = next_status(TicketStatus(ticket.status), Move.CANCEL).value
     counter_id = ticket.counter_id
     ticket.counter_id = None
@@ -129,7 +131,7 @@ def cancel_ticket(session: Session, *, ticket: Ticket, centre: Centre, actor: st
         at=now,
         ticket_id=id_of(ticket),
         counter_id=counter_id,
-        data={"number": ticket.number},
+        data={"number": ticket.number, **({"reason": reason} if reason else {})},
     )
 
 

@@ -9,7 +9,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -22,12 +22,14 @@ from config.ticks import KEEP_RUNS, claim_tick, forget_runs
 from queueing.audit_log import export_heads
 from queueing.balancer import balance_all
 from queueing.balancing import BalanceRules
+from queueing.day_close import close_past_days
 from server.audit_cli import heads_file
 from sms_gateway.backends import SmsBackend
 from sms_gateway.outbox import RetryPolicy, drain
 
 log = logging.getLogger(__name__)
 UPKEEP_INTERVAL_S = 300  # reminders and no-shows
+DAY_CLOSE_INTERVAL_S = 300  # yesterday's queue is closed within 5 minutes of local midnight
 RETENTION_INTERVAL_S = 3600
 AUDIT_HEADS_INTERVAL_S = 86400  # the chain heads, to a file that is meant to be copied elsewhere
 
@@ -80,6 +82,10 @@ def start_jobs(
             mark_no_shows(session, now=now, grace=timedelta(seconds=settings.checkin_late_s))
             send_reminders(session, now=now, base_url=settings.base_url)
 
+    def day_close() -> None:
+        with database.write() as session:
+            close_past_days(session, now=clock())
+
     def retention() -> None:
         with database.write() as session:
             now = clock()
@@ -99,6 +105,7 @@ def start_jobs(
     jobs = (
         (drain_outbox, settings.sms_drain_interval_s, "sms-outbox-drain"),
         (booking_upkeep, UPKEEP_INTERVAL_S, "booking-upkeep"),
+        (day_close, DAY_CLOSE_INTERVAL_S, "day-close"),
         (balance_counters, settings.balance_interval_s, "counter-balance"),
         # Hourly, so that a process restarted every night still runs it; erasing twice is harmless.
         (retention, RETENTION_INTERVAL_S, "retention"),
@@ -113,6 +120,8 @@ def start_jobs(
             id=name,
             max_instances=1,
             coalesce=True,
+            # A process started just before opening closes yesterday's queue before the first call.
+            **({"next_run_time": datetime.now(UTC)} if name == "day-close" else {}),
         )
     scheduler.start()
     log.info("jobs started: SMS outbox drain every %s s through %s", settings.sms_drain_interval_s, sms.name)
