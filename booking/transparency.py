@@ -137,7 +137,7 @@ async def _figures(request: Request, days: int) -> tuple[Centre, list[DayFigures
         today = at.astimezone(ZoneInfo(centre.timezone)).date()
         return centre, figures(session, centre=centre, today=today, days=days, rules=rules)
 
-    return await read(request, work)
+    return await read(request, work, slow=True)
 
 
 @operation(

@@ -41,6 +41,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+WRITE_THREADS = 4  # PostgreSQL: writes to different centres go on side by side
+
+
 class Database:
     """An engine and the two ways to use it: a read transaction and a write transaction."""
 
@@ -58,6 +61,10 @@ class Database:
             )
         # A writer on SQLite takes the write lock at BEGIN, so two writers never deadlock upgrading.
         self._writer = self.engine.execution_options(dor_write=True)
+        # Threads for write transactions (config/http.py). SQLite has one writer at a time: a second
+        # writer thread would only sleep and poll for the lock (up to 100 ms between tries), so its
+        # writers wait their turn in the event loop instead, in order.
+        self.write_threads = 1 if self.is_sqlite else WRITE_THREADS
 
     @contextmanager
     def read(self) -> Iterator[Session]:

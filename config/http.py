@@ -12,9 +12,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from anyio import CapacityLimiter, to_thread
+from anyio.lowlevel import RunVar
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -65,31 +66,58 @@ def error_response(
 class Transactions(Protocol):
     """What a view needs of the database (config.db.Database)."""
 
+    write_threads: int
+
     def read(self) -> Any: ...
 
     def write(self) -> Any: ...
 
 
-async def read(request: Request, work: Callable[[Session], T]) -> T:
-    """Runs `work` in a read transaction on a worker thread."""
+# Reads and writes run on separate groups of worker threads (bulkheads): at a booking release,
+# thousands of slot listings wait for the read thread while each citizen's booking finds a write
+# thread free at once. Python runs one thread at a time, so more threads would not answer faster;
+# they would only take the interpreter from the writes (bench/booking_surge.py: with two read
+# threads the bookings' p99 was 2.6x what it is with one). Reports and other reads that may take
+# long go on threads of their own, so that they never hold up the quick ones. The database says
+# how many writers it takes (config/db.py).
+QUICK_READ_THREADS = 1
+SLOW_READ_THREADS = 2
+_QUICK_READS: RunVar[CapacityLimiter] = RunVar("dor_quick_read_threads")
+_SLOW_READS: RunVar[CapacityLimiter] = RunVar("dor_slow_read_threads")
+_WRITES: RunVar[CapacityLimiter] = RunVar("dor_write_threads")
+
+
+def _threads(group: RunVar[CapacityLimiter], size: int) -> CapacityLimiter:
+    """The event loop's group of worker threads (one per loop, as anyio keeps its default one)."""
+    try:
+        return group.get()
+    except LookupError:
+        group.set(CapacityLimiter(size))
+        return group.get()
+
+
+async def read(request: Request, work: Callable[[Session], T], *, slow: bool = False) -> T:
+    """Runs `work` in a read transaction on a read thread; `slow` for a report or a view over many
+    rows or centres."""
     database: Transactions = request.app.state.database
 
     def run() -> T:
         with database.read() as session:
             return work(session)
 
-    return await run_in_threadpool(run)
+    threads = _threads(_SLOW_READS, SLOW_READ_THREADS) if slow else _threads(_QUICK_READS, QUICK_READ_THREADS)
+    return await to_thread.run_sync(run, limiter=threads)
 
 
 async def write(request: Request, work: Callable[[Session], T]) -> T:
-    """Runs `work` in a write transaction on a worker thread; it commits when `work` returns."""
+    """Runs `work` in a write transaction on a write thread; it commits when `work` returns."""
     database: Transactions = request.app.state.database
 
     def run() -> T:
         with database.write() as session:
             return work(session)
 
-    return await run_in_threadpool(run)
+    return await to_thread.run_sync(run, limiter=_threads(_WRITES, database.write_threads))
 
 
 def language(request: Request) -> str:

@@ -193,7 +193,7 @@ async def list_staff(request: Request) -> list[StaffOut]:
         everyone = session.exec(select(Staff).order_by(col(Staff.username))).all()
         return [_staff_out(session, s) for s in everyone if _may_manage(manager, session, s)]
 
-    return await read(request, work)
+    return await read(request, work, slow=True)
 
 
 @operation(
@@ -347,7 +347,7 @@ async def managed_read(request: Request, compute: Callable[[Session, Centre], T]
         manager_of(session, creds, at=at, rules=rules, centre_id=id_of(centre))
         return compute(session, centre)
 
-    return await read(request, work)
+    return await read(request, work, slow=True)
 
 
 @operation(

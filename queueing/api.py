@@ -78,7 +78,7 @@ async def recommendations(request: Request, query: RecommendationsQuery) -> list
             for o in rank(options, travel_s_per_km=settings.travel_s_per_km)
         ]
 
-    return await read(request, work)
+    return await read(request, work, slow=True)
 
 
 routes = [list_centres, list_services, recommendations]

@@ -74,7 +74,7 @@ async def balance(request: Request) -> BalanceOut:
         manager_of(session, creds, at=at, rules=policy, centre_id=id_of(centre))
         return balance_view(session, centre=centre, rules=rules)
 
-    return await read(request, work)
+    return await read(request, work, slow=True)
 
 
 @operation(

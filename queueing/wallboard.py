@@ -316,7 +316,7 @@ async def national_route(request: Request) -> list[CentreSummaryOut]:
         require_role(require_staff(session, creds, now=at, policy=policy), Role.ADMIN)
         return national(session, at=at, target_s=target_s)
 
-    return await read(request, work)
+    return await read(request, work, slow=True)
 
 
 @operation(
@@ -338,7 +338,7 @@ async def wallboard_route(request: Request) -> WallboardOut:
         manager_of(session, creds, at=at, rules=policy, centre_id=id_of(centre))
         return wallboard(session, centre=centre, at=at, target_s=target_s, rules=rules)
 
-    return await read(request, work)
+    return await read(request, work, slow=True)
 
 
 async def _supervising(request: Request, template: str) -> Response:
