@@ -271,22 +271,29 @@ def stored_slots(
     return {start: (places, booked) for start, places, booked in rows}
 
 
-def _take_place(session: Session, *, centre: Centre, service: Service, start: datetime, places: int) -> bool:
-    """Takes one place in the slot unless it is full: the database decides, whatever the concurrency."""
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    session.execute(
-        dialect.insert(BookingSlot.__table__)  # type: ignore[attr-defined]
-        .values(centre_id=id_of(centre), service_id=id_of(service), start=start, capacity=places, booked=0)
-        .on_conflict_do_nothing()
+def _take_place(
+    session: Session, *, centre: Centre, service: Service, start: datetime, rules: SlotRules, now: datetime
+) -> bool:
+    """Takes one place in the slot unless it is full: the database decides, whatever the concurrency.
+    A slot keeps the places it was first sold with, so they are worked out only for its first sale."""
+    this_slot = (
+        col(BookingSlot.centre_id) == id_of(centre),
+        col(BookingSlot.service_id) == id_of(service),
+        col(BookingSlot.start) == start,
     )
+    if session.exec(select(BookingSlot.start).where(*this_slot)).first() is None:
+        places = _places_at(session, centre=centre, service=service, start=start, rules=rules, now=now)
+        dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+        session.execute(
+            dialect.insert(BookingSlot.__table__)  # type: ignore[attr-defined]
+            .values(
+                centre_id=id_of(centre), service_id=id_of(service), start=start, capacity=places, booked=0
+            )
+            .on_conflict_do_nothing()
+        )
     taken = session.execute(
         update(BookingSlot)
-        .where(
-            col(BookingSlot.centre_id) == id_of(centre),
-            col(BookingSlot.service_id) == id_of(service),
-            col(BookingSlot.start) == start,
-            col(BookingSlot.booked) < col(BookingSlot.capacity),
-        )
+        .where(*this_slot, col(BookingSlot.booked) < col(BookingSlot.capacity))
         .values(booked=col(BookingSlot.booked) + 1)
     )
     return bool(taken.rowcount)  # type: ignore[attr-defined]
@@ -415,8 +422,7 @@ def book(
     ).first()
     if existing is not None:
         raise BookingRefused(409, "quota_exceeded", "one active booking per person and service")
-    places = _places_at(session, centre=centre, service=service, start=start, rules=rules.slots, now=now)
-    if not _take_place(session, centre=centre, service=service, start=start, places=places):
+    if not _take_place(session, centre=centre, service=service, start=start, rules=rules.slots, now=now):
         raise BookingRefused(409, "slot_full", "this slot is full; choose another")
     appointment = Appointment(
         code=_new_code(session),
@@ -508,8 +514,7 @@ def reschedule(
     end = _check_slot(start, centre=centre, rules=rules, now=now)
     service = session.get(Service, appointment.service_id)
     assert service is not None
-    places = _places_at(session, centre=centre, service=service, start=start, rules=rules.slots, now=now)
-    if not _take_place(session, centre=centre, service=service, start=start, places=places):
+    if not _take_place(session, centre=centre, service=service, start=start, rules=rules.slots, now=now):
         raise BookingRefused(409, "slot_full", "this slot is full; choose another")
     _release_place(session, appointment)
     appointment.start, appointment.end = start, end
