@@ -98,7 +98,7 @@ def _threads(group: RunVar[CapacityLimiter], size: int) -> CapacityLimiter:
 
 async def read(request: Request, work: Callable[[Session], T], *, slow: bool = False) -> T:
     """Runs `work` in a read transaction on a read thread; `slow` for a report or a view over many
-    rows or centres."""
+    rows or centres (and the health check, which must answer while quick reads queue)."""
     database: Transactions = request.app.state.database
 
     def run() -> T:
