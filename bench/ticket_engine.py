@@ -9,6 +9,10 @@ Starlette app with one JSON endpoint served by uvicorn with the options `dor ser
 generator, `concurrency` requests in flight on as many keep-alive connections, measures:
 
 - baseline   GET /status of the bare app (200); N requests, `--baseline-runs` times, the median kept
+- floor      (SQLite only, no target) the least a durable ticket issue can be in this stack: the bare
+             app's POST of the issue request, which in one write thread takes the day's next number,
+             inserts the ticket and its event with Python's sqlite3 and Dor's pragmas (WAL,
+             synchronous FULL) and commits; nothing of Dor (no ORM, checks, policy or answer)
 - issue      POST /api/v1/centres/DAM-01/tickets as the DAM-01 kiosk (201); N requests
 - call-next  N cycles next (200) + start (200) + finish (200), each client an agent at its own
              counter; latency of the `next` request, throughput in cycles (= calls) per second
@@ -49,7 +53,7 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx2
@@ -77,18 +81,67 @@ CYCLE = ("next", "start", "finish")
 # --- the bare baseline app -----------------------------------------------------------------------
 
 
-def serve_baseline(port: int) -> None:
-    """A bare Starlette app with one JSON endpoint, served with the options of `dor serve`."""
+FLOOR_SCHEMA = """
+CREATE TABLE IF NOT EXISTS numbering (day TEXT PRIMARY KEY, last INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS ticket (id INTEGER PRIMARY KEY, day TEXT, number TEXT, token TEXT,
+                                   UNIQUE (day, number));
+CREATE TABLE IF NOT EXISTS event (seq INTEGER PRIMARY KEY, ticket_id INTEGER, type TEXT);
+"""
+
+
+def serve_baseline(port: int, floor: str | None = None) -> None:
+    """A bare Starlette app with one JSON endpoint, served with the options of `dor serve`; with
+    `floor` (an SQLite file) also the floor's durable issue at Dor's issue path."""
+    import secrets
+    import sqlite3
+
     import uvicorn
+    from anyio import CapacityLimiter, to_thread
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
+    sys.path.insert(0, str(ROOT))
+    from config.db import SQLITE_PRAGMAS
+
     async def status(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    app = Starlette(routes=[Route(BASELINE_PATH, status, methods=["GET"])])
+    routes = [Route(BASELINE_PATH, status, methods=["GET"])]
+    if floor is not None:
+        connection = sqlite3.connect(floor, check_same_thread=False, isolation_level=None)
+        for pragma in SQLITE_PRAGMAS:
+            connection.execute(pragma)
+        connection.executescript(FLOOR_SCHEMA)
+        writer = CapacityLimiter(1)  # SQLite's one writer, as Dor's SQLite write thread
+
+        def issue() -> dict[str, object]:
+            day = time.strftime("%Y-%m-%d")
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.execute("INSERT OR IGNORE INTO numbering VALUES (?, 0)", (day,))
+                (last,) = connection.execute(
+                    "UPDATE numbering SET last = last + 1 WHERE day = ? RETURNING last", (day,)
+                ).fetchone()
+                number = f"A-{last:03d}"
+                (ticket,) = connection.execute(
+                    "INSERT INTO ticket (day, number, token) VALUES (?, ?, ?) RETURNING id",
+                    (day, number, secrets.token_urlsafe(16)),
+                ).fetchone()
+                connection.execute("INSERT INTO event (ticket_id, type) VALUES (?, 'issued')", (ticket,))
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            return {"id": ticket, "number": number}
+
+        async def issue_ticket(request: Request) -> JSONResponse:
+            await request.json()
+            return JSONResponse(await to_thread.run_sync(issue, limiter=writer), status_code=201)
+
+        routes.append(Route(TICKETS_PATH, issue_ticket, methods=["POST"]))
+    app = Starlette(routes=routes)
     # As server/cli.py serve: uvicorn.run(app, host=, port=, log_level=, proxy_headers=True).
     uvicorn.run(app, host=HOST, port=port, log_level="warning", proxy_headers=True)
 
@@ -711,13 +764,17 @@ def profile_summary(path: Path, name: str, seconds: float, top: int = 12) -> str
 Load = Callable[[Job, Phase, Phase | None], Awaitable[None]]
 
 
-async def measure_baseline(args: argparse.Namespace, load: Load, backend: str, folder: Path) -> Phase:
-    """The bare endpoint, `--baseline-runs` times N requests; the run of median throughput."""
+async def measure_baseline(
+    args: argparse.Namespace, load: Load, backend: str, folder: Path
+) -> tuple[Phase, Phase | None]:
+    """The bare endpoint, `--baseline-runs` times N requests, the run of median throughput; and on
+    SQLite the floor's durable issue, N requests."""
     port = free_port()
     log = folder / "baseline.log"
-    process = start(
-        [sys.executable, str(Path(__file__).resolve()), "--serve-baseline", str(port)], {**os.environ}, log
-    )
+    command = [sys.executable, str(Path(__file__).resolve()), "--serve-baseline", str(port)]
+    if backend == "sqlite":
+        command += ["--floor", str(folder / "floor.sqlite3")]
+    process = start(command, {**os.environ}, log)
     try:
         base = f"http://{HOST}:{port}"
         wait_until_up(f"{base}{BASELINE_PATH}", process, log)
@@ -734,7 +791,13 @@ async def measure_baseline(args: argparse.Namespace, load: Load, backend: str, f
         chosen.note = f"median of {len(runs)} runs: {', '.join(speeds)} req/s. " + chosen.note
         if chosen.elapsed < 0.1:
             chosen.note += f" Only {chosen.elapsed:.2f} s: too short to be steady, use more --requests."
-        return chosen
+        if backend != "sqlite":
+            return chosen, None
+        issue = Job(base, "issue", args.requests, args.concurrency, args.time_limit, process.pid)
+        await load(replace(issue, total=args.warmup), Phase("", ""), None)
+        floor = Phase(backend, "floor: durable issue, sqlite3 (no Dor)")
+        await load(issue, floor, None)
+        return chosen, floor
     finally:
         stop(process)
 
@@ -905,10 +968,10 @@ async def run(args: argparse.Namespace) -> int:
     for backend in backends:
         with tempfile.TemporaryDirectory(prefix=f"dor-bench-{backend}-") as tmp:
             print(f"[{backend}] baseline ...", flush=True)
-            baseline = await measure_baseline(args, load, backend, Path(tmp))
+            baseline, floor = await measure_baseline(args, load, backend, Path(tmp))
             print(f"[{backend}] Dor ...", flush=True)
             phases = await measure_dor(args, load, backend, Path(tmp))
-            results += [(baseline, baseline), *((p, baseline) for p in phases)]
+            results += [(baseline, baseline), *((p, baseline) for p in [floor, *phases] if p)]
     generator = "wrk (Lua, 1 thread per connection)" if args.generator == "wrk" else "asyncio + httpx2"
     print(
         f"\nTicket engine: {args.concurrency} clients, {args.requests} requests (call-next: cycles) per "
@@ -948,9 +1011,10 @@ def main() -> int:
         "--profile-dir", metavar="DIR", help="where py-spy's raw stacks go (default: a temp dir)"
     )
     parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--floor", metavar="SQLITE_FILE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_baseline:
-        serve_baseline(args.serve_baseline)
+        serve_baseline(args.serve_baseline, args.floor)
         return 0
     if not 1 <= args.concurrency <= 500:
         parser.error("--concurrency: 1 to 500")
