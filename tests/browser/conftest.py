@@ -103,9 +103,13 @@ def viewport() -> dict[str, int]:
 
 
 @pytest.fixture
-def page(browser: Browser, viewport: dict[str, int]) -> Iterator[Page]:
+def page(browser: Browser, viewport: dict[str, int], clock: VirtualClock) -> Iterator[Page]:
     context = browser.new_context(viewport=viewport, locale="ar-SY")
     page = context.new_page()
+    # The browser tells the server's time, as a browser beside a real server would: the staff pages'
+    # session watcher measures the server's expiry times against it (a session begun at the virtual
+    # 09:00 had ended by the real 21:00 of the same day, and every day after).
+    page.clock.set_fixed_time(clock.now)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
