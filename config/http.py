@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -165,7 +165,7 @@ async def write(request: Request, work: Callable[[Session], T]) -> T:
         with database.write() as session:
             return work(session)
 
-    with _write_load(database).counted():
+    with _write_load(database).counted() if database.writes_first else nullcontext():
         return await to_thread.run_sync(run, limiter=_threads(_WRITES, database.write_threads))
 
 
