@@ -102,14 +102,14 @@ def serve_baseline(port: int, floor: str | None = None) -> None:
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    sys.path.insert(0, str(ROOT))
-    from config.db import SQLITE_PRAGMAS
-
     async def status(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
     routes = [Route(BASELINE_PATH, status, methods=["GET"])]
     if floor is not None:
+        sys.path.insert(0, str(ROOT))  # the bare app alone needs nothing of the project
+        from config.db import SQLITE_PRAGMAS
+
         connection = sqlite3.connect(floor, check_same_thread=False, isolation_level=None)
         for pragma in SQLITE_PRAGMAS:
             connection.execute(pragma)
