@@ -291,11 +291,7 @@ class CounterDesk:
         status = next_status(TicketStatus(ticket.status), Move.NO_SHOW)
         # Only the calls since the ticket last joined a queue count: a citizen transferred here has not
         # yet been called by this service, whatever happened at the previous one.
-        calls = [
-            moment
-            for moment in map(datetime.fromisoformat, ticket.call_times)
-            if ticket.requeued_at is None or moment >= ticket.requeued_at
-        ]
+        calls = [datetime.fromisoformat(moment) for moment in ticket.call_times[ticket.earlier_calls :]]
         waited = (self.now - calls[0]).total_seconds()
         if len(calls) < self.centre.no_show_min_calls or waited < self.centre.no_show_min_wait_s:
             raise NoShowTooEarly(
@@ -318,7 +314,7 @@ class CounterDesk:
         ticket.service_id = id_of(service)
         ticket.counter_id = None
         ticket.started_at = None
-        ticket.requeued_at = self.now
+        ticket.earlier_calls = len(ticket.call_times)
         self.session.add(ticket)
         self.session.flush()
         self._event("transferred", ticket, origin=origin)

@@ -233,8 +233,10 @@ class Ticket(SQLModel, table=True):
     appointment_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     counter_id: int | None = Field(default=None, foreign_key="counter.id")
     call_times: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    # When a transfer put the ticket back in a queue: calls before it do not count towards a no-show.
-    requeued_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    # How many of `call_times` came before the ticket last joined a queue (a transfer, a supervisor's
+    # move): they do not count towards a no-show. A count, not a time: a call and a transfer can share
+    # an instant, and then no timestamp says which came first.
+    earlier_calls: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     started_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     ended_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     # The wait predicted when it was issued (walk-ins): how far predictions are off calibrates them.

@@ -2,12 +2,15 @@
 
 import asyncio
 
+from alembic import command
+from sqlalchemy import text
 from sqlmodel import col, select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from config.db import Database
-from queueing.models import Event
+from queueing.models import Event, Ticket
+from server import schema
 from tests.conftest import VirtualClock, sign_in, take_ticket
 
 COUNTER_1 = "/api/v1/centres/DAM-01/counters/1"
@@ -124,6 +127,46 @@ def test_a_transfer_keeps_the_arrival_time(
     view = client.get(f"/api/v1/tickets/{early['token']}").json()
     assert view["position"] == 1  # ahead of the ID ticket taken after it
     assert client.get(f"/api/v1/tickets/{later_id['token']}").json()["position"] == 2
+
+
+def test_the_new_windows_calls_alone_count_towards_a_no_show(
+    client: TestClient, agent: TestClient, clock: VirtualClock
+) -> None:
+    take_ticket(client, "CR")
+    act(agent, "open")
+    act(agent, "next")
+    clock.advance(60)
+    act(agent, "recall")  # two calls and a minute: a no-show here would be allowed
+    act(agent, "transfer", service="FS")  # counter 1 serves FS too: the same window calls again
+    assert act(agent, "next").json()["ticket"]["calls"] == 3
+    clock.advance(60)
+    assert act(agent, "no-show").json()["error"]["code"] == "no_show_too_early"
+    act(agent, "recall")
+    assert act(agent, "no-show").json()["ticket"]["status"] == "no_show"
+
+
+def test_the_migration_counts_the_calls_made_before_a_transfer(
+    client: TestClient, agent: TestClient, database: Database, clock: VirtualClock
+) -> None:
+    """Migration 0016 turns the time a ticket was transferred into the number of calls before it."""
+    ticket = take_ticket(client, "CR")
+    act(agent, "open")
+    act(agent, "next")
+    clock.advance(60)
+    act(agent, "recall")
+    clock.advance(5)
+    act(agent, "transfer", service="ID")
+    config = schema.alembic_config(database)
+    command.downgrade(config, "0015")
+    with database.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE ticket SET requeued_at = :at WHERE token = :token"),
+            {"at": clock.now, "token": ticket["token"]},
+        )
+    command.upgrade(config, "head")
+    with database.read() as session:
+        migrated = session.exec(select(Ticket).where(Ticket.token == ticket["token"])).one()
+        assert (len(migrated.call_times), migrated.earlier_calls) == (2, 2)
 
 
 def test_transfer_to_a_service_the_centre_does_not_offer_is_422(client: TestClient) -> None:

@@ -657,3 +657,41 @@ def test_a_transferred_ticket_needs_new_calls_before_a_no_show(database: Databas
     machine.move(1, Move.NO_SHOW)  # must be refused: NoShowTooEarly
     machine.database_agrees()
     machine.teardown()
+
+
+def called_and_transferred_at_once(database: Database) -> Any:
+    """A birth-registration ticket called at counter 2 and sent to civil registry in one instant."""
+    machine: Any = make_machine(database)()
+    machine.open_as(1, OWNERS[1])
+    machine.open_as(2, OWNERS[2])
+    machine.issue_one("BR", Priority.NONE)
+    machine.call(2)
+    machine.move(2, Move.TRANSFER, service="CR")
+    return machine
+
+
+def test_a_call_in_the_instant_of_a_transfer_does_not_count_after_it(database: Database) -> None:
+    """The machine's counterexample: one call at counter 2, a transfer in the same instant, and a
+    minute later one call at counter 1. That is one call since the ticket joined its new queue, so a
+    no-show must be refused; counting calls by time could not tell the first call from a later one."""
+    machine = called_and_transferred_at_once(database)
+    machine.clock.advance(60)
+    machine.call(1)
+    assert machine.in_hand(1) is not None
+    machine.move(1, Move.NO_SHOW)  # refused: NoShowTooEarly
+    assert machine.in_hand(1) is not None
+    machine.database_agrees()
+    machine.teardown()
+
+
+def test_calls_in_the_instant_after_a_transfer_count(database: Database) -> None:
+    """The mirror case: a call, a transfer and the next window's call all in one instant, then a
+    recall a minute later. Two calls and a minute at the new window: the no-show is allowed."""
+    machine = called_and_transferred_at_once(database)
+    machine.call(1)
+    machine.clock.advance(60)
+    machine.move(1, Move.RECALL)
+    machine.move(1, Move.NO_SHOW)  # allowed
+    assert machine.in_hand(1) is None
+    machine.database_agrees()
+    machine.teardown()
