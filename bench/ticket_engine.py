@@ -13,6 +13,8 @@ generator, `concurrency` requests in flight on as many keep-alive connections, m
              app's POST of the issue request, which in one write thread takes the day's next number,
              inserts the ticket and its event with Python's sqlite3 and Dor's pragmas (WAL,
              synchronous FULL) and commits; nothing of Dor (no ORM, checks, policy or answer)
+- grouped    (SQLite only, no target) the same floor with group commit: the issues that arrive
+             while one transaction is being written share the next transaction and its fsync
 - issue      POST /api/v1/centres/DAM-01/tickets as the DAM-01 kiosk (201); N requests
 - call-next  N cycles next (200) + start (200) + finish (200), each client an agent at its own
              counter; latency of the `next` request, throughput in cycles (= calls) per second
@@ -89,9 +91,10 @@ CREATE TABLE IF NOT EXISTS event (seq INTEGER PRIMARY KEY, ticket_id INTEGER, ty
 """
 
 
-def serve_baseline(port: int, floor: str | None = None) -> None:
+def serve_baseline(port: int, floor: str | None = None, grouped: bool = False) -> None:
     """A bare Starlette app with one JSON endpoint, served with the options of `dor serve`; with
-    `floor` (an SQLite file) also the floor's durable issue at Dor's issue path."""
+    `floor` (an SQLite file) also the floor's durable issue at Dor's issue path, one commit per issue
+    or, `grouped`, one commit for all the issues that arrived while the last was being written."""
     import secrets
     import sqlite3
 
@@ -116,31 +119,58 @@ def serve_baseline(port: int, floor: str | None = None) -> None:
         connection.executescript(FLOOR_SCHEMA)
         writer = CapacityLimiter(1)  # SQLite's one writer, as Dor's SQLite write thread
 
-        def issue() -> dict[str, object]:
+        def issue_one(day: str) -> dict[str, object]:
+            connection.execute("INSERT OR IGNORE INTO numbering VALUES (?, 0)", (day,))
+            (last,) = connection.execute(
+                "UPDATE numbering SET last = last + 1 WHERE day = ? RETURNING last", (day,)
+            ).fetchone()
+            number = f"A-{last:03d}"
+            (ticket,) = connection.execute(
+                "INSERT INTO ticket (day, number, token) VALUES (?, ?, ?) RETURNING id",
+                (day, number, secrets.token_urlsafe(16)),
+            ).fetchone()
+            connection.execute("INSERT INTO event (ticket_id, type) VALUES (?, 'issued')", (ticket,))
+            return {"id": ticket, "number": number}
+
+        def issue_many(count: int) -> list[dict[str, object]]:
             day = time.strftime("%Y-%m-%d")
             connection.execute("BEGIN IMMEDIATE")
             try:
-                connection.execute("INSERT OR IGNORE INTO numbering VALUES (?, 0)", (day,))
-                (last,) = connection.execute(
-                    "UPDATE numbering SET last = last + 1 WHERE day = ? RETURNING last", (day,)
-                ).fetchone()
-                number = f"A-{last:03d}"
-                (ticket,) = connection.execute(
-                    "INSERT INTO ticket (day, number, token) VALUES (?, ?, ?) RETURNING id",
-                    (day, number, secrets.token_urlsafe(16)),
-                ).fetchone()
-                connection.execute("INSERT INTO event (ticket_id, type) VALUES (?, 'issued')", (ticket,))
+                answers = [issue_one(day) for _ in range(count)]
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
-            return {"id": ticket, "number": number}
+            return answers
 
         async def issue_ticket(request: Request) -> JSONResponse:
             await request.json()
-            return JSONResponse(await to_thread.run_sync(issue, limiter=writer), status_code=201)
+            (answer,) = await to_thread.run_sync(issue_many, 1, limiter=writer)
+            return JSONResponse(answer, status_code=201)
 
-        routes.append(Route(TICKETS_PATH, issue_ticket, methods=["POST"]))
+        waiting: list[asyncio.Future[dict[str, object]]] = []
+        group_lock = asyncio.Lock()
+
+        async def issue_grouped(request: Request) -> JSONResponse:
+            """Whoever holds the lock with its issue unwritten writes every issue waiting then."""
+            await request.json()
+            mine = asyncio.get_running_loop().create_future()
+            waiting.append(mine)
+            async with group_lock:
+                if not mine.done():  # else an earlier holder wrote it: leave the rest to their owners
+                    group = waiting[:]
+                    waiting.clear()
+                    try:
+                        answers = await to_thread.run_sync(issue_many, len(group), limiter=writer)
+                    except Exception as exc:
+                        for future in group:
+                            future.set_exception(exc)
+                    else:
+                        for future, answer in zip(group, answers, strict=True):
+                            future.set_result(answer)
+            return JSONResponse(await mine, status_code=201)
+
+        routes.append(Route(TICKETS_PATH, issue_grouped if grouped else issue_ticket, methods=["POST"]))
     app = Starlette(routes=routes)
     # As server/cli.py serve: uvicorn.run(app, host=, port=, log_level=, proxy_headers=True).
     uvicorn.run(app, host=HOST, port=port, log_level="warning", proxy_headers=True)
@@ -764,40 +794,56 @@ def profile_summary(path: Path, name: str, seconds: float, top: int = 12) -> str
 Load = Callable[[Job, Phase, Phase | None], Awaitable[None]]
 
 
-async def measure_baseline(
-    args: argparse.Namespace, load: Load, backend: str, folder: Path
-) -> tuple[Phase, Phase | None]:
-    """The bare endpoint, `--baseline-runs` times N requests, the run of median throughput; and on
-    SQLite the floor's durable issue, N requests."""
-    port = free_port()
-    log = folder / "baseline.log"
-    command = [sys.executable, str(Path(__file__).resolve()), "--serve-baseline", str(port)]
-    if backend == "sqlite":
-        command += ["--floor", str(folder / "floor.sqlite3")]
-    process = start(command, {**os.environ}, log)
-    try:
-        base = f"http://{HOST}:{port}"
-        wait_until_up(f"{base}{BASELINE_PATH}", process, log)
-        job = Job(base, "get", args.requests, args.concurrency, args.time_limit, process.pid)
-        await load(
-            Job(base, "get", args.warmup, args.concurrency, args.time_limit, process.pid), Phase("", ""), None
-        )
+async def measure_baseline(args: argparse.Namespace, load: Load, backend: str, folder: Path) -> Phase:
+    """The bare endpoint, `--baseline-runs` times N requests: the run of median throughput."""
+    with baseline_server(folder) as (base, pid):
+        job = Job(base, "get", args.requests, args.concurrency, args.time_limit, pid)
+        await load(replace(job, total=args.warmup), Phase("", ""), None)
         runs = []
         for _ in range(args.baseline_runs):
             runs.append(Phase(backend, "baseline GET (bare Starlette)"))
             await load(job, runs[-1], None)
-        speeds = [f"{r.throughput:.0f}" for r in runs]
-        chosen = sorted(runs, key=lambda r: r.throughput)[len(runs) // 2]
-        chosen.note = f"median of {len(runs)} runs: {', '.join(speeds)} req/s. " + chosen.note
-        if chosen.elapsed < 0.1:
-            chosen.note += f" Only {chosen.elapsed:.2f} s: too short to be steady, use more --requests."
-        if backend != "sqlite":
-            return chosen, None
-        issue = Job(base, "issue", args.requests, args.concurrency, args.time_limit, process.pid)
-        await load(replace(issue, total=args.warmup), Phase("", ""), None)
-        floor = Phase(backend, "floor: durable issue, sqlite3 (no Dor)")
-        await load(issue, floor, None)
-        return chosen, floor
+    speeds = [f"{r.throughput:.0f}" for r in runs]
+    chosen = sorted(runs, key=lambda r: r.throughput)[len(runs) // 2]
+    chosen.note = f"median of {len(runs)} runs: {', '.join(speeds)} req/s. " + chosen.note
+    if chosen.elapsed < 0.1:
+        chosen.note += f" Only {chosen.elapsed:.2f} s: too short to be steady, use more --requests."
+    return chosen
+
+
+async def measure_floors(args: argparse.Namespace, load: Load, folder: Path) -> list[Phase]:
+    """SQLite only: the floor's durable issue, N requests, with a commit per issue and grouped."""
+    phases = []
+    for grouped, name in [
+        (False, "floor: durable issue, sqlite3 (no Dor)"),
+        (True, "floor, commits grouped"),
+    ]:
+        with baseline_server(folder, floor=folder / f"floor-{grouped}.sqlite3", grouped=grouped) as (
+            base,
+            pid,
+        ):
+            job = Job(base, "issue", args.requests, args.concurrency, args.time_limit, pid)
+            await load(replace(job, total=args.warmup), Phase("", ""), None)
+            phases.append(Phase("sqlite", name))
+            await load(job, phases[-1], None)
+    return phases
+
+
+@contextlib.contextmanager
+def baseline_server(
+    folder: Path, floor: Path | None = None, grouped: bool = False
+) -> Iterator[tuple[str, int]]:
+    """The bare app in a process of its own: its base URL and pid."""
+    port = free_port()
+    log = folder / "baseline.log"
+    command = [sys.executable, str(Path(__file__).resolve()), "--serve-baseline", str(port)]
+    if floor is not None:
+        command += ["--floor", str(floor)] + (["--group-commit"] if grouped else [])
+    process = start(command, {**os.environ}, log)
+    try:
+        base = f"http://{HOST}:{port}"
+        wait_until_up(f"{base}{BASELINE_PATH}", process, log)
+        yield base, process.pid
     finally:
         stop(process)
 
@@ -968,10 +1014,11 @@ async def run(args: argparse.Namespace) -> int:
     for backend in backends:
         with tempfile.TemporaryDirectory(prefix=f"dor-bench-{backend}-") as tmp:
             print(f"[{backend}] baseline ...", flush=True)
-            baseline, floor = await measure_baseline(args, load, backend, Path(tmp))
+            baseline = await measure_baseline(args, load, backend, Path(tmp))
+            floors = await measure_floors(args, load, Path(tmp)) if backend == "sqlite" else []
             print(f"[{backend}] Dor ...", flush=True)
             phases = await measure_dor(args, load, backend, Path(tmp))
-            results += [(baseline, baseline), *((p, baseline) for p in [floor, *phases] if p)]
+            results += [(baseline, baseline), *((p, baseline) for p in [*floors, *phases])]
     generator = "wrk (Lua, 1 thread per connection)" if args.generator == "wrk" else "asyncio + httpx2"
     print(
         f"\nTicket engine: {args.concurrency} clients, {args.requests} requests (call-next: cycles) per "
@@ -1012,9 +1059,10 @@ def main() -> int:
     )
     parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--floor", metavar="SQLITE_FILE", help=argparse.SUPPRESS)
+    parser.add_argument("--group-commit", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_baseline:
-        serve_baseline(args.serve_baseline, args.floor)
+        serve_baseline(args.serve_baseline, args.floor, args.group_commit)
         return 0
     if not 1 <= args.concurrency <= 500:
         parser.error("--concurrency: 1 to 500")
