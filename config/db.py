@@ -42,6 +42,8 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 WRITE_THREADS = 4  # PostgreSQL: writes to different centres go on side by side
+# In the `info` of every write transaction's session: what it reads may be its own uncommitted work.
+WRITING = "dor_writing"
 
 
 class Database:
@@ -79,7 +81,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose transaction commits when the block ends and rolls back on an error."""
-        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+        with Session(self._writer, expire_on_commit=False, info={WRITING: True}) as session, session.begin():
             yield session
 
     def dispose(self) -> None:

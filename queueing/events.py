@@ -15,11 +15,13 @@ from config.http import write
 from config.metrics import TICKETS_CALLED, TICKETS_ISSUED, WAIT_SECONDS
 from queueing.audit import GENESIS, NATIONAL, Entry, chain_hash
 from queueing.bus import Bus, Message
-from queueing.models import Event, in_log
+from queueing.models import Event, Serial, in_log
 from queueing.serials import lock, next_value
 
 T = TypeVar("T")
 STAGED = "dor_staged_events"
+# In a session's `info`: per centre, the seq of the last event this transaction appended.
+LOG_HEADS = "dor_log_heads"
 log = logging.getLogger(__name__)
 
 
@@ -72,7 +74,17 @@ def _append(
         hash=chain_hash(previous, entry),
     )
     session.add(event)
+    session.info.setdefault(LOG_HEADS, {})[centre_id] = seq
     return event
+
+
+def log_head(session: Session, *, centre_id: int) -> int:
+    """The seq of the centre's last event, as this session sees it (0 before the first)."""
+    heads: dict[int | None, int] = session.info.get(LOG_HEADS, {})
+    if centre_id in heads:
+        return heads[centre_id]
+    last = session.exec(select(Serial.last).where(Serial.name == _log_serial(centre_id))).first()
+    return last or 0
 
 
 def append_event(

@@ -5,14 +5,19 @@ the counter operations wrote with their events, read from the tickets."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import func
+from sqlalchemy import event, func
+from sqlalchemy.pool import Pool
 from sqlmodel import Session, col, select
 
+from config.db import WRITING
 from queueing.catalogue import services_of
+from queueing.events import LOG_HEADS, log_head
 from queueing.models import Centre, Counter, CounterService, QueueRole, Ticket, id_of
 from queueing.policy import PolicyConfig, Priority
 from queueing.prediction import MIN_RATIOS, Completed, Desk, Forecast, QueueState, ServiceTimes, forecast
@@ -24,6 +29,11 @@ ARRIVALS = timedelta(minutes=30)  # the window of "recent" arrival rates
 RECENT_SERVICES = 400
 RECENT_OUTCOMES = 100
 MIN_PROMISE_S = 60  # shorter predicted waits are not used to calibrate the range
+# A model read at one point of a centre's log serves every request that comes at the same point
+# for this long: the status page, each tracker after an event, the next ticket's promise. Every
+# change of a ticket or counter moves the log; the limit bounds the rest (history windows sliding
+# with the clock, a service's configured mean).
+MODEL_REUSE_S = 10.0
 
 
 @dataclass
@@ -54,9 +64,62 @@ class WaitModel:
         )
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """What a model read from the database at one point of its centre's log: shareable between
+    sessions and threads (its ratios fill in as queues are asked for)."""
+
+    head: int  # the seq of the centre's last event it reflects
+    at: datetime
+    desks: list[Desk]
+    queues: dict[int, QueueState]
+    times: ServiceTimes
+    ratios: dict[int, list[float]]
+
+    def model(self, session: Session, centre_id: int, now: datetime) -> WaitModel:
+        return WaitModel(session, centre_id, now, self.desks, self.queues, self.times, self.ratios)
+
+
+# The latest reading per centre, per database (keyed by its engine's pool, which the engine and its
+# writer share; tests hold many databases with the same centres).
+_readings: WeakKeyDictionary[Pool, dict[int, _Reading]] = WeakKeyDictionary()
+_readings_lock = threading.Lock()
+
+
+def _kept(session: Session, centre_id: int, head: int, now: datetime) -> _Reading | None:
+    with _readings_lock:
+        reading = _readings.get(session.get_bind().engine.pool, {}).get(centre_id)
+    if reading is None or reading.head != head:
+        return None
+    return reading if 0 <= (now - reading.at).total_seconds() <= MODEL_REUSE_S else None
+
+
+def _keep(session: Session, centre_id: int, reading: _Reading) -> None:
+    with _readings_lock:
+        _readings.setdefault(session.get_bind().engine.pool, {})[centre_id] = reading
+
+
+def _reading(model: WaitModel, head: int) -> _Reading:
+    return _Reading(head, model.now, model.desks, model.queues, model.times, model.ratios)
+
+
 def wait_model(session: Session, *, centre: Centre, now: datetime) -> WaitModel:
-    """Reads the centre's recent history (six queries)."""
+    """The centre's model now: kept from a request at the same point of its log, or read afresh (six
+    queries). A write transaction always reads afresh, since it may see its own uncommitted work."""
     centre_id = id_of(centre)
+    if session.info.get(WRITING):
+        return _read_model(session, centre_id=centre_id, now=now)
+    head = log_head(session, centre_id=centre_id)
+    kept = _kept(session, centre_id, head, now)
+    if kept is not None:
+        return kept.model(session, centre_id, now)
+    model = _read_model(session, centre_id=centre_id, now=now)
+    _keep(session, centre_id, _reading(model, head))
+    return model
+
+
+def _read_model(session: Session, *, centre_id: int, now: datetime) -> WaitModel:
+    """Reads the centre's recent history (six queries)."""
     configured = {id_of(s): float(s.mean_service_s) for s in services_of(session, centre_id=centre_id)}
     return WaitModel(
         session,
@@ -189,9 +252,47 @@ def standing(
 def promise(
     session: Session, *, ticket: Ticket, policy: PolicyConfig, now: datetime, model: WaitModel | None = None
 ) -> Standing:
-    """The standing of a walk-in's new ticket; its forecast is kept on it, to calibrate the ranges."""
+    """The standing of a walk-in's new ticket, just issued in this transaction; its forecast is kept
+    on it, to calibrate the ranges."""
     session.flush()
-    place = standing(session, ticket=ticket, policy=policy, now=now, model=model)
+    place = standing(
+        session, ticket=ticket, policy=policy, now=now, model=model or _after_issue(session, ticket, now)
+    )
     ticket.predicted_wait_s = place.forecast.typical_s
     session.add(ticket)
     return place
+
+
+def _after_issue(session: Session, ticket: Ticket, now: datetime) -> WaitModel:
+    """The model with a ticket just issued: the one kept from just before, with one more waiting,
+    or read afresh. Once the transaction commits, it is kept for the requests that come next,
+    unless the transaction logged something else after the issue."""
+    centre_id = ticket.centre_id
+    head = session.info.get(LOG_HEADS, {}).get(centre_id)
+    if head is None:  # not issued in this transaction
+        return _read_model(session, centre_id=centre_id, now=now)
+    before = _kept(session, centre_id, head - 1, now)
+    if before is None:
+        model = _read_model(session, centre_id=centre_id, now=now)
+        reading = _reading(model, head)
+    else:
+        reading = replace(before, head=head, queues=_with_arrival(before.queues, ticket))
+        model = reading.model(session, centre_id, now)
+
+    def keep(committed: Session) -> None:
+        if committed.info.get(LOG_HEADS, {}).get(centre_id) == head:
+            _keep(committed, centre_id, reading)
+
+    event.listen(session, "after_commit", keep, once=True)
+    return model
+
+
+def _with_arrival(queues: dict[int, QueueState], ticket: Ticket) -> dict[int, QueueState]:
+    """The queues with a new ticket: one more waiting and, if it goes ahead of walk-ins, one more
+    recent overtaker (as `_queues` would count it)."""
+    queue = queues.get(ticket.service_id)
+    if queue is None:
+        return queues
+    overtaking = ticket.priority != Priority.NONE.value or ticket.appointment_at is not None
+    rate = queue.overtakers_per_s + (1 / ARRIVALS.total_seconds() if overtaking else 0.0)
+    return {**queues, ticket.service_id: QueueState(queue.waiting + 1, overtakers_per_s=rate)}
