@@ -818,10 +818,7 @@ async def measure_floors(args: argparse.Namespace, load: Load, folder: Path) -> 
         (False, "floor: durable issue, sqlite3 (no Dor)"),
         (True, "floor, commits grouped"),
     ]:
-        with baseline_server(folder, floor=folder / f"floor-{grouped}.sqlite3", grouped=grouped) as (
-            base,
-            pid,
-        ):
+        with baseline_server(folder, folder / f"floor-{grouped}.sqlite3", grouped) as (base, pid):
             job = Job(base, "issue", args.requests, args.concurrency, args.time_limit, pid)
             await load(replace(job, total=args.warmup), Phase("", ""), None)
             phases.append(Phase("sqlite", name))

@@ -8,6 +8,9 @@ from sqlmodel import Session, col, select
 
 from queueing.models import Centre, CentreService, Service
 
+# In a session's `info`: every service's code by id, read once per transaction.
+SERVICE_CODES = "dor_service_codes"
+
 
 def list_centres(session: Session) -> Sequence[Centre]:
     """All centres, by code."""
@@ -33,3 +36,14 @@ def services_of(session: Session, *, centre_id: int) -> Sequence[Service]:
         .order_by(col(Service.code))
     )
     return session.exec(query).all()
+
+
+def service_code(session: Session, service_id: int) -> str:
+    """A service's code ("" if unknown). The catalogue is a handful of rows, read once per
+    transaction: loading a `Service` per event and per answer cost a counter action a tenth of its
+    time, since the session forgets rows nothing else holds."""
+    codes: dict[int, str] | None = session.info.get(SERVICE_CODES)
+    if codes is None:
+        codes = {id_: code for id_, code in session.exec(select(Service.id, Service.code)).all() if id_}
+        session.info[SERVICE_CODES] = codes
+    return codes.get(service_id, "")

@@ -33,11 +33,10 @@ from queueing.web import credentials, now, policy_config, queue_notices, require
 
 def staff_ticket(session: Session, ticket: Ticket) -> StaffTicket:
     """The agent's view of a ticket."""
-    service = session.get(Service, ticket.service_id)
     return StaffTicket(
         number=ticket.number,
         status=ticket.status,
-        service=service.code if service else "",
+        service=catalogue.service_code(session, ticket.service_id),
         priority=ticket.priority,
         channel=ticket.channel,
         arrived_at=ticket.arrived_at,
@@ -50,9 +49,7 @@ def staff_ticket(session: Session, ticket: Ticket) -> StaffTicket:
 def counter_view(session: Session, counter: Counter) -> CounterOut:
     """A counter's state, with the ticket in hand."""
     queues = counter_queues(session, counter_id=id_of(counter))
-    codes = dict(
-        session.exec(select(Service.id, Service.code).where(col(Service.id).in_(list(queues.all())))).all()
-    )
+    codes = {service_id: catalogue.service_code(session, service_id) for service_id in queues.all()}
     agent = session.get(Staff, counter.agent_id) if counter.agent_id else None
     ticket = current_ticket(session, counter_id=id_of(counter))
     status = "closed" if not counter.is_open else ("paused" if counter.paused_reason else "open")

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import BindParameter, bindparam, or_, update
 from sqlmodel import Session, col, select
 
+from queueing.catalogue import service_code
 from queueing.errors import (
     CounterBusy,
     CounterClosed,
@@ -101,7 +102,7 @@ class CounterDesk:
 
     def _event(self, type: str, ticket: Ticket | None = None, **data: Any) -> None:
         if ticket is not None:
-            data = {"number": ticket.number, "service": self._service_code(ticket.service_id), **data}
+            data = {"number": ticket.number, "service": service_code(self.session, ticket.service_id), **data}
         append_event(
             self.session,
             centre_id=id_of(self.centre),
@@ -113,10 +114,6 @@ class CounterDesk:
             counter_id=id_of(self.counter),
             data={"counter": self.counter.number, **data},
         )
-
-    def _service_code(self, service_id: int) -> str:
-        service = self.session.get(Service, service_id)
-        return service.code if service else ""
 
     # --- the counter itself -------------------------------------------------------------------
 
@@ -309,7 +306,7 @@ class CounterDesk:
         ticket = self._in_hand()
         if self.session.get(CentreService, (id_of(self.centre), id_of(service))) is None:
             raise ServiceNotOffered(f"{self.centre.code} does not offer {service.code}")
-        origin = self._service_code(ticket.service_id)
+        origin = service_code(self.session, ticket.service_id)
         ticket.status = next_status(TicketStatus(ticket.status), Move.TRANSFER).value
         ticket.service_id = id_of(service)
         ticket.counter_id = None
