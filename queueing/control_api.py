@@ -192,7 +192,7 @@ async def move_ticket(request: Request, body: MoveTicketIn) -> ControlOut:
         target = _services(session, centre, [body.service])[body.service]
         origin = session.get(Service, ticket.service_id)
         ticket.service_id = target
-        ticket.earlier_calls = len(ticket.call_times)
+        ticket.earlier_calls, ticket.requeued_at = len(ticket.call_times), at
         session.add(ticket)
         return {
             "ticket_id": id_of(ticket),

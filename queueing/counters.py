@@ -311,7 +311,7 @@ class CounterDesk:
         ticket.service_id = id_of(service)
         ticket.counter_id = None
         ticket.started_at = None
-        ticket.earlier_calls = len(ticket.call_times)
+        ticket.earlier_calls, ticket.requeued_at = len(ticket.call_times), self.now
         self.session.add(ticket)
         self.session.flush()
         self._event("transferred", ticket, origin=origin)

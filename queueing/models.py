@@ -237,6 +237,9 @@ class Ticket(SQLModel, table=True):
     # move): they do not count towards a no-show. A count, not a time: a call and a transfer can share
     # an instant, and then no timestamp says which came first.
     earlier_calls: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # When the ticket last joined a queue: what the previous version counted no-show calls from. Still
+    # written for its processes during a rolling upgrade (docs/operations.md); a later revision drops it.
+    requeued_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     started_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     ended_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     # The wait predicted when it was issued (walk-ins): how far predictions are off calibrates them.

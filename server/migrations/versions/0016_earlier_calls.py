@@ -1,6 +1,7 @@
-"""ticket earlier_calls: a ticket counts the calls it had when it last joined a queue, in place of
-the time it did (requeued_at), since a call and a transfer can share an instant and a time cannot
-order them
+"""ticket earlier_calls: a ticket counts the calls it had when it last joined a queue, since a call
+and a transfer can share an instant and the time it joined (requeued_at) cannot order them.
+requeued_at stays, for the processes of the previous version during a rolling upgrade
+(docs/operations.md); a later revision drops it.
 
 Revision ID: 0016
 Revises: 0015
@@ -42,13 +43,9 @@ def upgrade() -> None:
     for row in requeued:
         earlier = sum(datetime.fromisoformat(moment) < row.requeued_at for moment in row.call_times)
         connection.execute(sa.update(ticket).where(ticket.c.id == row.id).values(earlier_calls=earlier))
-    # SQLite drops the column in place: recreating the table would break the events' foreign keys.
-    with op.batch_alter_table('ticket', schema=None, recreate='never') as batch_op:
-        batch_op.drop_column('requeued_at')
 
 
 def downgrade() -> None:
-    # The times are not kept, so after a downgrade every call counts towards a no-show again.
+    # SQLite drops the column in place: recreating the table would break the events' foreign keys.
     with op.batch_alter_table('ticket', schema=None, recreate='never') as batch_op:
-        batch_op.add_column(sa.Column('requeued_at', UtcDateTime(timezone=True), nullable=True))
         batch_op.drop_column('earlier_calls')
