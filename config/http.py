@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from anyio import CapacityLimiter, to_thread
+from anyio import CapacityLimiter, Lock, to_thread
 from anyio.lowlevel import RunVar
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from sqlmodel import Session
@@ -22,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from config.db import Outcome
 from config.i18n import gettext_for, negotiate
 
 T = TypeVar("T")
@@ -70,10 +72,13 @@ class Transactions(Protocol):
 
     write_threads: int
     writes_first: bool
+    groups_writes: bool
 
     def read(self) -> Any: ...
 
     def write(self) -> Any: ...
+
+    def write_each(self, works: Sequence[Callable[[Session], Any]]) -> Sequence[Outcome[Any]]: ...
 
 
 # Reads and writes run on separate groups of worker threads (bulkheads): at a booking release,
@@ -96,6 +101,10 @@ _QUICK_READS: RunVar[CapacityLimiter] = RunVar("dor_quick_read_threads")
 _SLOW_READS: RunVar[CapacityLimiter] = RunVar("dor_slow_read_threads")
 _WRITES: RunVar[CapacityLimiter] = RunVar("dor_write_threads")
 _WRITE_LOAD: RunVar[WriteLoad] = RunVar("dor_write_load")
+_WRITE_GROUP: RunVar[WriteGroup] = RunVar("dor_write_group")
+# Where writes share transactions (SQLite), at most this many share one: its writer's lock is held
+# for all of them, and the other processes' writers wait that long.
+MOST_WRITES_PER_TRANSACTION = 50
 
 
 class WriteLoad:
@@ -124,6 +133,54 @@ class WriteLoad:
             self._changed.wait_for(lambda: self.in_flight < self.threads, timeout=most_s)
 
 
+class _Write:
+    """One write waiting for its turn, then what came of it."""
+
+    def __init__(self, work: Callable[[Session], Any]) -> None:
+        self.work = work
+        self.outcome: Outcome[Any] | None = None
+
+
+class WriteGroup:
+    """The writes of one event loop that share transactions: whoever's turn comes writes every write
+    waiting then, in the order they came, in one transaction and one fsync (Database.write_each).
+
+    Each caller gets its answer once the transaction holding its write has committed, as alone.
+    """
+
+    def __init__(self) -> None:
+        self.waiting: deque[_Write] = deque()
+        self.turn = Lock()
+
+    async def run(self, database: Transactions, work: Callable[[Session], T]) -> T:
+        mine = _Write(work)
+        self.waiting.append(mine)
+        try:
+            async with self.turn:
+                while mine.outcome is None:  # else an earlier turn wrote it
+                    taken = min(len(self.waiting), MOST_WRITES_PER_TRANSACTION)
+                    group = [self.waiting.popleft() for _ in range(taken)]
+                    await to_thread.run_sync(
+                        _write_all, database, group, limiter=_threads(_WRITES, database.write_threads)
+                    )
+        except BaseException:
+            if mine in self.waiting:  # cancelled before its turn: it is never written
+                self.waiting.remove(mine)
+            raise
+        result: T = mine.outcome.result()
+        return result
+
+
+def _write_all(database: Transactions, group: list[_Write]) -> None:
+    outcomes: Sequence[Outcome[Any]]
+    try:
+        outcomes = database.write_each([write.work for write in group])
+    except Exception as exc:  # the transaction failed: so did every write in it
+        outcomes = [Outcome(error=exc)] * len(group)
+    for write, outcome in zip(group, outcomes, strict=True):
+        write.outcome = outcome
+
+
 def _threads(group: RunVar[CapacityLimiter], size: int) -> CapacityLimiter:
     """The event loop's group of worker threads (one per loop, as anyio keeps its default one)."""
     try:
@@ -131,6 +188,14 @@ def _threads(group: RunVar[CapacityLimiter], size: int) -> CapacityLimiter:
     except LookupError:
         group.set(CapacityLimiter(size))
         return group.get()
+
+
+def _write_group() -> WriteGroup:
+    try:
+        return _WRITE_GROUP.get()
+    except LookupError:
+        _WRITE_GROUP.set(WriteGroup())
+        return _WRITE_GROUP.get()
 
 
 def _write_load(database: Transactions) -> WriteLoad:
@@ -158,7 +223,8 @@ async def read(request: Request, work: Callable[[Session], T], *, slow: bool = F
 
 
 async def write(request: Request, work: Callable[[Session], T]) -> T:
-    """Runs `work` in a write transaction on a write thread; it commits when `work` returns."""
+    """Runs `work` in a write transaction on a write thread; it commits when `work` returns. Where
+    the database groups writes, it may share the transaction with others (WriteGroup)."""
     database: Transactions = request.app.state.database
 
     def run() -> T:
@@ -166,6 +232,8 @@ async def write(request: Request, work: Callable[[Session], T]) -> T:
             return work(session)
 
     with _write_load(database).counted() if database.writes_first else nullcontext():
+        if database.groups_writes:
+            return await _write_group().run(database, work)
         return await to_thread.run_sync(run, limiter=_threads(_WRITES, database.write_threads))
 
 

@@ -41,9 +41,10 @@ def services_of(session: Session, *, centre_id: int) -> Sequence[Service]:
 def service_code(session: Session, service_id: int) -> str:
     """A service's code ("" if unknown). The catalogue is a handful of rows, read once per
     transaction: loading a `Service` per event and per answer cost a counter action a tenth of its
-    time, since the session forgets rows nothing else holds."""
+    time, since the session forgets rows nothing else holds. A miss reads them again: the service
+    may be newer than the codes, added in this transaction by a write that shares it."""
     codes: dict[int, str] | None = session.info.get(SERVICE_CODES)
-    if codes is None:
+    if codes is None or service_id not in codes:
         codes = {id_: code for id_, code in session.exec(select(Service.id, Service.code)).all() if id_}
         session.info[SERVICE_CODES] = codes
     return codes.get(service_id, "")

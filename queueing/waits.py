@@ -11,11 +11,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import event, func
+from sqlalchemy import func
 from sqlalchemy.pool import Pool
 from sqlmodel import Session, col, select
 
-from config.db import WRITING
+from config.db import WRITING, on_commit
 from queueing.catalogue import services_of
 from queueing.events import LOG_HEADS, log_head
 from queueing.models import Centre, Counter, CounterService, QueueRole, Ticket, id_of
@@ -84,6 +84,8 @@ class _Reading:
 # writer share; tests hold many databases with the same centres).
 _readings: WeakKeyDictionary[Pool, dict[int, _Reading]] = WeakKeyDictionary()
 _readings_lock = threading.Lock()
+# In a write session's `info`: per centre, the reading after the last issue in this transaction.
+READINGS = "dor_readings"
 
 
 def _kept(session: Session, centre_id: int, head: int, now: datetime) -> _Reading | None:
@@ -271,7 +273,7 @@ def _after_issue(session: Session, ticket: Ticket, now: datetime) -> WaitModel:
     head = session.info.get(LOG_HEADS, {}).get(centre_id)
     if head is None:  # not issued in this transaction
         return _read_model(session, centre_id=centre_id, now=now)
-    before = _kept(session, centre_id, head - 1, now)
+    before = _in_transaction(session, centre_id, head - 1) or _kept(session, centre_id, head - 1, now)
     if before is None:
         model = _read_model(session, centre_id=centre_id, now=now)
         reading = _reading(model, head)
@@ -283,8 +285,16 @@ def _after_issue(session: Session, ticket: Ticket, now: datetime) -> WaitModel:
         if committed.info.get(LOG_HEADS, {}).get(centre_id) == head:
             _keep(committed, centre_id, reading)
 
-    event.listen(session, "after_commit", keep, once=True)
+    session.info.setdefault(READINGS, {})[centre_id] = reading
+    on_commit(session, keep)
     return model
+
+
+def _in_transaction(session: Session, centre_id: int, head: int) -> _Reading | None:
+    """The reading of an issue earlier in this transaction, if the log is still where it left it:
+    writes that share a transaction (config/db.py, write_each) pass it on, as commits would."""
+    reading: _Reading | None = session.info.get(READINGS, {}).get(centre_id)
+    return reading if reading is not None and reading.head == head else None
 
 
 def _with_arrival(queues: dict[int, QueueState], ticket: Ticket) -> dict[int, QueueState]:

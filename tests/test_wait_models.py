@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, update
-from sqlmodel import select
+from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from config.db import Database
 from queueing import waits
-from queueing.models import Centre, Service
-from queueing.policy import PolicyConfig
+from queueing.catalogue import find_centre, find_service
+from queueing.models import Service, Ticket
+from queueing.policy import PolicyConfig, Priority
 from queueing.tickets import issue_ticket
 from queueing.waits import promise
 from tests.conftest import OPEN_HOURS, VirtualClock, sign_in, take_ticket
@@ -97,14 +98,19 @@ def test_views_at_one_point_of_the_log_read_the_model_once(
     assert len(model_reads) == 1
 
 
+def issue_at_dam(session: Session, service_code: str = "CR", priority: Priority = Priority.NONE) -> Ticket:
+    """A kiosk ticket of DAM-01, issued in `session` at the tests' opening hour."""
+    centre, service = find_centre(session, code="DAM-01"), find_service(session, code=service_code)
+    assert centre is not None and service is not None
+    return issue_ticket(
+        session, centre=centre, service=service, channel="kiosk", actor="t", now=OPEN_HOURS, priority=priority
+    )
+
+
 def issue_and_lose_power(database: Database) -> None:
     """A CR ticket issued and promised, in a transaction that then fails."""
     with database.write() as session:
-        centre = session.exec(select(Centre).where(Centre.code == "DAM-01")).one()
-        service = session.exec(select(Service).where(Service.code == "CR")).one()
-        ticket = issue_ticket(
-            session, centre=centre, service=service, channel="kiosk", actor="t", now=OPEN_HOURS
-        )
+        ticket = issue_at_dam(session)
         promise(session, ticket=ticket, policy=PolicyConfig(), now=OPEN_HOURS)
         raise RuntimeError("the kiosk lost power")
 
@@ -136,3 +142,43 @@ def test_a_kept_model_is_read_again_after_ten_seconds(
     after = standing(client, second["token"])
     assert after[1] > before[1]
     assert after == fresh_standing(client, second["token"], monkeypatch)
+
+
+def issue_comparing(service_code: str, priority: Priority, *, fail: bool = False) -> Any:
+    """A write that issues a ticket and returns its promise beside the standing a fresh model gives."""
+
+    def work(session: Session) -> tuple[Any, Any]:
+        ticket = issue_at_dam(session, service_code, priority)
+        place = promise(session, ticket=ticket, policy=PolicyConfig(), now=OPEN_HOURS)
+        if fail:
+            raise RuntimeError("the kiosk lost power")
+        fresh = waits._read_model(session, centre_id=ticket.centre_id, now=OPEN_HOURS)
+        again = waits.standing(session, ticket=ticket, policy=PolicyConfig(), now=OPEN_HOURS, model=fresh)
+        return place, again
+
+    return work
+
+
+def test_issues_sharing_a_transaction_pass_their_model_on(
+    agent: TestClient, client: TestClient, database: Database, model_reads: list[str]
+) -> None:
+    """Writes that queue for SQLite's writer share a transaction (config/db.py, write_each): each
+    issue's promise builds on the one before in it, as on a commit, except one that failed."""
+    assert agent.post(f"{COUNTERS}/1/open").status_code == 200
+    take_ticket(client)
+    works = [
+        issue_comparing("CR", Priority.NONE),
+        issue_comparing("FS", Priority.ELDERLY),
+        issue_comparing("CR", Priority.PREGNANT, fail=True),
+        issue_comparing("CR", Priority.NONE),
+        issue_comparing("ID", Priority.NONE),
+    ]
+    model_reads.clear()
+    outcomes = database.write_each(works)
+    assert isinstance(outcomes[2].error, RuntimeError)
+    for outcome in (outcomes[0], outcomes[1], outcomes[3], outcomes[4]):
+        place, fresh = outcome.result()
+        assert place == fresh
+    # No model read for the issues: the first builds on the model the last commit kept, each other
+    # on the issue before it. The four reads are the fresh models the test reads itself.
+    assert len(model_reads) == 4
