@@ -46,12 +46,12 @@ def staff_ticket(session: Session, ticket: Ticket) -> StaffTicket:
     )
 
 
-def counter_view(session: Session, counter: Counter) -> CounterOut:
-    """A counter's state, with the ticket in hand."""
-    queues = counter_queues(session, counter_id=id_of(counter))
+def counter_view(session: Session, counter: Counter, *, desk: CounterDesk | None = None) -> CounterOut:
+    """A counter's state, with the ticket in hand; after an action, as its `desk` left them."""
+    queues = desk.queues() if desk else counter_queues(session, counter_id=id_of(counter))
     codes = {service_id: catalogue.service_code(session, service_id) for service_id in queues.all()}
     agent = session.get(Staff, counter.agent_id) if counter.agent_id else None
-    ticket = current_ticket(session, counter_id=id_of(counter))
+    ticket = desk.holding() if desk else current_ticket(session, counter_id=id_of(counter))
     status = "closed" if not counter.is_open else ("paused" if counter.paused_reason else "open")
     return CounterOut(
         number=counter.number,
@@ -127,7 +127,7 @@ def _action_route(name: str, action: Action, *, summary: str, body: type[BaseMod
                 notify_near(session, centre=centre, service_id=ticket.service_id, notices=notices, now=at)
             # The answer comes from the rows in hand: a second transaction to read them back cost
             # more than building it here.
-            view = counter_view(session, counter)
+            view = counter_view(session, counter, desk=desk)
             return CounterActionOut(
                 ticket=staff_ticket(session, ticket) if ticket else view.ticket, counter=view
             )

@@ -99,6 +99,26 @@ class CounterDesk:
         self.counter = counter
         self.actor = actor
         self.now = now
+        # The counter's ticket in hand and its queues, read at most once: the counter's row is
+        # locked, so only this desk's actions change the first, and nothing here changes the second.
+        self._holding: Ticket | None = None
+        self._holding_known = False
+        self._queues: Queues | None = None
+
+    def holding(self) -> Ticket | None:
+        """The ticket called to or being served at this counter, as this desk's actions left it."""
+        if not self._holding_known:
+            self._hold(current_ticket(self.session, counter_id=id_of(self.counter)))
+        return self._holding
+
+    def _hold(self, ticket: Ticket | None) -> None:
+        self._holding, self._holding_known = ticket, True
+
+    def queues(self) -> Queues:
+        """The queues this counter serves."""
+        if self._queues is None:
+            self._queues = counter_queues(self.session, counter_id=id_of(self.counter))
+        return self._queues
 
     def _event(self, type: str, ticket: Ticket | None = None, **data: Any) -> None:
         if ticket is not None:
@@ -134,7 +154,7 @@ class CounterDesk:
 
     def close(self) -> None:
         """The agent leaves; the counter must not have a ticket in hand."""
-        if current_ticket(self.session, counter_id=id_of(self.counter)) is not None:
+        if self.holding() is not None:
             raise CounterBusy("finish, transfer or mark no-show the current ticket before closing")
         self.counter.is_open = False
         self.counter.agent_id = None
@@ -169,12 +189,12 @@ class CounterDesk:
         self._require_open()
         if self.counter.paused_reason is not None:
             raise CounterPaused(f"counter {self.counter.number} is paused: {self.counter.paused_reason}")
-        if current_ticket(self.session, counter_id=id_of(self.counter)) is not None:
+        if self.holding() is not None:
             raise CounterBusy("finish, transfer or mark no-show the current ticket first")
 
     def _in_hand(self) -> Ticket:
         self._require_open()
-        ticket = current_ticket(self.session, counter_id=id_of(self.counter))
+        ticket = self.holding()
         if ticket is None:
             raise NoCurrentTicket(f"counter {self.counter.number} has no ticket in hand")
         return ticket
@@ -184,7 +204,7 @@ class CounterDesk:
     def call_next(self, *, policy: PolicyConfig) -> Ticket | None:
         """Calls the ticket the policy puts first among this counter's queues; None if nobody waits."""
         self._require_ready()
-        queues = counter_queues(self.session, counter_id=id_of(self.counter))
+        queues = self.queues()
         served = list(queues.all())
         if not anyone_to_call(self.session, centre_id=id_of(self.centre), service_ids=served):
             return None  # nobody waits: answer without taking the centre's lock (nothing is logged)
@@ -213,7 +233,7 @@ class CounterDesk:
         """Calls a given waiting ticket out of the policy's order; the reason is logged."""
         self._require_ready()
         lock_log(self.session, centre_id=id_of(self.centre))
-        served = counter_queues(self.session, counter_id=id_of(self.counter)).all()
+        served = self.queues().all()
         ticket = self.session.exec(
             select(Ticket).where(
                 Ticket.centre_id == id_of(self.centre),
@@ -253,6 +273,7 @@ class CounterDesk:
         assert ticket is not None
         ticket.call_times = [*ticket.call_times, self.now.isoformat()]
         self.session.add(ticket)
+        self._hold(ticket)
         return ticket
 
     def recall(self) -> Ticket:
@@ -279,6 +300,7 @@ class CounterDesk:
         ticket.status = next_status(TicketStatus(ticket.status), Move.FINISH).value
         ticket.ended_at = self.now
         self.session.add(ticket)
+        self._hold(None)
         self._event("finished", ticket)
         return ticket
 
@@ -298,6 +320,7 @@ class CounterDesk:
         ticket.status = status.value
         ticket.ended_at = self.now
         self.session.add(ticket)
+        self._hold(None)
         self._event("no_show", ticket, calls=len(calls))
         return ticket
 
@@ -314,5 +337,6 @@ class CounterDesk:
         ticket.earlier_calls, ticket.requeued_at = len(ticket.call_times), self.now
         self.session.add(ticket)
         self.session.flush()
+        self._hold(None)
         self._event("transferred", ticket, origin=origin)
         return ticket

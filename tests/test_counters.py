@@ -281,3 +281,38 @@ def test_events_are_published_on_the_bus_after_commit(
     assert received[0]["type"] == "issued"
     assert received[0]["number"] == "A-001"
     assert received[0]["seq"] == 1
+
+
+def test_each_answer_shows_the_counter_as_a_fresh_read_does(
+    client: TestClient, agent: TestClient, clock: VirtualClock
+) -> None:
+    """The counter in an action's answer comes from what the action did; a read of the centre's
+    counters just after must show the same."""
+    for _ in range(3):
+        take_ticket(client)
+
+    def answered_and_read(action: str, **body: object) -> tuple[object, object]:
+        answer = act(agent, action, **body)
+        assert answer.status_code == 200, answer.text
+        listed = agent.get("/api/v1/centres/DAM-01/counters").json()
+        return answer.json()["counter"], next(c for c in listed if c["number"] == 1)
+
+    steps: list[tuple[str, dict[str, object]]] = [
+        ("open", {}),
+        ("next", {}),
+        ("recall", {}),
+        ("start", {}),
+        ("finish", {}),
+        ("next", {}),
+        ("transfer", {"service": "FS"}),
+        ("next", {}),
+        ("pause", {"reason": "printer jam"}),
+        ("resume", {}),
+        ("recall", {}),
+    ]
+    for action, body in steps:
+        answered, read = answered_and_read(action, **body)
+        assert answered == read, action
+    clock.advance(120)
+    answered, read = answered_and_read("no-show")
+    assert answered == read and answered["ticket"] is None  # type: ignore[index]
