@@ -119,7 +119,8 @@ class Database:
 
         Each runs in a savepoint: one that raises leaves nothing behind, in the database or in the
         session's `info` (its `on_commit` hooks, say), and its error is its outcome. Each starts with
-        a session that holds no rows. If the commit fails, this raises and every work has failed.
+        a session that holds no rows; `info` is the transaction's, so what a work that held left
+        there the next ones see. If the commit fails, this raises and every work has failed.
         """
         outcomes: list[Outcome[T]] = []
         shared = len(works) > 1  # one work alone has the transaction to itself

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import event, text
 from sqlmodel import Session, select
 
+from config import http
 from config.db import Database, on_commit
 from config.http import write
 from queueing.models import Centre
@@ -179,3 +180,14 @@ async def test_changes_left_to_the_commit_are_written_alone_or_grouped(grouping:
         "DAM-02": "First",
         "RIF-01": "Second",
     }
+
+
+async def test_no_more_writes_share_a_transaction_than_the_limit(
+    grouping: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Other processes wait for SQLite's lock while a shared transaction runs: it stays short."""
+    monkeypatch.setattr(http, "MOST_WRITES_PER_TRANSACTION", 3)
+    counted = commits(grouping)
+    outcomes = await queue_behind_a_held_write(grouping, [insert(row) for row in range(1, 8)])
+    assert outcomes == list(range(1, 8))
+    assert len(counted) == 1 + 3  # the held write's, then 3 + 3 + 1
