@@ -160,11 +160,16 @@ class WriteGroup:
                 while mine.outcome is None:  # else an earlier turn wrote it
                     taken = min(len(self.waiting), MOST_WRITES_PER_TRANSACTION)
                     group = [self.waiting.popleft() for _ in range(taken)]
-                    await to_thread.run_sync(
-                        _write_all, database, group, limiter=_threads(_WRITES, database.write_threads)
-                    )
+                    try:
+                        await to_thread.run_sync(
+                            _write_all, database, group, limiter=_threads(_WRITES, database.write_threads)
+                        )
+                    finally:
+                        # Cancelled before its thread started, the group was not written: its
+                        # writes go back to the front, in order, for the next turn.
+                        self.waiting.extendleft(reversed([w for w in group if w.outcome is None]))
         except BaseException:
-            if mine in self.waiting:  # cancelled before its turn: it is never written
+            if mine in self.waiting:  # cancelled before it was written: it never is
                 self.waiting.remove(mine)
             raise
         result: T = mine.outcome.result()
@@ -177,6 +182,13 @@ def _write_all(database: Transactions, group: list[_Write]) -> None:
         outcomes = database.write_each([write.work for write in group])
     except Exception as exc:  # the transaction failed: so did every write in it
         outcomes = [Outcome(error=exc)] * len(group)
+    except BaseException as exc:
+        # Rolled back by what is not an error (an exit, say): it goes up through the turn's holder,
+        # and every write of the group still gets an answer rather than waiting for one forever.
+        interrupted = RuntimeError(f"the transaction was interrupted ({type(exc).__name__})")
+        for write in group:
+            write.outcome = Outcome(error=interrupted)
+        raise
     for write, outcome in zip(group, outcomes, strict=True):
         write.outcome = outcome
 

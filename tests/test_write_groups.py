@@ -3,9 +3,11 @@ gets its own answer, fails alone, and is answered only once its transaction has 
 
 import asyncio
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from anyio import to_thread
 from sqlalchemy import event, text
 from sqlmodel import Session, select
 
@@ -13,7 +15,7 @@ from config import http
 from config.db import Database, on_commit
 from config.http import write
 from queueing.models import Centre
-from tests.test_bulkheads import LONG, request_for
+from tests.test_bulkheads import LONG, request_for, started
 
 WAITING = 5  # writes that queue behind the one holding the writer
 
@@ -191,3 +193,66 @@ async def test_no_more_writes_share_a_transaction_than_the_limit(
     outcomes = await queue_behind_a_held_write(grouping, [insert(row) for row in range(1, 8)])
     assert outcomes == list(range(1, 8))
     assert len(counted) == 1 + 3  # the held write's, then 3 + 3 + 1
+
+
+class Interrupt(BaseException):
+    """Not an error: what an exit raises, say."""
+
+
+async def test_an_interrupted_transaction_leaves_no_write_waiting(grouping: Database) -> None:
+    def interrupting(session: Session) -> int:
+        raise Interrupt
+
+    outcomes = await asyncio.wait_for(
+        queue_behind_a_held_write(grouping, [insert(1), interrupting, insert(3)]), LONG
+    )
+    # The group's first write held the turn: the interruption goes up through it.
+    assert isinstance(outcomes[0], Interrupt)
+    assert all(isinstance(o, RuntimeError) and "interrupted" in str(o) for o in outcomes[1:]), outcomes
+    assert rows(grouping) == [0]
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Lets the other tasks run until `condition` holds (they need no time, only turns)."""
+    for _ in range(10_000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the tasks never got there")
+
+
+async def test_writes_whose_turn_was_cancelled_before_writing_are_written_by_the_next(
+    grouping: Database,
+) -> None:
+    """The write holding the turn is cancelled while its group waits for the writer's thread (a
+    server shutting down, say): it is never written, and the others of its group still are."""
+    request, threads = request_for(grouping), http._threads(http._WRITES, grouping.write_threads)
+    free_first, holding = threading.Event(), threading.Event()
+    free_threads, occupying = threading.Event(), threading.Semaphore(0)
+
+    def occupy() -> None:
+        occupying.release()
+        assert free_threads.wait(LONG)
+
+    def take_a_thread() -> asyncio.Task[None]:
+        return asyncio.create_task(to_thread.run_sync(occupy, limiter=threads))
+
+    occupied = [take_a_thread() for _ in range(int(threads.total_tokens) - 1)]  # all threads but one
+    await started(occupying, len(occupied))
+    first = asyncio.create_task(write(request, held(free_first, holding)))  # takes the last thread
+    await asyncio.to_thread(holding.wait, LONG)
+    occupied.append(take_a_thread())  # next in line for a thread, before any group behind first
+    await until(lambda: threads.statistics().tasks_waiting == 1)
+    group = http._write_group()
+    holder, *behind = [asyncio.create_task(write(request, insert(row))) for row in (1, 2, 3)]
+    await until(lambda: group.turn.statistics().tasks_waiting == 3)
+    free_first.set()  # first is written; holder takes the turn and the group 1, 2, 3, and waits
+    assert await first == 0
+    await until(lambda: threads.statistics().tasks_waiting == 1 and not group.waiting)
+    holder.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await holder
+    free_threads.set()
+    await asyncio.gather(*occupied)
+    assert await asyncio.wait_for(asyncio.gather(*behind), LONG) == [2, 3]
+    assert rows(grouping) == [0, 2, 3]
