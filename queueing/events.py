@@ -20,8 +20,9 @@ from queueing.serials import lock, next_value
 
 T = TypeVar("T")
 STAGED = "dor_staged_events"
-# In a session's `info`: per centre, the seq of the last event this transaction appended.
+# In a session's `info`: per centre, the seq of the last event this transaction appended, and its hash.
 LOG_HEADS = "dor_log_heads"
+LOG_HASHES = "dor_log_hashes"
 log = logging.getLogger(__name__)
 
 
@@ -56,9 +57,12 @@ def _append(
 ) -> Event:
     """Appends an event with its log's next `seq`, chained to the one before it (queueing/audit.py)."""
     seq = next_value(session, name=_log_serial(centre_id))
-    # The log's lock is held (next_value), so the previous entry is final.
+    # The log's lock is held (next_value), so the previous entry is final. If this transaction
+    # appended it (writes that share one append many), its hash is at hand.
     previous = GENESIS
-    if seq > 1:
+    if session.info.get(LOG_HEADS, {}).get(centre_id) == seq - 1:
+        previous = session.info[LOG_HASHES][centre_id]
+    elif seq > 1:
         found = session.exec(select(Event.hash).where(in_log(centre_id), Event.seq == seq - 1)).first()
         previous = found or GENESIS  # a missing link shows up in `dor audit verify`
     entry = Entry(centre_id, seq, type, ticket_id, counter_id, actor, at, data or {}, None)
@@ -75,6 +79,7 @@ def _append(
     )
     session.add(event)
     session.info.setdefault(LOG_HEADS, {})[centre_id] = seq
+    session.info.setdefault(LOG_HASHES, {})[centre_id] = event.hash
     return event
 
 
