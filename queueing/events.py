@@ -20,9 +20,8 @@ from queueing.serials import lock, next_value
 
 T = TypeVar("T")
 STAGED = "dor_staged_events"
-# In a session's `info`: per centre, the seq of the last event this transaction appended, and its hash.
+# In a session's `info`: per centre, the seq and hash of the last event this transaction appended.
 LOG_HEADS = "dor_log_heads"
-LOG_HASHES = "dor_log_hashes"
 log = logging.getLogger(__name__)
 
 
@@ -60,8 +59,9 @@ def _append(
     # The log's lock is held (next_value), so the previous entry is final. If this transaction
     # appended it (writes that share one append many), its hash is at hand.
     previous = GENESIS
-    if session.info.get(LOG_HEADS, {}).get(centre_id) == seq - 1:
-        previous = session.info[LOG_HASHES][centre_id]
+    appended: tuple[int, str] | None = session.info.get(LOG_HEADS, {}).get(centre_id)
+    if appended is not None and appended[0] == seq - 1:
+        previous = appended[1]
     elif seq > 1:
         found = session.exec(select(Event.hash).where(in_log(centre_id), Event.seq == seq - 1)).first()
         previous = found or GENESIS  # a missing link shows up in `dor audit verify`
@@ -78,16 +78,21 @@ def _append(
         hash=chain_hash(previous, entry),
     )
     session.add(event)
-    session.info.setdefault(LOG_HEADS, {})[centre_id] = seq
-    session.info.setdefault(LOG_HASHES, {})[centre_id] = event.hash
+    session.info.setdefault(LOG_HEADS, {})[centre_id] = (seq, event.hash)
     return event
+
+
+def appended_head(session: Session, *, centre_id: int) -> int | None:
+    """The seq of the last event this transaction appended to the centre's log (None: none yet)."""
+    appended: tuple[int, str] | None = session.info.get(LOG_HEADS, {}).get(centre_id)
+    return appended[0] if appended is not None else None
 
 
 def log_head(session: Session, *, centre_id: int) -> int:
     """The seq of the centre's last event, as this session sees it (0 before the first)."""
-    heads: dict[int | None, int] = session.info.get(LOG_HEADS, {})
-    if centre_id in heads:
-        return heads[centre_id]
+    appended = appended_head(session, centre_id=centre_id)
+    if appended is not None:
+        return appended
     last = session.exec(select(Serial.last).where(Serial.name == _log_serial(centre_id))).first()
     return last or 0
 

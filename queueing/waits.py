@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from config.db import WRITING, on_commit
 from queueing.catalogue import services_of
-from queueing.events import LOG_HEADS, log_head
+from queueing.events import appended_head, log_head
 from queueing.models import Centre, Counter, CounterService, QueueRole, Ticket, id_of
 from queueing.policy import PolicyConfig, Priority
 from queueing.prediction import MIN_RATIOS, Completed, Desk, Forecast, QueueState, ServiceTimes, forecast
@@ -270,7 +270,7 @@ def _after_issue(session: Session, ticket: Ticket, now: datetime) -> WaitModel:
     or read afresh. Once the transaction commits, it is kept for the requests that come next,
     unless the transaction logged something else after the issue."""
     centre_id = ticket.centre_id
-    head = session.info.get(LOG_HEADS, {}).get(centre_id)
+    head = appended_head(session, centre_id=centre_id)
     if head is None:  # not issued in this transaction
         return _read_model(session, centre_id=centre_id, now=now)
     before = _in_transaction(session, centre_id, head - 1) or _kept(session, centre_id, head - 1, now)
@@ -282,7 +282,7 @@ def _after_issue(session: Session, ticket: Ticket, now: datetime) -> WaitModel:
         model = reading.model(session, centre_id, now)
 
     def keep(committed: Session) -> None:
-        if committed.info.get(LOG_HEADS, {}).get(centre_id) == head:
+        if appended_head(committed, centre_id=centre_id) == head:
             _keep(committed, centre_id, reading)
 
     session.info.setdefault(READINGS, {})[centre_id] = reading
