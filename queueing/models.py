@@ -232,7 +232,9 @@ class Ticket(SQLModel, table=True):
     issued_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     appointment_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     counter_id: int | None = Field(default=None, foreign_key="counter.id")
-    call_times: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # `default=[]`, not `default_factory=list`: each row gets its own copy either way, but SQLModel asks
+    # pydantic whether a factory takes arguments through `inspect.signature`, at every row built.
+    call_times: list[str] = Field(default=[], sa_column=Column(JSON, nullable=False))
     # How many of `call_times` came before the ticket last joined a queue (a transfer, a supervisor's
     # move): they do not count towards a no-show. A count, not a time: a call and a transfer can share
     # an instant, and then no timestamp says which came first.
@@ -266,7 +268,7 @@ class Event(SQLModel, table=True):
     counter_id: int | None = Field(default=None, foreign_key="counter.id")
     actor: str = Field(sa_column=Column(String(64), nullable=False))
     at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
-    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    data: dict[str, Any] = Field(default={}, sa_column=Column(JSON, nullable=False))  # as `call_times`
     # SHA-256 of the previous entry's hash and this entry (queueing/audit.py): the log is tamper-evident.
     hash: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default=""))
 
