@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import bindparam, insert
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 from starlette.requests import Request
 
@@ -15,7 +18,7 @@ from config.http import write
 from config.metrics import TICKETS_CALLED, TICKETS_ISSUED, WAIT_SECONDS
 from queueing.audit import GENESIS, NATIONAL, Entry, chain_hash
 from queueing.bus import Bus, Message
-from queueing.models import Event, Serial, in_log
+from queueing.models import Event, Serial
 from queueing.serials import lock, next_value
 
 T = TypeVar("T")
@@ -23,6 +26,17 @@ STAGED = "dor_staged_events"
 # In a session's `info`: per centre, the seq and hash of the last event this transaction appended.
 LOG_HEADS = "dor_log_heads"
 log = logging.getLogger(__name__)
+
+_EVENTS = Event.__table__  # type: ignore[attr-defined]
+_INSERT = insert(_EVENTS)
+# The hash of an entry, in a centre's log (False) or the national one (True).
+_PREVIOUS = {
+    national: sa_select(_EVENTS.c.hash).where(
+        _EVENTS.c.centre_id.is_(None) if national else _EVENTS.c.centre_id == bindparam("centre_id"),
+        _EVENTS.c.seq == bindparam("seq"),
+    )
+    for national in (False, True)
+}
 
 
 def centre_channel(centre_code: str) -> str:
@@ -53,33 +67,26 @@ def _append(
     ticket_id: int | None = None,
     counter_id: int | None = None,
     data: dict[str, Any] | None = None,
-) -> Event:
-    """Appends an event with its log's next `seq`, chained to the one before it (queueing/audit.py)."""
+) -> int:
+    """Appends an event with its log's next `seq`, chained to the one before it (queueing/audit.py),
+    and returns that seq. Core statements on the session's connection: nothing reads an event back
+    through the session, and an ORM row cost more than the rest of the append."""
     seq = next_value(session, name=_log_serial(centre_id))
     # The log's lock is held (next_value), so the previous entry is final. If this transaction
     # appended it (writes that share one append many), its hash is at hand.
+    connection = session.connection()
     previous = GENESIS
     appended: tuple[int, str] | None = session.info.get(LOG_HEADS, {}).get(centre_id)
     if appended is not None and appended[0] == seq - 1:
         previous = appended[1]
     elif seq > 1:
-        found = session.exec(select(Event.hash).where(in_log(centre_id), Event.seq == seq - 1)).first()
-        previous = found or GENESIS  # a missing link shows up in `dor audit verify`
-    entry = Entry(centre_id, seq, type, ticket_id, counter_id, actor, at, data or {}, None)
-    event = Event(
-        centre_id=centre_id,
-        seq=seq,
-        type=type,
-        actor=actor,
-        at=at,
-        ticket_id=ticket_id,
-        counter_id=counter_id,
-        data=data or {},
-        hash=chain_hash(previous, entry),
-    )
-    session.add(event)
-    session.info.setdefault(LOG_HEADS, {})[centre_id] = (seq, event.hash)
-    return event
+        found = connection.execute(_PREVIOUS[centre_id is None], {"centre_id": centre_id, "seq": seq - 1})
+        previous = found.scalar() or GENESIS  # a missing link shows up in `dor audit verify`
+    row = Entry(centre_id, seq, type, ticket_id, counter_id, actor, at, data or {}, None)
+    hash = chain_hash(previous, row)
+    connection.execute(_INSERT, {**asdict(row), "hash": hash})
+    session.info.setdefault(LOG_HEADS, {})[centre_id] = (seq, hash)
+    return seq
 
 
 def appended_head(session: Session, *, centre_id: int) -> int | None:
@@ -108,9 +115,9 @@ def append_event(
     ticket_id: int | None = None,
     counter_id: int | None = None,
     data: dict[str, Any] | None = None,
-) -> Event:
-    """Appends an event to the centre's log; it is published after the commit."""
-    event = _append(
+) -> int:
+    """Appends an event to the centre's log and returns its seq; it is published after the commit."""
+    seq = _append(
         session,
         centre_id=centre_id,
         type=type,
@@ -121,19 +128,19 @@ def append_event(
         data=data,
     )
     message: Message = {
-        "seq": event.seq,
+        "seq": seq,
         "type": type,
         "centre": centre_code,
         "at": at.isoformat(),
         **(data or {}),
     }
     session.info.setdefault(STAGED, []).append((centre_channel(centre_code), message))
-    return event
+    return seq
 
 
 def append_national_event(
     session: Session, *, type: str, actor: str, at: datetime, data: dict[str, Any]
-) -> Event:
+) -> int:
     """Appends an event to the national log: what belongs to no one centre (staff accounts and
     sign-ins, the erasure of personal data). Chained like a centre's; nothing on a screen follows it."""
     return _append(session, centre_id=None, type=type, actor=actor, at=at, data=data)
