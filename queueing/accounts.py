@@ -7,9 +7,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from queueing.models import Device, Role, Staff, StaffCentre, StaffSession, id_of
+from queueing.models import Device, Role, Staff, StaffSession, id_of
+from queueing.organisation import organisation
 from queueing.secrets import hash_token, verify_password
 
 SESSION_BYTES = 32  # 256-bit session ids
@@ -79,7 +80,7 @@ def authenticate(
         return None
     if now - record.last_seen_at > policy.idle or now - record.created_at > policy.absolute:
         return None
-    staff = session.get(Staff, record.staff_id)
+    staff = organisation(session).staff.get(record.staff_id)
     if staff is None or not staff.active:
         return None
     if touch and now - record.last_seen_at > timedelta(seconds=30):  # keep writes rare on busy consoles
@@ -104,12 +105,9 @@ def logout(session: Session, *, raw_id: str, now: datetime) -> None:
 def _centres(session: Session, staff: Staff) -> frozenset[int] | None:
     if staff.role == Role.ADMIN:
         return None
-    rows = session.exec(select(StaffCentre.centre_id).where(StaffCentre.staff_id == id_of(staff))).all()
-    return frozenset(rows)
+    return organisation(session).staff_centres.get(id_of(staff), frozenset())
 
 
 def find_device(session: Session, *, token: str) -> Device | None:
-    """The live (not revoked) device holding this token."""
-    return session.exec(
-        select(Device).where(Device.token_hash == hash_token(token), col(Device.revoked_at).is_(None))
-    ).first()
+    """The live (not revoked) device holding this token (the organisation's copy: read it only)."""
+    return organisation(session).devices.get(hash_token(token))

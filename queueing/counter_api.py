@@ -20,6 +20,7 @@ from queueing.counters import CounterDesk, counter_queues, current_ticket, find_
 from queueing.events import write_and_publish
 from queueing.models import Counter, Role, Service, Staff, Ticket, id_of
 from queueing.notifications import notify_called, notify_near
+from queueing.organisation import organisation
 from queueing.schemas import (
     CounterActionOut,
     CounterOut,
@@ -107,7 +108,7 @@ def _action_route(name: str, action: Action, *, summary: str, body: type[BaseMod
         notices = queue_notices(request)
 
         def work(session: Session) -> CounterActionOut | None:
-            centre = catalogue.find_centre(session, code=code)
+            centre = organisation(session).centres.get(code)  # read it, never change it
             if centre is None:
                 raise not_found(request, "centre", code)
             signed_in = require_staff(session, creds, now=at, policy=session_rules, centre_id=id_of(centre))

@@ -28,12 +28,12 @@ from queueing.models import (
     Centre,
     CentreService,
     Counter,
-    CounterService,
     QueueRole,
     Service,
     Ticket,
     id_of,
 )
+from queueing.organisation import organisation
 from queueing.policy import PolicyConfig, choose_next
 from queueing.states import ACTIVE, Move, TicketStatus, next_status
 from queueing.tickets import anyone_to_call, queue_heads
@@ -76,11 +76,7 @@ class Queues:
 
 def counter_queues(session: Session, *, counter_id: int) -> Queues:
     """The services a counter serves, by role."""
-    rows = session.exec(
-        select(CounterService.service_id, CounterService.weight, CounterService.role).where(
-            CounterService.counter_id == counter_id
-        )
-    ).all()
+    rows = organisation(session).queues.get(counter_id, ())
     backup = QueueRole.BACKUP.value
     return Queues(
         own={s: w for s, w, role in rows if role != backup},

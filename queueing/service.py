@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from queueing import hours
 from queueing.admin_api import centre_report, managed_read
 from queueing.capacity import capacity, places_by_demand
-from queueing.catalogue import find_centre, find_service, list_centres, services_of
+from queueing.catalogue import find_centre, find_service, list_centres, service_code, services_of
 from queueing.control_api import managed_change
 from queueing.events import centre_channel
 from queueing.hours import Spans, spans_on
@@ -162,8 +162,6 @@ def ticket_view(
 ) -> TicketOut:
     """The holder's view of a ticket, with its live standing (`place`, when the caller has just
     worked it out)."""
-    service = session.get(Service, ticket.service_id)
-    assert service is not None
     position = ahead = wait = span = None
     if ticket.status == TicketStatus.WAITING.value:
         place = place or standing(session, ticket=ticket, policy=policy, now=now)
@@ -174,7 +172,7 @@ def ticket_view(
         number=ticket.number,
         token=ticket.token,
         status=ticket.status,
-        service=service.code,
+        service=service_code(session, ticket.service_id),
         centre=centre.code,
         position=position,
         ahead=ahead,

@@ -21,6 +21,7 @@ from queueing.hours import local_day
 from queueing.idempotency import MAX_KEY_LENGTH, KeyReused, fingerprint, remember, replay
 from queueing.models import Centre, DeviceKind, Service, Ticket, id_of
 from queueing.notifications import notify_near
+from queueing.organisation import organisation
 from queueing.otp import Purpose, Verdict, check_code
 from queueing.otp_api import otp_rules, phone_field
 from queueing.phones import to_ascii_digits
@@ -81,7 +82,8 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
     at = now(request)
 
     def work(session: Session) -> TicketOut | str | Verdict:
-        centre = catalogue.find_centre(session, code=code_of_centre)
+        known = organisation(session)  # read its rows, never change them
+        centre = known.centres.get(code_of_centre)
         if centre is None:
             raise not_found(request, "centre", code_of_centre)
         if remote:
@@ -99,7 +101,7 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
                 raise ApiError(422, "idempotency_key_reused", str(exc)) from None
             if stored is not None:
                 return str(stored[1]["token"])
-        service = catalogue.find_service(session, code=body.service)
+        service = known.services.get(body.service)
         if service is None:
             raise not_found(request, "service", body.service)
         if remote:

@@ -29,6 +29,7 @@ from queueing.errors import CentreClosed, IntakeStopped, NotForWalkIn, ServiceNo
 from queueing.events import append_event
 from queueing.models import Centre, CentreService, Counter, CounterService, QueueRole, Service, Ticket, id_of
 from queueing.numbering import allocate_number
+from queueing.organisation import organisation
 from queueing.policy import Candidate, PolicyConfig, Priority, is_due, overtakers
 from queueing.states import Move, TicketStatus, next_status
 
@@ -61,7 +62,7 @@ def issue_ticket(
 ) -> Ticket:
     """A new waiting ticket with the next number of its queue; refuses a closed centre."""
     centre_id, service_id = id_of(centre), id_of(service)
-    offered = session.get(CentreService, (centre_id, service_id))
+    offered = organisation(session).offers.get((centre_id, service_id))
     if offered is None:
         raise ServiceNotOffered(f"{centre.code} does not offer {service.code}")
     if channel != Channel.APPOINTMENT and not service.walk_in:
