@@ -13,6 +13,7 @@ from config.http import ApiError, operation, read, write
 from queueing.accounts import SignedIn, find_device, login, logout
 from queueing.events import append_national_event
 from queueing.models import Centre
+from queueing.organisation import organisation
 from queueing.schemas import DeviceMe, Done, LoginIn, LoginOut, MeOut
 from queueing.throttle import Limit, clear, record_failure, retry_after
 from queueing.web import SESSION_COOKIE, credentials, now, require_staff, session_policy
@@ -170,7 +171,7 @@ async def device_me(request: Request) -> DeviceMe:
 
     def work(session: Session) -> DeviceMe:
         device = find_device(session, token=creds.bearer) if creds.bearer else None
-        centre = session.get(Centre, device.centre_id) if device else None
+        centre = organisation(session).centres_by_id.get(device.centre_id) if device else None
         if device is None or centre is None:
             raise ApiError(
                 401, "unauthorized", "unknown or revoked device token", headers={"WWW-Authenticate": "Bearer"}

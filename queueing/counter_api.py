@@ -18,7 +18,7 @@ from queueing import catalogue
 from queueing.accounts import SignedIn
 from queueing.counters import CounterDesk, counter_queues, current_ticket, find_counter
 from queueing.events import write_and_publish
-from queueing.models import Counter, Role, Service, Staff, Ticket, id_of
+from queueing.models import Counter, Role, Service, Ticket, id_of
 from queueing.notifications import notify_called, notify_near
 from queueing.organisation import organisation
 from queueing.schemas import (
@@ -51,7 +51,7 @@ def counter_view(session: Session, counter: Counter, *, desk: CounterDesk | None
     """A counter's state, with the ticket in hand; after an action, as its `desk` left them."""
     queues = desk.queues() if desk else counter_queues(session, counter_id=id_of(counter))
     codes = {service_id: catalogue.service_code(session, service_id) for service_id in queues.all()}
-    agent = session.get(Staff, counter.agent_id) if counter.agent_id else None
+    agent = organisation(session).staff.get(counter.agent_id) if counter.agent_id else None
     ticket = desk.holding() if desk else current_ticket(session, counter_id=id_of(counter))
     status = "closed" if not counter.is_open else ("paused" if counter.paused_reason else "open")
     return CounterOut(

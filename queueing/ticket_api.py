@@ -19,7 +19,7 @@ from queueing import catalogue
 from queueing.events import write_and_publish
 from queueing.hours import local_day
 from queueing.idempotency import MAX_KEY_LENGTH, KeyReused, fingerprint, remember, replay
-from queueing.models import Centre, DeviceKind, Service, Ticket, id_of
+from queueing.models import Centre, DeviceKind, Ticket, id_of
 from queueing.notifications import notify_near
 from queueing.organisation import organisation
 from queueing.otp import Purpose, Verdict, check_code
@@ -188,8 +188,7 @@ def _ticket_and_centre(session: Session, request: Request, token: str) -> tuple[
     ticket = find_ticket(session, token=token)
     if ticket is None:
         raise not_found(request, "ticket", "…")
-    centre = session.get(Centre, ticket.centre_id)
-    assert centre is not None
+    centre = organisation(session).centres_by_id[ticket.centre_id]  # read it, never change it
     return ticket, centre
 
 
@@ -255,9 +254,8 @@ async def qr(request: Request) -> Response:
 def paper_ticket(session: Session, ticket: Ticket, *, request: Request) -> PaperTicket:
     """What the printed ticket says, in the centre's local time."""
     settings, policy, at = request.app.state.settings, policy_config(request), now(request)
-    centre = session.get(Centre, ticket.centre_id)
-    service = session.get(Service, ticket.service_id)
-    assert centre is not None and service is not None
+    known = organisation(session)
+    centre, service = known.centres_by_id[ticket.centre_id], known.services_by_id[ticket.service_id]
     view = ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
     return PaperTicket(
         centre=centre.name_ar,

@@ -19,6 +19,7 @@ from config.db import WRITING, on_commit
 from queueing.catalogue import services_of
 from queueing.events import appended_head, log_head
 from queueing.models import Centre, Counter, CounterService, QueueRole, Ticket, id_of
+from queueing.organisation import organisation
 from queueing.policy import PolicyConfig, Priority
 from queueing.prediction import MIN_RATIOS, Completed, Desk, Forecast, QueueState, ServiceTimes, forecast
 from queueing.states import ACTIVE, TicketStatus
@@ -245,9 +246,7 @@ def standing(
     """People ahead of a waiting ticket in its queue, in the policy's order, and its wait."""
     ahead = people_ahead(session, ticket=ticket, policy=policy, now=now)
     if model is None:
-        centre = session.get(Centre, ticket.centre_id)
-        assert centre is not None
-        model = wait_model(session, centre=centre, now=now)
+        model = wait_model(session, centre=organisation(session).centres_by_id[ticket.centre_id], now=now)
     return Standing(ahead, model.forecast(ticket.service_id, ahead=ahead))
 
 

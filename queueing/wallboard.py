@@ -24,7 +24,8 @@ from queueing.admin_api import centre_of_path, manager_of
 from queueing.balance_api import balance_view
 from queueing.balancing import BalanceRules
 from queueing.counters import counter_queues, current_ticket
-from queueing.models import Centre, Counter, Event, Role, Service, Staff, Ticket, id_of
+from queueing.models import Centre, Counter, Event, Role, Service, Ticket, id_of
+from queueing.organisation import organisation
 from queueing.pages import signed_in, to_login
 from queueing.schemas import BalanceOut
 from queueing.service import centre_status
@@ -145,7 +146,7 @@ def _counters(session: Session, centre: Centre, at: datetime) -> list[CounterSta
             .order_by(col(Event.seq).desc())
         ).first()
         since = round((at - last).total_seconds()) if last else None
-        agent = session.get(Staff, counter.agent_id) if counter.agent_id else None
+        agent = organisation(session).staff.get(counter.agent_id) if counter.agent_id else None
         ticket = current_ticket(session, counter_id=id_of(counter)) if counter.is_open else None
         if not counter.is_open:
             state = "closed"
