@@ -11,7 +11,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import Pool
 from sqlmodel import Session, col, select
 
@@ -35,6 +36,12 @@ MIN_PROMISE_S = 60  # shorter predicted waits are not used to calibrate the rang
 # change of a ticket or counter moves the log; the limit bounds the rest (history windows sliding
 # with the clock, a service's configured mean).
 MODEL_REUSE_S = 10.0
+_TICKETS = Ticket.__table__  # type: ignore[attr-defined]
+_SET_PROMISE = (
+    update(_TICKETS)
+    .where(_TICKETS.c.id == bindparam("ticket_id"))
+    .values(predicted_wait_s=bindparam("promise"))
+)
 
 
 @dataclass
@@ -259,8 +266,12 @@ def promise(
     place = standing(
         session, ticket=ticket, policy=policy, now=now, model=model or _after_issue(session, ticket, now)
     )
-    ticket.predicted_wait_s = place.forecast.typical_s
-    session.add(ticket)
+    # One prebuilt UPDATE, the row told it is already written: a flush of the ticket for this one
+    # column cost an issue a twentieth of its Python calls.
+    session.connection().execute(
+        _SET_PROMISE, {"ticket_id": id_of(ticket), "promise": place.forecast.typical_s}
+    )
+    set_committed_value(ticket, "predicted_wait_s", place.forecast.typical_s)
     return place
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, update
-from sqlmodel import Session
+from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from config.db import Database
@@ -182,3 +182,13 @@ def test_issues_sharing_a_transaction_pass_their_model_on(
     # No model read for the issues: the first builds on the model the last commit kept, each other
     # on the issue before it. The four reads are the fresh models the test reads itself.
     assert len(model_reads) == 4
+
+
+def test_the_wait_promised_at_issue_is_kept_on_the_ticket(client: TestClient, database: Database) -> None:
+    """The calibration of the ranges compares each promise with the wait that came."""
+    issued = [take_ticket(client, "CR") for _ in range(3)]
+    assert [view["estimated_wait_s"] > 0 for view in issued] == [False, True, True]  # the first: nobody ahead
+    with database.read() as session:
+        for view in issued:
+            ticket = session.exec(select(Ticket).where(Ticket.token == view["token"])).one()
+            assert ticket.predicted_wait_s == view["estimated_wait_s"]
