@@ -41,12 +41,17 @@ from queueing.tickets import anyone_to_call, queue_heads
 CLAIM_ATTEMPTS = 20
 
 
+# The hot statements of a counter action, built once: building one cost more than running it.
+_COUNTER = select(Counter).where(
+    Counter.centre_id == bindparam("centre_id"), Counter.number == bindparam("number")
+)
+_COUNTER_LOCKED = _COUNTER.with_for_update()
+
+
 def find_counter(session: Session, *, centre_id: int, number: int, lock: bool = False) -> Counter | None:
     """A centre's counter by number; `lock` holds its row until commit (PostgreSQL; SQLite locks at BEGIN)."""
-    query = select(Counter).where(Counter.centre_id == centre_id, Counter.number == number)
-    if lock:
-        query = query.with_for_update()
-    return session.exec(query).first()
+    query = _COUNTER_LOCKED if lock else _COUNTER
+    return session.exec(query, params={"centre_id": centre_id, "number": number}).first()
 
 
 # The statuses written into the SQL, not bound: only then can SQLite use the partial index
@@ -55,12 +60,23 @@ _IN_HAND: BindParameter[list[str]] = bindparam(
     "in_hand", [s.value for s in ACTIVE], expanding=True, literal_execute=True
 )
 
+_HOLDING = select(Ticket).where(
+    Ticket.counter_id == bindparam("counter_id"), col(Ticket.status).in_(_IN_HAND)
+)
+
+
+# Core, on the connection: the row is read back through the session at once (`_claim`).
+_TICKETS = Ticket.__table__  # type: ignore[attr-defined]
+_CLAIM = (
+    update(_TICKETS)
+    .where(_TICKETS.c.id == bindparam("ticket_id"), _TICKETS.c.status == TicketStatus.WAITING.value)
+    .values(status=next_status(TicketStatus.WAITING, Move.CALL).value, counter_id=bindparam("to_counter"))
+)
+
 
 def current_ticket(session: Session, *, counter_id: int) -> Ticket | None:
     """The ticket called to or being served at this counter."""
-    return session.exec(
-        select(Ticket).where(Ticket.counter_id == counter_id, col(Ticket.status).in_(_IN_HAND))
-    ).first()
+    return session.exec(_HOLDING, params={"counter_id": counter_id}).first()
 
 
 @dataclass(frozen=True)
@@ -257,13 +273,8 @@ class CounterDesk:
 
     def _claim(self, ticket_id: int) -> Ticket | None:
         """Moves a waiting ticket to this counter, unless another counter got it first."""
-        called = next_status(TicketStatus.WAITING, Move.CALL).value
-        result = self.session.execute(
-            update(Ticket)
-            .where(col(Ticket.id) == ticket_id, col(Ticket.status) == TicketStatus.WAITING.value)
-            .values(status=called, counter_id=id_of(self.counter))
-        )
-        if result.rowcount == 0:  # type: ignore[attr-defined]
+        claim = {"ticket_id": ticket_id, "to_counter": id_of(self.counter)}
+        if self.session.connection().execute(_CLAIM, claim).rowcount == 0:
             return None
         ticket = self.session.get(Ticket, ticket_id, populate_existing=True)
         assert ticket is not None

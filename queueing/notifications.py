@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from queueing.models import Centre, Ticket, id_of
@@ -93,21 +94,23 @@ def notify_near(
         )
 
 
+# Built once: it runs after every call and every issue, and building it cost more than running it.
+_PHONE_WAITING = (
+    select(Ticket.id)
+    .where(
+        Ticket.centre_id == bindparam("centre_id"),
+        Ticket.service_id == bindparam("service_id"),
+        Ticket.status == TicketStatus.WAITING.value,
+        col(Ticket.phone).is_not(None),
+    )
+    .limit(1)
+)
+
+
 def _phones_waiting(session: Session, *, centre_id: int, service_id: int) -> bool:
     """Whether anyone with a phone waits in the queue (else the forecast is not worth its queries)."""
-    return (
-        session.exec(
-            select(Ticket.id)
-            .where(
-                Ticket.centre_id == centre_id,
-                Ticket.service_id == service_id,
-                Ticket.status == TicketStatus.WAITING.value,
-                col(Ticket.phone).is_not(None),
-            )
-            .limit(1)
-        ).first()
-        is not None
-    )
+    found = session.exec(_PHONE_WAITING, params={"centre_id": centre_id, "service_id": service_id})
+    return found.first() is not None
 
 
 def notify_called(
