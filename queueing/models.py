@@ -202,7 +202,20 @@ class Ticket(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("centre_id", "day", "number"),
-        Index("ix_ticket_queue", "centre_id", "status", "service_id"),
+        # Each line of a queue in the policy's order (queue_heads walks a service's priority class by
+        # arrival and stops at its LIMIT), and how many wait in a queue.
+        Index("ix_ticket_line", "centre_id", "status", "service_id", "priority", "arrived_at"),
+        # The appointments due now, earliest first (queue_heads).
+        Index("ix_ticket_due", "centre_id", "status", "appointment_at"),
+        # Whether anyone with a phone waits in a queue (notifications.py): few tickets have one.
+        Index(
+            "ix_ticket_phone",
+            "centre_id",
+            "service_id",
+            "status",
+            sqlite_where=text("phone IS NOT NULL"),
+            postgresql_where=text("phone IS NOT NULL"),
+        ),
         # Wait forecasts read a centre's last hours: the arrivals and the services that ended.
         Index("ix_ticket_arrived", "centre_id", "arrived_at"),
         Index("ix_ticket_ended", "centre_id", "ended_at"),

@@ -10,12 +10,16 @@ in the future, next to tickets that no longer wait. Each database test runs on S
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import event
 from sqlmodel import Session, col, delete, select
 
 from config.db import Database
@@ -32,6 +36,7 @@ from queueing.policy import (
 )
 from queueing.states import TicketStatus
 from queueing.tickets import people_ahead, queue_heads, waiting_candidates
+from tests.conftest import Templates
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 SERVICES = 3  # the first three services DAM-01 offers
@@ -208,3 +213,35 @@ def test_overtakers_are_those_rank_key_puts_first(
             cut.same_arrival and other.arrived_at == me.arrived_at and other.ticket_id < me.ticket_id
         )
         assert first == by_cut
+
+
+@pytest.fixture
+def sqlite_database(templates: Templates, tmp_path: Path) -> Iterator[Database]:
+    """SQLite alone: its plans follow the indexes and the statement only, not the table's contents."""
+    url, _ = templates.get("sqlite", seeded=True).clone(tmp_path)
+    database = Database(url)
+    yield database
+    database.dispose()
+
+
+def test_a_call_reads_each_line_through_its_index_not_the_centres_history(sqlite_database: Database) -> None:
+    """Each line of queue_heads is an index search that stops at its LIMIT, so a call costs the same
+    on the first day and after a year of tickets served (it once walked every ticket by arrival)."""
+    centre_id, services = fill(sqlite_database, [])
+    statements: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(sqlite_database.engine, "before_cursor_execute", keep)
+    with sqlite_database.read() as session:
+        queue_heads(session, centre_id=centre_id, service_ids=services, now=NOW, callable_only=True)
+    event.remove(sqlite_database.engine, "before_cursor_execute", keep)
+    [(statement, parameters)] = [(s, p) for s, p in statements if "UNION ALL" in s]
+    with sqlite_database.engine.connect() as connection:
+        plan = [row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+    reads = [step for step in plan if step.startswith(("SCAN ticket", "SEARCH ticket"))]
+    assert reads[0].startswith("SEARCH ticket USING INDEX ix_ticket_due")  # the due appointments
+    by_line = "(centre_id=? AND status=? AND service_id=? AND priority=?)"
+    assert reads[1:] == [f"SEARCH ticket USING INDEX ix_ticket_line {by_line}"] * (SERVICES * len(Priority))
+    assert not any("TEMP B-TREE FOR ORDER BY" in step for step in plan)  # the lines come in order
