@@ -1,7 +1,7 @@
 """Ticket engine throughput and latency at N concurrent clients, beside a bare Starlette endpoint.
 
     .venv/bin/python bench/ticket_engine.py [--backend sqlite|postgresql|both] [--requests N]
-        [--concurrency 50] [--generator wrk|python] [--time-limit S] [--baseline-runs 5]
+        [--concurrency 50] [--generator wrk|python] [--time-limit S] [--baseline-runs 5] [--history N]
 
 For each backend it starts Dor as a real process (`server.cli migrate`, `seed --demo`, `serve`) on a
 fresh database (a temporary SQLite file, or a PostgreSQL database it creates and drops), and a bare
@@ -27,9 +27,10 @@ time; the default, since it costs the machine far less per request) or `python` 
 Both keep exactly `concurrency` requests in flight and time every request themselves.
 
 Before Dor starts, `concurrency` agents and as many counters (101, 102, ...; CR only, weight 1.0) are
-added to DAM-01 directly in the database. Before the call-next phase the CR queue is topped up (not
-measured) so that `next` never runs dry. Every phase stops at N requests (cycles) or `--time-limit`
-seconds, whichever comes first; load goes only to 127.0.0.1.
+added to DAM-01 directly in the database, and `--history N` tickets of CR served on the days before
+(1,000 a day; none by default): a centre's past must not slow its calls. Before the call-next phase
+the CR queue is topped up (not measured) so that `next` never runs dry. Every phase stops at N
+requests (cycles) or `--time-limit` seconds, whichever comes first; load goes only to 127.0.0.1.
 
 The ratio is throughput / the baseline's throughput measured in the same run with the same generator;
 the project's target is >= 0.25 for issue and call-next. Call-next is judged by the requests of its
@@ -60,6 +61,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx2
@@ -661,13 +663,25 @@ def database(backend: str, folder: Path) -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def add_agents_and_counters(url: str, count: int) -> None:
-    """`count` agents of the centre and as many counters serving CR (weight 1.0), straight into the DB."""
+def add_agents_and_counters(url: str, count: int, history: int) -> None:
+    """`count` agents of the centre and as many counters serving CR (weight 1.0), and `history`
+    tickets served on the days before (1,000 a day), straight into the DB."""
     sys.path.insert(0, str(ROOT))
+    from sqlalchemy import insert
     from sqlmodel import select
 
     from config.db import Database
-    from queueing.models import Centre, Counter, CounterService, Role, Service, Staff, StaffCentre, id_of
+    from queueing.models import (
+        Centre,
+        Counter,
+        CounterService,
+        Role,
+        Service,
+        Staff,
+        StaffCentre,
+        Ticket,
+        id_of,
+    )
     from queueing.secrets import hash_password
 
     db = Database(url)
@@ -695,8 +709,37 @@ def add_agents_and_counters(url: str, count: int) -> None:
             session.add_all(
                 [CounterService(counter_id=id_of(c), service_id=id_of(service), weight=1.0) for c in counters]
             )
+            if history:
+                session.execute(insert(Ticket), served_before(id_of(centre), id_of(service), history))
     finally:
         db.dispose()
+
+
+def served_before(centre_id: int, service_id: int, count: int) -> list[dict[str, object]]:
+    """`count` tickets served on the days before today, 1,000 a day from 08:00, one a second."""
+    today = datetime.now(UTC).replace(hour=5, minute=0, second=0, microsecond=0)  # 08:00 in Damascus
+    rows = []
+    for i in range(count):
+        arrived = today - timedelta(days=i // 1000 + 1) + timedelta(seconds=i % 1000)
+        rows.append(
+            {
+                "centre_id": centre_id,
+                "service_id": service_id,
+                "day": arrived.date(),
+                "number": f"H-{i % 1000:03d}",
+                "token": uuid.uuid4().hex,
+                "status": "done",
+                "channel": "kiosk",
+                "priority": "none",
+                "language": "ar",
+                "arrived_at": arrived,
+                "issued_at": arrived,
+                "call_times": [(arrived + timedelta(minutes=5)).isoformat()],
+                "started_at": arrived + timedelta(minutes=6),
+                "ended_at": arrived + timedelta(minutes=10),
+            }
+        )
+    return rows
 
 
 def agent_name(index: int) -> str:
@@ -912,7 +955,7 @@ async def measure_dor(args: argparse.Namespace, load: Load, backend: str, folder
         }
         dor(["migrate"], env)
         dor(["seed", "--demo"], env)
-        add_agents_and_counters(url, args.concurrency)
+        add_agents_and_counters(url, args.concurrency, args.history)
         log = folder / f"dor-{backend}.log"
         process = start([sys.executable, "-m", "server.cli", "serve"], env, log)
         try:
@@ -1104,6 +1147,9 @@ def main() -> int:
         "--requests", type=int, default=1000, help="requests (call-next: cycles) per operation"
     )
     parser.add_argument("--concurrency", type=int, default=50, help="clients: requests in flight, agents")
+    parser.add_argument(
+        "--history", type=int, default=0, help="tickets served at DAM-01 on the days before (1,000 a day)"
+    )
     parser.add_argument("--generator", choices=["wrk", "python"], default="wrk")
     parser.add_argument("--warmup", type=int, default=100, help="unmeasured requests before each phase")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds at most per measured phase")
