@@ -94,7 +94,7 @@ def notify_near(
         )
 
 
-# Built once: it runs after every call and every issue, and building it cost more than running it.
+# Built once: it runs at every call, and building it cost more than running it.
 _PHONE_WAITING = (
     select(Ticket.id)
     .where(
