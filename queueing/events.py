@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -16,6 +16,7 @@ from starlette.requests import Request
 
 from config.http import write
 from config.metrics import TICKETS_CALLED, TICKETS_ISSUED, WAIT_SECONDS
+from config.prepared import Prepared
 from queueing.audit import GENESIS, NATIONAL, Entry, chain_hash
 from queueing.bus import Bus, Message
 from queueing.models import Event, Serial
@@ -28,12 +29,14 @@ LOG_HEADS = "dor_log_heads"
 log = logging.getLogger(__name__)
 
 _EVENTS = Event.__table__  # type: ignore[attr-defined]
-_INSERT = insert(_EVENTS)
+_INSERT = Prepared(insert(_EVENTS).values({entry.name: bindparam(entry.name) for entry in fields(Entry)}))
 # The hash of an entry, in a centre's log (False) or the national one (True).
 _PREVIOUS = {
-    national: sa_select(_EVENTS.c.hash).where(
-        _EVENTS.c.centre_id.is_(None) if national else _EVENTS.c.centre_id == bindparam("centre_id"),
-        _EVENTS.c.seq == bindparam("seq"),
+    national: Prepared(
+        sa_select(_EVENTS.c.hash).where(
+            _EVENTS.c.centre_id.is_(None) if national else _EVENTS.c.centre_id == bindparam("centre_id"),
+            _EVENTS.c.seq == bindparam("seq"),
+        )
     )
     for national in (False, True)
 }
@@ -74,17 +77,17 @@ def _append(
     seq = next_value(session, name=_log_serial(centre_id))
     # The log's lock is held (next_value), so the previous entry is final. If this transaction
     # appended it (writes that share one append many), its hash is at hand.
-    connection = session.connection()
     previous = GENESIS
     appended: tuple[int, str] | None = session.info.get(LOG_HEADS, {}).get(centre_id)
     if appended is not None and appended[0] == seq - 1:
         previous = appended[1]
     elif seq > 1:
-        found = connection.execute(_PREVIOUS[centre_id is None], {"centre_id": centre_id, "seq": seq - 1})
-        previous = found.scalar() or GENESIS  # a missing link shows up in `dor audit verify`
-    row = Entry(centre_id, seq, type, ticket_id, counter_id, actor, at, data or {}, None)
-    hash = chain_hash(previous, row)
-    connection.execute(_INSERT, {**asdict(row), "hash": hash})
+        found = _PREVIOUS[centre_id is None].scalar(session, {"centre_id": centre_id, "seq": seq - 1})
+        previous = found or GENESIS  # a missing link shows up in `dor audit verify`
+    data = data or {}
+    hash = chain_hash(previous, Entry(centre_id, seq, type, ticket_id, counter_id, actor, at, data, None))
+    columns = {"centre_id": centre_id, "seq": seq, "type": type, "ticket_id": ticket_id, "at": at}
+    _INSERT.rows(session, {**columns, "counter_id": counter_id, "actor": actor, "data": data, "hash": hash})
     session.info.setdefault(LOG_HEADS, {})[centre_id] = (seq, hash)
     return seq
 

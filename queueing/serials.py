@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BindParameter, Executable, bindparam, select
+from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from config.prepared import Prepared
 from queueing.models import Serial
 
 _TABLE = Serial.__table__  # type: ignore[attr-defined]
 _NAME: BindParameter[str] = bindparam("name")
 
 
-def _statements(dialect: object) -> dict[str, Executable]:
-    """Built once: an issue takes two serials, and building the upsert cost more than running it."""
+def _statements(dialect: object) -> dict[str, Prepared]:
+    """Prepared once: an issue takes two serials, and building the upsert cost more than running it."""
     insert = dialect.insert  # type: ignore[attr-defined]  # the dialect module's ON CONFLICT insert
     return {
-        "next": insert(_TABLE)
-        .values(name=_NAME, last=1)
-        .on_conflict_do_update(index_elements=[_TABLE.c.name], set_={"last": _TABLE.c.last + 1})
-        .returning(_TABLE.c.last),
-        "create": insert(_TABLE).values(name=_NAME, last=0).on_conflict_do_nothing(),
-        "lock": select(_TABLE.c.last).where(_TABLE.c.name == _NAME).with_for_update(),
+        "next": Prepared(
+            insert(_TABLE)
+            .values(name=_NAME, last=1)
+            .on_conflict_do_update(index_elements=[_TABLE.c.name], set_={"last": _TABLE.c.last + 1})
+            .returning(_TABLE.c.last)
+        ),
+        "create": Prepared(insert(_TABLE).values(name=_NAME, last=0).on_conflict_do_nothing()),
+        "lock": Prepared(select(_TABLE.c.last).where(_TABLE.c.name == _NAME).with_for_update()),
     }
 
 
@@ -34,14 +37,12 @@ def next_value(session: Session, *, name: str) -> int:
     One upsert statement: the row lock it takes is held to commit, so concurrent transactions get
     consecutive values in commit order, never the same one.
     """
-    connection = session.connection()
-    statement = _BY_DIALECT[connection.dialect.name]["next"]
-    return int(connection.execute(statement, {"name": name}).scalar_one())
+    statement = _BY_DIALECT[session.connection().dialect.name]["next"]
+    return int(statement.scalar(session, {"name": name}))
 
 
 def lock(session: Session, *, name: str) -> None:
     """Holds the counter `name`'s row lock until commit (PostgreSQL; SQLite writers are serial)."""
-    connection = session.connection()
-    statements = _BY_DIALECT[connection.dialect.name]
-    connection.execute(statements["create"], {"name": name})
-    connection.execute(statements["lock"], {"name": name})
+    statements = _BY_DIALECT[session.connection().dialect.name]
+    statements["create"].rows(session, {"name": name})
+    statements["lock"].rows(session, {"name": name})

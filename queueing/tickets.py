@@ -14,7 +14,6 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Integer,
-    Select,
     and_,
     bindparam,
     or_,
@@ -24,6 +23,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from config.db import UtcDateTime
+from config.prepared import Prepared
 from queueing import hours
 from queueing.errors import CentreClosed, IntakeStopped, NotForWalkIn, ServiceNotOffered
 from queueing.events import append_event
@@ -289,7 +289,7 @@ def estimate_wait_s(*, ahead: int, open_counters: int, mean_service_s: int) -> i
 
 
 @cache
-def _ahead_statement(*, due: bool) -> Select[int]:
+def _ahead_statement(*, due: bool) -> Prepared:
     """people_ahead of a due appointment, or of another ticket; parameters below."""
     arrived, ticket_id = col(Ticket.arrived_at), col(Ticket.id)
     at = bindparam("arrived_at", type_=UtcDateTime())
@@ -316,7 +316,7 @@ def _ahead_statement(*, due: bool) -> Select[int]:
             for priority in Priority
         ]
         before = or_(_due(), and_(_not_due(), or_(*classes)))
-    return (
+    return Prepared(
         sa_select(func.count())
         .select_from(Ticket)
         .where(_waiting(False), col(Ticket.service_id) == bindparam("service_id"), before)
@@ -349,8 +349,7 @@ def people_ahead(session: Session, *, ticket: Ticket, policy: PolicyConfig, now:
             params[f"all_{priority.value}"] = cut.before is None
             params[f"before_{priority.value}"] = cut.before or now  # unused when all_ is true
             params[f"tie_{priority.value}"] = cut.same_arrival
-    count = session.execute(_ahead_statement(due=due), params).scalar_one()
-    return int(count)
+    return int(_ahead_statement(due=due).scalar(session, params))
 
 
 def set_intake(

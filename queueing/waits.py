@@ -17,6 +17,7 @@ from sqlalchemy.pool import Pool
 from sqlmodel import Session, col, select
 
 from config.db import WRITING, on_commit
+from config.prepared import Prepared
 from queueing.catalogue import services_of
 from queueing.events import appended_head, log_head
 from queueing.models import Centre, Counter, CounterService, QueueRole, Ticket, id_of
@@ -37,7 +38,7 @@ MIN_PROMISE_S = 60  # shorter predicted waits are not used to calibrate the rang
 # with the clock, a service's configured mean).
 MODEL_REUSE_S = 10.0
 _TICKETS = Ticket.__table__  # type: ignore[attr-defined]
-_SET_PROMISE = (
+_SET_PROMISE = Prepared(
     update(_TICKETS)
     .where(_TICKETS.c.id == bindparam("ticket_id"))
     .values(predicted_wait_s=bindparam("promise"))
@@ -268,9 +269,7 @@ def promise(
     )
     # One prebuilt UPDATE, the row told it is already written: a flush of the ticket for this one
     # column cost an issue a twentieth of its Python calls.
-    session.connection().execute(
-        _SET_PROMISE, {"ticket_id": id_of(ticket), "promise": place.forecast.typical_s}
-    )
+    _SET_PROMISE.rows(session, {"ticket_id": id_of(ticket), "promise": place.forecast.typical_s})
     set_committed_value(ticket, "predicted_wait_s", place.forecast.typical_s)
     return place
 

@@ -1,0 +1,126 @@
+"""Hot statements compiled once and run on the transaction's own driver connection.
+
+SQLAlchemy spends some 80-190 Python calls executing one statement (execution context, events,
+result objects), more than SQLite needs to run it, and an issue or a counter action runs about ten.
+A `Prepared` statement is a Core statement compiled once per dialect; running it converts the
+parameters with the columns' own type processors (SQLAlchemy's, so values are stored exactly as the
+ORM stores them), hands the SQL to the driver and converts the rows back the same way. It runs in
+the session's transaction (its savepoints included). Of SQLAlchemy's events it fires only
+`before_cursor_execute` (what counts statements, in tests and benchmarks), and it is not echoed: an
+organisation table must not be changed through one (its version hook would not see it:
+docs/architecture.md).
+
+Only plain bound parameters: no expanding `IN`, no literal rendering (compile refuses them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.sql import ClauseElement
+from sqlmodel import Session
+
+Processor = Callable[[Any], Any] | None
+_HELD = "dor_prepared_connection"  # in a session's `info`: its transaction, connection, driver's
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    # Per parameter in the driver's order: its name, its value when not given, its processor.
+    binds: tuple[tuple[str, Any, Processor], ...]
+    names: tuple[str, ...]
+    positional: bool
+    results: tuple[Processor, ...]
+
+
+class Prepared:
+    """One Core statement, compiled at its first run on each dialect; `rows`, `one`, `scalar` run it."""
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+        self._by_dialect: dict[str, _Compiled] = {}
+
+    def _compiled(self, dialect: Dialect) -> _Compiled:
+        found = self._by_dialect.get(dialect.name)
+        if found is None:
+            found = self._by_dialect[dialect.name] = _compile(self.statement, dialect)
+        return found
+
+    def rows(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Runs the statement in the session's transaction; every row it returns, converted."""
+        connection, driver = _connections(session)
+        compiled = self._compiled(connection.dialect)
+        values = []
+        for name, default, process in compiled.binds:
+            value = params.get(name, default)
+            values.append(value if process is None else process(value))
+        given = tuple(values) if compiled.positional else dict(zip(compiled.names, values, strict=True))
+        listeners = connection.dispatch.before_cursor_execute
+        if listeners:  # statements counted by tests and benchmarks: they see these too
+            for listener in listeners:
+                listener(connection, None, compiled.sql, given, None, False)
+        cursor = driver.execute(compiled.sql, given)
+        if not compiled.results:
+            return []
+        return [_converted(row, compiled.results) for row in cursor.fetchall()]
+
+    def one(self, session: Session, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The first row, or None."""
+        found = self.rows(session, params)
+        return found[0] if found else None
+
+    def scalar(self, session: Session, params: Mapping[str, Any]) -> Any:
+        """The first column of the first row, or None."""
+        found = self.rows(session, params)
+        return found[0][0] if found else None
+
+
+def _connections(session: Session) -> tuple[Connection, Any]:
+    """The session's connection and its driver's, kept for its transaction: asking the session for
+    them again costs more than a statement."""
+    held: tuple[object, Connection, Any] | None = session.info.get(_HELD)
+    transaction = session.get_transaction()
+    if held is None or transaction is None or held[0] is not transaction:
+        connection = session.connection()  # begins the transaction if need be
+        driver = connection.connection.driver_connection
+        held = session.info[_HELD] = (session.get_transaction(), connection, driver)
+    return held[1], held[2]
+
+
+def _converted(row: Sequence[Any], processors: tuple[Processor, ...]) -> tuple[Any, ...]:
+    return tuple(
+        value if process is None else process(value) for value, process in zip(row, processors, strict=True)
+    )
+
+
+def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
+    compiled: Any = statement.compile(dialect=dialect)
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        raise ValueError("a prepared statement takes plain bound parameters only")
+    names: Sequence[str] = compiled.positiontup if compiled.positional else list(compiled.binds)
+    # Columns left out of an INSERT or UPDATE whose default SQLAlchemy works out in Python: a
+    # constant one is bound like any value; a computed one must be given.
+    defaults = {}
+    for column in [*compiled.insert_prefetch, *compiled.update_prefetch]:
+        default = column.onupdate if column in compiled.update_prefetch else column.default
+        if not default.is_scalar:
+            raise ValueError(f"a prepared statement needs column {column.key} given (its default is computed)")
+        defaults[column.key] = default.arg
+    binds = []
+    for name in names:
+        bind = compiled.binds[name]
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        binds.append((name, defaults.get(name, bind.effective_value), process))
+    columns = getattr(statement, "exported_columns", None) or ()
+    results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
+    return _Compiled(
+        sql=compiled.string,
+        binds=tuple(binds),
+        names=tuple(names),
+        positional=compiled.positional,
+        results=results,
+    )

@@ -1,0 +1,120 @@
+"""Prepared statements (config/prepared.py) store and read values exactly as the ORM does, in the
+session's transaction, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import bindparam, insert, select, update
+from sqlmodel import Session, col
+from sqlmodel import select as orm_select
+
+from config.db import Database
+from config.prepared import Prepared
+from queueing.models import Ticket
+from queueing.organisation import organisation
+
+TICKETS = Ticket.__table__  # type: ignore[attr-defined]
+AT = datetime(2026, 11, 29, 6, 30, 15, 250_000, tzinfo=UTC)
+INSERT = Prepared(
+    insert(TICKETS)
+    .values(
+        centre_id=bindparam("centre_id"),
+        service_id=bindparam("service_id"),
+        day=bindparam("day"),
+        number=bindparam("number"),
+        token=bindparam("token"),
+        status="waiting",
+        channel="kiosk",
+        priority="none",
+        language="ar",
+        arrived_at=bindparam("at"),
+        issued_at=bindparam("at"),
+        away=bindparam("away"),
+        call_times=bindparam("call_times"),
+    )
+    .returning(TICKETS.c.id)
+)
+READ = Prepared(
+    select(TICKETS.c.arrived_at, TICKETS.c.day, TICKETS.c.away, TICKETS.c.call_times).where(
+        TICKETS.c.token == bindparam("token")
+    )
+)
+LATER = Prepared(
+    select(TICKETS.c.number).where(TICKETS.c.arrived_at > bindparam("at", type_=TICKETS.c.arrived_at.type))
+)
+
+
+def _ids(session: Session) -> dict[str, int]:
+    known = organisation(session)
+    centre_id, service_id = known.centres["DAM-01"].id, known.services["CR"].id
+    assert centre_id is not None and service_id is not None
+    return {"centre_id": centre_id, "service_id": service_id}
+
+
+def _insert(session: Session, token: str, **values: object) -> int:
+    params = {**_ids(session), "day": date(2026, 11, 29), "number": token[:8], "token": token, "at": AT}
+    params |= {"away": True, "call_times": ["2026-11-29T06:31:00+00:00"]} | values
+    return int(INSERT.scalar(session, params))
+
+
+def test_values_written_and_read_back_as_the_orm_does(database: Database) -> None:
+    with database.write() as session:
+        ticket_id = _insert(session, "t-1")
+    with database.read() as session:
+        loaded = session.get(Ticket, ticket_id)
+        assert loaded is not None
+        assert (loaded.arrived_at, loaded.day, loaded.away) == (AT, date(2026, 11, 29), True)
+        assert loaded.call_times == ["2026-11-29T06:31:00+00:00"]
+        assert READ.one(session, {"token": "t-1"}) == (AT, date(2026, 11, 29), True, loaded.call_times)
+        # Times compare as the ORM stores them: strings on SQLite, so the format must be the same.
+        assert LATER.rows(session, {"at": AT.replace(microsecond=0)}) == [("t-1",)]
+        assert LATER.rows(session, {"at": AT}) == []
+        assert READ.one(session, {"token": "nobody"}) is None
+
+
+def _write_that_fails(database: Database) -> None:
+    with database.write() as session:
+        _insert(session, "rolled-back")
+        raise RuntimeError("the kiosk lost power")
+
+
+def _savepoint_that_fails(session: Session) -> None:
+    with session.begin_nested():
+        _insert(session, "in-a-savepoint")
+        raise RuntimeError("this write fails alone")
+
+
+def test_runs_in_the_sessions_transaction_and_savepoints(database: Database) -> None:
+    with pytest.raises(RuntimeError):
+        _write_that_fails(database)
+    with database.write() as session:
+        with pytest.raises(RuntimeError):
+            _savepoint_that_fails(session)
+        _insert(session, "kept")
+        # The ORM, in the same transaction, sees what the prepared statement wrote.
+        assert session.exec(orm_select(Ticket.token).where(Ticket.token == "kept")).one() == "kept"
+    with database.read() as session:
+        tried = ["rolled-back", "in-a-savepoint", "kept"]
+        assert session.exec(orm_select(Ticket.token).where(col(Ticket.token).in_(tried))).all() == ["kept"]
+
+
+def test_a_new_transaction_of_the_same_session_is_its_own(database: Database) -> None:
+    set_away = Prepared(update(TICKETS).where(TICKETS.c.token == bindparam("token")).values(away=False))
+    with Session(database.engine, expire_on_commit=False) as session:
+        _insert(session, "first", away=True)
+        session.commit()
+        # Another user takes the connection the session gave back: the session's next transaction
+        # runs on another, and so must the statement.
+        with database.engine.connect():
+            set_away.rows(session, {"token": "first"})
+            session.rollback()  # the second transaction's change goes with it
+    with database.read() as session:
+        assert READ.one(session, {"token": "first"})[2] is True  # type: ignore[index]
+
+
+def test_refuses_parameters_it_cannot_bind_plainly(database: Database) -> None:
+    many = Prepared(select(TICKETS.c.id).where(TICKETS.c.status.in_(bindparam("statuses", expanding=True))))
+    with database.read() as session, pytest.raises(ValueError, match="plain bound parameters"):
+        many.rows(session, {"statuses": ["waiting"]})
