@@ -17,13 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.sql import ClauseElement
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 Processor = Callable[[Any], Any] | None
+M = TypeVar("M", bound=SQLModel)
 _HELD = "dor_prepared_connection"  # in a session's `info`: its transaction, connection, driver's
 
 
@@ -79,6 +82,16 @@ class Prepared:
         return found[0][0] if found else None
 
 
+def as_loaded(session: Session, model: type[M], values: Mapping[str, Any]) -> M:
+    """A row of `model` with these values (its key's and every column's) in the session as if just
+    loaded: the row a prepared INSERT wrote. Changes made to it later are flushed as for any row."""
+    row: M = manager_of_class(model).new_instance()  # as a load does: no __init__, nothing validated
+    row.__dict__.update(values)
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
+
+
 def _connections(session: Session) -> tuple[Connection, Any]:
     """The session's connection and its driver's, kept for its transaction: asking the session for
     them again costs more than a statement."""
@@ -108,7 +121,7 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     for column in [*compiled.insert_prefetch, *compiled.update_prefetch]:
         default = column.onupdate if column in compiled.update_prefetch else column.default
         if not default.is_scalar:
-            raise ValueError(f"a prepared statement needs column {column.key} given (its default is computed)")
+            raise ValueError(f"a prepared statement needs column {column.key} given (a computed default)")
         defaults[column.key] = default.arg
     binds = []
     for name in names:

@@ -11,7 +11,7 @@ from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
 from config.db import Database
-from config.prepared import Prepared
+from config.prepared import Prepared, as_loaded
 from queueing.models import Ticket
 from queueing.organisation import organisation
 
@@ -41,6 +41,7 @@ READ = Prepared(
         TICKETS.c.token == bindparam("token")
     )
 )
+READ_ALL = Prepared(select(TICKETS).where(TICKETS.c.id == bindparam("id")))
 LATER = Prepared(
     select(TICKETS.c.number).where(TICKETS.c.arrived_at > bindparam("at", type_=TICKETS.c.arrived_at.type))
 )
@@ -118,3 +119,19 @@ def test_refuses_parameters_it_cannot_bind_plainly(database: Database) -> None:
     many = Prepared(select(TICKETS.c.id).where(TICKETS.c.status.in_(bindparam("statuses", expanding=True))))
     with database.read() as session, pytest.raises(ValueError, match="plain bound parameters"):
         many.rows(session, {"statuses": ["waiting"]})
+
+
+def test_a_row_written_by_a_prepared_insert_joins_the_session_as_if_loaded(database: Database) -> None:
+    with database.write() as session:
+        ticket_id = _insert(session, "joined", away=True)
+        fields = Ticket.model_fields.items()
+        values = {name: field.get_default(call_default_factory=True) for name, field in fields}
+        row = READ_ALL.one(session, {"id": ticket_id})
+        assert row is not None
+        values |= dict(zip(TICKETS.columns.keys(), row, strict=True))
+        ticket = as_loaded(session, Ticket, values)
+        assert session.get(Ticket, ticket_id) is ticket
+        assert not session.dirty  # nothing to write back: it is what the row holds
+        ticket.away = False  # a change made afterwards is flushed as any row's
+    with database.read() as session:
+        assert READ.one(session, {"token": "joined"})[2] is False  # type: ignore[index]
