@@ -21,7 +21,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.instrumentation import manager_of_class
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql import ClauseElement
 from sqlmodel import Session, SQLModel
 
@@ -54,7 +56,9 @@ class Prepared:
         return found
 
     def rows(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        """Runs the statement in the session's transaction; every row it returns, converted."""
+        """Runs the statement in the session's transaction; every row it returns, converted. As a
+        query through the session would, it first writes the session's pending changes (autoflush)."""
+        session._autoflush()  # what the ORM runs before a query: none while flushing or no_autoflush
         connection, driver = _connections(session)
         compiled = self._compiled(connection.dialect)
         values = []
@@ -70,6 +74,27 @@ class Prepared:
         if not compiled.results:
             return []
         return [_converted(row, compiled.results) for row in cursor.fetchall()]
+
+    def loaded(
+        self, session: Session, model: type[M], params: Mapping[str, Any], *, refresh: bool = False
+    ) -> list[M]:
+        """The rows of `model` the statement returns (every column of its table, in order) in the
+        session, as a load puts them: a row the session holds already is returned as it is there or,
+        with `refresh`, with the values just read (as `populate_existing`)."""
+        names = model.__table__.columns.keys()  # type: ignore[attr-defined]
+        keys = [column.key for column in model.__mapper__.primary_key]  # type: ignore[attr-defined]
+        found = []
+        for row in self.rows(session, params):
+            values = dict(zip(names, row, strict=True))
+            held = session.identity_map.get(identity_key(model, tuple(values[key] for key in keys)))
+            if held is None:
+                found.append(as_loaded(session, model, values))
+                continue
+            if refresh:
+                for name, value in values.items():
+                    set_committed_value(held, name, value)
+            found.append(held)
+        return found
 
     def one(self, session: Session, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row, or None."""

@@ -7,8 +7,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
+from config.prepared import Prepared
 from queueing.models import Device, Role, Staff, StaffSession, id_of
 from queueing.organisation import organisation
 from queueing.secrets import hash_token, verify_password
@@ -67,6 +69,11 @@ def login(session: Session, *, username: str, password: str, now: datetime) -> t
     return raw_id, SignedIn(staff, record, _centres(session, staff))
 
 
+# Every staff request reads its session: prepared once (config/prepared.py).
+_SESSIONS = StaffSession.__table__  # type: ignore[attr-defined]
+_SESSION = Prepared(select(_SESSIONS).where(_SESSIONS.c.id_hash == bindparam("id_hash")))
+
+
 def authenticate(
     session: Session, *, raw_id: str, now: datetime, policy: SessionPolicy, touch: bool = True
 ) -> SignedIn | None:
@@ -75,7 +82,8 @@ def authenticate(
     `touch` counts the request as activity; a page's background refresh does not, so an unattended
     console still times out.
     """
-    record = session.get(StaffSession, hash_token(raw_id))
+    found = _SESSION.loaded(session, StaffSession, {"id_hash": hash_token(raw_id)})
+    record = found[0] if found else None
     if record is None or record.ended_at is not None:
         return None
     if now - record.last_seen_at > policy.idle or now - record.created_at > policy.absolute:

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, or_, update
+from sqlalchemy import bindparam, literal_column, or_, update
 from sqlmodel import Session, col, select
 
+from config.prepared import Prepared
 from queueing.catalogue import service_code
 from queueing.errors import (
     CounterBusy,
@@ -41,42 +42,43 @@ from queueing.tickets import anyone_to_call, queue_heads
 CLAIM_ATTEMPTS = 20
 
 
-# The hot statements of a counter action, built once: building one cost more than running it.
-_COUNTER = select(Counter).where(
-    Counter.centre_id == bindparam("centre_id"), Counter.number == bindparam("number")
+# The hot statements of a counter action, prepared once: running one through SQLAlchemy cost more
+# than SQLite needs for it (config/prepared.py).
+_COUNTERS = Counter.__table__  # type: ignore[attr-defined]
+_TICKETS = Ticket.__table__  # type: ignore[attr-defined]
+_COUNTER = select(_COUNTERS).where(
+    _COUNTERS.c.centre_id == bindparam("centre_id"), _COUNTERS.c.number == bindparam("number")
 )
-_COUNTER_LOCKED = _COUNTER.with_for_update()
+_FIND_COUNTER = {False: Prepared(_COUNTER), True: Prepared(_COUNTER.with_for_update())}
 
 
 def find_counter(session: Session, *, centre_id: int, number: int, lock: bool = False) -> Counter | None:
     """A centre's counter by number; `lock` holds its row until commit (PostgreSQL; SQLite locks at BEGIN)."""
-    query = _COUNTER_LOCKED if lock else _COUNTER
-    return session.exec(query, params={"centre_id": centre_id, "number": number}).first()
+    found = _FIND_COUNTER[lock].loaded(session, Counter, {"centre_id": centre_id, "number": number})
+    return found[0] if found else None
 
 
 # The statuses written into the SQL, not bound: only then can SQLite use the partial index
 # ux_ticket_active_counter (WHERE status IN ('called', 'serving')) instead of scanning every ticket.
-_IN_HAND: BindParameter[list[str]] = bindparam(
-    "in_hand", [s.value for s in ACTIVE], expanding=True, literal_execute=True
+_HOLDING = Prepared(
+    select(_TICKETS).where(
+        _TICKETS.c.counter_id == bindparam("counter_id"),
+        _TICKETS.c.status.in_([literal_column(f"'{status.value}'") for status in ACTIVE]),
+    )
 )
-
-_HOLDING = select(Ticket).where(
-    Ticket.counter_id == bindparam("counter_id"), col(Ticket.status).in_(_IN_HAND)
-)
-
-
-# Core, on the connection: the row is read back through the session at once (`_claim`).
-_TICKETS = Ticket.__table__  # type: ignore[attr-defined]
-_CLAIM = (
+# The claim of a waiting ticket, which reads the row back at once.
+_CLAIM = Prepared(
     update(_TICKETS)
     .where(_TICKETS.c.id == bindparam("ticket_id"), _TICKETS.c.status == TicketStatus.WAITING.value)
     .values(status=next_status(TicketStatus.WAITING, Move.CALL).value, counter_id=bindparam("to_counter"))
+    .returning(*_TICKETS.columns)
 )
 
 
 def current_ticket(session: Session, *, counter_id: int) -> Ticket | None:
     """The ticket called to or being served at this counter."""
-    return session.exec(_HOLDING, params={"counter_id": counter_id}).first()
+    found = _HOLDING.loaded(session, Ticket, {"counter_id": counter_id})
+    return found[0] if found else None
 
 
 @dataclass(frozen=True)
@@ -274,10 +276,10 @@ class CounterDesk:
     def _claim(self, ticket_id: int) -> Ticket | None:
         """Moves a waiting ticket to this counter, unless another counter got it first."""
         claim = {"ticket_id": ticket_id, "to_counter": id_of(self.counter)}
-        if self.session.connection().execute(_CLAIM, claim).rowcount == 0:
+        claimed = _CLAIM.loaded(self.session, Ticket, claim, refresh=True)
+        if not claimed:
             return None
-        ticket = self.session.get(Ticket, ticket_id, populate_existing=True)
-        assert ticket is not None
+        [ticket] = claimed
         ticket.call_times = [*ticket.call_times, self.now.isoformat()]
         self.session.add(ticket)
         self._hold(ticket)

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
+from config.prepared import Prepared
 from queueing.models import Centre, Ticket, id_of
 from queueing.policy import PolicyConfig, ordered
 from queueing.states import TicketStatus
@@ -94,8 +95,8 @@ def notify_near(
         )
 
 
-# Built once: it runs at every call, and building it cost more than running it.
-_PHONE_WAITING = (
+# Prepared once: it runs at every call, and building it cost more than running it.
+_PHONE_WAITING = Prepared(
     select(Ticket.id)
     .where(
         Ticket.centre_id == bindparam("centre_id"),
@@ -109,8 +110,7 @@ _PHONE_WAITING = (
 
 def _phones_waiting(session: Session, *, centre_id: int, service_id: int) -> bool:
     """Whether anyone with a phone waits in the queue (else the forecast is not worth its queries)."""
-    found = session.exec(_PHONE_WAITING, params={"centre_id": centre_id, "service_id": service_id})
-    return found.first() is not None
+    return _PHONE_WAITING.one(session, {"centre_id": centre_id, "service_id": service_id}) is not None
 
 
 def notify_called(

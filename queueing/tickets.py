@@ -6,13 +6,11 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any
 
 from sqlalchemy import (
     BindParameter,
     Boolean,
     ColumnElement,
-    CompoundSelect,
     Integer,
     and_,
     bindparam,
@@ -202,7 +200,7 @@ def _not_due() -> ColumnElement[bool]:
 
 
 @cache
-def _heads_statement(services: int, callable_only: bool) -> CompoundSelect[Any]:
+def _heads_statement(services: int, callable_only: bool) -> Prepared:
     """queue_heads for this many services: parameters centre_id, now, per_queue, service_0…"""
     service_ids: list[BindParameter[int]] = [bindparam(f"service_{i}") for i in range(services)]
     per_queue = bindparam("per_queue", type_=Integer())
@@ -226,7 +224,7 @@ def _heads_statement(services: int, callable_only: bool) -> CompoundSelect[Any]:
                 .limit(per_queue)
             )
     # SQLite takes no LIMIT inside a compound select, so each line is a subquery.
-    return union_all(*(sa_select(line.subquery()) for line in lines))
+    return Prepared(union_all(*(sa_select(line.subquery()) for line in lines)))
 
 
 def queue_heads(
@@ -249,7 +247,7 @@ def queue_heads(
     params = {"centre_id": centre_id, "now": now, "per_queue": per_queue}
     params.update({f"service_{i}": service_id for i, service_id in enumerate(service_ids)})
     statement = _heads_statement(len(service_ids), callable_only)
-    return _candidates(session.execute(statement, params).all())
+    return _candidates(statement.rows(session, params))
 
 
 def waiting_counts(session: Session, *, centre_id: int) -> dict[int, int]:
@@ -262,23 +260,22 @@ def waiting_counts(session: Session, *, centre_id: int) -> dict[int, int]:
     return dict(rows)
 
 
-# Built once: every `next` asks it, and building it cost more than running it.
-_CALLABLE = (
-    select(Ticket.id)
-    .where(
-        Ticket.centre_id == bindparam("centre_id"),
-        Ticket.status == TicketStatus.WAITING.value,
-        col(Ticket.service_id).in_(bindparam("service_ids", expanding=True)),
-        col(Ticket.away).is_(False),
+@cache
+def _callable_statement(services: int) -> Prepared:
+    """anyone_to_call for this many services: parameters centre_id, service_0…"""
+    service_ids: list[BindParameter[int]] = [bindparam(f"service_{i}") for i in range(services)]
+    return Prepared(
+        sa_select(col(Ticket.id)).where(_waiting(True), col(Ticket.service_id).in_(service_ids)).limit(1)
     )
-    .limit(1)
-)
 
 
 def anyone_to_call(session: Session, *, centre_id: int, service_ids: Sequence[int]) -> bool:
     """Whether any ticket a counter could call waits in these queues of the centre."""
-    found = session.exec(_CALLABLE, params={"centre_id": centre_id, "service_ids": list(service_ids)})
-    return found.first() is not None
+    if not service_ids:
+        return False
+    params: dict[str, object] = {"centre_id": centre_id}
+    params.update({f"service_{i}": service_id for i, service_id in enumerate(service_ids)})
+    return _callable_statement(len(service_ids)).one(session, params) is not None
 
 
 def open_counters_serving(session: Session, *, centre_id: int, service_id: int) -> int:

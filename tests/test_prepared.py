@@ -101,6 +101,14 @@ def test_runs_in_the_sessions_transaction_and_savepoints(database: Database) -> 
         assert session.exec(orm_select(Ticket.token).where(col(Ticket.token).in_(tried))).all() == ["kept"]
 
 
+def test_a_prepared_read_sees_the_sessions_pending_changes(database: Database) -> None:
+    with database.write() as session:
+        _insert(session, "pending", away=True)
+        ticket = session.exec(orm_select(Ticket).where(Ticket.token == "pending")).one()
+        ticket.away = False  # not flushed yet
+        assert READ.one(session, {"token": "pending"})[2] is False  # type: ignore[index]
+
+
 def test_a_new_transaction_of_the_same_session_is_its_own(database: Database) -> None:
     set_away = Prepared(update(TICKETS).where(TICKETS.c.token == bindparam("token")).values(away=False))
     with Session(database.engine, expire_on_commit=False) as session:
@@ -135,3 +143,18 @@ def test_a_row_written_by_a_prepared_insert_joins_the_session_as_if_loaded(datab
         ticket.away = False  # a change made afterwards is flushed as any row's
     with database.read() as session:
         assert READ.one(session, {"token": "joined"})[2] is False  # type: ignore[index]
+
+
+def test_loaded_rows_are_the_sessions_own_refreshed_only_when_asked(database: Database) -> None:
+    by_id = Prepared(select(TICKETS).where(TICKETS.c.id == bindparam("id")))
+    with database.write() as session:
+        ticket_id = _insert(session, "held", away=True)
+        [first] = by_id.loaded(session, Ticket, {"id": ticket_id})
+        assert (first.token, first.away) == ("held", True)
+        Prepared(update(TICKETS).where(TICKETS.c.id == ticket_id).values(away=False)).rows(session, {})
+        # The session holds the row: a load gives back the same object, as the ORM's would.
+        assert by_id.loaded(session, Ticket, {"id": ticket_id}) == [first]
+        assert first.away is True
+        assert by_id.loaded(session, Ticket, {"id": ticket_id}, refresh=True) == [first]
+        assert first.away is False
+        assert by_id.loaded(session, Ticket, {"id": -1}) == []
