@@ -203,8 +203,12 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("centre_id", "day", "number"),
         # Each line of a queue in the policy's order (queue_heads walks a service's priority class by
-        # arrival and stops at its LIMIT), and how many wait in a queue.
-        Index("ix_ticket_line", "centre_id", "status", "service_id", "priority", "arrived_at"),
+        # arrival and stops at its LIMIT), and how many wait in a queue. `id` keeps the lines' order (by
+        # arrival, then id) in the index; with appointment_at, people ahead are counted from it alone.
+        Index(
+            "ix_ticket_line",
+            *("centre_id", "status", "service_id", "priority", "arrived_at", "id", "appointment_at"),
+        ),
         # The appointments due now, earliest first (queue_heads).
         Index("ix_ticket_due", "centre_id", "status", "appointment_at"),
         # Whether anyone with a phone waits in a queue (notifications.py): few tickets have one.

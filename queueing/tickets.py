@@ -46,6 +46,8 @@ TOKEN_BYTES = 24  # 192 bits: unguessable tracking tokens
 
 
 _TICKETS = Ticket.__table__  # type: ignore[attr-defined]
+# Every column's default (the model's), for a new ticket.
+_DEFAULTS = {name: field.get_default() for name, field in Ticket.model_fields.items()}
 # A prepared INSERT of every column, not the ORM's unit of work: building the row and flushing it cost
 # an issue about a quarter of its Python calls.
 _INSERT = Prepared(
@@ -87,24 +89,24 @@ def issue_ticket(
     day = hours.local_day(now, timezone=centre.timezone)
     if offered.intake_stopped_on == day and channel != Channel.APPOINTMENT:
         raise IntakeStopped(f"{service.code} takes no more tickets today at {centre.code}")
-    fields = Ticket.model_fields.items()  # a fresh copy of each default: `call_times` is a list
-    values = {name: field.get_default(call_default_factory=True) for name, field in fields}
-    values.update(
-        centre_id=centre_id,
-        service_id=service_id,
-        day=day,
-        number=allocate_number(session, centre_id=centre_id, prefix=service.prefix, day=day),
-        token=secrets.token_urlsafe(TOKEN_BYTES),
-        status=TicketStatus.WAITING.value,
-        channel=channel,
-        priority=priority.value,
-        phone=phone,
-        language=language,
-        arrived_at=now,
-        issued_at=now,
-        appointment_at=appointment_at,
-        away=channel == Channel.REMOTE and centre.remote_check_in,
-    )
+    values = {
+        **_DEFAULTS,
+        "call_times": [],  # its own list, not the default's
+        "centre_id": centre_id,
+        "service_id": service_id,
+        "day": day,
+        "number": allocate_number(session, centre_id=centre_id, prefix=service.prefix, day=day),
+        "token": secrets.token_urlsafe(TOKEN_BYTES),
+        "status": TicketStatus.WAITING.value,
+        "channel": channel,
+        "priority": priority.value,
+        "phone": phone,
+        "language": language,
+        "arrived_at": now,
+        "issued_at": now,
+        "appointment_at": appointment_at,
+        "away": channel == Channel.REMOTE and centre.remote_check_in,
+    }
     values["id"] = _INSERT.scalar(session, values)
     ticket = as_loaded(session, Ticket, values)
     append_event(

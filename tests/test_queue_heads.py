@@ -245,3 +245,25 @@ def test_a_call_reads_each_line_through_its_index_not_the_centres_history(sqlite
     by_line = "(centre_id=? AND status=? AND service_id=? AND priority=?)"
     assert reads[1:] == [f"SEARCH ticket USING INDEX ix_ticket_line {by_line}"] * (SERVICES * len(Priority))
     assert not any("TEMP B-TREE FOR ORDER BY" in step for step in plan)  # the lines come in order
+
+
+def test_people_ahead_are_counted_from_the_line_index_alone(sqlite_database: Database) -> None:
+    """The count reads no ticket's row: each waiting ticket's class, arrival and appointment are in
+    ix_ticket_line (it once read every waiting ticket's row, 0.94 ms at 2,000 waiting)."""
+    centre_id, _ = fill(sqlite_database, [Row(0, Priority.NONE, 60, None, TicketStatus.WAITING.value)])
+    statements: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        statements.append((statement, parameters))
+
+    with sqlite_database.read() as session:
+        ticket = session.exec(select(Ticket).where(Ticket.centre_id == centre_id)).one()
+        event.listen(sqlite_database.engine, "before_cursor_execute", keep)
+        assert people_ahead(session, ticket=ticket, policy=PolicyConfig(), now=NOW) == 0
+        event.remove(sqlite_database.engine, "before_cursor_execute", keep)
+    [(statement, parameters)] = [(s, p) for s, p in statements if s.startswith("SELECT count(*)")]
+    with sqlite_database.engine.connect() as connection:
+        plan = [row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+    assert plan == [
+        "SEARCH ticket USING COVERING INDEX ix_ticket_line (centre_id=? AND status=? AND service_id=?)"
+    ]
