@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 
 from sqlalchemy import (
@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Integer,
+    Select,
     and_,
     bindparam,
     insert,
@@ -300,39 +301,50 @@ def estimate_wait_s(*, ahead: int, open_counters: int, mean_service_s: int) -> i
     return round(ahead / max(open_counters, 1) * mean_service_s)
 
 
+# Far enough in the future that no ticket arrived after it: the empty range of a class whose
+# tickets all go first.
+_NEVER = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _in_line(*conditions: ColumnElement[bool]) -> Select[int]:
+    """The count of the waiting tickets of the ticket's service that meet `conditions`."""
+    service = col(Ticket.service_id) == bindparam("service_id")
+    return sa_select(func.count()).select_from(Ticket).where(_waiting(False), service, *conditions)
+
+
 @cache
-def _ahead_statement(*, due: bool) -> Prepared:
-    """people_ahead of a due appointment, or of another ticket; parameters below."""
+def _due_ahead_statement() -> Prepared:
+    """people_ahead of a due appointment: parameters centre_id, service_id, now, arrived_at,
+    ticket_id, appointment_at."""
+    # Only due appointments go before a due appointment: the earlier one, then the earlier arrival.
     arrived, ticket_id = col(Ticket.arrived_at), col(Ticket.id)
     at = bindparam("arrived_at", type_=UtcDateTime())
-    same_arrival_lower_id = and_(arrived == at, ticket_id < bindparam("ticket_id"))
-    before: ColumnElement[bool]
-    if due:
-        # Only due appointments go before a due appointment: the earlier one, then the earlier arrival.
-        appointment, own = col(Ticket.appointment_at), bindparam("appointment_at", type_=UtcDateTime())
-        earlier_arrival = or_(arrived < at, same_arrival_lower_id)
-        before = and_(_due(), or_(appointment < own, and_(appointment == own, earlier_arrival)))
-    else:
-        # Every due appointment, and per priority class the not-due tickets that arrived early enough
-        # (`overtakers`): all of the class, or those that arrived before an instant, and perhaps
-        # those that arrived together with this ticket and have a lower id.
-        classes = [
-            and_(
-                col(Ticket.priority) == priority.value,
-                or_(
-                    bindparam(f"all_{priority.value}", type_=Boolean()),
-                    arrived < bindparam(f"before_{priority.value}", type_=UtcDateTime()),
-                    and_(bindparam(f"tie_{priority.value}", type_=Boolean()), same_arrival_lower_id),
-                ),
-            )
-            for priority in Priority
-        ]
-        before = or_(_due(), and_(_not_due(), or_(*classes)))
-    return Prepared(
-        sa_select(func.count())
-        .select_from(Ticket)
-        .where(_waiting(False), col(Ticket.service_id) == bindparam("service_id"), before)
-    )
+    appointment, own = col(Ticket.appointment_at), bindparam("appointment_at", type_=UtcDateTime())
+    earlier_arrival = or_(arrived < at, and_(arrived == at, ticket_id < bindparam("ticket_id")))
+    return Prepared(_in_line(_due(), or_(appointment < own, and_(appointment == own, earlier_arrival))))
+
+
+@cache
+def _ahead_statement() -> Prepared:
+    """people_ahead of a ticket that is not a due appointment: parameters centre_id, service_id, now,
+    arrived_at, ticket_id, and per priority class `from_<class>` and `tie_<class>` (below)."""
+    # Every waiting ticket of the service but those that do not go first: per class, the not-due
+    # tickets that arrived from an instant on (`overtakers`; `from_` is _NEVER when all of the class
+    # go first), less, if `tie_`, those of them that arrived with this ticket and have a lower id.
+    # Counted this way round, the count for a newcomer is the queue's length in the line index and a
+    # few rows at the end of each line, instead of a test of every waiting ticket.
+    arrived, ticket_id = col(Ticket.arrived_at), col(Ticket.id)
+    at = bindparam("arrived_at", type_=UtcDateTime())
+    everyone = _in_line().scalar_subquery()
+    behind: list[ColumnElement[int]] = []
+    for priority in Priority:
+        of_class = (col(Ticket.priority) == priority.value, _not_due())
+        start = bindparam(f"from_{priority.value}", type_=UtcDateTime())
+        tie = bindparam(f"tie_{priority.value}", type_=Boolean())
+        behind.append(_in_line(*of_class, arrived >= start).scalar_subquery())
+        ties = _in_line(*of_class, tie, arrived == at, ticket_id < bindparam("ticket_id"))
+        behind.append(-ties.scalar_subquery())
+    return Prepared(sa_select(everyone - sum(behind[1:], behind[0])))
 
 
 def people_ahead(session: Session, *, ticket: Ticket, policy: PolicyConfig, now: datetime) -> int:
@@ -346,7 +358,6 @@ def people_ahead(session: Session, *, ticket: Ticket, policy: PolicyConfig, now:
         priority=Priority(ticket.priority),
         appointment_at=ticket.appointment_at,
     )
-    due = is_due(me, now=now)
     params: dict[str, object] = {
         "centre_id": ticket.centre_id,
         "service_id": ticket.service_id,
@@ -355,13 +366,16 @@ def people_ahead(session: Session, *, ticket: Ticket, policy: PolicyConfig, now:
         "ticket_id": me.ticket_id,
         "appointment_at": me.appointment_at,
     }
-    if not due:
-        for priority in Priority:
-            cut = overtakers(me, priority=priority, weight=1.0, now=now, config=policy)
-            params[f"all_{priority.value}"] = cut.before is None
-            params[f"before_{priority.value}"] = cut.before or now  # unused when all_ is true
-            params[f"tie_{priority.value}"] = cut.same_arrival
-    return int(_ahead_statement(due=due).scalar(session, params))
+    if is_due(me, now=now):
+        return int(_due_ahead_statement().scalar(session, params))
+    for priority in Priority:
+        cut = overtakers(me, priority=priority, weight=1.0, now=now, config=policy)
+        start = _NEVER if cut.before is None else cut.before
+        params[f"from_{priority.value}"] = start
+        # Those that arrived with it and have a lower id go first; they are in the range only if it
+        # starts at or before its arrival.
+        params[f"tie_{priority.value}"] = cut.same_arrival and start <= me.arrived_at
+    return int(_ahead_statement().scalar(session, params))
 
 
 def set_intake(
