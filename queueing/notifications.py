@@ -74,8 +74,10 @@ def notify_near(
     session: Session, *, centre: Centre, service_id: int, notices: QueueNotices, now: datetime
 ) -> None:
     """Queues the "turn near" SMS of the tickets of one service queue that are now close enough."""
+    if not _phones_waiting(session, centre_id=id_of(centre), service_id=service_id):
+        return  # nobody in this queue can be told: most calls, where few tickets have a phone
     limit = notices.ahead + 1
-    if notices.lead_s > 0 and _phones_waiting(session, centre_id=id_of(centre), service_id=service_id):
+    if notices.lead_s > 0:
         model = wait_model(session, centre=centre, now=now)
         limit = notices.reach(lambda ahead: model.forecast(service_id, ahead=ahead).typical_s) + 1
     heads = queue_heads(session, centre_id=id_of(centre), service_ids=[service_id], now=now, per_queue=limit)
@@ -109,7 +111,7 @@ _PHONE_WAITING = Prepared(
 
 
 def _phones_waiting(session: Session, *, centre_id: int, service_id: int) -> bool:
-    """Whether anyone with a phone waits in the queue (else the forecast is not worth its queries)."""
+    """Whether anyone with a phone waits in the queue (else there is nobody to tell)."""
     return _PHONE_WAITING.one(session, {"centre_id": centre_id, "service_id": service_id}) is not None
 
 
