@@ -39,7 +39,7 @@ stays under 0.25 (docs/performance.md, 2026-11-29 late night). The CPU table sho
 one core): a client near 100 % while the server is not means the client is the limit.
 
 `--py-spy PATH` (py-spy installed from PyPI into a scratch venv, not the project's) also samples the Dor
-process during issue and call-next and prints where its GIL time went, and on PostgreSQL what Dor's
+process during issue and call-next and prints where its CPU time went, and on PostgreSQL what Dor's
 sessions wait for (pg_stat_activity). Profiling slows Dor down: take the figures from a run without it.
 """
 
@@ -759,14 +759,15 @@ def report_server_errors(backend: str, log: Path) -> None:
 
 @contextlib.contextmanager
 def profiled(args: argparse.Namespace, pid: int, name: str, url: str | None) -> Iterator[None]:
-    """With --py-spy: samples the Dor process (the thread holding the GIL) while the block runs, and
+    """With --py-spy: samples the Dor process (its running threads) while the block runs, and
     on PostgreSQL what Dor's database sessions are doing."""
     if not args.py_spy:
         yield
         return
     output = Path(args.profile_dir) / f"{name}.txt"
-    # --gil: only the thread holding the GIL (the one process can use one core at most).
-    command = [args.py_spy, "record", "--pid", str(pid), "--gil", "--nonblocking", "--rate", str(PY_SPY_RATE)]
+    # Every running thread (py-spy leaves out idle ones), not only the one holding the GIL: a thread
+    # inside SQLite has released it, and --gil hid the costliest statement of an issue (2026-12-03).
+    command = [args.py_spy, "record", "--pid", str(pid), "--nonblocking", "--rate", str(PY_SPY_RATE)]
     command += ["--format", "raw", "--output", str(output)]
     with (Path(args.profile_dir) / "py-spy.log").open("ab") as log:
         spy = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -835,7 +836,7 @@ class PgSessions(threading.Thread):
 
 
 def profile_summary(path: Path, name: str, seconds: float, top: int = 12) -> str:
-    """Where the GIL went: event loop or request threads, Dor's functions, and the leaves' packages."""
+    """Where the CPU went: event loop or request threads, Dor's functions, and the leaves' packages."""
     if not path.exists():
         return f"  no profile for {name} (see py-spy.log)"
     inclusive: dict[str, int] = {}
@@ -862,8 +863,8 @@ def profile_summary(path: Path, name: str, seconds: float, top: int = 12) -> str
         return f"{100 * count / max(total, 1):5.1f} %"
 
     lines = [
-        f"  profile of Dor during {name}: {total} samples of the thread holding the GIL "
-        f"(the GIL was held {100 * total / (seconds * PY_SPY_RATE):.0f} % of the time)",
+        f"  profile of Dor during {name}: {total} samples of running threads "
+        f"({100 * total / (seconds * PY_SPY_RATE):.0f} % of one core on average)",
         f"    {share(loop)}  event loop thread (uvicorn, Starlette, responses, bus)",
         f"    {share(total - loop)}  request threads (database work); inclusive shares in Dor's code:",
     ]
