@@ -72,7 +72,7 @@ def _append(
     data: dict[str, Any] | None = None,
 ) -> int:
     """Appends an event with its log's next `seq`, chained to the one before it (queueing/audit.py),
-    and returns that seq. Core statements on the session's connection: nothing reads an event back
+    and returns that seq. Prepared statements (config/prepared.py): nothing reads an event back
     through the session, and an ORM row cost more than the rest of the append."""
     seq = next_value(session, name=_log_serial(centre_id))
     # The log's lock is held (next_value), so the previous entry is final. If this transaction

@@ -39,7 +39,7 @@ VERSION_SERIAL = "organisation"
 CHANGED = "dor_organisation_changed"
 # In a session's `info`: the organisation this transaction uses.
 IN_TRANSACTION = "dor_organisation"
-# Core on the table, run on the connection: a third of the cost of the same select through the ORM.
+# Prepared (config/prepared.py): every transaction that reads the organisation runs it.
 _SERIALS = Serial.__table__  # type: ignore[attr-defined]
 _VERSION = Prepared(sa_select(_SERIALS.c.last).where(_SERIALS.c.name == bindparam("name")))
 
