@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -30,6 +31,7 @@ from sqlmodel import Session, SQLModel
 Processor = Callable[[Any], Any] | None
 M = TypeVar("M", bound=SQLModel)
 _HELD = "dor_prepared_connection"  # in a session's `info`: its transaction, connection, driver's
+_UPDATES: dict[tuple[type[SQLModel], tuple[str, ...]], Prepared] = {}  # update_row's, by model and columns
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,25 @@ def as_loaded(session: Session, model: type[M], values: Mapping[str, Any]) -> M:
     make_transient_to_detached(row)
     session.add(row)
     return row
+
+
+def update_row(session: Session, row: SQLModel, **values: Any) -> None:
+    """Writes these columns of a row the session holds with one prepared UPDATE by its key, and sets
+    them on the row as written, as a flush leaves it: for the hot paths, where the unit of work cost
+    some 250 Python calls to flush one changed row."""
+    model = type(row)
+    keys = model.__mapper__.primary_key  # type: ignore[attr-defined]
+    statement = _UPDATES.get((model, tuple(values)))
+    if statement is None:
+        table = model.__table__  # type: ignore[attr-defined]
+        where = [column == bindparam(f"key_{column.key}") for column in keys]
+        new: dict[str, Any] = {name: bindparam(f"new_{name}") for name in values}  # own names are reserved
+        statement = _UPDATES[(model, tuple(values))] = Prepared(update(table).where(*where).values(new))
+    params = {f"new_{name}": value for name, value in values.items()}
+    params.update({f"key_{column.key}": getattr(row, column.key) for column in keys})
+    statement.rows(session, params)
+    for name, value in values.items():
+        set_committed_value(row, name, value)
 
 
 def _connections(session: Session) -> tuple[Connection, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, literal_column, or_, update
 from sqlmodel import Session, col, select
 
-from config.prepared import Prepared
+from config.prepared import Prepared, update_row
 from queueing.catalogue import service_code
 from queueing.errors import (
     CounterBusy,
@@ -280,35 +280,31 @@ class CounterDesk:
         if not claimed:
             return None
         [ticket] = claimed
-        ticket.call_times = [*ticket.call_times, self.now.isoformat()]
-        self.session.add(ticket)
+        update_row(self.session, ticket, call_times=[*ticket.call_times, self.now.isoformat()])
         self._hold(ticket)
         return ticket
 
     def recall(self) -> Ticket:
         """Calls the ticket in hand again."""
         ticket = self._in_hand()
-        ticket.status = next_status(TicketStatus(ticket.status), Move.RECALL).value
-        ticket.call_times = [*ticket.call_times, self.now.isoformat()]
-        self.session.add(ticket)
+        status = next_status(TicketStatus(ticket.status), Move.RECALL).value
+        update_row(self.session, ticket, status=status, call_times=[*ticket.call_times, self.now.isoformat()])
         self._event("recalled", ticket, calls=len(ticket.call_times))
         return ticket
 
     def start(self) -> Ticket:
         """The citizen is at the counter."""
         ticket = self._in_hand()
-        ticket.status = next_status(TicketStatus(ticket.status), Move.START).value
-        ticket.started_at = self.now
-        self.session.add(ticket)
+        status = next_status(TicketStatus(ticket.status), Move.START).value
+        update_row(self.session, ticket, status=status, started_at=self.now)
         self._event("started", ticket)
         return ticket
 
     def finish(self) -> Ticket:
         """Service is complete."""
         ticket = self._in_hand()
-        ticket.status = next_status(TicketStatus(ticket.status), Move.FINISH).value
-        ticket.ended_at = self.now
-        self.session.add(ticket)
+        status = next_status(TicketStatus(ticket.status), Move.FINISH).value
+        update_row(self.session, ticket, status=status, ended_at=self.now)
         self._hold(None)
         self._event("finished", ticket)
         return ticket
@@ -326,9 +322,7 @@ class CounterDesk:
                 f"no-show needs {self.centre.no_show_min_calls} calls and {self.centre.no_show_min_wait_s} s "
                 f"since the first; this ticket has {len(calls)} calls and {int(waited)} s"
             )
-        ticket.status = status.value
-        ticket.ended_at = self.now
-        self.session.add(ticket)
+        update_row(self.session, ticket, status=status.value, ended_at=self.now)
         self._hold(None)
         self._event("no_show", ticket, calls=len(calls))
         return ticket

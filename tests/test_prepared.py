@@ -11,7 +11,7 @@ from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
 from config.db import Database
-from config.prepared import Prepared, as_loaded
+from config.prepared import Prepared, as_loaded, update_row
 from queueing.models import Ticket
 from queueing.organisation import organisation
 
@@ -158,3 +158,20 @@ def test_loaded_rows_are_the_sessions_own_refreshed_only_when_asked(database: Da
         assert by_id.loaded(session, Ticket, {"id": ticket_id}, refresh=True) == [first]
         assert first.away is False
         assert by_id.loaded(session, Ticket, {"id": -1}) == []
+
+
+def test_update_row_writes_the_columns_and_leaves_the_row_as_written(database: Database) -> None:
+    with database.write() as session:
+        ticket_id = _insert(session, "updated", away=True)
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None
+        ticket.language = "en"  # a change of its own, pending: it is written too
+        update_row(
+            session, ticket, status="called", call_times=[*ticket.call_times, "2026-11-29T06:32:00+00:00"]
+        )
+        assert (ticket.status, len(ticket.call_times)) == ("called", 2)
+        assert not session.dirty  # nothing left for the unit of work to write
+    with database.read() as session:
+        stored = session.get(Ticket, ticket_id)
+        assert stored is not None
+        assert (stored.status, stored.language, len(stored.call_times)) == ("called", "en", 2)
