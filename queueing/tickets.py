@@ -312,7 +312,6 @@ def _in_line(*conditions: ColumnElement[bool]) -> Select[int]:
     return sa_select(func.count()).select_from(Ticket).where(_waiting(False), service, *conditions)
 
 
-@cache
 def _due_ahead_statement() -> Prepared:
     """people_ahead of a due appointment: parameters centre_id, service_id, now, arrived_at,
     ticket_id, appointment_at."""
@@ -324,7 +323,6 @@ def _due_ahead_statement() -> Prepared:
     return Prepared(_in_line(_due(), or_(appointment < own, and_(appointment == own, earlier_arrival))))
 
 
-@cache
 def _ahead_statement() -> Prepared:
     """people_ahead of a ticket that is not a due appointment: parameters centre_id, service_id, now,
     arrived_at, ticket_id, and per priority class `from_<class>` and `tie_<class>` (below)."""
@@ -347,6 +345,10 @@ def _ahead_statement() -> Prepared:
     return Prepared(sa_select(everyone - sum(behind[1:], behind[0])))
 
 
+_DUE_AHEAD = _due_ahead_statement()
+_AHEAD = _ahead_statement()
+
+
 def people_ahead(session: Session, *, ticket: Ticket, policy: PolicyConfig, now: datetime) -> int:
     """How many waiting tickets of its service go before this one at weight 1 (0 if it is not waiting)."""
     if ticket.status != TicketStatus.WAITING.value or ticket.id is None:
@@ -367,7 +369,7 @@ def people_ahead(session: Session, *, ticket: Ticket, policy: PolicyConfig, now:
         "appointment_at": me.appointment_at,
     }
     if is_due(me, now=now):
-        return int(_due_ahead_statement().scalar(session, params))
+        return int(_DUE_AHEAD.scalar(session, params))
     for priority in Priority:
         cut = overtakers(me, priority=priority, weight=1.0, now=now, config=policy)
         start = _NEVER if cut.before is None else cut.before
@@ -375,7 +377,7 @@ def people_ahead(session: Session, *, ticket: Ticket, policy: PolicyConfig, now:
         # Those that arrived with it and have a lower id go first; they are in the range only if it
         # starts at or before its arrival.
         params[f"tie_{priority.value}"] = cut.same_arrival and start <= me.arrived_at
-    return int(_ahead_statement().scalar(session, params))
+    return int(_AHEAD.scalar(session, params))
 
 
 def set_intake(

@@ -263,7 +263,6 @@ def promise(
 ) -> Standing:
     """The standing of a walk-in's new ticket, just issued in this transaction; its forecast is kept
     on it, to calibrate the ranges."""
-    session.flush()
     place = standing(
         session, ticket=ticket, policy=policy, now=now, model=model or _after_issue(session, ticket, now)
     )
