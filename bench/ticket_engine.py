@@ -9,10 +9,11 @@ Starlette app with one JSON endpoint served by uvicorn with the options `dor ser
 generator, `concurrency` requests in flight on as many keep-alive connections, measures:
 
 - baseline   GET /status of the bare app (200); N requests, `--baseline-runs` times, the median kept
-- floor      (SQLite only, no target) the least a durable ticket engine can be in this stack: the
-             bare app's POST of the issue request, which in one write thread takes the day's next
-             number, inserts the ticket and its event with Python's sqlite3 and Dor's pragmas (WAL,
-             synchronous FULL) and commits; then the call-next cycles at Dor's counter paths, each
+- floor      (no target) the least a durable ticket engine can be in this stack: the bare app's
+             POST of the issue request takes the day's next number, inserts the ticket and its
+             event and commits, in a write thread: on SQLite with Python's sqlite3 and Dor's pragmas
+             (WAL, synchronous FULL), one writer; on PostgreSQL with psycopg, as many connections
+             and threads as Dor writes with; then the call-next cycles at Dor's counter paths, each
              step one UPDATE of the ticket and one event (next takes the first waiting ticket);
              nothing of Dor (no ORM, sign-in, checks, policy or answer)
 - grouped    (SQLite only, no target) the same floor with group commit: the requests that arrive
@@ -63,8 +64,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx2
+
+if TYPE_CHECKING:
+    from starlette.routing import Route
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -91,13 +96,23 @@ CYCLE = ("next", "start", "finish")
 
 FLOOR_SCHEMA = """
 CREATE TABLE IF NOT EXISTS numbering (day TEXT PRIMARY KEY, last INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS ticket (id INTEGER PRIMARY KEY, day TEXT, number TEXT, token TEXT,
+CREATE TABLE IF NOT EXISTS ticket (id {key}, day TEXT, number TEXT, token TEXT,
                                    status TEXT NOT NULL DEFAULT 'waiting', counter INTEGER,
                                    UNIQUE (day, number));
 CREATE INDEX IF NOT EXISTS ticket_waiting ON ticket (status, id);
 CREATE INDEX IF NOT EXISTS ticket_at_counter ON ticket (counter, status);
-CREATE TABLE IF NOT EXISTS event (seq INTEGER PRIMARY KEY, ticket_id INTEGER, type TEXT);
+CREATE TABLE IF NOT EXISTS event (seq {key}, ticket_id INTEGER, type TEXT);
 """
+FLOOR_KEY = {
+    "sqlite": "INTEGER PRIMARY KEY",
+    "postgresql": "INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+}
+# The first waiting ticket, taken by one counter: PostgreSQL's writers run side by side, so a ticket
+# another one holds is skipped (as Dor's claim); SQLite's one writer needs no such care.
+FLOOR_FIRST_WAITING = {
+    "sqlite": "SELECT id FROM ticket WHERE status = 'waiting' ORDER BY id LIMIT 1",
+    "postgresql": "SELECT id FROM ticket WHERE status = 'waiting' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+}
 # The floor's counter actions: the status a ticket at the counter has before and after each.
 FLOOR_STEPS = {"start": ("called", "serving"), "finish": ("serving", "done")}
 Answer = tuple[int, dict[str, object] | None]
@@ -105,18 +120,12 @@ Answer = tuple[int, dict[str, object] | None]
 
 def serve_baseline(port: int, floor: str | None = None, grouped: bool = False) -> None:
     """A bare Starlette app with one JSON endpoint, served with the options of `dor serve`; with
-    `floor` (an SQLite file) also the floor's durable issue and counter actions (next, start,
-    finish) at Dor's paths, one commit per request or, `grouped`, one commit for all the requests
-    that arrived while the last was being written."""
-    import secrets
-    import sqlite3
-    from functools import partial
-
+    `floor` (an SQLite file or a PostgreSQL URL) also the floor's durable issue and counter actions
+    (next, start, finish) at Dor's paths."""
     import uvicorn
-    from anyio import CapacityLimiter, to_thread
     from starlette.applications import Starlette
     from starlette.requests import Request
-    from starlette.responses import JSONResponse, Response
+    from starlette.responses import JSONResponse
     from starlette.routing import Route
 
     async def status(request: Request) -> JSONResponse:
@@ -124,102 +133,141 @@ def serve_baseline(port: int, floor: str | None = None, grouped: bool = False) -
 
     routes = [Route(BASELINE_PATH, status, methods=["GET"])]
     if floor is not None:
-        sys.path.insert(0, str(ROOT))  # the bare app alone needs nothing of the project
-        from config.db import SQLITE_PRAGMAS
+        routes += floor_routes(floor, grouped)
+    app = Starlette(routes=routes)
+    # As server/cli.py serve: uvicorn.run(app, host=, port=, log_level=, proxy_headers=True).
+    uvicorn.run(app, host=HOST, port=port, log_level="warning", proxy_headers=True)
+
+
+def floor_routes(floor: str, grouped: bool) -> list[Route]:
+    """The floor's issue and counter actions on `floor`: each request a transaction of its own, or,
+    `grouped` (SQLite), one transaction for all the requests that arrived while the last was
+    being written. On SQLite one writer thread with Dor's pragmas (WAL, synchronous FULL); on
+    PostgreSQL as many connections, each on its own thread, as Dor has write threads."""
+    import queue
+    import secrets
+    from functools import partial
+
+    from anyio import CapacityLimiter, to_thread
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    sys.path.insert(0, str(ROOT))  # the bare app alone needs nothing else of the project
+    from config.db import SQLITE_PRAGMAS, WRITE_THREADS
+
+    backend = "sqlite" if not floor.startswith("postgresql") else "postgresql"
+    connections: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    if backend == "sqlite":
+        import sqlite3
 
         connection = sqlite3.connect(floor, check_same_thread=False, isolation_level=None)
         for pragma in SQLITE_PRAGMAS:
             connection.execute(pragma)
-        connection.executescript(FLOOR_SCHEMA)
-        writer = CapacityLimiter(1)  # SQLite's one writer, as Dor's SQLite write thread
+        connection.executescript(FLOOR_SCHEMA.format(key=FLOOR_KEY[backend]))
+        connections.put(connection)
+        writer, begin, mark = CapacityLimiter(1), "BEGIN IMMEDIATE", "?"  # SQLite's one writer
+    else:
+        import psycopg
 
-        def issue_one(day: str) -> Answer:
-            connection.execute("INSERT OR IGNORE INTO numbering VALUES (?, 0)", (day,))
-            (last,) = connection.execute(
-                "UPDATE numbering SET last = last + 1 WHERE day = ? RETURNING last", (day,)
+        for _ in range(WRITE_THREADS):
+            connections.put(psycopg.connect(floor.replace("+psycopg", ""), autocommit=True))
+        connections.get().execute(FLOOR_SCHEMA.format(key=FLOOR_KEY[backend]))
+        writer, begin, mark = CapacityLimiter(WRITE_THREADS), "BEGIN", "%s"
+
+    def sql(statement: str) -> str:
+        return statement.replace("?", mark)
+
+    def issue_one(connection: Any, day: str) -> Answer:
+        connection.execute(sql("INSERT INTO numbering VALUES (?, 0) ON CONFLICT DO NOTHING"), (day,))
+        (last,) = connection.execute(
+            sql("UPDATE numbering SET last = last + 1 WHERE day = ? RETURNING last"), (day,)
+        ).fetchone()
+        number = f"A-{last:03d}"
+        (ticket,) = connection.execute(
+            sql("INSERT INTO ticket (day, number, token) VALUES (?, ?, ?) RETURNING id"),
+            (day, number, secrets.token_urlsafe(16)),
+        ).fetchone()
+        connection.execute(sql("INSERT INTO event (ticket_id, type) VALUES (?, 'issued')"), (ticket,))
+        return 201, {"id": ticket, "number": number}
+
+    def act(counter: int, action: str, connection: Any) -> Answer:
+        """next calls the first waiting ticket to the counter; start and finish move its ticket on."""
+        if action == "next":
+            row = connection.execute(
+                sql(
+                    "UPDATE ticket SET status = 'called', counter = ? WHERE id = "
+                    f"({FLOOR_FIRST_WAITING[backend]}) RETURNING id, number"
+                ),
+                (counter,),
             ).fetchone()
-            number = f"A-{last:03d}"
-            (ticket,) = connection.execute(
-                "INSERT INTO ticket (day, number, token) VALUES (?, ?, ?) RETURNING id",
-                (day, number, secrets.token_urlsafe(16)),
+        else:
+            before, after = FLOOR_STEPS[action]
+            row = connection.execute(
+                sql("UPDATE ticket SET status = ? WHERE counter = ? AND status = ? RETURNING id, number"),
+                (after, counter, before),
             ).fetchone()
-            connection.execute("INSERT INTO event (ticket_id, type) VALUES (?, 'issued')", (ticket,))
-            return 201, {"id": ticket, "number": number}
+        if row is None:
+            return (204 if action == "next" else 409), None
+        connection.execute(sql("INSERT INTO event (ticket_id, type) VALUES (?, ?)"), (row[0], action))
+        return 200, {"ticket": {"id": row[0], "number": row[1]}}
 
-        def act(counter: int, action: str) -> Answer:
-            """next calls the first waiting ticket to the counter; start and finish move its ticket on."""
-            if action == "next":
-                row = connection.execute(
-                    "UPDATE ticket SET status = 'called', counter = ? WHERE id = (SELECT id FROM ticket"
-                    " WHERE status = 'waiting' ORDER BY id LIMIT 1) RETURNING id, number",
-                    (counter,),
-                ).fetchone()
-            else:
-                before, after = FLOOR_STEPS[action]
-                row = connection.execute(
-                    "UPDATE ticket SET status = ? WHERE counter = ? AND status = ? RETURNING id, number",
-                    (after, counter, before),
-                ).fetchone()
-            if row is None:
-                return (204 if action == "next" else 409), None
-            connection.execute("INSERT INTO event (ticket_id, type) VALUES (?, ?)", (row[0], action))
-            return 200, {"ticket": {"id": row[0], "number": row[1]}}
-
-        def write_all(jobs: list[Callable[[], Answer]]) -> list[Answer]:
-            connection.execute("BEGIN IMMEDIATE")
+    def write_all(jobs: list[Callable[[Any], Answer]]) -> list[Answer]:
+        connection = connections.get()
+        try:
+            connection.execute(begin)
             try:
-                answers = [job() for job in jobs]
+                answers = [job(connection) for job in jobs]
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
-            return answers
+        finally:
+            connections.put(connection)
+        return answers
 
-        waiting: list[tuple[Callable[[], Answer], asyncio.Future[Answer]]] = []
-        group_lock = asyncio.Lock()
+    waiting: list[tuple[Callable[[Any], Answer], asyncio.Future[Answer]]] = []
+    group_lock = asyncio.Lock()
 
-        async def durably(job: Callable[[], Answer]) -> Answer:
-            """Commits `job` alone or, grouped, with every job waiting when its turn comes: whoever
-            holds the lock with its job unwritten writes them all."""
-            if not grouped:
-                alone: list[Answer] = await to_thread.run_sync(write_all, [job], limiter=writer)
-                return alone[0]
-            mine: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-            waiting.append((job, mine))
-            async with group_lock:
-                if not mine.done():  # else an earlier holder wrote it: leave the rest to their owners
-                    group = waiting[:]
-                    waiting.clear()
-                    try:
-                        answers = await to_thread.run_sync(
-                            write_all, [job for job, _ in group], limiter=writer
-                        )
-                    except Exception as exc:
-                        for _, future in group:
-                            future.set_exception(exc)
-                    else:
-                        for (_, future), reply in zip(group, answers, strict=True):
-                            future.set_result(reply)
-            return await mine
+    async def durably(job: Callable[[Any], Answer]) -> Answer:
+        """Commits `job` alone or, grouped, with every job waiting when its turn comes: whoever
+        holds the lock with its job unwritten writes them all."""
+        if not grouped:
+            alone: list[Answer] = await to_thread.run_sync(write_all, [job], limiter=writer)
+            return alone[0]
+        mine: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        waiting.append((job, mine))
+        async with group_lock:
+            if not mine.done():  # else an earlier holder wrote it: leave the rest to their owners
+                group = waiting[:]
+                waiting.clear()
+                try:
+                    answers = await to_thread.run_sync(write_all, [job for job, _ in group], limiter=writer)
+                except Exception as exc:
+                    for _, future in group:
+                        future.set_exception(exc)
+                else:
+                    for (_, future), reply in zip(group, answers, strict=True):
+                        future.set_result(reply)
+        return await mine
 
-        def answer(status_code: int, body: dict[str, object] | None) -> Response:
-            return Response(status_code=status_code) if body is None else JSONResponse(body, status_code)
+    def answer(status_code: int, body: dict[str, object] | None) -> Response:
+        return Response(status_code=status_code) if body is None else JSONResponse(body, status_code)
 
-        async def issue_ticket(request: Request) -> Response:
-            await request.json()
-            return answer(*await durably(partial(issue_one, time.strftime("%Y-%m-%d"))))
+    async def issue_ticket(request: Request) -> Response:
+        await request.json()
+        return answer(*await durably(partial(issue_one, day=time.strftime("%Y-%m-%d"))))
 
-        async def counter_action(request: Request) -> Response:
-            action = request.path_params["action"]
-            if action != "next" and action not in FLOOR_STEPS:
-                return Response(status_code=404)
-            return answer(*await durably(partial(act, request.path_params["counter"], action)))
+    async def counter_action(request: Request) -> Response:
+        action = request.path_params["action"]
+        if action != "next" and action not in FLOOR_STEPS:
+            return Response(status_code=404)
+        return answer(*await durably(partial(act, request.path_params["counter"], action)))
 
-        routes.append(Route(TICKETS_PATH, issue_ticket, methods=["POST"]))
-        routes.append(Route(COUNTERS_PATH + "{counter:int}/{action}", counter_action, methods=["POST"]))
-    app = Starlette(routes=routes)
-    # As server/cli.py serve: uvicorn.run(app, host=, port=, log_level=, proxy_headers=True).
-    uvicorn.run(app, host=HOST, port=port, log_level="warning", proxy_headers=True)
+    return [
+        Route(TICKETS_PATH, issue_ticket, methods=["POST"]),
+        Route(COUNTERS_PATH + "{counter:int}/{action}", counter_action, methods=["POST"]),
+    ]
 
 
 # --- figures -------------------------------------------------------------------------------------
@@ -647,8 +695,10 @@ def dor(args: list[str], env: dict[str, str]) -> None:
 
 @contextlib.contextmanager
 def database(backend: str, folder: Path) -> Iterator[str]:
-    """A fresh, empty database URL; a PostgreSQL database is dropped afterwards."""
+    """A fresh, empty database URL (an SQLite file in `folder`); a PostgreSQL database is dropped
+    afterwards."""
     if backend == "sqlite":
+        folder.mkdir(exist_ok=True)
         yield f"sqlite:///{folder / 'dor.sqlite3'}"
         return
     import psycopg
@@ -899,24 +949,29 @@ async def measure_baseline(args: argparse.Namespace, load: Load, backend: str, f
     return chosen
 
 
-async def measure_floors(args: argparse.Namespace, load: Load, folder: Path) -> list[Phase]:
-    """SQLite only: the floor's durable issue (N requests) and counter cycles (N), with a commit per
-    request and grouped."""
+async def measure_floors(args: argparse.Namespace, load: Load, backend: str, folder: Path) -> list[Phase]:
+    """The floor's durable issue (N requests) and counter cycles (N), with a commit per request
+    and, on SQLite, grouped."""
     n = args.concurrency
     agents = tuple({"Cookie": "floor=1", "X-CSRF-Token": "floor"} for _ in range(n))  # not checked
     phases = []
-    for grouped, name in [(False, "floor"), (True, "floor, commits grouped")]:
-        with baseline_server(folder, folder / f"floor-{grouped}.sqlite3", grouped) as (base, pid):
+    for grouped in [False, True] if backend == "sqlite" else [False]:
+        name = "floor, commits grouped" if grouped else "floor"
+        driver = "sqlite3" if backend == "sqlite" else "psycopg"
+        with (
+            database(backend, folder / f"floor-{grouped}") as url,
+            baseline_server(folder, url.removeprefix("sqlite:///"), grouped) as (base, pid),
+        ):
             job = Job(base, "issue", args.requests, n, args.time_limit, pid)
             await load(replace(job, total=args.warmup), Phase("", ""), None)
-            phases.append(Phase("sqlite", f"{name}: issue, sqlite3 (no Dor)"))
+            phases.append(Phase(backend, f"{name}: issue, {driver} (no Dor)"))
             await load(job, phases[-1], None)
             # As for Dor: enough waiting tickets that `next` never answers 204 (not measured).
             await load(replace(job, total=args.warmup + n), Phase("", ""), None)
             cycles = replace(job, mode="cycle", agents=agents)
             await load(replace(cycles, total=args.warmup), Phase("", ""), None)
-            calls = Phase("sqlite", f"{name}: call-next cycles/s")
-            requests = Phase("sqlite", f"{name}: cycle req/s")
+            calls = Phase(backend, f"{name}: call-next cycles/s")
+            requests = Phase(backend, f"{name}: cycle req/s")
             await load(cycles, calls, requests)
             same_run(calls, requests)
             phases += [calls, requests]
@@ -925,14 +980,14 @@ async def measure_floors(args: argparse.Namespace, load: Load, folder: Path) -> 
 
 @contextlib.contextmanager
 def baseline_server(
-    folder: Path, floor: Path | None = None, grouped: bool = False
+    folder: Path, floor: str | None = None, grouped: bool = False
 ) -> Iterator[tuple[str, int]]:
     """The bare app in a process of its own: its base URL and pid."""
     port = free_port()
     log = folder / "baseline.log"
     command = [sys.executable, str(Path(__file__).resolve()), "--serve-baseline", str(port)]
     if floor is not None:
-        command += ["--floor", str(floor)] + (["--group-commit"] if grouped else [])
+        command += ["--floor", floor] + (["--group-commit"] if grouped else [])
     process = start(command, {**os.environ}, log)
     try:
         base = f"http://{HOST}:{port}"
@@ -1114,7 +1169,7 @@ async def run(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix=f"dor-bench-{backend}-") as tmp:
             print(f"[{backend}] baseline ...", flush=True)
             baseline = await measure_baseline(args, load, backend, Path(tmp))
-            floors = await measure_floors(args, load, Path(tmp)) if backend == "sqlite" else []
+            floors = await measure_floors(args, load, backend, Path(tmp))
             print(f"[{backend}] Dor ...", flush=True)
             phases = await measure_dor(args, load, backend, Path(tmp))
             results += [(baseline, baseline), *((p, baseline) for p in [*floors, *phases])]
@@ -1162,7 +1217,7 @@ def main() -> int:
         "--profile-dir", metavar="DIR", help="where py-spy's raw stacks go (default: a temp dir)"
     )
     parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    parser.add_argument("--floor", metavar="SQLITE_FILE", help=argparse.SUPPRESS)
+    parser.add_argument("--floor", metavar="SQLITE_FILE_OR_URL", help=argparse.SUPPRESS)
     parser.add_argument("--group-commit", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_baseline:
