@@ -138,6 +138,12 @@ def update_row(session: Session, row: SQLModel, **values: Any) -> None:
         set_committed_value(row, name, value)
 
 
+def dialect_name(session: Session) -> str:
+    """The name of the dialect the session's transaction runs on (beginning it if need be), from
+    what the prepared statements keep: asking the session for its connection costs more."""
+    return _connections(session)[0].dialect.name
+
+
 def _connections(session: Session) -> tuple[Connection, Any]:
     """The session's connection and its driver's, kept for its transaction: asking the session for
     them again costs more than a statement."""

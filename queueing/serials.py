@@ -6,7 +6,7 @@ from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from config.prepared import Prepared
+from config.prepared import Prepared, dialect_name
 from queueing.models import Serial
 
 _TABLE = Serial.__table__  # type: ignore[attr-defined]
@@ -37,12 +37,12 @@ def next_value(session: Session, *, name: str) -> int:
     One upsert statement: the row lock it takes is held to commit, so concurrent transactions get
     consecutive values in commit order, never the same one.
     """
-    statement = _BY_DIALECT[session.connection().dialect.name]["next"]
+    statement = _BY_DIALECT[dialect_name(session)]["next"]
     return int(statement.scalar(session, {"name": name}))
 
 
 def lock(session: Session, *, name: str) -> None:
     """Holds the counter `name`'s row lock until commit (PostgreSQL; SQLite writers are serial)."""
-    statements = _BY_DIALECT[session.connection().dialect.name]
+    statements = _BY_DIALECT[dialect_name(session)]
     statements["create"].rows(session, {"name": name})
     statements["lock"].rows(session, {"name": name})

@@ -11,7 +11,7 @@ from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
 from config.db import Database
-from config.prepared import Prepared, as_loaded, update_row
+from config.prepared import Prepared, as_loaded, dialect_name, update_row
 from queueing.models import Ticket
 from queueing.organisation import organisation
 
@@ -121,6 +121,13 @@ def test_a_new_transaction_of_the_same_session_is_its_own(database: Database) ->
             session.rollback()  # the second transaction's change goes with it
     with database.read() as session:
         assert READ.one(session, {"token": "first"})[2] is True  # type: ignore[index]
+
+
+def test_dialect_name_is_the_transactions_and_begins_it(database: Database) -> None:
+    with Session(database.engine) as session:
+        assert session.get_transaction() is None
+        assert dialect_name(session) == ("sqlite" if database.is_sqlite else "postgresql")
+        assert session.get_transaction() is not None
 
 
 def test_refuses_parameters_it_cannot_bind_plainly(database: Database) -> None:
