@@ -170,9 +170,12 @@ def floor_routes(floor: str, grouped: bool) -> list[Route]:
     else:
         import psycopg
 
-        for _ in range(WRITE_THREADS):
-            connections.put(psycopg.connect(floor.replace("+psycopg", ""), autocommit=True))
-        connections.get().execute(FLOOR_SCHEMA.format(key=FLOOR_KEY[backend]))
+        opened = [
+            psycopg.connect(floor.replace("+psycopg", ""), autocommit=True) for _ in range(WRITE_THREADS)
+        ]
+        opened[0].execute(FLOOR_SCHEMA.format(key=FLOOR_KEY[backend]))
+        for each in opened:
+            connections.put(each)
         writer, begin, mark = CapacityLimiter(WRITE_THREADS), "BEGIN", "%s"
 
     def sql(statement: str) -> str:
