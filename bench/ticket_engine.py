@@ -156,7 +156,7 @@ def floor_routes(floor: str, grouped: bool) -> list[Route]:
     sys.path.insert(0, str(ROOT))  # the bare app alone needs nothing else of the project
     from config.db import SQLITE_PRAGMAS, WRITE_THREADS
 
-    backend = "sqlite" if not floor.startswith("postgresql") else "postgresql"
+    backend = "postgresql" if floor.startswith("postgresql") else "sqlite"
     connections: queue.SimpleQueue[Any] = queue.SimpleQueue()
     if backend == "sqlite":
         import sqlite3
