@@ -323,17 +323,16 @@ def _due_ahead_statement() -> Prepared:
     return Prepared(_in_line(_due(), or_(appointment < own, and_(appointment == own, earlier_arrival))))
 
 
-def _ahead_statement() -> Prepared:
-    """people_ahead of a ticket that is not a due appointment: parameters centre_id, service_id, now,
-    arrived_at, ticket_id, and per priority class `from_<class>` and `tie_<class>` (below)."""
-    # Every waiting ticket of the service but those that do not go first: per class, the not-due
-    # tickets that arrived from an instant on (`overtakers`; `from_` is _NEVER when all of the class
-    # go first), less, if `tie_`, those of them that arrived with this ticket and have a lower id.
-    # Counted this way round, the count for a newcomer is the queue's length in the line index and a
-    # few rows at the end of each line, instead of a test of every waiting ticket.
+def _not_ahead() -> ColumnElement[int]:
+    """How many waiting tickets of the service do not go before a ticket that is not a due
+    appointment (itself included): parameters centre_id, service_id, now, arrived_at, ticket_id, and
+    per priority class `from_<class>` and `tie_<class>` (below)."""
+    # Per class, the not-due tickets that arrived from an instant on (`overtakers`; `from_` is _NEVER
+    # when all of the class go first), less, if `tie_`, those of them that arrived with this ticket
+    # and have a lower id. Counted this way round, for a newcomer it is a few rows at the end of each
+    # line, instead of a test of every waiting ticket.
     arrived, ticket_id = col(Ticket.arrived_at), col(Ticket.id)
     at = bindparam("arrived_at", type_=UtcDateTime())
-    everyone = _in_line().scalar_subquery()
     behind: list[ColumnElement[int]] = []
     for priority in Priority:
         of_class = (col(Ticket.priority) == priority.value, _not_due())
@@ -342,15 +341,24 @@ def _ahead_statement() -> Prepared:
         behind.append(_in_line(*of_class, arrived >= start).scalar_subquery())
         ties = _in_line(*of_class, tie, arrived == at, ticket_id < bindparam("ticket_id"))
         behind.append(-ties.scalar_subquery())
-    return Prepared(sa_select(everyone - sum(behind[1:], behind[0])))
+    return sum(behind[1:], behind[0])
 
 
 _DUE_AHEAD = _due_ahead_statement()
-_AHEAD = _ahead_statement()
+# people_ahead of a ticket that is not a due appointment: the queue's length (from the line index)
+# less those that do not go first; or, given the length, those that do not go first.
+_AHEAD = Prepared(sa_select(_in_line().scalar_subquery() - _not_ahead()))
+_NOT_AHEAD = Prepared(sa_select(_not_ahead()))
 
 
-def people_ahead(session: Session, *, ticket: Ticket, policy: PolicyConfig, now: datetime) -> int:
-    """How many waiting tickets of its service go before this one at weight 1 (0 if it is not waiting)."""
+def people_ahead(
+    session: Session, *, ticket: Ticket, policy: PolicyConfig, now: datetime, waiting: int | None = None
+) -> int:
+    """How many waiting tickets of its service go before this one at weight 1 (0 if it is not waiting).
+
+    `waiting`, when the caller knows it exactly, is how many tickets wait in the service (this one
+    included): the count then reads only the ends of the lines, not the whole queue.
+    """
     if ticket.status != TicketStatus.WAITING.value or ticket.id is None:
         return 0
     me = Candidate(
@@ -377,7 +385,9 @@ def people_ahead(session: Session, *, ticket: Ticket, policy: PolicyConfig, now:
         # Those that arrived with it and have a lower id go first; they are in the range only if it
         # starts at or before its arrival.
         params[f"tie_{priority.value}"] = cut.same_arrival and start <= me.arrived_at
-    return int(_AHEAD.scalar(session, params))
+    if waiting is None:
+        return int(_AHEAD.scalar(session, params))
+    return waiting - int(_NOT_AHEAD.scalar(session, params))
 
 
 def set_intake(

@@ -249,12 +249,24 @@ class Standing:
 
 
 def standing(
-    session: Session, *, ticket: Ticket, policy: PolicyConfig, now: datetime, model: WaitModel | None = None
+    session: Session,
+    *,
+    ticket: Ticket,
+    policy: PolicyConfig,
+    now: datetime,
+    model: WaitModel | None = None,
+    queue_exact: bool = False,
 ) -> Standing:
-    """People ahead of a waiting ticket in its queue, in the policy's order, and its wait."""
-    ahead = people_ahead(session, ticket=ticket, policy=policy, now=now)
+    """People ahead of a waiting ticket in its queue, in the policy's order, and its wait.
+
+    `queue_exact`: the model's count of the ticket's queue is the database's in this transaction, so
+    the count of people ahead need not walk the queue again to learn its length.
+    """
     if model is None:
         model = wait_model(session, centre=organisation(session).centres_by_id[ticket.centre_id], now=now)
+    queue = model.queues.get(ticket.service_id) if queue_exact else None
+    waiting = None if queue is None else queue.waiting
+    ahead = people_ahead(session, ticket=ticket, policy=policy, now=now, waiting=waiting)
     return Standing(ahead, model.forecast(ticket.service_id, ahead=ahead))
 
 
@@ -263,9 +275,11 @@ def promise(
 ) -> Standing:
     """The standing of a walk-in's new ticket, just issued in this transaction; its forecast is kept
     on it, to calibrate the ranges."""
-    place = standing(
-        session, ticket=ticket, policy=policy, now=now, model=model or _after_issue(session, ticket, now)
-    )
+    # A model worked out after the issue, in this write transaction, counts the queues exactly: no
+    # change to a ticket commits without its event, and the transaction holds the centre's log.
+    exact = model is None
+    model = model or _after_issue(session, ticket, now)
+    place = standing(session, ticket=ticket, policy=policy, now=now, model=model, queue_exact=exact)
     # One prebuilt UPDATE, the row told it is already written: a flush of the ticket for this one
     # column cost an issue a twentieth of its Python calls.
     _SET_PROMISE.rows(session, {"ticket_id": id_of(ticket), "promise": place.forecast.typical_s})

@@ -171,11 +171,15 @@ def test_people_ahead_is_the_place_in_the_policys_order(
             line = ordered(
                 everyone(session, centre_id, [service_id]), weights={service_id: 1.0}, now=NOW, config=policy
             )
-            places = {}
+            places, given_length = {}, {}
             for ticket in session.exec(select(Ticket).where(Ticket.service_id == service_id)).all():
                 places[ticket.id] = people_ahead(session, ticket=ticket, policy=policy, now=NOW)
+                # As a new ticket's promise counts, told the queue's length by the wait model.
+                given_length[ticket.id] = people_ahead(
+                    session, ticket=ticket, policy=policy, now=NOW, waiting=len(line)
+                )
             waiting = {c.ticket_id: i for i, c in enumerate(line)}
-            assert places == {i: waiting.get(i, 0) for i in places}
+            assert places == given_length == {i: waiting.get(i, 0) for i in places}
 
 
 # The pure part: which tickets of a class go before a given one, against rank_key itself, at
