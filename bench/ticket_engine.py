@@ -16,8 +16,10 @@ generator, `concurrency` requests in flight on as many keep-alive connections, m
              and threads as Dor writes with; then the call-next cycles at Dor's counter paths, each
              step one UPDATE of the ticket and one event (next takes the first waiting ticket);
              nothing of Dor (no ORM, sign-in, checks, policy or answer)
-- grouped    (SQLite only, no target) the same floor with group commit: the requests that arrive
-             while one transaction is being written share the next transaction and its fsync
+- grouped    (no target) the same floor with group commit: the requests that arrive while one
+             transaction is being written share the next transaction and its fsync; on PostgreSQL,
+             where each statement is a round trip, a group of issues is numbered and written in
+             three statements (set-based), the counter actions still one by one
 - issue      POST /api/v1/centres/DAM-01/tickets as the DAM-01 kiosk (201); N requests
 - call-next  N cycles next (200) + start (200) + finish (200), each client an agent at its own
              counter; latency of the `next` request, throughput in cycles (= calls) per second
@@ -107,6 +109,15 @@ FLOOR_KEY = {
     "sqlite": "INTEGER PRIMARY KEY",
     "postgresql": "INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
 }
+# The grouped floor's tickets on PostgreSQL, numbered in one statement: (count, day, count, tokens, day).
+FLOOR_ISSUE_SET = """
+WITH taken AS (UPDATE numbering SET last = last + %s WHERE day = %s RETURNING last),
+given AS (SELECT taken.last - %s + place AS n, token
+          FROM taken, unnest(%s::text[]) WITH ORDINALITY AS tokens (token, place))
+INSERT INTO ticket (day, number, token)
+SELECT %s, 'A-' || lpad(n::text, greatest(3, length(n::text)), '0'), token FROM given
+RETURNING id, number
+"""
 # The first waiting ticket, taken by one counter: PostgreSQL's writers run side by side, so a ticket
 # another one holds is skipped (as Dor's claim); SQLite's one writer needs no such care.
 FLOOR_FIRST_WAITING = {
@@ -141,8 +152,8 @@ def serve_baseline(port: int, floor: str | None = None, grouped: bool = False) -
 
 def floor_routes(floor: str, grouped: bool) -> list[Route]:
     """The floor's issue and counter actions on `floor`: each request a transaction of its own, or,
-    `grouped` (SQLite), one transaction for all the requests that arrived while the last was
-    being written. On SQLite one writer thread with Dor's pragmas (WAL, synchronous FULL); on
+    `grouped`, one transaction for all the requests that arrived while the last was being
+    written. On SQLite one writer thread with Dor's pragmas (WAL, synchronous FULL); on
     PostgreSQL as many connections, each on its own thread, as Dor has write threads."""
     import queue
     import secrets
@@ -181,6 +192,15 @@ def floor_routes(floor: str, grouped: bool) -> list[Route]:
     def sql(statement: str) -> str:
         return statement.replace("?", mark)
 
+    @dataclass(frozen=True)
+    class Issue:
+        """One ticket of `day` to issue (a job of its own, or one of a group's set)."""
+
+        day: str
+
+        def __call__(self, connection: Any) -> Answer:
+            return issue_one(connection, self.day)
+
     def issue_one(connection: Any, day: str) -> Answer:
         connection.execute(sql("INSERT INTO numbering VALUES (?, 0) ON CONFLICT DO NOTHING"), (day,))
         (last,) = connection.execute(
@@ -215,12 +235,29 @@ def floor_routes(floor: str, grouped: bool) -> list[Route]:
         connection.execute(sql("INSERT INTO event (ticket_id, type) VALUES (?, ?)"), (row[0], action))
         return 200, {"ticket": {"id": row[0], "number": row[1]}}
 
+    def issue_set(connection: Any, day: str, count: int) -> list[Answer]:
+        """PostgreSQL, grouped: a group's `count` tickets in three statements, however many they
+        are, since there each statement is a round trip to the server."""
+        connection.execute("INSERT INTO numbering VALUES (%s, 0) ON CONFLICT DO NOTHING", (day,))
+        tokens = [secrets.token_urlsafe(16) for _ in range(count)]
+        rows = connection.execute(FLOOR_ISSUE_SET, (count, day, count, tokens, day)).fetchall()
+        ids = [id for id, _ in rows]
+        connection.execute("INSERT INTO event (ticket_id, type) SELECT unnest(%s::int[]), 'issued'", (ids,))
+        return [(201, {"id": id, "number": number}) for id, number in rows]
+
+    def run_all(connection: Any, jobs: list[Callable[[Any], Answer]]) -> list[Answer]:
+        days = {job.day for job in jobs if isinstance(job, Issue)}
+        issues_only = len(days) == 1 and all(isinstance(job, Issue) for job in jobs)
+        if grouped and backend == "postgresql" and len(jobs) > 1 and issues_only:
+            return issue_set(connection, days.pop(), len(jobs))
+        return [job(connection) for job in jobs]
+
     def write_all(jobs: list[Callable[[Any], Answer]]) -> list[Answer]:
         connection = connections.get()
         try:
             connection.execute(begin)
             try:
-                answers = [job(connection) for job in jobs]
+                answers = run_all(connection, jobs)
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -259,7 +296,7 @@ def floor_routes(floor: str, grouped: bool) -> list[Route]:
 
     async def issue_ticket(request: Request) -> Response:
         await request.json()
-        return answer(*await durably(partial(issue_one, day=time.strftime("%Y-%m-%d"))))
+        return answer(*await durably(Issue(time.strftime("%Y-%m-%d"))))
 
     async def counter_action(request: Request) -> Response:
         action = request.path_params["action"]
@@ -954,11 +991,11 @@ async def measure_baseline(args: argparse.Namespace, load: Load, backend: str, f
 
 async def measure_floors(args: argparse.Namespace, load: Load, backend: str, folder: Path) -> list[Phase]:
     """The floor's durable issue (N requests) and counter cycles (N), with a commit per request
-    and, on SQLite, grouped."""
+    and grouped."""
     n = args.concurrency
     agents = tuple({"Cookie": "floor=1", "X-CSRF-Token": "floor"} for _ in range(n))  # not checked
     phases = []
-    for grouped in [False, True] if backend == "sqlite" else [False]:
+    for grouped in [False, True]:
         name = "floor, commits grouped" if grouped else "floor"
         driver = "sqlite3" if backend == "sqlite" else "psycopg"
         with (
