@@ -18,8 +18,9 @@ generator, `concurrency` requests in flight on as many keep-alive connections, m
              nothing of Dor (no ORM, sign-in, checks, policy or answer)
 - grouped    (no target) the same floor with group commit: the requests that arrive while one
              transaction is being written share the next transaction and its fsync; on PostgreSQL,
-             where each statement is a round trip, a group of issues is numbered and written in
-             three statements (set-based), the counter actions still one by one
+             where each statement is a round trip, a group's work goes set-based: its issues are
+             numbered and written in three statements, its counter actions in one statement per
+             kind of action and one for their events
 - issue      POST /api/v1/centres/DAM-01/tickets as the DAM-01 kiosk (201); N requests
 - call-next  N cycles next (200) + start (200) + finish (200), each client an agent at its own
              counter; latency of the `next` request, throughput in cycles (= calls) per second
@@ -38,8 +39,9 @@ requests (cycles) or `--time-limit` seconds, whichever comes first; load goes on
 The ratio is throughput / the baseline's throughput measured in the same run with the same generator;
 the project's target is >= 0.25 for issue and call-next. Call-next is judged by the requests of its
 cycle (the `cycle` row): a call takes three requests, and in cycles a second even the grouped floor
-stays under 0.25 (docs/performance.md, 2026-11-29 late night). The CPU table shows who was busy (percent of
-one core): a client near 100 % while the server is not means the client is the limit.
+stays under 0.25 but in runs whose baseline is low (docs/performance.md, 2026-11-29 late night). The
+CPU table shows who was busy (percent of one core): a client near 100 % while the server is not means
+the client is the limit.
 
 `--py-spy PATH` (py-spy installed from PyPI into a scratch venv, not the project's) also samples the Dor
 process during issue and call-next and prints where its CPU time went, and on PostgreSQL what Dor's
@@ -126,6 +128,21 @@ FLOOR_FIRST_WAITING = {
 }
 # The floor's counter actions: the status a ticket at the counter has before and after each.
 FLOOR_STEPS = {"start": ("called", "serving"), "finish": ("serving", "done")}
+# The grouped floor's calls on PostgreSQL, in one statement: the first waiting tickets, one for each
+# of the group's counters in the order they came (count, counters).
+FLOOR_NEXT_SET = """
+WITH heads AS (SELECT id, row_number() OVER (ORDER BY id) AS place
+               FROM (SELECT id FROM ticket WHERE status = 'waiting'
+                     ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) AS free),
+calling AS (SELECT counter, place FROM unnest(%s::int[]) WITH ORDINALITY AS c (counter, place))
+UPDATE ticket SET status = 'called', counter = calling.counter
+FROM heads JOIN calling USING (place) WHERE ticket.id = heads.id
+RETURNING ticket.id, ticket.number, calling.counter
+"""
+# ... and their starts, or finishes, in one statement: (status after, counters, status before).
+FLOOR_STEP_SET = """
+UPDATE ticket SET status = %s WHERE counter = ANY(%s::int[]) AND status = %s RETURNING id, number, counter
+"""
 Answer = tuple[int, dict[str, object] | None]
 
 
@@ -157,7 +174,6 @@ def floor_routes(floor: str, grouped: bool) -> list[Route]:
     PostgreSQL as many connections, each on its own thread, as Dor has write threads."""
     import queue
     import secrets
-    from functools import partial
 
     from anyio import CapacityLimiter, to_thread
     from starlette.requests import Request
@@ -214,7 +230,17 @@ def floor_routes(floor: str, grouped: bool) -> list[Route]:
         connection.execute(sql("INSERT INTO event (ticket_id, type) VALUES (?, 'issued')"), (ticket,))
         return 201, {"id": ticket, "number": number}
 
-    def act(counter: int, action: str, connection: Any) -> Answer:
+    @dataclass(frozen=True)
+    class Act:
+        """One counter's action: next, start or finish (a job of its own, or one of a group's set)."""
+
+        counter: int
+        action: str
+
+        def __call__(self, connection: Any) -> Answer:
+            return act(connection, self.counter, self.action)
+
+    def act(connection: Any, counter: int, action: str) -> Answer:
         """next calls the first waiting ticket to the counter; start and finish move its ticket on."""
         if action == "next":
             row = connection.execute(
@@ -245,11 +271,46 @@ def floor_routes(floor: str, grouped: bool) -> list[Route]:
         connection.execute("INSERT INTO event (ticket_id, type) SELECT unnest(%s::int[]), 'issued'", (ids,))
         return [(201, {"id": id, "number": number}) for id, number in rows]
 
+    def act_set(connection: Any, acts: list[Act]) -> list[Answer]:
+        """PostgreSQL, grouped: a group's counter actions in a statement per kind of action and one
+        for their events. Each counter has one action in a group at most (its agent waits for each
+        answer), so the order of the kinds changes nothing."""
+        held: dict[int, tuple[int, str]] = {}  # counter -> its ticket (id, number) once acted on
+        calling = [a.counter for a in acts if a.action == "next"]
+        if calling:
+            rows = connection.execute(FLOOR_NEXT_SET, (len(calling), calling)).fetchall()
+            held.update((counter, (id, number)) for id, number, counter in rows)
+        for action, (before, after) in FLOOR_STEPS.items():
+            counters = [a.counter for a in acts if a.action == action]
+            if counters:
+                rows = connection.execute(FLOOR_STEP_SET, (after, counters, before)).fetchall()
+                held.update((counter, (id, number)) for id, number, counter in rows)
+        answers: list[Answer] = []
+        events: list[tuple[int, str]] = []
+        for a in acts:
+            ticket = held.get(a.counter)
+            if ticket is None:
+                answers.append(((204 if a.action == "next" else 409), None))
+                continue
+            answers.append((200, {"ticket": {"id": ticket[0], "number": ticket[1]}}))
+            events.append((ticket[0], a.action))
+        if events:
+            ids, types = zip(*events, strict=True)
+            connection.execute(
+                "INSERT INTO event (ticket_id, type) SELECT * FROM unnest(%s::int[], %s::text[])",
+                (list(ids), list(types)),
+            )
+        return answers
+
     def run_all(connection: Any, jobs: list[Callable[[Any], Answer]]) -> list[Answer]:
-        days = {job.day for job in jobs if isinstance(job, Issue)}
-        issues_only = len(days) == 1 and all(isinstance(job, Issue) for job in jobs)
-        if grouped and backend == "postgresql" and len(jobs) > 1 and issues_only:
-            return issue_set(connection, days.pop(), len(jobs))
+        if not (grouped and backend == "postgresql" and len(jobs) > 1):
+            return [job(connection) for job in jobs]
+        issues = [job for job in jobs if isinstance(job, Issue)]
+        if len(issues) == len(jobs) and len({job.day for job in issues}) == 1:
+            return issue_set(connection, issues[0].day, len(issues))
+        acts = [job for job in jobs if isinstance(job, Act)]
+        if len(acts) == len(jobs) and len({a.counter for a in acts}) == len(acts):
+            return act_set(connection, acts)
         return [job(connection) for job in jobs]
 
     def write_all(jobs: list[Callable[[Any], Answer]]) -> list[Answer]:
@@ -302,7 +363,7 @@ def floor_routes(floor: str, grouped: bool) -> list[Route]:
         action = request.path_params["action"]
         if action != "next" and action not in FLOOR_STEPS:
             return Response(status_code=404)
-        return answer(*await durably(partial(act, request.path_params["counter"], action)))
+        return answer(*await durably(Act(request.path_params["counter"], action)))
 
     return [
         Route(TICKETS_PATH, issue_ticket, methods=["POST"]),
