@@ -11,6 +11,10 @@ organisation table must not be changed through one (its version hook would not s
 docs/architecture.md).
 
 Only plain bound parameters: no expanding `IN`, no literal rendering (compile refuses them).
+
+On PostgreSQL the driver prepares a statement on the server once it has run a few times, and the
+server may then run it on a plan made without the values (a generic plan). Where the best plan
+depends on the values, a statement says so (`plan_with_values`) and is planned at every run.
 """
 
 from __future__ import annotations
@@ -42,19 +46,27 @@ class _Compiled:
     names: tuple[str, ...]
     positional: bool
     results: tuple[Processor, ...]
+    options: dict[str, Any]  # for the driver's execute
 
 
 class Prepared:
-    """One Core statement, compiled at its first run on each dialect; `rows`, `one`, `scalar` run it."""
+    """One Core statement, compiled at its first run on each dialect; `rows`, `one`, `scalar` run it.
 
-    def __init__(self, statement: ClauseElement) -> None:
+    `plan_with_values`: the server plans it at every run, with the values given (PostgreSQL: the
+    driver does not prepare it). For a statement whose plan made without the values is much slower:
+    a count of a range whose bounds decide which index scan is short.
+    """
+
+    def __init__(self, statement: ClauseElement, *, plan_with_values: bool = False) -> None:
         self.statement = statement
+        self.plan_with_values = plan_with_values
         self._by_dialect: dict[str, _Compiled] = {}
 
     def _compiled(self, dialect: Dialect) -> _Compiled:
         found = self._by_dialect.get(dialect.name)
         if found is None:
-            found = self._by_dialect[dialect.name] = _compile(self.statement, dialect)
+            options = {"prepare": False} if self.plan_with_values and dialect.name == "postgresql" else {}
+            found = self._by_dialect[dialect.name] = _compile(self.statement, dialect, options)
         return found
 
     def rows(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -72,7 +84,7 @@ class Prepared:
         if listeners:  # statements counted by tests and benchmarks: they see these too
             for listener in listeners:
                 listener(connection, None, compiled.sql, given, None, False)
-        cursor = driver.execute(compiled.sql, given)
+        cursor = driver.execute(compiled.sql, given, **compiled.options)
         if not compiled.results:
             return []
         return [_converted(row, compiled.results) for row in cursor.fetchall()]
@@ -162,7 +174,7 @@ def _converted(row: Sequence[Any], processors: tuple[Processor, ...]) -> tuple[A
     )
 
 
-def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
+def _compile(statement: ClauseElement, dialect: Dialect, options: dict[str, Any]) -> _Compiled:
     compiled: Any = statement.compile(dialect=dialect)
     if compiled.literal_execute_params or compiled.post_compile_params:
         raise ValueError("a prepared statement takes plain bound parameters only")
@@ -188,4 +200,5 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
         names=tuple(names),
         positional=compiled.positional,
         results=results,
+        options=options,
     )

@@ -182,3 +182,23 @@ def test_update_row_writes_the_columns_and_leaves_the_row_as_written(database: D
         stored = session.get(Ticket, ticket_id)
         assert stored is not None
         assert (stored.status, stored.language, len(stored.call_times)) == ("called", "en", 2)
+
+
+def _server_prepared(session: Session) -> int:
+    """How many statements the session's connection has prepared on the server."""
+    counted = session.connection().exec_driver_sql("SELECT count(*) FROM pg_prepared_statements")
+    return int(counted.scalar_one())
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_statement_planned_with_its_values_is_never_prepared_on_the_server(database: Database) -> None:
+    """The driver prepares a statement on the server once it has run a few times, and the server may
+    then plan it without the values; one marked `plan_with_values` stays planned at every run."""
+    by_values = Prepared(LATER.statement, plan_with_values=True)
+    with database.read() as session:
+        for _ in range(10):
+            by_values.rows(session, {"at": AT})
+        assert _server_prepared(session) == 0
+        for _ in range(10):
+            LATER.rows(session, {"at": AT})
+        assert _server_prepared(session) == 1  # the same statement, unmarked
