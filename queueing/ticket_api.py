@@ -80,6 +80,9 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
     settings = request.app.state.settings
     policy, rules, notices = policy_config(request), otp_rules(request), queue_notices(request)
     at = now(request)
+    # What was asked, to tell a retry from another request under the same key; worked out before
+    # the transaction, and only when there is a key.
+    digest = fingerprint(request.url.path, body.model_dump()) if key is not None else ""
 
     def work(session: Session) -> TicketOut | str | Verdict:
         known = organisation(session)  # read its rows, never change them
@@ -93,7 +96,6 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
             device = require_device(session, creds, kind=DeviceKind.KIOSK, centre_id=id_of(centre))
             caller = f"device:{device.id}"
         scoped_key = f"ticket:{caller}:{key}" if key else None
-        digest = fingerprint(request.url.path, body.model_dump())
         if scoped_key is not None:
             try:
                 stored = replay(session, key=scoped_key, fingerprint=digest)
