@@ -482,12 +482,17 @@ def cancel(
     status: AppointmentStatus = AppointmentStatus.CANCELLED,
 ) -> None:
     """Cancels a booked appointment (or voids it, as a broker's); its place returns to the pool and
-    the holder is told it is cancelled."""
-    if appointment.status != AppointmentStatus.BOOKED.value:
+    the holder is told it is cancelled. Of twin requests only one finds it still booked."""
+    cancelled = session.execute(
+        update(Appointment)
+        .where(
+            col(Appointment.id) == appointment.id, col(Appointment.status) == AppointmentStatus.BOOKED.value
+        )
+        .values(status=status.value, cancelled_at=now)
+    )
+    if cancelled.rowcount == 0:  # type: ignore[attr-defined]
+        session.refresh(appointment)
         raise BookingRefused(409, "appointment_not_active", f"this appointment is {appointment.status}")
-    appointment.status = status.value
-    appointment.cancelled_at = now
-    session.add(appointment)
     if appointment.start > now:
         _release_place(session, appointment)
     send_appointment_sms(session, appointment, centre, "cancelled", now)
@@ -502,13 +507,12 @@ def reschedule(
     rules: BookingRules,
     now: datetime,
 ) -> None:
-    """Moves a booked appointment to another slot, once: the new place is taken before the old is freed."""
+    """Moves a booked appointment to another slot, once: the new place is taken before the old is
+    freed, and the move holds only if the appointment is still as it was read (twin requests: one)."""
     if appointment.status != AppointmentStatus.BOOKED.value:
         raise BookingRefused(409, "appointment_not_active", f"this appointment is {appointment.status}")
     if appointment.reschedules >= rules.max_reschedules:
-        raise BookingRefused(
-            409, "reschedule_limit", "an appointment can be moved only once; cancel and book again"
-        )
+        raise _moved_already()
     if start == appointment.start:
         raise BookingRefused(422, "slot_unchanged", "field 'start': this is already the appointment's time")
     end = _check_slot(start, centre=centre, rules=rules, now=now)
@@ -516,11 +520,32 @@ def reschedule(
     assert service is not None
     if not _take_place(session, centre=centre, service=service, start=start, rules=rules.slots, now=now):
         raise BookingRefused(409, "slot_full", "this slot is full; choose another")
-    _release_place(session, appointment)
-    appointment.start, appointment.end = start, end
-    appointment.reschedules += 1
-    session.add(appointment)
+    old_start = appointment.start
+    moved = session.execute(
+        update(Appointment)
+        .where(
+            col(Appointment.id) == appointment.id,
+            col(Appointment.status) == AppointmentStatus.BOOKED.value,
+            col(Appointment.start) == old_start,
+            col(Appointment.reschedules) < rules.max_reschedules,
+        )
+        .values(start=start, end=end, reschedules=col(Appointment.reschedules) + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount == 0:  # type: ignore[attr-defined]  # a twin request moved or cancelled it first
+        session.refresh(appointment)
+        if appointment.status != AppointmentStatus.BOOKED.value:
+            raise BookingRefused(409, "appointment_not_active", f"this appointment is {appointment.status}")
+        raise _moved_already()
+    _release_place(session, appointment)  # still the old slot: the row in hand was not synchronised
+    session.refresh(appointment)
     send_appointment_sms(session, appointment, centre, "booking_confirmed", now)
+
+
+def _moved_already() -> BookingRefused:
+    return BookingRefused(
+        409, "reschedule_limit", "an appointment can be moved only once; cancel and book again"
+    )
 
 
 def find_by_token(session: Session, token: str) -> Appointment | None:

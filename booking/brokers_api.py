@@ -9,6 +9,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 from starlette.requests import Request
 
@@ -369,10 +370,14 @@ async def lift(request: Request) -> BlockOut:
         found = session.get(BookingBlock, number)
         if found is None or found.centre_id != id_of(centre):
             raise not_found(request, "block", raw)
-        if found.lifted_at is not None:
+        lifted = session.execute(
+            update(BookingBlock)
+            .where(col(BookingBlock.id) == number, col(BookingBlock.lifted_at).is_(None))
+            .values(lifted_at=at)
+        )
+        if lifted.rowcount == 0:  # type: ignore[attr-defined]  # lifted already, perhaps a moment ago
             raise ApiError(409, "block_lifted", f"block {number} was lifted already")
-        found.lifted_at = at
-        session.add(found)
+        session.refresh(found)
         append_event(
             session,
             centre_id=id_of(centre),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TypeVar
 
@@ -66,6 +67,15 @@ def _device_out(device: Device) -> DeviceOut:
     )
 
 
+@contextmanager
+def refused_as_conflict() -> Iterator[None]:
+    """What the administration refuses (AdminError) as a 409 with its code."""
+    try:
+        yield
+    except AdminError as exc:
+        raise ApiError(409, exc.code, str(exc)) from None
+
+
 def centre_of_path(session: Session, request: Request) -> Centre:
     code = request.path_params["centre"]
     centre = catalogue.find_centre(session, code=code)
@@ -125,7 +135,7 @@ async def register_device(request: Request, body: DeviceIn) -> NewDeviceOut:
     summary="Revoke a device's token",
     tag="administration",
     responses={200: DeviceOut},
-    errors=(401, 403),
+    errors=(401, 403, 409),
     security=("session",),
 )
 async def revoke(request: Request) -> DeviceOut:
@@ -140,7 +150,8 @@ async def revoke(request: Request) -> DeviceOut:
         device = session.get(Device, number) if number is not None else None
         if device is None or device.centre_id != centre.id:
             raise not_found(request, "device", raw)
-        revoke_device(session, device=device, now=at)
+        with refused_as_conflict():
+            revoke_device(session, device=device, now=at)
         log_device_change(session, "device_revoked", device, centre=centre, actor=manager.actor, at=at)
         return _device_out(device)
 
@@ -223,7 +234,7 @@ async def create_staff(request: Request, body: StaffIn) -> CredentialOut:
         ):
             raise ApiError(403, "forbidden", "supervisors create agents of their own centres only")
         password = body.password or generate_password()
-        try:
+        with refused_as_conflict():
             staff = add_staff(
                 session,
                 username=body.username,
@@ -232,8 +243,6 @@ async def create_staff(request: Request, body: StaffIn) -> CredentialOut:
                 password=password,
                 display_name=body.display_name,
             )
-        except AdminError as exc:
-            raise ApiError(409, "staff_refused", str(exc)) from None
         log_staff_change(session, "staff_created", staff, actor=manager.actor, at=at)
         return CredentialOut(staff=_staff_out(session, staff), password=None if body.password else password)
 
@@ -254,7 +263,7 @@ def _managed(session: Session, request: Request, manager: SignedIn) -> Staff:
     summary="Disable an account; its sessions end at once",
     tag="administration",
     responses={200: StaffOut},
-    errors=(401, 403),
+    errors=(401, 403, 409),
     security=("session",),
 )
 async def disable(request: Request) -> StaffOut:
@@ -264,7 +273,8 @@ async def disable(request: Request) -> StaffOut:
     def work(session: Session) -> StaffOut:
         manager = manager_of(session, creds, at=at, rules=rules)
         staff = _managed(session, request, manager)
-        disable_staff(session, staff=staff, now=at)
+        with refused_as_conflict():
+            disable_staff(session, staff=staff, now=at)
         log_staff_change(session, "staff_disabled", staff, actor=manager.actor, at=at)
         return _staff_out(session, staff)
 
@@ -278,7 +288,7 @@ async def disable(request: Request) -> StaffOut:
     tag="administration",
     body=NewPasswordIn,
     responses={200: CredentialOut},
-    errors=(401, 403),
+    errors=(401, 403, 409),
     security=("session",),
 )
 async def new_password(request: Request, body: NewPasswordIn) -> CredentialOut:
@@ -289,7 +299,8 @@ async def new_password(request: Request, body: NewPasswordIn) -> CredentialOut:
         manager = manager_of(session, creds, at=at, rules=rules)
         staff = _managed(session, request, manager)
         password = body.password or generate_password()
-        reset_password(session, staff=staff, password=password, now=at)
+        with refused_as_conflict():
+            reset_password(session, staff=staff, password=password, now=at)
         log_staff_change(session, "password_reset", staff, actor=manager.actor, at=at)
         return CredentialOut(staff=_staff_out(session, staff), password=None if body.password else password)
 
@@ -303,7 +314,7 @@ async def new_password(request: Request, body: NewPasswordIn) -> CredentialOut:
     tag="administration",
     body=IntakeIn,
     responses={200: IntakeOut},
-    errors=(401, 403),
+    errors=(401, 403, 409),
     security=("session",),
 )
 async def intake(request: Request, body: IntakeIn) -> IntakeOut:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import math
 
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col
 from starlette.requests import Request
 
 from config.http import not_found, operation, read
@@ -122,9 +123,12 @@ async def auto(request: Request, body: AutoBalanceIn) -> BalanceOut:
     def work(session: Session) -> BalanceOut:
         centre = centre_of_path(session, request)
         manager = manager_of(session, creds, at=at, rules=policy, centre_id=id_of(centre))
-        if centre.auto_balance != body.auto:
-            centre.auto_balance = body.auto
-            session.add(centre)
+        switched = session.execute(
+            update(Centre)
+            .where(col(Centre.id) == id_of(centre), col(Centre.auto_balance).is_(not body.auto))
+            .values(auto_balance=body.auto)
+        )
+        if switched.rowcount:  # type: ignore[attr-defined]  # else it was so already: nothing to log
             append_event(
                 session,
                 centre_id=id_of(centre),
@@ -134,7 +138,8 @@ async def auto(request: Request, body: AutoBalanceIn) -> BalanceOut:
                 at=at,
                 data={"auto": body.auto},
             )
-        return balance_view(session, centre=centre, rules=rules)
+        # Either way the centre is now as asked; the row read before the update still says what was.
+        return balance_view(session, centre=centre, rules=rules).model_copy(update={"auto": body.auto})
 
     return await write_and_publish(request, work)
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, Field
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, delete, select
 from starlette.requests import Request
 
@@ -40,6 +41,9 @@ class MoveTicketIn(Strict):
 class ControlOut(BaseModel):
     centre: str
     changed: str
+    applied: bool = Field(
+        default=True, description="false when all was as asked already: nothing changed, nothing logged"
+    )
 
 
 def _services(session: Session, centre: Centre, codes: list[str]) -> dict[str, int]:
@@ -67,13 +71,16 @@ async def managed_change(request: Request, work_as: Callable[[Session, Centre, s
 
 
 async def _control(
-    request: Request, change: str, work_in_centre: Callable[[Session, Centre], dict[str, Any]]
+    request: Request, change: str, work_in_centre: Callable[[Session, Centre], dict[str, Any] | None]
 ) -> ControlOut:
-    """Runs one change at the centre of the path for its manager, and logs it with its author."""
+    """Runs one change at the centre of the path for its manager, and logs it with its author; a
+    change that finds all as asked already (None) logs nothing, so a request sent twice is logged once."""
     at = now(request)
 
     def work(session: Session, centre: Centre, actor: str) -> ControlOut:
         data = work_in_centre(session, centre)
+        if data is None:
+            return ControlOut(centre=centre.code, changed=change, applied=False)
         append_event(
             session,
             centre_id=id_of(centre),
@@ -112,13 +119,25 @@ async def counter_services(request: Request, body: CounterServicesIn) -> Control
             422, "invalid_input", f"field 'backups': {sorted(both)[0]} is already one of its own queues"
         )
 
-    def change(session: Session, centre: Centre) -> dict[str, Any]:
+    def change(session: Session, centre: Centre) -> dict[str, Any] | None:
+        # The counter's row locked first: two changes of its queues at once take turns.
         counter = session.exec(
-            select(Counter).where(Counter.centre_id == id_of(centre), Counter.number == number)
+            select(Counter)
+            .where(Counter.centre_id == id_of(centre), Counter.number == number)
+            .with_for_update()
         ).first()
         if counter is None:
             raise not_found(request, "counter", raw)
         ids = _services(session, centre, [*body.services, *body.backups])
+        wanted = {(ids[code], weight, QueueRole.MAIN.value) for code, weight in body.services.items()}
+        wanted |= {(ids[code], weight, QueueRole.BACKUP.value) for code, weight in body.backups.items()}
+        held = session.exec(
+            select(CounterService.service_id, CounterService.weight, CounterService.role).where(
+                CounterService.counter_id == id_of(counter)
+            )
+        ).all()
+        if {tuple(row) for row in held} == wanted:
+            return None  # as asked already: nothing changes, nothing is logged
         session.exec(delete(CounterService).where(col(CounterService.counter_id) == id_of(counter)))
         for weights, role in ((body.services, QueueRole.MAIN), (body.backups, QueueRole.BACKUP)):
             for code, weight in weights.items():
@@ -150,9 +169,20 @@ async def counter_services(request: Request, body: CounterServicesIn) -> Control
 async def no_show_policy(request: Request, body: NoShowPolicyIn) -> ControlOut:
     """Supervisors of the centre and admins; logged as `no_show_policy_changed`."""
 
-    def change(session: Session, centre: Centre) -> dict[str, Any]:
-        centre.no_show_min_calls, centre.no_show_min_wait_s = body.min_calls, body.min_wait_s
-        session.add(centre)
+    def change(session: Session, centre: Centre) -> dict[str, Any] | None:
+        changed = session.execute(
+            update(Centre)
+            .where(
+                col(Centre.id) == id_of(centre),
+                or_(
+                    col(Centre.no_show_min_calls) != body.min_calls,
+                    col(Centre.no_show_min_wait_s) != body.min_wait_s,
+                ),
+            )
+            .values(no_show_min_calls=body.min_calls, no_show_min_wait_s=body.min_wait_s)
+        )
+        if changed.rowcount == 0:  # type: ignore[attr-defined]
+            return None  # the policy already: nothing is logged
         return {"min_calls": body.min_calls, "min_wait_s": body.min_wait_s}
 
     return await _control(request, "no_show_policy_changed", change)
@@ -190,6 +220,8 @@ async def move_ticket(request: Request, body: MoveTicketIn) -> ControlOut:
                 409, "ticket_not_waiting", f"{number} is {ticket.status}: only a waiting ticket moves"
             )
         target = _services(session, centre, [body.service])[body.service]
+        if ticket.service_id == target:
+            raise ApiError(409, "ticket_not_moved", f"{number} is in the queue of {body.service} already")
         origin = session.get(Service, ticket.service_id)
         ticket.service_id = target
         ticket.earlier_calls, ticket.requeued_at = len(ticket.call_times), at

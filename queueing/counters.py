@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, literal_column, or_, update
+from sqlalchemy import ColumnElement, bindparam, literal_column, or_, update
 from sqlmodel import Session, col, select
 
 from config.prepared import Prepared, update_row
@@ -37,9 +37,12 @@ from queueing.models import (
 from queueing.organisation import organisation
 from queueing.policy import PolicyConfig, choose_next
 from queueing.states import ACTIVE, Move, TicketStatus, next_status
-from queueing.tickets import anyone_to_call, queue_heads
+from queueing.tickets import anyone_to_call, queue_heads, transition
 
 CLAIM_ATTEMPTS = 20
+# A recall sooner than this after the last call is a second tap of the same button: the hall has not
+# finished hearing the first announcement.
+RECALL_AFTER_S = 10
 
 
 # The hot statements of a counter action, prepared once: running one through SQLAlchemy cost more
@@ -151,48 +154,62 @@ class CounterDesk:
 
     # --- the counter itself -------------------------------------------------------------------
 
-    def open(self, *, agent_id: int) -> None:
-        """The agent takes this counter; 409 counter_taken if another agent holds it."""
-        taken = self.session.execute(
-            update(Counter)
-            .where(
-                col(Counter.id) == id_of(self.counter),
-                or_(col(Counter.agent_id).is_(None), col(Counter.agent_id) == agent_id),
-            )
-            .values(agent_id=agent_id, is_open=True)
+    def _change(self, *still: ColumnElement[bool], **values: Any) -> bool:
+        """Writes these columns of the counter if the database still holds it as `still` says, and
+        reloads it: of twin requests (a double tap, two tabs) only the first finds it so."""
+        changed = self.session.execute(
+            update(Counter).where(col(Counter.id) == id_of(self.counter), *still).values(**values)
         )
-        if taken.rowcount == 0:  # type: ignore[attr-defined]
-            raise CounterTaken(f"counter {self.counter.number} is held by another agent")
         self.session.refresh(self.counter)
-        self._event("counter_opened", agent=agent_id)
+        return bool(changed.rowcount)  # type: ignore[attr-defined]
+
+    def open(self, *, agent_id: int) -> None:
+        """The agent takes this counter; 409 counter_taken if another agent holds it. Opening a
+        counter the agent holds open already changes nothing and logs nothing."""
+        free = or_(col(Counter.agent_id).is_(None), col(Counter.agent_id) == agent_id)
+        if self._change(free, col(Counter.is_open).is_(False), agent_id=agent_id, is_open=True):
+            self._event("counter_opened", agent=agent_id)
+        elif self.counter.agent_id != agent_id:
+            raise CounterTaken(f"counter {self.counter.number} is held by another agent")
 
     def close(self) -> None:
         """The agent leaves; the counter must not have a ticket in hand."""
         if self.holding() is not None:
             raise CounterBusy("finish, transfer or mark no-show the current ticket before closing")
-        self.counter.is_open = False
-        self.counter.agent_id = None
-        self.counter.paused_reason = None
-        self.counter.paused_at = None
-        self.session.add(self.counter)
+        if not self._change(
+            col(Counter.is_open).is_(True), is_open=False, agent_id=None, paused_reason=None, paused_at=None
+        ):
+            raise CounterClosed(f"counter {self.counter.number} is closed already")
         self._event("counter_closed")
 
     def pause(self, *, reason: str) -> None:
         """The counter stops taking tickets, for a stated reason."""
         self._require_open()
-        self.counter.paused_reason = reason
-        self.counter.paused_at = self.now
-        self.session.add(self.counter)
+        paused = self._change(
+            col(Counter.is_open).is_(True),
+            col(Counter.paused_reason).is_(None),
+            paused_reason=reason,
+            paused_at=self.now,
+        )
+        if not paused:
+            self._require_open()
+            raise CounterPaused(
+                f"counter {self.counter.number} is paused already: {self.counter.paused_reason}"
+            )
         self._event("counter_paused", reason=reason)
 
     def resume(self) -> None:
         """The counter takes tickets again."""
         self._require_open()
-        if self.counter.paused_reason is None:
+        resumed = self._change(
+            col(Counter.is_open).is_(True),
+            col(Counter.paused_reason).is_not(None),
+            paused_reason=None,
+            paused_at=None,
+        )
+        if not resumed:
+            self._require_open()
             raise CounterBusy("the counter is not paused")
-        self.counter.paused_reason = None
-        self.counter.paused_at = None
-        self.session.add(self.counter)
         self._event("counter_resumed")
 
     def _require_open(self) -> None:
@@ -287,24 +304,25 @@ class CounterDesk:
     def recall(self) -> Ticket:
         """Calls the ticket in hand again."""
         ticket = self._in_hand()
-        status = next_status(TicketStatus(ticket.status), Move.RECALL).value
-        update_row(self.session, ticket, status=status, call_times=[*ticket.call_times, self.now.isoformat()])
+        next_status(TicketStatus(ticket.status), Move.RECALL)  # a ticket being served is not called again
+        since = (self.now - datetime.fromisoformat(ticket.call_times[-1])).total_seconds()
+        if since < RECALL_AFTER_S:
+            raise CounterBusy(f"{ticket.number} was called {int(since)} s ago; recall it in a few seconds")
+        transition(self.session, ticket, Move.RECALL, call_times=[*ticket.call_times, self.now.isoformat()])
         self._event("recalled", ticket, calls=len(ticket.call_times))
         return ticket
 
     def start(self) -> Ticket:
         """The citizen is at the counter."""
         ticket = self._in_hand()
-        status = next_status(TicketStatus(ticket.status), Move.START).value
-        update_row(self.session, ticket, status=status, started_at=self.now)
+        transition(self.session, ticket, Move.START, started_at=self.now)
         self._event("started", ticket)
         return ticket
 
     def finish(self) -> Ticket:
         """Service is complete."""
         ticket = self._in_hand()
-        status = next_status(TicketStatus(ticket.status), Move.FINISH).value
-        update_row(self.session, ticket, status=status, ended_at=self.now)
+        transition(self.session, ticket, Move.FINISH, ended_at=self.now)
         self._hold(None)
         self._event("finished", ticket)
         return ticket
@@ -312,7 +330,7 @@ class CounterDesk:
     def no_show(self) -> Ticket:
         """The citizen did not come: only after the centre's minimum calls and time since the first."""
         ticket = self._in_hand()
-        status = next_status(TicketStatus(ticket.status), Move.NO_SHOW)
+        next_status(TicketStatus(ticket.status), Move.NO_SHOW)  # refused before the counts are read
         # Only the calls since the ticket last joined a queue count: a citizen transferred here has not
         # yet been called by this service, whatever happened at the previous one.
         calls = [datetime.fromisoformat(moment) for moment in ticket.call_times[ticket.earlier_calls :]]
@@ -322,7 +340,7 @@ class CounterDesk:
                 f"no-show needs {self.centre.no_show_min_calls} calls and {self.centre.no_show_min_wait_s} s "
                 f"since the first; this ticket has {len(calls)} calls and {int(waited)} s"
             )
-        update_row(self.session, ticket, status=status.value, ended_at=self.now)
+        transition(self.session, ticket, Move.NO_SHOW, ended_at=self.now)
         self._hold(None)
         self._event("no_show", ticket, calls=len(calls))
         return ticket
@@ -333,13 +351,16 @@ class CounterDesk:
         if self.session.get(CentreService, (id_of(self.centre), id_of(service))) is None:
             raise ServiceNotOffered(f"{self.centre.code} does not offer {service.code}")
         origin = service_code(self.session, ticket.service_id)
-        ticket.status = next_status(TicketStatus(ticket.status), Move.TRANSFER).value
-        ticket.service_id = id_of(service)
-        ticket.counter_id = None
-        ticket.started_at = None
-        ticket.earlier_calls, ticket.requeued_at = len(ticket.call_times), self.now
-        self.session.add(ticket)
-        self.session.flush()
+        transition(
+            self.session,
+            ticket,
+            Move.TRANSFER,
+            service_id=id_of(service),
+            counter_id=None,
+            started_at=None,
+            earlier_calls=len(ticket.call_times),
+            requeued_at=self.now,
+        )
         self._hold(None)
         self._event("transferred", ticket, origin=origin)
         return ticket

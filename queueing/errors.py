@@ -23,6 +23,10 @@ class IntakeStopped(QueueError):
     code = "intake_stopped"
 
 
+class IntakeUnchanged(QueueError):
+    code = "intake_unchanged"
+
+
 class CentreClosed(QueueError):
     code = "centre_closed"
 
@@ -57,6 +61,12 @@ class NoShowTooEarly(QueueError):
 
 class TicketNotWaiting(QueueError):
     code = "ticket_not_waiting"
+
+
+class TicketChanged(QueueError):
+    """Another request changed the ticket between this one's read and its write."""
+
+    code = "ticket_changed"
 
 
 class InvalidMove(QueueError):

@@ -155,6 +155,8 @@ class Staff(SQLModel, table=True):
     password_hash: str
     role: str = Field(default=Role.AGENT.value, sa_column=Column(String(16), nullable=False))
     active: bool = True
+    # When an administrator last set the password: a second reset within moments is a second click.
+    password_set_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
 
 
 class StaffCentre(SQLModel, table=True):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import Update, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from queueing.events import append_event, append_national_event
@@ -14,10 +16,21 @@ from queueing.models import Centre, Device, DeviceKind, Role, Staff, StaffCentre
 from queueing.secrets import hash_password, hash_token, new_token
 
 MIN_PASSWORD_LENGTH = 10
+RESET_AGAIN_AFTER = timedelta(minutes=1)
 
 
 class AdminError(Exception):
-    """A request the administration refuses; the message says why."""
+    """A request the administration refuses; the message says why, `code` names it for the API."""
+
+    def __init__(self, message: str, *, code: str = "staff_refused") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _changed(session: Session, statement: Update) -> bool:
+    """Runs a conditional UPDATE: True if it found its row still as its WHERE says. Of twin requests
+    (a double click, two admins at once) only the first does, on either database."""
+    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
 
 
 def find_staff(session: Session, *, username: str) -> Staff | None:
@@ -54,7 +67,10 @@ def add_staff(
         username=username, display_name=display_name, role=role.value, password_hash=hash_password(password)
     )
     session.add(staff)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # the same username created at the same moment
+        raise AdminError(f"{username} already exists") from None
     for centre in centres:
         session.add(StaffCentre(staff_id=id_of(staff), centre_id=id_of(centre)))
     return staff
@@ -72,16 +88,27 @@ def _end_sessions(session: Session, staff: Staff, now: datetime) -> None:
 
 def disable_staff(session: Session, *, staff: Staff, now: datetime) -> None:
     """Disables the account; its sessions stop working at once."""
-    staff.active = False
-    session.add(staff)
+    active = col(Staff.active).is_(True)
+    if not _changed(session, update(Staff).where(col(Staff.id) == id_of(staff), active).values(active=False)):
+        raise AdminError(f"{staff.username} is disabled already", code="staff_disabled")
+    session.refresh(staff)
     _end_sessions(session, staff, now)
 
 
 def reset_password(session: Session, *, staff: Staff, password: str, now: datetime) -> None:
     """Sets a new password and ends the account's sessions."""
     _check_password(password)
-    staff.password_hash = hash_password(password)
-    session.add(staff)
+    # Set a moment ago, or by a request running beside this one: the same click twice, and one
+    # password is all the administrator should be shown.
+    settled = or_(col(Staff.password_set_at).is_(None), col(Staff.password_set_at) <= now - RESET_AGAIN_AFTER)
+    as_read = col(Staff.id) == id_of(staff), col(Staff.password_hash) == staff.password_hash, settled
+    new = {"password_hash": hash_password(password), "password_set_at": now}
+    if not _changed(session, update(Staff).where(*as_read).values(**new)):
+        raise AdminError(
+            f"the password of {staff.username} was set moments ago; try again in a minute",
+            code="staff_changed",
+        )
+    session.refresh(staff)
     _end_sessions(session, staff, now)
 
 
@@ -99,10 +126,11 @@ def add_device(
 
 
 def revoke_device(session: Session, *, device: Device, now: datetime) -> None:
-    """The device's token stops working at once."""
-    if device.revoked_at is None:
-        device.revoked_at = now
-        session.add(device)
+    """The device's token stops working at once; AdminError if it was revoked already."""
+    live = col(Device.id) == id_of(device), col(Device.revoked_at).is_(None)
+    if not _changed(session, update(Device).where(*live).values(revoked_at=now)):
+        raise AdminError(f"device {device.id} is revoked already", code="device_revoked")
+    session.refresh(device)
 
 
 def devices_of(session: Session, *, centre_id: int) -> Sequence[Device]:

@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from sqlalchemy import (
     BindParameter,
@@ -18,14 +19,22 @@ from sqlalchemy import (
     literal,
     or_,
     union_all,
+    update,
 )
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from config.db import UtcDateTime
-from config.prepared import Prepared, as_loaded
+from config.prepared import Prepared, as_loaded, update_row
 from queueing import hours
-from queueing.errors import CentreClosed, IntakeStopped, NotForWalkIn, ServiceNotOffered
+from queueing.errors import (
+    CentreClosed,
+    IntakeStopped,
+    IntakeUnchanged,
+    NotForWalkIn,
+    ServiceNotOffered,
+    TicketChanged,
+)
 from queueing.events import append_event
 from queueing.models import Centre, CentreService, Counter, CounterService, QueueRole, Service, Ticket, id_of
 from queueing.numbering import allocate_number
@@ -128,15 +137,24 @@ def issue_ticket(
     return ticket
 
 
+def transition(session: Session, ticket: Ticket, move: Move, **values: Any) -> None:
+    """Makes `move` on the ticket as this transaction read it, with these other columns: the row is
+    written only while the database still holds the status that was read, so of two moves made at
+    once on one ticket (an agent's no-show and its holder leaving, twin taps) one wins and the other
+    is refused (TicketChanged, 409) with nothing written."""
+    before = TicketStatus(ticket.status)
+    after = next_status(before, move)
+    if not update_row(session, ticket, expect={"status": before.value}, status=after.value, **values):
+        session.refresh(ticket)
+        raise TicketChanged(f"ticket {ticket.number} changed meanwhile: it is now {ticket.status}")
+
+
 def cancel_ticket(
     session: Session, *, ticket: Ticket, centre: Centre, actor: str, now: datetime, reason: str | None = None
 ) -> None:
     """The ticket leaves the queue (waiting or called): its holder left, or `reason` says why."""
-    ticket.status = next_status(TicketStatus(ticket.status), Move.CANCEL).value
     counter_id = ticket.counter_id
-    ticket.counter_id = None
-    ticket.ended_at = now
-    session.add(ticket)
+    transition(session, ticket, Move.CANCEL, counter_id=None, ended_at=now)
     append_event(
         session,
         centre_id=centre.id or 0,
@@ -404,12 +422,24 @@ def people_ahead(
 def set_intake(
     session: Session, *, centre: Centre, service: Service, open_: bool, actor: str, now: datetime
 ) -> None:
-    """Stops (or reopens) walk-in intake of a service at a centre for the rest of the local day."""
-    offered = session.get(CentreService, (id_of(centre), id_of(service)))
-    if offered is None:
+    """Stops (or reopens) walk-in intake of a service at a centre for the rest of the local day;
+    IntakeUnchanged if it is so already (of two requests at once, one changes it)."""
+    if session.get(CentreService, (id_of(centre), id_of(service))) is None:
         raise ServiceNotOffered(f"{centre.code} does not offer {service.code}")
-    offered.intake_stopped_on = None if open_ else hours.local_day(now, timezone=centre.timezone)
-    session.add(offered)
+    today = hours.local_day(now, timezone=centre.timezone)
+    stopped = col(CentreService.intake_stopped_on) == today
+    changed = session.execute(
+        update(CentreService)
+        .where(
+            col(CentreService.centre_id) == id_of(centre),
+            col(CentreService.service_id) == id_of(service),
+            stopped if open_ else or_(col(CentreService.intake_stopped_on).is_(None), ~stopped),
+        )
+        .values(intake_stopped_on=None if open_ else today)
+    )
+    if changed.rowcount == 0:  # type: ignore[attr-defined]
+        state = "open" if open_ else "stopped"
+        raise IntakeUnchanged(f"intake of {service.code} at {centre.code} is {state} already")
     append_event(
         session,
         centre_id=id_of(centre),

@@ -140,3 +140,23 @@ def test_the_turn_near_sms_reaches_as_far_as_the_lead_time() -> None:
     assert notices.reach(lambda ahead: ahead * 150.0) == 8  # 8 ahead: 20 minutes, the lead time
     assert notices.reach(lambda ahead: ahead * 600.0) == 3  # never fewer than `ahead`
     assert QueueNotices(ahead=3, policy=PolicyConfig()).reach(lambda ahead: 0.0) == 3  # no lead time
+
+
+def test_automatic_balancing_switches_on_and_off_and_logs_each_change_once(
+    app: Starlette, database: Database
+) -> None:
+    with sign_in(app, "supervisor1") as supervisor:
+        answers = [
+            supervisor.post("/api/v1/centres/DAM-01/balance/auto", json={"auto": auto})
+            for auto in (True, True, False, False, True)
+        ]
+    assert [(a.status_code, a.json()["auto"]) for a in answers] == [
+        (200, True),
+        (200, True),
+        (200, False),
+        (200, False),
+        (200, True),
+    ]
+    with database.read() as session:
+        logged = session.exec(select(Event.data).where(Event.type == "auto_balance_changed")).all()
+    assert [data["auto"] for data in logged] == [True, False, True]

@@ -8,6 +8,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from config.db import Database
+from queueing.counters import RECALL_AFTER_S
 from queueing.models import Event, Ticket
 from server import schema
 from tests.conftest import VirtualClock, sign_in, take_ticket
@@ -245,10 +246,12 @@ def test_counters_list_shows_state_and_agent(client: TestClient, agent: TestClie
 
 
 def test_each_change_is_logged_with_a_rising_seq(
-    client: TestClient, agent: TestClient, database: Database
+    client: TestClient, agent: TestClient, database: Database, clock: VirtualClock
 ) -> None:
     take_ticket(client)
     for action in ("open", "next", "recall", "start", "finish", "close"):
+        if action == "recall":
+            clock.advance(RECALL_AFTER_S)
         act(agent, action)
     with database.read() as session:
         events = session.exec(
@@ -311,6 +314,8 @@ def test_each_answer_shows_the_counter_as_a_fresh_read_does(
         ("recall", {}),
     ]
     for action, body in steps:
+        if action == "recall":
+            clock.advance(RECALL_AFTER_S)
         answered, read = answered_and_read(action, **body)
         assert answered == read, action
     clock.advance(120)

@@ -40,7 +40,7 @@ from sqlmodel import Session, col, delete, select
 
 from config.db import Database
 from queueing import hours
-from queueing.counters import CounterDesk, Queues, counter_queues, find_counter
+from queueing.counters import RECALL_AFTER_S, CounterDesk, Queues, counter_queues, find_counter
 from queueing.errors import (
     CentreClosed,
     CounterBusy,
@@ -309,12 +309,17 @@ def make_machine(database: Database) -> type[RuleBasedStateMachine]:
                 "open",
                 lambda s: self.desk(s, counter).open(agent_id=staff_id),
                 CounterTaken if held else None,
+                appends=0 if model.is_open else 1,  # open by this agent already: nothing changes
             )
             if not held:
                 model.is_open, model.agent_id = True, staff_id
 
         def close(self, counter: int) -> None:
-            refusal = CounterBusy if self.in_hand(counter) is not None else None
+            refusal: Refusal | None = None
+            if self.in_hand(counter) is not None:
+                refusal = CounterBusy
+            elif not self.counters[counter].is_open:
+                refusal = CounterClosed
             self.attempt("close", lambda s: self.desk(s, counter).close(), refusal)
             if refusal is None:
                 model = self.counters[counter]
@@ -322,7 +327,11 @@ def make_machine(database: Database) -> type[RuleBasedStateMachine]:
 
         def pause(self, counter: int, reason: str) -> None:
             model = self.counters[counter]
-            refusal = None if model.is_open else CounterClosed
+            refusal: Refusal | None = None
+            if not model.is_open:
+                refusal = CounterClosed
+            elif model.paused_reason is not None:
+                refusal = CounterPaused
             self.attempt("pause", lambda s: self.desk(s, counter).pause(reason=reason), refusal)
             if refusal is None:
                 model.paused_reason = reason
@@ -393,6 +402,8 @@ def make_machine(database: Database) -> type[RuleBasedStateMachine]:
                 waited = (now - ticket.calls[0]).total_seconds()
                 if len(ticket.calls) < org.no_show_min_calls or waited < org.no_show_min_wait_s:
                     refusal = NoShowTooEarly
+            elif move == Move.RECALL and (now - ticket.calls[-1]).total_seconds() < RECALL_AFTER_S:
+                refusal = CounterBusy  # the same call tapped twice
 
             def work(session: Session) -> Ticket:
                 desk = self.desk(session, counter)

@@ -49,6 +49,7 @@ def test_tickets_waits_and_websockets_are_counted(
     clock.advance(240)
     assert agent.post("/api/v1/centres/DAM-01/counters/1/open").status_code == 200
     assert agent.post("/api/v1/centres/DAM-01/counters/1/next").status_code == 200
+    clock.advance(30)
     assert agent.post("/api/v1/centres/DAM-01/counters/1/recall").status_code == 200  # not a new call
     with client.websocket_connect(f"/ws/tickets/{ticket['token']}") as socket:
         socket.receive_json()

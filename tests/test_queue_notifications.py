@@ -48,7 +48,7 @@ def call_next(agent: TestClient) -> str:
 
 
 def test_one_near_sms_at_three_ahead_and_one_when_called(
-    client: TestClient, agent: TestClient, database: Database
+    client: TestClient, agent: TestClient, database: Database, clock: VirtualClock
 ) -> None:
     for _ in range(5):
         take_ticket(client)
@@ -68,6 +68,7 @@ def test_one_near_sms_at_three_ahead_and_one_when_called(
     response = agent.post("/api/v1/centres/DAM-01/counters/1/next")
     assert response.json()["ticket"]["number"] == mine["number"]
     assert sms(database)[-1] == ("called", f"الرقم {mine['number']}: تفضل إلى الشباك 1.")
+    clock.advance(30)
     assert agent.post("/api/v1/centres/DAM-01/counters/1/recall").status_code == 200
     assert [template for template, _ in sms(database)] == ["turn_near", "called"]
 
