@@ -29,3 +29,10 @@ SMS_BACKLOG = Gauge(
 )
 JOB_RUNS = Counter("dor_job_runs", "Scheduler job runs by this process", ["job"], registry=REGISTRY)
 JOB_FAILURES = Counter("dor_job_failures", "Scheduler job runs that raised", ["job"], registry=REGISTRY)
+BUS_UP = Gauge("dor_bus_up", "1 when the bus answers a ping (read at each scrape), else 0", registry=REGISTRY)
+BUS_PUBLISH_FAILURES = Counter(
+    "dor_bus_publish_failures",
+    "Events not rung on the bus (timeout, error, or dropped with the queue full); screens read the log",
+    ["reason"],
+    registry=REGISTRY,
+)

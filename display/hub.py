@@ -2,8 +2,10 @@
 
 The database is the truth and the bus only a doorbell: a feed reads new events from the log when the
 bus rings, and also every few seconds whatever the bus does, so a lost Redis message (or Redis being
-down) delays a screen by seconds at most and never loses a call. Subscribers get bounded queues; one
-that falls behind is dropped and resyncs from a fresh snapshot instead of slowing the others.
+down) delays a screen by seconds at most and never loses a call. A hung Redis ends the subscription
+(queueing/bus.py: the heartbeat), and the feed polls every `poll_when_bus_down_s` until it is back.
+Subscribers get bounded queues; one that falls behind is dropped and resyncs from a fresh snapshot
+instead of slowing the others.
 """
 
 from __future__ import annotations
@@ -148,12 +150,12 @@ class Hub:
                     feed.doorbell.set()
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # Redis down: the feed polls the database meanwhile
+        except Exception as exc:  # Redis down or hung: the feed polls the database meanwhile
             if feed.bus_ok:
-                log.warning("bus lost for %s (%s); polling the event log", feed.centre_code, exc)
-            feed.bus_ok = False
-            feed.doorbell.set()  # wake the feed so it starts polling at once
-            await asyncio.sleep(self.poll_when_bus_down_s)
+                log.warning("bus lost for %s (%r); polling the event log", feed.centre_code, exc)
+                feed.bus_ok = False
+                feed.doorbell.set()  # wake the feed so that it polls at the shorter interval at once
+            await asyncio.sleep(self.poll_when_bus_down_s)  # before the feed tries the bus again
 
     async def _catch_up(self, feed: Feed) -> None:
         try:

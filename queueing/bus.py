@@ -1,4 +1,9 @@
-"""The event bus: a doorbell that rings after a commit. Backends are chosen by URL."""
+"""The event bus: a doorbell that rings after a commit. Backends are chosen by URL.
+
+A bus that is down or hung must cost a request nothing: the `Publisher` rings it off the request's
+path, and a Redis subscription that stops answering ends with an error, so that a screen's feed goes
+back to reading the event log (the truth) at once.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +15,27 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
+from config.metrics import BUS_PUBLISH_FAILURES
+
 Message = dict[str, Any]
+_Queue = asyncio.Queue[tuple[str, Message]]  # (channel, message) waiting to be published
 log = logging.getLogger(__name__)
 
 
 class Bus(Protocol):
-    """Publish to a channel; subscribe to receive what is published after subscribing."""
+    """Publish to a channel; subscribe to receive what is published after subscribing.
+
+    Every operation returns or raises within the backend's timeout, and a subscription to a bus that
+    stops answering ends with an error: a caller never waits on the bus for long.
+    """
 
     async def publish(self, channel: str, message: Message) -> None: ...
 
     def subscribe(self, channel: str) -> Any:  # an async context manager of AsyncIterator[Message]
         ...
+
+    async def ping(self) -> None:
+        """Returns once the bus has answered; raises if it cannot."""
 
     async def close(self) -> None: ...
 
@@ -54,47 +69,153 @@ class MemoryBus:
         finally:
             self._subscribers[channel].discard(queue)
 
+    async def ping(self) -> None:
+        return None
+
     async def close(self) -> None:
         self._subscribers.clear()
 
 
 class RedisBus:
-    """Several processes: Redis publish/subscribe. Nothing is stored in Redis; the log is the truth."""
+    """Several processes: Redis publish/subscribe. Nothing is stored in Redis; the log is the truth.
 
-    def __init__(self, url: str) -> None:
+    Publishing, pinging and subscribing give up after `timeout_s`. A hung Redis accepts connections
+    and writes but never answers, so a quiet subscription pings it every `heartbeat_s` and ends with
+    TimeoutError when a ping goes unanswered.
+    """
+
+    def __init__(self, url: str, *, timeout_s: float = 0.5, heartbeat_s: float = 1.0) -> None:
         import redis.asyncio as redis  # optional driver, imported only when configured
 
-        self._redis = redis.from_url(
-            url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=15
-        )
+        # No health_check_interval: its pongs are swallowed by the client, and the heartbeat must see them.
+        self._redis = redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
+        self._timeout_s = timeout_s
+        self._heartbeat_s = heartbeat_s
 
     async def publish(self, channel: str, message: Message) -> None:
-        await self._redis.publish(channel, json.dumps(message, ensure_ascii=False, default=str))
+        async with asyncio.timeout(self._timeout_s):
+            await self._redis.publish(channel, json.dumps(message, ensure_ascii=False, default=str))
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Message]]:
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(channel)
-
-        async def messages() -> AsyncIterator[Message]:
-            async for item in pubsub.listen():
-                if item.get("type") == "message":
-                    yield json.loads(item["data"])
-
+        pubsub = self._redis.pubsub()
         try:
-            yield messages()
+            # Entered once Redis has confirmed: a hung Redis takes the SUBSCRIBE and never answers.
+            async with asyncio.timeout(self._timeout_s):
+                await pubsub.subscribe(channel)
+                confirmation = await pubsub.get_message(timeout=None)
+            if confirmation is None or confirmation["type"] != "subscribe":
+                raise ConnectionError(f"Redis answered SUBSCRIBE with {confirmation!r}")
+            yield self._messages(pubsub)
         finally:
             with contextlib.suppress(Exception):  # the connection may be the thing that failed
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def _messages(self, pubsub: Any) -> AsyncIterator[Message]:
+        pinged = False
+        while True:
+            # The outer bound covers the client's own reconnecting and retrying, should the connection drop.
+            async with asyncio.timeout(self._heartbeat_s + self._timeout_s):
+                item = await pubsub.get_message(timeout=self._heartbeat_s)
+            if item is None:
+                if pinged:
+                    raise TimeoutError(f"Redis did not answer a ping within {self._heartbeat_s} s")
+                async with asyncio.timeout(self._timeout_s):
+                    await pubsub.ping()  # the answer comes as a message of type "pong"
+                pinged = True
+                continue
+            pinged = False
+            if item["type"] == "message":
+                yield json.loads(item["data"])
+
+    async def ping(self) -> None:
+        async with asyncio.timeout(self._timeout_s):
+            await self._redis.ping()
 
     async def close(self) -> None:
         await self._redis.aclose()
 
 
-def bus_from_url(url: str) -> Bus:
+def bus_from_url(url: str, *, timeout_s: float = 0.5) -> Bus:
     """The backend for `url`: memory:// (one process) or redis://host:port/db (several)."""
     if url.startswith("memory://"):
         return MemoryBus()
     if url.startswith(("redis://", "rediss://")):
-        return RedisBus(url)
+        return RedisBus(url, timeout_s=timeout_s)
     raise ValueError(f"unsupported bus URL {url!r}; use memory:// or redis://")
+
+
+async def answers(bus: Bus) -> bool:
+    """Whether the bus answers a ping (within its timeout): for /healthz and /metrics."""
+    try:
+        await bus.ping()
+    except Exception as exc:
+        log.debug("bus ping failed: %r", exc)
+        return False
+    return True
+
+
+class Publisher:
+    """Rings the bus for committed events off the request's path.
+
+    A bounded queue drained by one task, one publication at a time (each bounded by the bus's own
+    timeout). A publication that fails, or finds the queue full, is counted (dor_bus_publish_failures)
+    and dropped. Nothing is lost with it: screens see the gap in `seq`, or read the event log at their
+    feed's next poll.
+    """
+
+    def __init__(self, bus: Bus, *, queue_size: int = 1000) -> None:
+        self.bus = bus
+        self.queue_size = queue_size
+        self.up = True  # as the last publication found it: changes are logged, not every failure
+        # A server has one event loop; tests run one per TestClient, and a queue belongs to one loop.
+        # The tasks are held here: the loop keeps only weak references.
+        self._drains: dict[asyncio.AbstractEventLoop, tuple[_Queue, asyncio.Task[None]]] = {}
+
+    def offer(self, channel: str, message: Message) -> None:
+        """Queues `message` for `channel` and returns at once. Call it on the event loop."""
+        try:
+            self._queue().put_nowait((channel, message))
+        except asyncio.QueueFull:
+            BUS_PUBLISH_FAILURES.labels(reason="dropped").inc()
+            self._found(up=False, why=f"{self.queue_size} publications waiting")
+
+    def _queue(self) -> _Queue:
+        """This event loop's queue, its drain started on first use."""
+        loop = asyncio.get_running_loop()
+        drain = self._drains.get(loop)
+        if drain is None or drain[1].done():
+            for closed in [other for other in self._drains if other.is_closed()]:
+                del self._drains[closed]
+            queue: _Queue = asyncio.Queue(self.queue_size)
+            drain = self._drains[loop] = (queue, loop.create_task(self._run(queue), name="bus publisher"))
+        return drain[0]
+
+    async def _run(self, queue: _Queue) -> None:
+        while True:
+            channel, message = await queue.get()
+            try:
+                await self.bus.publish(channel, message)
+            except TimeoutError:
+                BUS_PUBLISH_FAILURES.labels(reason="timeout").inc()
+                self._found(up=False, why="no answer in time")
+            except Exception as exc:  # the database already holds the truth
+                BUS_PUBLISH_FAILURES.labels(reason="error").inc()
+                self._found(up=False, why=repr(exc))
+            else:
+                self._found(up=True)
+
+    def _found(self, *, up: bool, why: str = "") -> None:
+        if up != self.up:
+            self.up = up
+            if up:
+                log.info("bus publications go through again")
+            else:
+                log.warning("bus publications failing (%s); screens follow the event log meanwhile", why)
+
+    async def close(self) -> None:
+        """Stops this loop's drain; what is still queued is dropped, as the feeds' polls make up for it."""
+        drain = self._drains.pop(asyncio.get_running_loop(), None)
+        if drain is not None:
+            drain[1].cancel()
+            await asyncio.wait({drain[1]})

@@ -3,7 +3,6 @@ then announced on the bus once that transaction has committed."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime
@@ -18,7 +17,7 @@ from config.http import write
 from config.metrics import TICKETS_CALLED, TICKETS_ISSUED, WAIT_SECONDS
 from config.prepared import Prepared
 from queueing.audit import GENESIS, NATIONAL, Entry, chain_hash
-from queueing.bus import Bus, Message
+from queueing.bus import Message, Publisher
 from queueing.models import Event, Serial
 from queueing.serials import lock, next_value
 
@@ -26,7 +25,6 @@ T = TypeVar("T")
 STAGED = "dor_staged_events"
 # In a session's `info`: per centre, the seq and hash of the last event this transaction appended.
 LOG_HEADS = "dor_log_heads"
-log = logging.getLogger(__name__)
 
 _EVENTS = Event.__table__  # type: ignore[attr-defined]
 _INSERT = Prepared(insert(_EVENTS).values({entry.name: bindparam(entry.name) for entry in fields(Entry)}))
@@ -150,7 +148,8 @@ def append_national_event(
 
 
 async def write_and_publish(request: Request, work: Callable[[Session], T]) -> T:
-    """Runs `work` in a write transaction; after it commits, publishes the events it appended."""
+    """Runs `work` in a write transaction; once it has committed, publishes the events it appended
+    without waiting for the bus (queueing/bus.py: Publisher)."""
     staged: list[tuple[str, Message]] = []
 
     def run(session: Session) -> T:
@@ -159,7 +158,7 @@ async def write_and_publish(request: Request, work: Callable[[Session], T]) -> T
         return result
 
     result = await write(request, run)
-    await publish(request.app.state.bus, staged)
+    publish(request.app.state.publisher, staged)
     return result
 
 
@@ -173,11 +172,8 @@ def count(message: Message) -> None:
         WAIT_SECONDS.labels(centre=centre, service=service).observe(float(message["waited_s"]))
 
 
-async def publish(bus: Bus, staged: list[tuple[str, Message]]) -> None:
-    """Counts committed events and rings the doorbell for them; a failure only delays screens."""
+def publish(publisher: Publisher, staged: list[tuple[str, Message]]) -> None:
+    """Counts committed events and queues their doorbells; a bus that is down only delays screens."""
     for channel, message in staged:
         count(message)
-        try:
-            await bus.publish(channel, message)
-        except Exception:  # the database already holds the truth
-            log.exception("could not publish event %s on %s", message.get("seq"), channel)
+        publisher.offer(channel, message)

@@ -41,7 +41,7 @@ from queueing import (
 )
 from queueing import api as queueing_api
 from queueing import pages as queueing_pages
-from queueing.bus import bus_from_url
+from queueing.bus import Publisher, bus_from_url
 from queueing.errors import QueueError
 from queueing.states import InvalidTransition
 from queueing.web import as_api_error, build_policy
@@ -75,7 +75,8 @@ def create_app(
 ) -> Starlette:
     """Builds the application; the database and bus open here and close when the lifespan ends."""
     database = database or Database(settings.database_url)
-    bus = bus_from_url(settings.bus_url)
+    bus = bus_from_url(settings.bus_url, timeout_s=settings.bus_timeout_s)
+    publisher = Publisher(bus, queue_size=settings.bus_queue_size)
     hub = Hub(
         database=database,
         bus=bus,
@@ -101,6 +102,7 @@ def create_app(
                 scheduler.shutdown(wait=True)
             sms.close()
             await hub.close()
+            await publisher.close()
             await bus.close()
             database.dispose()
 
@@ -141,6 +143,9 @@ def create_app(
             QueueError: queue_error,
             OperationalError: database_busy,
             DataError: database_refused_value,
+            # The hot statements run on the driver itself (config/prepared.py), past SQLAlchemy's
+            # wrapping: the driver's own DataError (PostgreSQL: an integer out of range) arrives as it is.
+            database.engine.dialect.loaded_dbapi.DataError: database_refused_value,
             InvalidTransition: queue_error,
             HTTPException: http_error,
             Exception: server_error,
@@ -149,6 +154,7 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.bus = bus
+    app.state.publisher = publisher
     app.state.sms = sms
     app.state.hub = hub
     app.state.socket_guard = Guard()

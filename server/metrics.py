@@ -1,4 +1,5 @@
-"""/metrics: this process's Prometheus metrics (config/metrics.py), with the SMS backlog read now.
+"""/metrics: this process's Prometheus metrics (config/metrics.py), with the SMS backlog and whether
+the bus answers read now.
 
 Open by default, like /healthz, for a Prometheus on the same network; with DOR_METRICS_TOKEN set it
 asks for `Authorization: Bearer <token>` (what Prometheus's `authorization` setting sends).
@@ -14,7 +15,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from config.http import read
-from config.metrics import REGISTRY, SMS_BACKLOG
+from config.metrics import BUS_UP, REGISTRY, SMS_BACKLOG
+from queueing.bus import answers
 from sms_gateway.outbox import backlog
 
 
@@ -25,6 +27,7 @@ async def metrics(request: Request) -> Response:
         if not hmac.compare_digest(given, f"Bearer {token.get_secret_value()}".encode()):
             return PlainTextResponse("metrics need the bearer token\n", status_code=401)
     SMS_BACKLOG.set(await read(request, backlog))
+    BUS_UP.set(await answers(request.app.state.bus))
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -17,6 +18,7 @@ from typing import IO
 
 import httpx2
 import psycopg
+from websockets.sync.client import ClientConnection
 
 POSTGRES_ADMIN = os.environ.get("DOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 DOR = [sys.executable, "-m", "server.cli"]
@@ -210,3 +212,13 @@ def sign_in(base_url: str, username: str, password: str) -> httpx2.Client:
     assert response.status_code == 200, response.text
     client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
     return client
+
+
+def next_call(display: ClientConnection, *, within: float) -> dict:  # type: ignore[type-arg]
+    """The next `called` event on a display, waiting at most `within` seconds."""
+    deadline = time.monotonic() + within
+    while (left := deadline - time.monotonic()) > 0:
+        message = json.loads(display.recv(timeout=left))
+        if message["type"] == "called":
+            return message  # type: ignore[no-any-return]
+    raise AssertionError(f"no call reached the display within {within} s")

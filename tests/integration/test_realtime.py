@@ -11,23 +11,20 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import connect
 
-from tests.integration.helpers import free_port, issue_ticket, prepared_database, sign_in, start_server
+from tests.integration.helpers import (
+    free_port,
+    issue_ticket,
+    next_call,
+    prepared_database,
+    sign_in,
+    start_server,
+)
 
 pytestmark = pytest.mark.slow
 # Feeds poll the log only hourly here, so a call can reach a screen quickly only through the bus.
 ONLY_THE_BUS = {"DOR_FEED_POLL_S": "3600", "DOR_FEED_POLL_WHEN_BUS_DOWN_S": "1"}
-
-
-def next_call(display: ClientConnection, *, within: float) -> dict:  # type: ignore[type-arg]
-    """The next `called` event on a display, waiting at most `within` seconds."""
-    deadline = time.monotonic() + within
-    while (left := deadline - time.monotonic()) > 0:
-        message = json.loads(display.recv(timeout=left))
-        if message["type"] == "called":
-            return message  # type: ignore[no-any-return]
-    raise AssertionError(f"no call reached the display within {within} s")
 
 
 def call_next(agent: httpx2.Client) -> str:
