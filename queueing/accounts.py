@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from config.prepared import Prepared
 from queueing.models import Device, Role, Staff, StaffSession, id_of
@@ -49,13 +49,29 @@ class SignedIn:
         return f"staff:{self.staff.username}"
 
 
-def login(session: Session, *, username: str, password: str, now: datetime) -> tuple[str, SignedIn] | None:
-    """Checks the password; on success opens a new session and returns its raw id (for the cookie)."""
-    staff = session.exec(select(Staff).where(Staff.username == username)).first()
-    if staff is None or not staff.active:
-        verify_password(_DUMMY_HASH, password)
-        return None
-    if not verify_password(staff.password_hash, password):
+def password_hash_of(session: Session, *, username: str) -> str | None:
+    """The password hash of an active account, None for an unknown or disabled one."""
+    staff = session.exec(select(Staff).where(Staff.username == username, col(Staff.active).is_(True))).first()
+    return staff.password_hash if staff is not None else None
+
+
+def password_matches(password_hash: str | None, password: str) -> bool:
+    """Checks the password against the account's hash (`password_hash_of`): slow by design, so the
+    caller runs it outside any transaction. An unknown account costs the same as a known one."""
+    return verify_password(password_hash or _DUMMY_HASH, password) and password_hash is not None
+
+
+def open_session(
+    session: Session, *, username: str, password_hash: str, now: datetime
+) -> tuple[str, SignedIn] | None:
+    """Opens a session for an account whose password was checked against `password_hash`; None if
+    the account was disabled or given another password meanwhile. Returns its raw id (the cookie)."""
+    staff = session.exec(
+        select(Staff).where(
+            Staff.username == username, col(Staff.active).is_(True), Staff.password_hash == password_hash
+        )
+    ).first()
+    if staff is None:
         return None
     raw_id = secrets.token_urlsafe(SESSION_BYTES)
     record = StaffSession(
@@ -99,7 +115,8 @@ def authenticate(
 
 def csrf_matches(signed_in: SignedIn, token: str | None) -> bool:
     """The CSRF token sent with a mutating request is this session's."""
-    return token is not None and hmac.compare_digest(signed_in.session.csrf_token, token)
+    # Compared as bytes: compare_digest raises on a str with non-ASCII characters, which a header may hold.
+    return token is not None and hmac.compare_digest(signed_in.session.csrf_token.encode(), token.encode())
 
 
 def logout(session: Session, *, raw_id: str, now: datetime) -> None:

@@ -9,13 +9,13 @@ from sqlmodel import Session, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from config.http import ApiError, operation, read, write
-from queueing.accounts import SignedIn, find_device, login, logout
+from config.http import ApiError, hashing, operation, read, write
+from queueing.accounts import SignedIn, find_device, logout, open_session, password_hash_of, password_matches
 from queueing.events import append_national_event
 from queueing.models import Centre
 from queueing.organisation import organisation
 from queueing.schemas import DeviceMe, Done, LoginIn, LoginOut, MeOut
-from queueing.throttle import Limit, clear, record_failure, retry_after
+from queueing.throttle import Limit, clear, record_failure, retry_after, take
 from queueing.web import SESSION_COOKIE, credentials, now, require_staff, session_policy
 
 log = logging.getLogger(__name__)
@@ -42,19 +42,30 @@ async def sign_in(request: Request, body: LoginIn) -> Response:
     at, settings = now(request), request.app.state.settings
     window = timedelta(seconds=settings.login_window_s)
     address = request.client.host if request.client else "unknown"
-    limits = {
-        f"login:user:{body.username.lower()}": Limit(settings.login_failures_per_user, window),
-        f"login:address:{address}": Limit(settings.login_failures_per_address, window),
-    }
+    user_key, address_key = f"login:user:{body.username.lower()}", f"login:address:{address}"
+    per_user = Limit(settings.login_failures_per_user, window)
+    per_address = Limit(settings.login_failures_per_address, window)
+    from_throttled_address = Limit(
+        min(settings.login_failures_per_user, settings.login_failures_per_user_from_throttled_address), window
+    )
 
-    def work(session: Session) -> tuple[str, LoginOut] | int | None:
-        waits = [retry_after(session, key=key, limit=limit, now=at) for key, limit in limits.items()]
-        if any(waits):
-            return max(w for w in waits if w)
-        result = login(session, username=body.username, password=body.password, now=at)
-        if result is None:
-            for key, limit in limits.items():
-                record_failure(session, key=key, limit=limit, now=at)
+    def reserve(session: Session) -> int | None:
+        # An attempt is counted as a failure before its password is checked, in a transaction of its
+        # own that commits at once: attempts arriving together cannot all pass before one is counted,
+        # and no lock is held through the check (argon2, 0.1 s), which would queue every sign-in to
+        # the account and hold a write thread each meanwhile. A success clears the count.
+        throttled_address = retry_after(session, key=address_key, limit=per_address, now=at) is not None
+        limit = from_throttled_address if throttled_address else per_user
+        return take(session, key=user_key, limit=limit, now=at)
+
+    def finish(session: Session, checked: str | None) -> tuple[str, LoginOut] | None:
+        opened = None
+        if checked is not None:
+            opened = open_session(session, username=body.username, password_hash=checked, now=at)
+        if opened is None:
+            # Counted, not refused: refusing the address would refuse every member of staff behind
+            # it. Past its limit, it gets fewer tries per account instead (`reserve`).
+            record_failure(session, key=address_key, limit=per_address, now=at)
             append_national_event(
                 session,
                 type="sign_in_failed",
@@ -63,8 +74,8 @@ async def sign_in(request: Request, body: LoginIn) -> Response:
                 data={"username": body.username[:64], "address": address},
             )
             return None
-        clear(session, key=next(iter(limits)))
-        raw_id, signed_in = result
+        clear(session, key=user_key)
+        raw_id, signed_in = opened
         append_national_event(
             session, type="signed_in", actor=signed_in.actor, at=at, data={"address": address}
         )
@@ -76,15 +87,20 @@ async def sign_in(request: Request, body: LoginIn) -> Response:
         )
         return raw_id, answer
 
-    result = await write(request, work)
-    if isinstance(result, int):
+    wait = await write(request, reserve)
+    if wait is not None:
         log.warning("sign-in throttled for %r from %s", body.username, address)
         raise ApiError(
             429,
             "too_many_attempts",
-            f"too many failed sign-ins; try again in {result} s",
-            headers={"Retry-After": str(result)},
+            f"too many failed sign-ins; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
         )
+    # The password is checked between two short transactions, on the hashing thread: a flood of
+    # guesses queues there, and holds neither a transaction nor a thread that tickets need.
+    stored = await read(request, lambda session: password_hash_of(session, username=body.username))
+    matches = await hashing(password_matches, stored, body.password)
+    result = await write(request, lambda session: finish(session, stored if matches else None))
     if result is None:
         log.info("failed sign-in for %r from %s", body.username, address)
         raise ApiError(401, "invalid_credentials", "wrong username or password")

@@ -1,15 +1,22 @@
-"""Throttling by key (a username, a client address): failures counted in the database, so every
-process sees the same count."""
+"""Throttling by key (a username, a client address): uses and failures counted in the database, so
+every process sees the same count."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import ColumnElement, Table, case, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from queueing.models import Throttle
+
+# Longer than the window of any limit counted here (the longest: the codes one phone may ask for in a
+# day); the retention job forgets counts older than this.
+KEEP = timedelta(days=2)
+
+_TABLE: Table = Throttle.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -25,42 +32,69 @@ def retry_after(session: Session, *, key: str, limit: Limit, now: datetime) -> i
     row = session.get(Throttle, key)
     if row is None or now - row.window_started_at >= limit.window or row.failures < limit.failures:
         return None
-    return max(1, int((row.window_started_at + limit.window - now).total_seconds()))
+    return _seconds_left(row.window_started_at, limit=limit, now=now)
 
 
 def record_failure(session: Session, *, key: str, limit: Limit, now: datetime) -> None:
     """Counts one failure under `key` (a new window starts when the last one is over)."""
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    table = Throttle.__table__  # type: ignore[attr-defined]
-    # Create the row if absent without racing a twin request, then lock it.
-    session.execute(
-        dialect.insert(table).values(key=key, failures=0, window_started_at=now).on_conflict_do_nothing()
-    )
-    row = session.get(Throttle, key, with_for_update=True, populate_existing=True)
-    assert row is not None
-    if now - row.window_started_at >= limit.window:
-        row.failures, row.window_started_at = 1, now
-        session.add(row)
-    else:
-        row.failures += 1
-        session.add(row)
-    session.flush()
+    session.execute(_one_more(session, key=key, limit=limit, now=now))
+
+
+def take(session: Session, *, key: str, limit: Limit, now: datetime) -> int | None:
+    """Counts one use under `key` if its window has room: None when counted, else the seconds until
+    the window ends, and nothing is counted.
+
+    One statement checks and counts, so requests arriving together cannot all pass the check before
+    any of them is counted. On PostgreSQL it holds the row's lock until the transaction ends: twins
+    wait for it, so keep that transaction short."""
+    room = _TABLE.c.failures < limit.failures
+    counting = _one_more(session, key=key, limit=limit, now=now, where=or_(_window_over(limit, now), room))
+    if session.execute(counting.returning(_TABLE.c.key)).first() is not None:
+        return None
+    started = session.execute(select(_TABLE.c.window_started_at).where(_TABLE.c.key == key)).scalar()
+    return 1 if started is None else _seconds_left(started, limit=limit, now=now)
 
 
 def clear(session: Session, *, key: str) -> None:
     """Forgets the failures under `key` (after a success)."""
-    row = session.get(Throttle, key)
-    if row is not None:
-        session.delete(row)
+    session.execute(delete(_TABLE).where(_TABLE.c.key == key))
 
 
-def take(session: Session, *, key: str, limit: Limit, now: datetime) -> int | None:
-    """Counts one use under `key` (a send, not a failure): None if it is within the limit, else the
-    seconds until the window ends. The count is taken under the row's lock, so twin requests cannot
-    both pass; a caller refused rolls back, and the refused use is not counted."""
-    record_failure(session, key=key, limit=limit, now=now)
-    row = session.get(Throttle, key)
-    assert row is not None
-    if row.failures <= limit.failures:
-        return None
-    return max(1, int((row.window_started_at + limit.window - now).total_seconds()))
+def forget(session: Session, *, before: datetime) -> int:
+    """Deletes the counts whose window started before `before` (over, for every limit's window up
+    to KEEP): a key is what a request names (a username, an address), so the rows must not outlive
+    their windows. Returns how many."""
+    gone = session.execute(delete(_TABLE).where(_TABLE.c.window_started_at < before))
+    return int(gone.rowcount)  # type: ignore[attr-defined]
+
+
+def _one_more(
+    session: Session, *, key: str, limit: Limit, now: datetime, where: ColumnElement[bool] | None = None
+) -> postgresql.Insert | sqlite.Insert:
+    """The upsert counting one more under `key` (when `where` holds of the row there is): a row of 1
+    when there is none or its window is over. A twin's insert cannot race it: the conflict is the
+    database's to settle."""
+    insert: postgresql.Insert | sqlite.Insert
+    if session.get_bind().dialect.name == "sqlite":
+        insert = sqlite.insert(_TABLE).values(key=key, failures=1, window_started_at=now)
+    else:
+        insert = postgresql.insert(_TABLE).values(key=key, failures=1, window_started_at=now)
+    over = _window_over(limit, now)
+    return insert.on_conflict_do_update(
+        index_elements=[_TABLE.c.key],
+        set_={
+            "failures": case((over, insert.excluded.failures), else_=_TABLE.c.failures + 1),
+            "window_started_at": case(
+                (over, insert.excluded.window_started_at), else_=_TABLE.c.window_started_at
+            ),
+        },
+        where=where,
+    )
+
+
+def _window_over(limit: Limit, now: datetime) -> ColumnElement[bool]:
+    return _TABLE.c.window_started_at <= now - limit.window
+
+
+def _seconds_left(started: datetime, *, limit: Limit, now: datetime) -> int:
+    return max(1, int((started + limit.window - now).total_seconds()))

@@ -134,12 +134,6 @@ def test_repeated_failures_for_a_username_are_throttled(client: TestClient, cloc
     assert client.post(LOGIN, json={"username": "agent1", "password": "demo"}).status_code == 200
 
 
-def test_a_client_address_trying_many_usernames_is_throttled(client: TestClient) -> None:
-    for n in range(20):
-        client.post(LOGIN, json={"username": f"user{n}", "password": "guess"})
-    assert client.post(LOGIN, json={"username": "agent1", "password": "demo"}).status_code == 429
-
-
 def test_a_success_clears_the_username_count(client: TestClient) -> None:
     for _ in range(4):
         client.post(LOGIN, json={"username": "agent1", "password": "guess"})
