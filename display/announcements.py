@@ -6,14 +6,17 @@ internet nor a browser voice. Without espeak-ng, the chime alone is played (and 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
 import math
+import os
 import re
 import shutil
 import struct
 import subprocess
+import tempfile
 import wave
 from pathlib import Path
 
@@ -110,15 +113,41 @@ def render(number: str, counter: int) -> bytes:
     return out.getvalue()
 
 
-def cached(number: str, counter: int, *, directory: Path) -> bytes:
-    """The announcement, from the disk cache when it was made before."""
+def cached(number: str, counter: int, *, directory: Path, keep: int) -> bytes:
+    """The announcement, from the disk cache when it was made before; the cache keeps the newest
+    `keep` files."""
     key = hashlib.sha256(f"v1|{number}|{counter}".encode()).hexdigest()[:32]
     path = directory / f"{key}.wav"
-    if path.is_file():
+    try:
         return path.read_bytes()
+    except FileNotFoundError:  # never made, or pruned since
+        pass
     audio = render(number, counter)
     directory.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_bytes(audio)
-    temporary.replace(path)  # atomic: two processes may race to write the same file
+    # A temporary file of its own, then an atomic rename: two threads or processes may make the same
+    # announcement at once, and a reader must never see half a file.
+    handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(audio)
+        os.replace(temporary, path)
+    except OSError as exc:  # a full disk: the call is still announced, only not kept
+        Path(temporary).unlink(missing_ok=True)
+        log.warning("announcement not cached: %s", exc)
+        return audio
+    prune(directory, keep=keep, newest=path.name)
     return audio
+
+
+def prune(directory: Path, *, keep: int, newest: str) -> None:
+    """Removes the oldest announcements (by modification time) so that `keep` remain, `newest` among
+    them (files made within one tick of the file system's clock share a time)."""
+    others = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.name.endswith(".wav") and entry.name != newest:
+                with contextlib.suppress(FileNotFoundError):  # another process pruned it first
+                    others.append((entry.stat().st_mtime_ns, entry.path))
+    others.sort(reverse=True)
+    for _, old in others[max(0, keep - 1) :]:
+        Path(old).unlink(missing_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,7 +14,7 @@ from starlette.routing import Route
 from config.http import not_found, operation, read
 from config.pages import render
 from display import announcements
-from queueing.service import find_centre, find_ticket
+from queueing.service import find_centre, find_ticket, now, was_called
 
 
 class AnnouncementQuery(BaseModel):
@@ -29,14 +30,30 @@ class AnnouncementQuery(BaseModel):
     responses={200: None},
 )
 async def announcement(request: Request, query: AnnouncementQuery) -> Response:
-    """Made once with espeak-ng, then served from the cache."""
+    """Only for a call made today: each audio is made once with espeak-ng, then served from a
+    bounded cache, so nobody can fill the disk or the processor by asking for made-up calls."""
     code, number = request.path_params["centre"], request.path_params["number"]
-    if await read(request, lambda s: find_centre(s, code=code)) is None:
+    at = now(request)
+
+    def call_made(session: Session) -> bool | None:
+        centre = find_centre(session, code=code)
+        if centre is None:
+            return None
+        # Checked before the query: a path may hold anything (PostgreSQL refuses a NUL in a text).
+        if announcements.NUMBER.match(number) is None:
+            return False
+        return was_called(session, centre=centre, number=number, counter=query.counter, now=at)
+
+    made = await read(request, call_made)
+    if made is None:
         raise not_found(request, "centre", code)
-    if announcements.NUMBER.match(number) is None:
+    if not made:
         raise not_found(request, "ticket", number)
-    directory = Path(request.app.state.settings.data_dir) / "audio"
-    audio = await run_in_threadpool(announcements.cached, number, query.counter, directory=directory)
+    settings = request.app.state.settings
+    directory, keep = Path(settings.data_dir) / "audio", settings.announcement_cache_files
+    audio = await run_in_threadpool(
+        announcements.cached, number, query.counter, directory=directory, keep=keep
+    )
     return Response(audio, media_type="audio/wav", headers={"Cache-Control": "public, max-age=86400"})
 
 

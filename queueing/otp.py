@@ -1,6 +1,7 @@
 """One-time codes that prove a citizen holds a phone: six digits from the OS's CSPRNG, sent by SMS,
 valid for a few minutes, used once, burnt after a few wrong tries, bound to a phone and a purpose,
-and kept only as a keyed hash. Sends are capped per phone (hour and day) and per client address."""
+and kept only as a keyed hash (its SMS holds it in clear only until sent: sms_gateway/outbox.py).
+Sends are capped per phone (hour and day) and per client address."""
 
 from __future__ import annotations
 
@@ -55,6 +56,11 @@ def _hash(secret: bytes, phone: str, purpose: Purpose, code: str) -> str:
     return hmac.new(secret, f"{phone}|{purpose.value}|{code}".encode(), hashlib.sha256).hexdigest()
 
 
+def new_code() -> str:
+    """A code of CODE_DIGITS digits from the OS's CSPRNG."""
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
 def send_code(
     session: Session,
     *,
@@ -88,7 +94,7 @@ def send_code(
         )
         .values(closed_at=now)
     )
-    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    code = new_code()
     challenge = OtpChallenge(
         phone=phone,
         purpose=purpose.value,

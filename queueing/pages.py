@@ -3,6 +3,9 @@ do goes through the API, which checks every action."""
 
 from __future__ import annotations
 
+import unicodedata
+from urllib.parse import urlencode
+
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -30,14 +33,27 @@ async def signed_in(request: Request) -> SignedIn | None:
 
 
 def to_login(request: Request) -> Response:
-    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    query = urlencode({"next": request.url.path}, safe="/")
+    return RedirectResponse(f"/login?{query}", status_code=303)
+
+
+def safe_next(target: str, *, default: str) -> str:
+    """`target` if it is a path of this site, else `default`: where sign-in may send the browser."""
+    # Browsers read "//host" and "/\host" as another site, and drop tabs and newlines anywhere in a
+    # URL before parsing it ("/\t/host" is "//host"). So: one "/", then a character that starts a
+    # path (which leaves no room for a scheme or a host), and no backslash, space or control or
+    # formatting character anywhere.
+    if len(target) < 2 or target[0] != "/" or target[1] == "/":
+        return default
+    if any(c == "\\" or c.isspace() or unicodedata.category(c).startswith("C") for c in target):
+        return default
+    return target
 
 
 async def login_page(request: Request) -> Response:
     """The sign-in form."""
-    target = request.query_params.get("next", "/counter")
-    safe_target = target if target.startswith("/") and not target.startswith("//") else "/counter"
-    return render(request, "login.html", {"next": safe_target})
+    target = safe_next(request.query_params.get("next", ""), default="/counter")
+    return render(request, "login.html", {"next": target})
 
 
 async def counter_page(request: Request) -> Response:

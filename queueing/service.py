@@ -83,6 +83,7 @@ __all__ = [
     "spans_on",
     "ticket_view",
     "to_ascii_digits",
+    "was_called",
 ]
 CALL_EVENTS = ("called", "recalled")
 
@@ -222,3 +223,22 @@ def recent_calls(session: Session, *, centre_id: int, limit: int = 8) -> Sequenc
         .order_by(col(Event.seq).desc())
         .limit(limit)
     ).all()
+
+
+def was_called(session: Session, *, centre: Centre, number: str, counter: int, now: datetime) -> bool:
+    """Whether ticket `number` of the centre's day (at `now`) was called or recalled to counter `counter`."""
+    day = hours.local_day(now, timezone=centre.timezone)
+    call = session.exec(
+        select(Event.id)
+        .join(Ticket, col(Ticket.id) == Event.ticket_id)
+        .join(Counter, col(Counter.id) == Event.counter_id)
+        .where(
+            Ticket.centre_id == id_of(centre),
+            Ticket.day == day,
+            Ticket.number == number,
+            Counter.number == counter,
+            col(Event.type).in_(CALL_EVENTS),
+        )
+        .limit(1)
+    ).first()
+    return call is not None

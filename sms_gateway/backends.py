@@ -58,7 +58,8 @@ class SmsBackend(Protocol):
 
 
 class ConsoleBackend:
-    """Writes every message to the log: for development, demos and tests."""
+    """Writes every message to the log: for development, demos and tests. Nothing leaves the machine,
+    so its messages keep their text in the outbox, one-time codes too: /demo/sms is their phone."""
 
     name = "console"
 

@@ -5,6 +5,9 @@ moves its `next_attempt_at` one lease ahead and stamps a claim token; the sender
 only if its claim still holds. So two processes never hold one message at once, and a process that
 dies mid-send leaves the message to be sent again once its lease is over. That window (the provider
 took the message, the process died before recording it) is the one way a message can go out twice.
+
+A message that carries a secret (a one-time code) keeps its text only while it may still be sent:
+its body and parameters are erased when it is sent or given up.
 """
 
 from __future__ import annotations
@@ -24,13 +27,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from config.db import Database
-from sms_gateway.backends import Outgoing, SendError, SmsBackend
+from sms_gateway.backends import ConsoleBackend, Outgoing, SendError, SmsBackend
 from sms_gateway.models import SmsMessage, SmsStatus
 from sms_gateway.segments import Encoding
 from sms_gateway.templates import render
 
 log = logging.getLogger(__name__)
 REPORT_PATH = "/api/v1/sms/reports"
+# Templates whose text holds a secret: once such a message has left, nothing may read it again.
+SECRET_TEMPLATES = frozenset({"otp"})
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,7 @@ class Claimed:
     body: str
     encoding: str
     attempts: int
+    template: str
 
 
 def claim(session: Session, *, now: datetime, batch: int, lease: timedelta, token: str) -> list[Claimed]:
@@ -129,6 +135,7 @@ def claim(session: Session, *, now: datetime, batch: int, lease: timedelta, toke
             col(SmsMessage.body),
             col(SmsMessage.encoding),
             col(SmsMessage.attempts),
+            col(SmsMessage.template),
         )
     ).all()
     return [Claimed(*row) for row in rows]
@@ -166,7 +173,11 @@ def drain(
             session, now=clock(), batch=batch, lease=timedelta(seconds=retry.lease_s), token=token
         )
     result = DrainResult()
+    # The console backend sends nothing: in demo and development the outbox row is the only copy of
+    # the message, and /demo/sms shows it as the phone would. Every other backend hands it to a phone.
+    keeps_secrets = isinstance(backend, ConsoleBackend)
     for message in claimed:
+        forget = _erasure(message, keeps_secrets=keeps_secrets)
         outgoing = Outgoing(
             reference=message.id,
             phone=message.phone,
@@ -177,17 +188,31 @@ def drain(
         try:
             provider_id = backend.send(outgoing)
         except SendError as exc:
-            _record_failure(database, message, token, exc.answer, clock(), retry, result)
+            _record_failure(database, message, token, exc.answer, clock(), retry, result, forget=forget)
             continue
-        _record_sent(database, message.id, token, backend.name, provider_id, clock())
+        _record_sent(database, message.id, token, backend.name, provider_id, clock(), forget=forget)
         result.sent += 1
     if claimed:
         log.info("SMS outbox: %d sent, %d to retry, %d failed", result.sent, result.retried, result.failed)
     return result
 
 
+def _erasure(message: Claimed, *, keeps_secrets: bool) -> dict[str, Any]:
+    """The values that erase the message's text once it has left, if the text holds a secret."""
+    if message.template in SECRET_TEMPLATES and not keeps_secrets:
+        return {"body": "", "params": {}}  # as the retention job leaves an old message
+    return {}
+
+
 def _record_sent(
-    database: Database, message_id: int, token: str, backend: str, provider_id: str | None, now: datetime
+    database: Database,
+    message_id: int,
+    token: str,
+    backend: str,
+    provider_id: str | None,
+    now: datetime,
+    *,
+    forget: Mapping[str, Any],
 ) -> None:
     status = col(SmsMessage.status)
     with database.write() as session:
@@ -202,6 +227,7 @@ def _record_sent(
                 backend=backend,
                 provider_id=provider_id,
                 claim=None,
+                **forget,
             )
         )
     if not done.rowcount:  # type: ignore[attr-defined]
@@ -217,9 +243,11 @@ def _record_failure(
     now: datetime,
     retry: RetryPolicy,
     result: DrainResult,
+    *,
+    forget: Mapping[str, Any],
 ) -> None:
     if message.attempts >= retry.max_attempts:
-        values: dict[str, Any] = {"status": SmsStatus.FAILED.value, "finished_at": now}
+        values: dict[str, Any] = {"status": SmsStatus.FAILED.value, "finished_at": now, **forget}
         result.failed += 1
         log.error("SMS #%d failed after %d attempts: %s", message.id, message.attempts, answer)
     else:

@@ -116,6 +116,9 @@ class World:
                     )
                     message = session.exec(select(SmsMessage)).one()
                     self.sms_id = message.id or 0
+            elif action == "announced":  # the owner calls the ticket to counter 1, whoever the caller
+                for step in ("open", "next"):
+                    assert self.owner.post(f"/api/v1/centres/DAM-01/counters/1/{step}").status_code == 200
             elif action == "printer":
                 with self.database.write() as session:
                     for device in session.exec(select(Device)).all():
@@ -178,7 +181,9 @@ MATRIX: dict[str, Row] = {
     ),
     "GET /api/v1/devices/me": Row({"kiosk", "display"}, lambda w: ("GET", "/api/v1/devices/me", None)),
     "GET /api/v1/centres/{centre}/announcements/{number}.wav": Row(
-        PUBLIC, lambda w: ("GET", "/api/v1/centres/DAM-01/announcements/A-001.wav?counter=1", None)
+        PUBLIC,
+        lambda w: ("GET", f"/api/v1/centres/DAM-01/announcements/{w.ticket['number']}.wav?counter=1", None),
+        ("ticket", "announced"),
     ),
     "GET /api/v1/centres/{centre}/counters": Row(
         CENTRE_STAFF, lambda w: ("GET", "/api/v1/centres/DAM-01/counters", None)
@@ -186,7 +191,7 @@ MATRIX: dict[str, Row] = {
     "POST /api/v1/centres/{centre}/counters/{counter}/open": counter_action("open"),
     "POST /api/v1/centres/{centre}/counters/{counter}/close": counter_action("close", "open"),
     "POST /api/v1/centres/{centre}/counters/{counter}/next": counter_action("next", "open", "ticket"),
-    "POST /api/v1/centres/{centre}/counters/{counter}/recall": counter_action("recall", *CALLED),
+    "POST /api/v1/centres/{centre}/counters/{counter}/recall": counter_action("recall", *CALLED, "wait"),
     "POST /api/v1/centres/{centre}/counters/{counter}/start": counter_action("start", *CALLED),
     "POST /api/v1/centres/{centre}/counters/{counter}/finish": counter_action("finish", *CALLED, "start"),
     "POST /api/v1/centres/{centre}/counters/{counter}/no-show": counter_action(

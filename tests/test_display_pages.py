@@ -8,20 +8,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from config.db import Database
-from config.settings import Settings
 from display.announcements import chime, phrases
-from server.app import create_app
-from tests.conftest import VirtualClock, take_ticket
-
-
-@pytest.fixture
-def audio_client(database: Database, clock: VirtualClock, tmp_path: Path):  # type: ignore[no-untyped-def]
-    settings = Settings(
-        database_url=database.url.render_as_string(hide_password=False), dev=True, data_dir=str(tmp_path)
-    )
-    with TestClient(create_app(settings, database=database, clock=clock)) as client:
-        yield client, tmp_path
+from tests.conftest import take_ticket
 
 
 def test_the_display_page_is_arabic_and_names_the_centre(client: TestClient) -> None:
@@ -57,9 +45,15 @@ def test_phrases_say_the_number_and_counter_in_arabic_then_english() -> None:
         phrases("A-042; rm -rf /", 3)
 
 
-def test_an_announcement_is_a_chime_then_speech_and_is_cached(audio_client) -> None:  # type: ignore[no-untyped-def]
-    client, data_dir = audio_client
-    response = client.get("/api/v1/centres/DAM-01/announcements/A-042.wav?counter=3")
+def test_an_announcement_is_a_chime_then_speech_and_is_cached(
+    client: TestClient, agent: TestClient, tmp_path: Path
+) -> None:
+    # Only a call that was made is announced (tests/test_announcement_cache.py): call one.
+    assert agent.post("/api/v1/centres/DAM-01/counters/1/open").status_code == 200
+    number = take_ticket(client)["number"]
+    assert agent.post("/api/v1/centres/DAM-01/counters/1/next").json()["ticket"]["number"] == number
+    url = f"/api/v1/centres/DAM-01/announcements/{number}.wav?counter=1"
+    response = client.get(url)
     assert response.status_code == 200
     assert response.headers["content-type"] == "audio/wav"
     with wave.open(io.BytesIO(response.content)) as audio:
@@ -67,9 +61,9 @@ def test_an_announcement_is_a_chime_then_speech_and_is_cached(audio_client) -> N
         first = audio.readframes(len(chime()) // 2)
     assert first == chime()  # it starts with the chime
     assert seconds > 3.0  # and goes on with both languages spoken (espeak-ng)
-    cached = list((data_dir / "audio").glob("*.wav"))
+    cached = list((tmp_path / "data" / "audio").glob("*.wav"))
     assert len(cached) == 1
-    assert client.get("/api/v1/centres/DAM-01/announcements/A-042.wav?counter=3").content == response.content
+    assert client.get(url).content == response.content
 
 
 def test_an_announcement_needs_a_valid_number_and_counter(client: TestClient) -> None:

@@ -14,7 +14,10 @@
     const body = { username: form.username.value.trim(), password: form.password.value };
     try {
       await Dor.api("POST", "/api/v1/auth/login", body);
-      location.assign(form.dataset.next);
+      // The server gave a path of this site (queueing/pages.py safe_next); checked again here, so
+      // that nothing but a same-origin address is ever followed.
+      const next = new URL(form.dataset.next, location.href);
+      location.assign(next.origin === location.origin ? next.href : "/counter");
     } catch (failure) {
       const key = failure.code === "too_many_attempts" ? "throttled"
         : failure.code === "offline" ? "offline" : "wrong";
