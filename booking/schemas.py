@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from config.http import Strict
+from config.http import Day, Instant, Strict
 
 
 class SlotsQuery(Strict):
-    from_: date | None = Field(default=None, alias="from", description="first local day; today by default")
+    from_: Day | None = Field(default=None, alias="from", description="first local day; today by default")
     days: int = Field(default=7, ge=1, le=31)
 
 
@@ -26,7 +26,7 @@ class AppointmentIn(Strict):
 
     centre: str = Field(min_length=1, max_length=16)
     service: str = Field(min_length=1, max_length=16)
-    start: AwareDatetime = Field(description="a slot's start, ISO 8601 with offset")
+    start: Instant = Field(description="a slot's start, ISO 8601 with offset")
     phone: str = Field(min_length=1, max_length=32)
     otp: str = Field(min_length=1, max_length=16)
     national_id: str = Field(min_length=1, max_length=32)
@@ -34,7 +34,7 @@ class AppointmentIn(Strict):
 
 
 class RescheduleIn(Strict):
-    start: AwareDatetime
+    start: Instant
 
 
 class AppointmentOut(BaseModel):

@@ -8,16 +8,18 @@ the document cannot drift from the code.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, NoReturn, Protocol, TypeVar
 
 from anyio import CapacityLimiter, Lock, to_thread
 from anyio.lowlevel import RunVar
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -57,6 +59,18 @@ class Strict(BaseModel):
     """Base of request bodies: unknown fields are an error, so typos do not pass silently."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+# The days and instants a request may name. Python's dates end at years 1 and 9999, and a day near
+# either end overflows once the code goes a day, a week or a time-zone offset beyond it (500s that
+# were found: `9999-12-31T23:59:59-14:00`, `from=0001-01-01`). Nothing Dor keeps is near these bounds.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+Day = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
+Instant = Annotated[
+    AwareDatetime,
+    Field(ge=datetime(1900, 1, 1, tzinfo=UTC), le=datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)),
+]
 
 
 def error_response(
@@ -102,6 +116,11 @@ _SLOW_READS: RunVar[CapacityLimiter] = RunVar("dor_slow_read_threads")
 _WRITES: RunVar[CapacityLimiter] = RunVar("dor_write_threads")
 _WRITE_LOAD: RunVar[WriteLoad] = RunVar("dor_write_load")
 _WRITE_GROUP: RunVar[WriteGroup] = RunVar("dor_write_group")
+# Work that takes the processor for a while and no database (checking a password: argon2, ~0.1 s)
+# runs on a thread of its own, one at a time: a flood of sign-ins queues there, and never holds a
+# transaction or a database thread that tickets need.
+_HASHING: RunVar[CapacityLimiter] = RunVar("dor_hashing_threads")
+HASHING_THREADS = 1
 # Where writes share transactions (SQLite), at most this many share one: its writer's lock is held
 # for all of them, and the other processes' writers wait that long.
 MOST_WRITES_PER_TRANSACTION = 50
@@ -249,6 +268,11 @@ async def write(request: Request, work: Callable[[Session], T]) -> T:
         return await to_thread.run_sync(run, limiter=_threads(_WRITES, database.write_threads))
 
 
+async def hashing(work: Callable[..., T], *args: Any) -> T:
+    """Runs `work(*args)`, slow and outside any transaction, on the hashing thread."""
+    return await to_thread.run_sync(work, *args, limiter=_threads(_HASHING, HASHING_THREADS))
+
+
 def language(request: Request) -> str:
     """The language of human-readable texts: `?lang=`, then `Accept-Language`, then Arabic."""
     return negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
@@ -353,6 +377,7 @@ def operation(
     def decorate(handler: Handler) -> Route:
         async def endpoint(request: Request) -> Response:
             kwargs: dict[str, Any] = {}
+            _screen(request.path_params, "path parameter")
             if op.query is not None:
                 kwargs["query"] = _parse(op.query, dict(request.query_params), "query parameter")
             if op.body is not None:
@@ -387,12 +412,64 @@ async def _json_body(request: Request) -> Any:
         if len(chunks) > limit:
             raise ApiError(413, "body_too_large", f"request body larger than {limit} bytes")
     try:
-        return json.loads(chunks or b"null")
+        return json.loads(chunks or b"null", parse_constant=_not_json)
+    except RecursionError:  # the decoder recurses once per level: a body of 60 KiB of "[" is enough
+        raise _too_deep() from None
     except (ValueError, UnicodeDecodeError):
         raise ApiError(422, "invalid_json", "request body is not valid JSON") from None
 
 
+def _not_json(constant: str) -> NoReturn:
+    """NaN, Infinity and -Infinity, which Python's decoder takes and JSON does not have."""
+    raise ValueError(f"{constant} is not JSON")
+
+
+# Deeper than any body of the contract (three levels at most): refused before a model sees it.
+MAX_JSON_DEPTH = 16
+# What no text of the contract holds, and what the stack below refuses with an exception of its own:
+# PostgreSQL stores no NUL, and an unpaired surrogate (JSON's "\ud800") has no UTF-8 encoding, so
+# neither a driver nor the JSON renderer of an answer echoing it can write it out.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> bool:
+    """False for a text that holds a NUL or an unpaired surrogate, which no database stores."""
+    return _UNSTORABLE.search(text) is None
+
+
+def _too_deep() -> ApiError:
+    return ApiError(422, "invalid_json", f"request body nested more than {MAX_JSON_DEPTH} levels deep")
+
+
+def _screen(data: Any, kind: str) -> None:
+    """What no model should see: 422 for JSON nested too deep, or for a text (a key too) that holds
+    a NUL or an unpaired surrogate, naming where. Iterative, so that depth cannot exhaust the stack."""
+    pending: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
+    while pending:
+        value, where = pending.pop()
+        if len(where) > MAX_JSON_DEPTH:
+            raise _too_deep()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not storable(key):
+                    _bad_text(where, kind, "a key")
+                pending.append((item, (*where, key)))
+        elif isinstance(value, list):
+            pending.extend((item, (*where, str(index))) for index, item in enumerate(value))
+        elif isinstance(value, str) and not storable(value):
+            _bad_text(where, kind, "text")
+
+
+def _bad_text(where: tuple[str, ...], kind: str, what: str) -> NoReturn:
+    problem = f"{what} must not contain NUL or unpaired surrogate characters"
+    name = ".".join(where)
+    if not name:
+        raise ApiError(422, "invalid_input", f"request body: {problem}" if kind == "field" else problem)
+    raise ApiError(422, "invalid_input", f"{kind} '{name}': {problem}")
+
+
 def _parse(model: type[BaseModel], data: Any, kind: str) -> BaseModel:
+    _screen(data, kind)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

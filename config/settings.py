@@ -60,8 +60,15 @@ class Settings(BaseSettings):
     # often while the bus is down.
     feed_poll_s: float = Field(default=5.0, gt=0)
     feed_poll_when_bus_down_s: float = Field(default=1.0, gt=0)
+    # No call to the bus (Redis) waits longer than this (seconds); a bus slower than this is down.
+    bus_timeout_s: float = Field(default=0.5, gt=0)
+    # Committed events waiting to be rung on the bus, at most; more are dropped (screens read the log).
+    bus_queue_size: int = Field(default=1000, ge=1)
     # Where Dor keeps files it makes (the announcement audio cache).
     data_dir: str = "var"
+    # The announcements kept in that cache (up to about 0.5 MB each), the oldest removed first: the
+    # screens of a centre all ask for a call within seconds of it, so the last few hundred are plenty.
+    announcement_cache_files: int = Field(default=500, ge=1)
     # Treat every centre as open: for demonstrations at any hour and for training, never production.
     always_open: bool = False
     # Routing policy (docs/queueing.md): head start of each priority class, and the ageing limit.
@@ -72,10 +79,13 @@ class Settings(BaseSettings):
     # Staff sessions end after this long idle, and this long after sign-in whatever happens.
     session_idle_s: int = Field(default=1800, ge=60)
     session_absolute_s: int = Field(default=12 * 3600, ge=300)
-    # Sign-in throttling: failures allowed per username and per client address in the window.
+    # Sign-in throttling: failures allowed per username and per client address in the window. An
+    # address past its failures is not refused (the staff behind one NAT share it); from there, an
+    # account is checked only while it has fewer failures than the last setting.
     login_failures_per_user: int = Field(default=5, ge=1)
     login_failures_per_address: int = Field(default=20, ge=1)
     login_window_s: int = Field(default=900, ge=60)
+    login_failures_per_user_from_throttled_address: int = Field(default=1, ge=1)
     # Run the periodic jobs (the SMS outbox drain) in this process. Every job is safe in several
     # processes; turn it off for a process that should only serve requests.
     jobs: bool = True

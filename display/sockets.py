@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from config.http import storable
 from config.metrics import WEBSOCKETS_OPEN
 from display.hub import OVERFLOW, Hub
 from queueing.models import Centre
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
 MAX_SOCKETS_PER_ADDRESS = 50
+# A close frame carries at most 125 bytes, 2 of them the code: a longer reason (an unknown centre's
+# code echoed from a long path) made the server's protocol raise instead of closing.
+MAX_REASON_BYTES = 123
 # Events after which a ticket's place in line may have changed.
 MOVES = frozenset(
     {
@@ -59,7 +63,16 @@ def origin_allowed(websocket: WebSocket) -> bool:
     allowed: tuple[str, ...] = websocket.app.state.settings.allowed_origins
     if origin in allowed:
         return True
-    return urlsplit(origin).netloc == websocket.headers.get("host")
+    try:
+        netloc = urlsplit(origin).netloc
+    except ValueError:  # not a URL (`http://[`): no page of ours sent it
+        return False
+    return netloc == websocket.headers.get("host")
+
+
+def close_reason(text: str) -> str:
+    """`text`, cut to what a close frame holds (on a character's boundary)."""
+    return text.encode()[:MAX_REASON_BYTES].decode(errors="ignore")
 
 
 async def _read(websocket: WebSocket, work: Callable[[Session], Any]) -> Any:
@@ -122,7 +135,7 @@ async def _serve(
             with contextlib.suppress(WebSocketDisconnect, asyncio.CancelledError, RuntimeError, TimeoutError):
                 refusal = task.result()
                 if refusal:
-                    await websocket.close(POLICY_VIOLATION, reason=refusal)
+                    await websocket.close(POLICY_VIOLATION, reason=close_reason(refusal))
     finally:
         open_sockets.dec()
         guard.release(address)
@@ -163,7 +176,8 @@ async def display_socket(websocket: WebSocket) -> None:
     hub: Hub = websocket.app.state.hub
 
     async def run(ws: WebSocket) -> str | None:
-        centre = await _read(ws, lambda s: find_centre(s, code=code))
+        # A code no database stores is no centre's, and PostgreSQL would refuse the lookup.
+        centre = await _read(ws, lambda s: find_centre(s, code=code)) if storable(code) else None
         if centre is None:
             return f"unknown centre {code}"
         async with hub.subscribe(centre_id=centre.id, centre_code=centre.code) as subscriber:
@@ -206,7 +220,7 @@ async def ticket_socket(websocket: WebSocket) -> None:
         return {"type": "update", **out.model_dump(mode="json", exclude={"token", "tracking_url"})}
 
     async def run(ws: WebSocket) -> str | None:
-        ticket = await _read(ws, lambda s: find_ticket(s, token=token))
+        ticket = await _read(ws, lambda s: find_ticket(s, token=token)) if storable(token) else None
         if ticket is None:
             return "unknown ticket"
         centre = await _read(ws, lambda s: s.get(Centre, ticket.centre_id))

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from config.http import Strict
+from config.http import Day, Strict
 from queueing.models import Centre, Service
 from queueing.policy import Priority
 
@@ -280,8 +280,8 @@ class OtpOut(BaseModel):
 
 
 class UsageQuery(Strict):
-    from_: date = Field(alias="from")
-    to: date
+    from_: Day = Field(alias="from")
+    to: Day
 
 
 class DayUsageOut(BaseModel):
@@ -314,7 +314,7 @@ class QueuePressureOut(BaseModel):
 
 
 class BalanceMoveIn(Strict):
-    counter: int = Field(gt=0)
+    counter: int = Field(gt=0, lt=1000)  # as in the counters' paths; a larger one overflows the column
     service: str = Field(min_length=1, max_length=16)
     role: Literal["boosted", "backup"]  # boost a backup queue, or lower a boosted one back
 
