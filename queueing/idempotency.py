@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, delete
 
 from queueing.models import IdempotentRequest
 
 MAX_KEY_LENGTH = 100
+# A retry comes within minutes. After this long the stored answer (a ticket's token, say) is
+# deleted, so that the keys clients make up cannot grow the table without bound.
+KEEP = timedelta(days=1)
 
 
 class KeyReused(Exception):
@@ -42,3 +45,9 @@ def remember(
     """Stores the answer in the caller's transaction; a concurrent twin fails on the primary key."""
     session.add(IdempotentRequest(key=key, fingerprint=fingerprint, status=status, body=body, created_at=now))
     session.flush()
+
+
+def forget(session: Session, *, before: datetime) -> int:
+    """Deletes the answers stored before `before`; returns how many."""
+    gone = session.execute(delete(IdempotentRequest).where(col(IdempotentRequest.created_at) < before))
+    return int(gone.rowcount)  # type: ignore[attr-defined]

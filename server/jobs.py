@@ -19,6 +19,7 @@ from config.db import Database
 from config.metrics import JOB_FAILURES, JOB_RUNS
 from config.settings import Settings
 from config.ticks import KEEP_RUNS, claim_tick, forget_runs
+from queueing import idempotency, throttle
 from queueing.audit_log import export_heads
 from queueing.balancer import balance_all
 from queueing.balancing import BalanceRules
@@ -91,6 +92,10 @@ def start_jobs(
             now = clock()
             erase_personal_data(session, now=now, retention=timedelta(days=settings.retention_days))
             forget_runs(session, before=now - KEEP_RUNS)
+            idempotency.forget(session, before=now - idempotency.KEEP)
+            throttle.forget(
+                session, before=now - max(throttle.KEEP, timedelta(seconds=settings.login_window_s))
+            )
 
     def balance_counters() -> None:
         with database.write() as session:

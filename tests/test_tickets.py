@@ -6,6 +6,7 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 
 from config.db import Database
+from queueing import idempotency
 from queueing.models import Device, Event, Ticket
 from tests.conftest import KIOSK, VirtualClock, take_ticket
 
@@ -127,6 +128,26 @@ def test_a_retry_with_the_same_idempotency_key_gets_the_same_ticket(
     assert first.json()["token"] == again.json()["token"]
     with database.read() as session:
         assert len(session.exec(select(Ticket)).all()) == 1
+
+
+def test_an_idempotency_key_is_forgotten_after_a_day(
+    client: TestClient, database: Database, clock: VirtualClock
+) -> None:
+    """Keys are the client's to make up: the answers stored under them are deleted after a day, so
+    that they cannot grow without bound; a key used again after that is a new request."""
+    headers = {**KIOSK, "Idempotency-Key": "tap-day"}
+    body = {"service": "CR", "channel": "kiosk"}
+    first = client.post("/api/v1/centres/DAM-01/tickets", json=body, headers=headers)
+    clock.advance(3600)
+    with database.write() as session:
+        assert idempotency.forget(session, before=clock() - idempotency.KEEP) == 0
+    assert client.post("/api/v1/centres/DAM-01/tickets", json=body, headers=headers).json() == first.json()
+    clock.advance(idempotency.KEEP.total_seconds())
+    with database.write() as session:
+        assert idempotency.forget(session, before=clock() - idempotency.KEEP) == 1
+    later = client.post("/api/v1/centres/DAM-01/tickets", json=body, headers=headers)
+    assert later.status_code == 201
+    assert later.json()["token"] != first.json()["token"]
 
 
 def test_the_same_key_with_another_body_is_422(client: TestClient) -> None:
