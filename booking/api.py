@@ -10,8 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from booking.checkin import CheckInRefused, Window, check_in, check_in_remote
-from config.http import ApiError, Strict, not_found, operation
-from queueing.events import write_and_publish
+from config.http import ApiError, Strict, not_found, operation, write
 from queueing.models import DeviceKind, id_of
 from queueing.schemas import TicketOut
 from queueing.service import (
@@ -102,7 +101,7 @@ async def check_in_route(request: Request, body: CheckInIn) -> Response:
         view = ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
         return view, 201 if token is None else 200
 
-    result = await write_and_publish(request, work)
+    result = await write(request, work)
     if isinstance(result, int):
         raise ApiError(
             429,

@@ -28,8 +28,7 @@ from booking.identities import DEVICE_COOKIE, Identities, address_hash, device_h
 from booking.models import Appointment
 from booking.schemas import AppointmentIn, AppointmentOut, RescheduleIn, SlotOut, SlotsQuery
 from booking.slots import SlotRules, bookable_slots
-from config.http import ApiError, not_found, operation, read
-from queueing.events import write_and_publish
+from config.http import ApiError, not_found, operation, read, write
 from queueing.models import Centre, Service, id_of
 from queueing.service import (
     MAX_KEY_LENGTH,
@@ -246,9 +245,9 @@ async def create(request: Request, body: AppointmentIn) -> Response:
         return out
 
     try:
-        result = await write_and_publish(request, work)
+        result = await write(request, work)
     except IntegrityError:
-        result = await write_and_publish(request, work)  # a twin with the same key committed first
+        result = await write(request, work)  # a twin with the same key committed first
     if isinstance(result, Verdict):
         message = "wrong code" if result is Verdict.WRONG else "no valid code: ask for a new one"
         raise ApiError(401, "otp_invalid", f"field 'otp': {message}")
@@ -302,7 +301,7 @@ async def delete(request: Request) -> AppointmentOut:
             raise _refused(refusal) from None
         return appointment_out(session, appointment, base_url=settings.base_url, rules=rules)
 
-    return await write_and_publish(request, work)
+    return await write(request, work)
 
 
 @operation(
@@ -326,7 +325,7 @@ async def move(request: Request, body: RescheduleIn) -> AppointmentOut:
             raise _refused(refusal) from None
         return appointment_out(session, appointment, base_url=settings.base_url, rules=rules)
 
-    return await write_and_publish(request, work)
+    return await write(request, work)
 
 
 @operation(

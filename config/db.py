@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
-from copy import copy
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -43,31 +41,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-T = TypeVar("T")
 WRITE_THREADS = 4  # PostgreSQL: writes to different centres go on side by side
-# In the `info` of every write transaction's session: what it reads may be its own uncommitted work.
-WRITING = "dor_writing"
-# In a write session's `info`: what to run once the transaction has committed (`on_commit`).
-AFTER_COMMIT = "dor_after_commit"
-
-
-def on_commit(session: Session, hook: Callable[[Session], None]) -> None:
-    """Runs `hook(session)` once this write transaction has committed; never if the work that asked
-    fails, its part of a shared transaction included (`Database.write_each`)."""
-    session.info.setdefault(AFTER_COMMIT, []).append(hook)
-
-
-@dataclass(frozen=True)
-class Outcome(Generic[T]):
-    """What one work of a shared transaction came to: its value, or the error it raised."""
-
-    value: T | None = None
-    error: Exception | None = None
-
-    def result(self) -> T:
-        if self.error is not None:
-            raise self.error
-        return self.value  # type: ignore[return-value]  # None is a value when T admits it
+# A hook run after a write transaction commits, given its session (its `info` still readable).
+CommitHook = Callable[[Session], None]
 
 
 class Database:
@@ -91,14 +67,7 @@ class Database:
         # writer thread would only sleep and poll for the lock (up to 100 ms between tries), so its
         # writers wait their turn in the event loop instead, in order.
         self.write_threads = 1 if self.is_sqlite else WRITE_THREADS
-        # SQLite writes in this process, on the interpreter that reads share: reads yield to writes
-        # (config/http.py). PostgreSQL writes in its own processes, and a write here mostly waits
-        # for it: holding reads back would leave the interpreter idle.
-        self.writes_first = self.is_sqlite
-        # SQLite's one writer fsyncs at every commit: the writes that queue behind one transaction
-        # share the next (`write_each`), and its fsync. PostgreSQL's writers run side by side, and
-        # grouping them would make one centre's write wait on another centre's locks.
-        self.groups_writes = self.is_sqlite
+        self._after_commit: list[CommitHook] = []
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -108,51 +77,24 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A session whose transaction commits when the block ends and rolls back on an error."""
-        with Session(self._writer, expire_on_commit=False, info={WRITING: True}) as session:
+        """A session whose transaction commits when the block ends and rolls back on an error; once
+        it has committed, every hook of `after_every_commit` runs (in the thread that wrote)."""
+        with Session(self._writer, expire_on_commit=False) as session:
             with session.begin():
                 yield session
-            _committed(session)
+            for hook in list(self._after_commit):
+                hook(session)
 
-    def write_each(self, works: Sequence[Callable[[Session], T]]) -> list[Outcome[T]]:
-        """Runs the works one after the other in one write transaction, as if each had its own.
-
-        Each runs in a savepoint: one that raises leaves nothing behind, in the database or in the
-        session's `info` (its `on_commit` hooks, say), and its error is its outcome. Each starts with
-        a session that holds no rows; `info` is the transaction's, so what a work that held left
-        there the next ones see. If the commit fails, this raises and every work has failed.
-        """
-        outcomes: list[Outcome[T]] = []
-        shared = len(works) > 1  # one work alone has the transaction to itself
-        with self.write() as session:
-            for work in works:
-                before = {key: copy(value) for key, value in session.info.items()}
-                try:
-                    with session.begin_nested() if shared else nullcontext():
-                        value = work(session)
-                        session.flush()  # its changes are written before its rows leave the session
-                except Exception as exc:
-                    if not shared:
-                        raise
-                    session.info.clear()
-                    session.info.update(before)
-                    outcomes.append(Outcome(error=exc))
-                else:
-                    outcomes.append(Outcome(value=value))
-                finally:
-                    # The next work loads its rows afresh, as in a transaction of its own: one loaded
-                    # here may be stale for it (updated since by a statement, not through the row).
-                    session.expunge_all()
-        return outcomes
+    def after_every_commit(self, hook: CommitHook) -> Callable[[], None]:
+        """Runs `hook(session)` after every write transaction of this database commits, whoever
+        wrote it (a request, a job, a command); returns what takes the hook off again. A hook must
+        not raise: the transaction is committed whatever it does."""
+        self._after_commit.append(hook)
+        return lambda: self._after_commit.remove(hook)
 
     def dispose(self) -> None:
         """Closes every pooled connection."""
         self.engine.dispose()
-
-
-def _committed(session: Session) -> None:
-    for hook in session.info.pop(AFTER_COMMIT, []):
-        hook(session)
 
 
 def _install_sqlite_hooks(engine: Engine) -> None:

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, NoReturn, Protocol, TypeVar
 
-from anyio import CapacityLimiter, Lock, to_thread
+from anyio import CapacityLimiter, to_thread
 from anyio.lowlevel import RunVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlmodel import Session
@@ -25,7 +22,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from config.db import Outcome
 from config.i18n import gettext_for, negotiate
 
 T = TypeVar("T")
@@ -85,131 +81,28 @@ class Transactions(Protocol):
     """What a view needs of the database (config.db.Database)."""
 
     write_threads: int
-    writes_first: bool
-    groups_writes: bool
 
     def read(self) -> Any: ...
 
     def write(self) -> Any: ...
 
-    def write_each(self, works: Sequence[Callable[[Session], Any]]) -> Sequence[Outcome[Any]]: ...
-
 
 # Reads and writes run on separate groups of worker threads (bulkheads): at a booking release,
 # thousands of slot listings wait for the read thread while each citizen's booking finds a write
 # thread free at once. Python runs one thread at a time, so more threads would not answer faster;
-# they would only take the interpreter from the writes (bench/booking_surge.py: with two read
-# threads the bookings' p99 was 2.6x what it is with one). Reports and other reads that may take
-# long go on threads of their own, so that they never hold up the quick ones. The database says
-# how many writers it takes (config/db.py).
+# they would only take the interpreter from the writes. Reports and other reads that may take long
+# go on threads of their own, so that they never hold up the quick ones. The database says how many
+# writers it takes (config/db.py).
 QUICK_READ_THREADS = 1
 SLOW_READ_THREADS = 2
-# Writes go first where they share the interpreter with the reads (SQLite; config/db.py): while the
-# writes fill their threads, a quick read waits for room before it runs. A write is mostly the last
-# step of what someone came to do (a booking after its listing, a counter's call). At a booking
-# release, listings running beside every booking stretched the one writer's queue: the bookings'
-# p50 went from 267 to 12 ms once reads yielded (docs/performance.md). A read waits at most this
-# long, however busy the writes, so that a stream of writes cannot starve the reads.
-MOST_A_READ_WAITS_FOR_WRITES_S = 1.0
 _QUICK_READS: RunVar[CapacityLimiter] = RunVar("dor_quick_read_threads")
 _SLOW_READS: RunVar[CapacityLimiter] = RunVar("dor_slow_read_threads")
 _WRITES: RunVar[CapacityLimiter] = RunVar("dor_write_threads")
-_WRITE_LOAD: RunVar[WriteLoad] = RunVar("dor_write_load")
-_WRITE_GROUP: RunVar[WriteGroup] = RunVar("dor_write_group")
 # Work that takes the processor for a while and no database (checking a password: argon2, ~0.1 s)
 # runs on a thread of its own, one at a time: a flood of sign-ins queues there, and never holds a
 # transaction or a database thread that tickets need.
 _HASHING: RunVar[CapacityLimiter] = RunVar("dor_hashing_threads")
 HASHING_THREADS = 1
-# Where writes share transactions (SQLite), at most this many share one: its writer's lock is held
-# for all of them, and the other processes' writers wait that long.
-MOST_WRITES_PER_TRANSACTION = 50
-
-
-class WriteLoad:
-    """The writes of one event loop in flight: waiting for a write thread or running."""
-
-    def __init__(self, threads: int) -> None:
-        self.threads = threads
-        self.in_flight = 0
-        self._changed = threading.Condition()
-
-    @contextmanager
-    def counted(self) -> Iterator[None]:
-        """Counts one write in flight for as long as the block runs."""
-        with self._changed:
-            self.in_flight += 1
-        try:
-            yield
-        finally:
-            with self._changed:
-                self.in_flight -= 1
-                self._changed.notify_all()
-
-    def wait_for_room(self, most_s: float) -> None:
-        """Blocks the calling (read) thread while the writes fill their threads, `most_s` at most."""
-        with self._changed:
-            self._changed.wait_for(lambda: self.in_flight < self.threads, timeout=most_s)
-
-
-class _Write:
-    """One write waiting for its turn, then what came of it."""
-
-    def __init__(self, work: Callable[[Session], Any]) -> None:
-        self.work = work
-        self.outcome: Outcome[Any] | None = None
-
-
-class WriteGroup:
-    """The writes of one event loop that share transactions: whoever's turn comes writes every write
-    waiting then, in the order they came, in one transaction and one fsync (Database.write_each).
-
-    Each caller gets its answer once the transaction holding its write has committed, as alone.
-    """
-
-    def __init__(self) -> None:
-        self.waiting: deque[_Write] = deque()
-        self.turn = Lock()
-
-    async def run(self, database: Transactions, work: Callable[[Session], T]) -> T:
-        mine = _Write(work)
-        self.waiting.append(mine)
-        try:
-            async with self.turn:
-                while mine.outcome is None:  # else an earlier turn wrote it
-                    taken = min(len(self.waiting), MOST_WRITES_PER_TRANSACTION)
-                    group = [self.waiting.popleft() for _ in range(taken)]
-                    try:
-                        await to_thread.run_sync(
-                            _write_all, database, group, limiter=_threads(_WRITES, database.write_threads)
-                        )
-                    finally:
-                        # Cancelled before its thread started, the group was not written: its
-                        # writes go back to the front, in order, for the next turn.
-                        self.waiting.extendleft(reversed([w for w in group if w.outcome is None]))
-        except BaseException:
-            if mine in self.waiting:  # cancelled before it was written: it never is
-                self.waiting.remove(mine)
-            raise
-        result: T = mine.outcome.result()
-        return result
-
-
-def _write_all(database: Transactions, group: list[_Write]) -> None:
-    outcomes: Sequence[Outcome[Any]]
-    try:
-        outcomes = database.write_each([write.work for write in group])
-    except Exception as exc:  # the transaction failed: so did every write in it
-        outcomes = [Outcome(error=exc)] * len(group)
-    except BaseException as exc:
-        # Rolled back by what is not an error (an exit, say): it goes up through the turn's holder,
-        # and every write of the group still gets an answer rather than waiting for one forever.
-        interrupted = RuntimeError(f"the transaction was interrupted ({type(exc).__name__})")
-        for write in group:
-            write.outcome = Outcome(error=interrupted)
-        raise
-    for write, outcome in zip(group, outcomes, strict=True):
-        write.outcome = outcome
 
 
 def _threads(group: RunVar[CapacityLimiter], size: int) -> CapacityLimiter:
@@ -221,31 +114,12 @@ def _threads(group: RunVar[CapacityLimiter], size: int) -> CapacityLimiter:
         return group.get()
 
 
-def _write_group() -> WriteGroup:
-    try:
-        return _WRITE_GROUP.get()
-    except LookupError:
-        _WRITE_GROUP.set(WriteGroup())
-        return _WRITE_GROUP.get()
-
-
-def _write_load(database: Transactions) -> WriteLoad:
-    try:
-        return _WRITE_LOAD.get()
-    except LookupError:
-        _WRITE_LOAD.set(WriteLoad(database.write_threads))
-        return _WRITE_LOAD.get()
-
-
 async def read(request: Request, work: Callable[[Session], T], *, slow: bool = False) -> T:
     """Runs `work` in a read transaction on a read thread; `slow` for a report or a view over many
     rows or centres (and the health check, which must answer while quick reads queue)."""
     database: Transactions = request.app.state.database
-    writes = _write_load(database) if database.writes_first and not slow else None
 
     def run() -> T:
-        if writes is not None:
-            writes.wait_for_room(MOST_A_READ_WAITS_FOR_WRITES_S)
         with database.read() as session:
             return work(session)
 
@@ -254,18 +128,15 @@ async def read(request: Request, work: Callable[[Session], T], *, slow: bool = F
 
 
 async def write(request: Request, work: Callable[[Session], T]) -> T:
-    """Runs `work` in a write transaction on a write thread; it commits when `work` returns. Where
-    the database groups writes, it may share the transaction with others (WriteGroup)."""
+    """Runs `work` in a write transaction of its own on a write thread; it commits when `work`
+    returns, and the database's commit hooks (the events' publication) run then."""
     database: Transactions = request.app.state.database
 
     def run() -> T:
         with database.write() as session:
             return work(session)
 
-    with _write_load(database).counted() if database.writes_first else nullcontext():
-        if database.groups_writes:
-            return await _write_group().run(database, work)
-        return await to_thread.run_sync(run, limiter=_threads(_WRITES, database.write_threads))
+    return await to_thread.run_sync(run, limiter=_threads(_WRITES, database.write_threads))
 
 
 async def hashing(work: Callable[..., T], *args: Any) -> T:

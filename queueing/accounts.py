@@ -7,10 +7,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
-from config.prepared import Prepared
 from queueing.models import Device, Role, Staff, StaffSession, id_of
 from queueing.organisation import organisation
 from queueing.secrets import hash_token, verify_password
@@ -85,11 +83,6 @@ def open_session(
     return raw_id, SignedIn(staff, record, _centres(session, staff))
 
 
-# Every staff request reads its session: prepared once (config/prepared.py).
-_SESSIONS = StaffSession.__table__  # type: ignore[attr-defined]
-_SESSION = Prepared(select(_SESSIONS).where(_SESSIONS.c.id_hash == bindparam("id_hash")))
-
-
 def authenticate(
     session: Session, *, raw_id: str, now: datetime, policy: SessionPolicy, touch: bool = True
 ) -> SignedIn | None:
@@ -98,8 +91,7 @@ def authenticate(
     `touch` counts the request as activity; a page's background refresh does not, so an unattended
     console still times out.
     """
-    found = _SESSION.loaded(session, StaffSession, {"id_hash": hash_token(raw_id)})
-    record = found[0] if found else None
+    record = session.get(StaffSession, hash_token(raw_id))
     if record is None or record.ended_at is not None:
         return None
     if now - record.last_seen_at > policy.idle or now - record.created_at > policy.absolute:

@@ -10,10 +10,9 @@ from typing import TypeVar
 from sqlmodel import Session, col, select
 from starlette.requests import Request
 
-from config.http import ApiError, not_found, operation, path_number, read
+from config.http import ApiError, not_found, operation, path_number, read, write
 from queueing import catalogue
 from queueing.accounts import SessionPolicy, SignedIn
-from queueing.events import write_and_publish
 from queueing.models import Centre, Device, DeviceKind, Role, Staff, StaffCentre, id_of
 from queueing.schemas import (
     CredentialOut,
@@ -126,7 +125,7 @@ async def register_device(request: Request, body: DeviceIn) -> NewDeviceOut:
         log_device_change(session, "device_registered", device, centre=centre, actor=manager.actor, at=at)
         return NewDeviceOut(**_device_out(device).model_dump(), token=token)
 
-    return await write_and_publish(request, work)
+    return await write(request, work)
 
 
 @operation(
@@ -155,7 +154,7 @@ async def revoke(request: Request) -> DeviceOut:
         log_device_change(session, "device_revoked", device, centre=centre, actor=manager.actor, at=at)
         return _device_out(device)
 
-    return await write_and_publish(request, work)
+    return await write(request, work)
 
 
 def _staff_out(session: Session, staff: Staff) -> StaffOut:
@@ -246,7 +245,7 @@ async def create_staff(request: Request, body: StaffIn) -> CredentialOut:
         log_staff_change(session, "staff_created", staff, actor=manager.actor, at=at)
         return CredentialOut(staff=_staff_out(session, staff), password=None if body.password else password)
 
-    return await write_and_publish(request, work)
+    return await write(request, work)
 
 
 def _managed(session: Session, request: Request, manager: SignedIn) -> Staff:
@@ -278,7 +277,7 @@ async def disable(request: Request) -> StaffOut:
         log_staff_change(session, "staff_disabled", staff, actor=manager.actor, at=at)
         return _staff_out(session, staff)
 
-    return await write_and_publish(request, work)
+    return await write(request, work)
 
 
 @operation(
@@ -304,7 +303,7 @@ async def new_password(request: Request, body: NewPasswordIn) -> CredentialOut:
         log_staff_change(session, "password_reset", staff, actor=manager.actor, at=at)
         return CredentialOut(staff=_staff_out(session, staff), password=None if body.password else password)
 
-    return await write_and_publish(request, work)
+    return await write(request, work)
 
 
 @operation(
@@ -331,7 +330,7 @@ async def intake(request: Request, body: IntakeIn) -> IntakeOut:
         set_intake(session, centre=centre, service=service, open_=body.open, actor=manager.actor, now=at)
         return IntakeOut(centre=centre.code, service=service.code, intake_open=body.open)
 
-    return await write_and_publish(request, work)
+    return await write(request, work)
 
 
 MAX_REPORT_DAYS = 366

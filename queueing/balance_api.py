@@ -10,12 +10,12 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 from starlette.requests import Request
 
-from config.http import not_found, operation, read
+from config.http import not_found, operation, read, write
 from queueing import catalogue
 from queueing.admin_api import centre_of_path, manager_of
 from queueing.balancer import apply_move, centre_balance
 from queueing.balancing import BalanceRules, Move
-from queueing.events import append_event, write_and_publish
+from queueing.events import append_event
 from queueing.models import Centre, QueueRole, Service, id_of
 from queueing.schemas import AutoBalanceIn, BalanceMoveIn, BalanceMoveOut, BalanceOut, QueuePressureOut
 from queueing.web import credentials, now, session_policy
@@ -103,7 +103,7 @@ async def move(request: Request, body: BalanceMoveIn) -> BalanceOut:
         apply_move(session, centre=centre, move=planned, actor=manager.actor, now=at)
         return balance_view(session, centre=centre, rules=rules)
 
-    return await write_and_publish(request, work)
+    return await write(request, work)
 
 
 @operation(
@@ -141,7 +141,7 @@ async def auto(request: Request, body: AutoBalanceIn) -> BalanceOut:
         # Either way the centre is now as asked; the row read before the update still says what was.
         return balance_view(session, centre=centre, rules=rules).model_copy(update={"auto": body.auto})
 
-    return await write_and_publish(request, work)
+    return await write(request, work)
 
 
 routes = [balance, move, auto]

@@ -12,10 +12,10 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, col, delete, select
 from starlette.requests import Request
 
-from config.http import ApiError, Strict, not_found, operation, path_number
+from config.http import ApiError, Strict, not_found, operation, path_number, write
 from queueing import catalogue, hours
 from queueing.admin_api import centre_of_path, manager_of
-from queueing.events import append_event, write_and_publish
+from queueing.events import append_event
 from queueing.models import Centre, CentreService, Counter, CounterService, QueueRole, Service, Ticket, id_of
 from queueing.states import TicketStatus
 from queueing.web import credentials, now, session_policy
@@ -67,7 +67,7 @@ async def managed_change(request: Request, work_as: Callable[[Session, Centre, s
         who = manager_of(session, creds, at=at, rules=rules, centre_id=id_of(centre))
         return work_as(session, centre, f"staff:{who.staff.username}")
 
-    return await write_and_publish(request, work)
+    return await write(request, work)
 
 
 async def _control(

@@ -13,11 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from config.http import ApiError, not_found, operation, path_number, read
+from config.http import ApiError, not_found, operation, path_number, read, write
 from queueing import catalogue
 from queueing.accounts import SignedIn
 from queueing.counters import CounterDesk, counter_queues, current_ticket, find_counter
-from queueing.events import write_and_publish
 from queueing.models import Counter, Role, Service, Ticket, id_of
 from queueing.notifications import notify_called, notify_near
 from queueing.organisation import organisation
@@ -133,7 +132,7 @@ def _action_route(name: str, action: Action, *, summary: str, body: type[BaseMod
                 ticket=staff_ticket(session, ticket) if ticket else view.ticket, counter=view
             )
 
-        acted = await write_and_publish(request, work)
+        acted = await write(request, work)
         return Response(status_code=204) if acted is None else acted
 
     endpoint.__name__ = f"counter_{name.replace('-', '_')}"

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, literal_column, or_, update
+from sqlalchemy import ColumnElement, literal_column, or_, update
 from sqlmodel import Session, col, select
 
-from config.prepared import Prepared, update_row
+from config.sql import appended
 from queueing.catalogue import service_code
 from queueing.errors import (
     CounterBusy,
@@ -37,51 +37,43 @@ from queueing.models import (
 from queueing.organisation import organisation
 from queueing.policy import PolicyConfig, choose_next
 from queueing.states import ACTIVE, Move, TicketStatus, next_status
-from queueing.tickets import anyone_to_call, queue_heads, transition
+from queueing.tickets import queue_heads, transition
 
-CLAIM_ATTEMPTS = 20
 # A recall sooner than this after the last call is a second tap of the same button: the hall has not
 # finished hearing the first announcement.
 RECALL_AFTER_S = 10
 
 
-# The hot statements of a counter action, prepared once: running one through SQLAlchemy cost more
-# than SQLite needs for it (config/prepared.py).
-_COUNTERS = Counter.__table__  # type: ignore[attr-defined]
-_TICKETS = Ticket.__table__  # type: ignore[attr-defined]
-_COUNTER = select(_COUNTERS).where(
-    _COUNTERS.c.centre_id == bindparam("centre_id"), _COUNTERS.c.number == bindparam("number")
-)
-_FIND_COUNTER = {False: Prepared(_COUNTER), True: Prepared(_COUNTER.with_for_update())}
-
-
 def find_counter(session: Session, *, centre_id: int, number: int, lock: bool = False) -> Counter | None:
-    """A centre's counter by number; `lock` holds its row until commit (PostgreSQL; SQLite locks at BEGIN)."""
-    found = _FIND_COUNTER[lock].loaded(session, Counter, {"centre_id": centre_id, "number": number})
-    return found[0] if found else None
+    """A centre's counter by number; `lock` holds its row until commit (PostgreSQL; SQLite locks at BEGIN),
+    so that two requests on one counter never interleave."""
+    query = select(Counter).where(Counter.centre_id == centre_id, Counter.number == number)
+    return session.exec(query.with_for_update() if lock else query).first()
 
 
 # The statuses written into the SQL, not bound: only then can SQLite use the partial index
 # ux_ticket_active_counter (WHERE status IN ('called', 'serving')) instead of scanning every ticket.
-_HOLDING = Prepared(
-    select(_TICKETS).where(
-        _TICKETS.c.counter_id == bindparam("counter_id"),
-        _TICKETS.c.status.in_([literal_column(f"'{status.value}'") for status in ACTIVE]),
-    )
-)
-# The claim of a waiting ticket, which reads the row back at once.
-_CLAIM = Prepared(
-    update(_TICKETS)
-    .where(_TICKETS.c.id == bindparam("ticket_id"), _TICKETS.c.status == TicketStatus.WAITING.value)
-    .values(status=next_status(TicketStatus.WAITING, Move.CALL).value, counter_id=bindparam("to_counter"))
-    .returning(*_TICKETS.columns)
-)
+_HOLDING = col(Ticket.status).in_([literal_column(f"'{status.value}'") for status in ACTIVE])
 
 
 def current_ticket(session: Session, *, counter_id: int) -> Ticket | None:
     """The ticket called to or being served at this counter."""
-    found = _HOLDING.loaded(session, Ticket, {"counter_id": counter_id})
-    return found[0] if found else None
+    return session.exec(select(Ticket).where(Ticket.counter_id == counter_id, _HOLDING)).first()
+
+
+def _claim(ticket_id: int, counter_id: int, now: datetime) -> Any:
+    """The call of a waiting ticket to a counter, unless another counter got it first: its status,
+    its counter and one more call time, in one guarded UPDATE that returns the row."""
+    return (
+        update(Ticket)
+        .where(col(Ticket.id) == ticket_id, col(Ticket.status) == TicketStatus.WAITING.value)
+        .values(
+            status=next_status(TicketStatus.WAITING, Move.CALL).value,
+            counter_id=counter_id,
+            call_times=appended(col(Ticket.call_times), now.isoformat()),
+        )
+        .returning(Ticket)
+    )
 
 
 @dataclass(frozen=True)
@@ -236,29 +228,27 @@ class CounterDesk:
         """Calls the ticket the policy puts first among this counter's queues; None if nobody waits."""
         self._require_ready()
         queues = self.queues()
-        served = list(queues.all())
-        if not anyone_to_call(self.session, centre_id=id_of(self.centre), service_ids=served):
-            return None  # nobody waits: answer without taking the centre's lock (nothing is logged)
         lock_log(self.session, centre_id=id_of(self.centre))
-        for _ in range(CLAIM_ATTEMPTS):
-            # The head of each line is enough: whatever the weights, the policy's first is among them.
-            candidates = queue_heads(
-                self.session,
-                centre_id=id_of(self.centre),
-                service_ids=served,
-                now=self.now,
-                callable_only=True,
-            )
-            choice = choose_next(
-                candidates, weights=queues.own, backups=queues.backups, now=self.now, config=policy
-            )
-            if choice is None:
-                return None
-            ticket = self._claim(choice.ticket_id)
-            if ticket is not None:
-                self._event("called", ticket, **self._first_call(ticket))
-                return ticket
-        raise CounterBusy("too much contention on this queue; try again")
+        # The head of each line is enough: whatever the weights, the policy's first is among them.
+        candidates = queue_heads(
+            self.session,
+            centre_id=id_of(self.centre),
+            service_ids=list(queues.all()),
+            now=self.now,
+            callable_only=True,
+        )
+        choice = choose_next(
+            candidates, weights=queues.own, backups=queues.backups, now=self.now, config=policy
+        )
+        if choice is None:
+            return None
+        # The log is locked: every change to a ticket logs an event, so none has changed since the
+        # heads were read, and the claim holds.
+        ticket = self._claim(choice.ticket_id)
+        if ticket is None:
+            raise CounterBusy(f"ticket {choice.ticket_id} changed without an event; try again")
+        self._event("called", ticket, **self._first_call(ticket))
+        return ticket
 
     def call_number(self, *, number: str, reason: str) -> Ticket:
         """Calls a given waiting ticket out of the policy's order; the reason is logged."""
@@ -292,14 +282,11 @@ class CounterDesk:
 
     def _claim(self, ticket_id: int) -> Ticket | None:
         """Moves a waiting ticket to this counter, unless another counter got it first."""
-        claim = {"ticket_id": ticket_id, "to_counter": id_of(self.counter)}
-        claimed = _CLAIM.loaded(self.session, Ticket, claim, refresh=True)
-        if not claimed:
-            return None
-        [ticket] = claimed
-        update_row(self.session, ticket, call_times=[*ticket.call_times, self.now.isoformat()])
-        self._hold(ticket)
-        return ticket
+        statement = _claim(ticket_id, id_of(self.counter), self.now)
+        claimed = self.session.scalars(statement, execution_options={"populate_existing": True}).first()
+        if claimed is not None:
+            self._hold(claimed)
+        return claimed
 
     def recall(self) -> Ticket:
         """Calls the ticket in hand again."""

@@ -3,41 +3,52 @@ then announced on the bus once that transaction has committed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import fields
+import asyncio
+import logging
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import ColumnElement, bindparam, insert, literal_column
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
-from starlette.requests import Request
 
-from config.http import write
+from config.db import CommitHook
 from config.metrics import TICKETS_CALLED, TICKETS_ISSUED, WAIT_SECONDS
-from config.prepared import Prepared
 from queueing.audit import GENESIS, NATIONAL, Entry, chain_hash
 from queueing.bus import Message, Publisher
 from queueing.models import Event, Serial
-from queueing.serials import lock, next_value
+from queueing.serials import SERIALS, bump, dialect_of
 
-T = TypeVar("T")
+log = logging.getLogger(__name__)
 STAGED = "dor_staged_events"
-# In a session's `info`: per centre, the seq and hash of the last event this transaction appended.
-LOG_HEADS = "dor_log_heads"
 
 _EVENTS = Event.__table__  # type: ignore[attr-defined]
-_INSERT = Prepared(insert(_EVENTS).values({entry.name: bindparam(entry.name) for entry in fields(Entry)}))
-# The hash of an entry, in a centre's log (False) or the national one (True).
-_PREVIOUS = {
-    national: Prepared(
-        sa_select(_EVENTS.c.hash).where(
-            _EVENTS.c.centre_id.is_(None) if national else _EVENTS.c.centre_id == bindparam("centre_id"),
-            _EVENTS.c.seq == bindparam("seq"),
-        )
+_INSERT = insert(_EVENTS)
+
+
+def _previous_hash(national: bool) -> ColumnElement[Any]:
+    """The hash of the entry before the log's new head (`serial.last` once bumped)."""
+    centre = _EVENTS.c.centre_id.is_(None) if national else _EVENTS.c.centre_id == bindparam("centre_id")
+    return (
+        sa_select(_EVENTS.c.hash)
+        # The serial's column by name: in a RETURNING clause SQLAlchemy would not correlate it, and
+        # would read the serial table again in the subquery.
+        .where(centre, _EVENTS.c.seq == literal_column(f"{SERIALS.name}.last") - 1)
+        .scalar_subquery()
     )
+
+
+# Per dialect and log (a centre's: False, the national: True): the statement that moves the log's
+# head and returns the new seq with the hash of the entry before it, in one round trip.
+_HEAD = {
+    (dialect, national): bump(dialect, _previous_hash(national))
+    for dialect in ("sqlite", "postgresql")
     for national in (False, True)
 }
+
+
+_LOCK = sa_select(SERIALS.c.last).where(SERIALS.c.name == bindparam("name")).with_for_update()
 
 
 def centre_channel(centre_code: str) -> str:
@@ -49,13 +60,20 @@ def _log_serial(centre_id: int | None) -> str:
     return f"events:{centre_id if centre_id is not None else NATIONAL}"
 
 
-def lock_log(session: Session, *, centre_id: int) -> None:
-    """Takes the centre's log lock now rather than at the first append.
+@dataclass(frozen=True)
+class Head:
+    """A log's new head, taken and not yet written: its seq and the hash of the entry before it."""
 
-    A decision made after this sees every change logged before it, so replaying the log reproduces
-    the decision exactly (the concurrency tests do).
-    """
-    lock(session, name=_log_serial(centre_id))
+    seq: int
+    previous: str
+
+
+def _take_head(session: Session, *, centre_id: int | None) -> Head:
+    """Moves the log's head by one and returns it; the log stays locked until commit."""
+    statement = _HEAD[(dialect_of(session), centre_id is None)]
+    seq, previous = session.execute(statement, {"name": _log_serial(centre_id), "centre_id": centre_id}).one()
+    # A missing link (previous None past the first entry) shows up in `dor audit verify`.
+    return Head(seq, GENESIS if seq == 1 or previous is None else previous)
 
 
 def _append(
@@ -69,38 +87,37 @@ def _append(
     counter_id: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> int:
-    """Appends an event with its log's next `seq`, chained to the one before it (queueing/audit.py),
-    and returns that seq. Prepared statements (config/prepared.py): nothing reads an event back
-    through the session, and an ORM row cost more than the rest of the append."""
-    seq = next_value(session, name=_log_serial(centre_id))
-    # The log's lock is held (next_value), so the previous entry is final. If this transaction
-    # appended it (writes that share one append many), its hash is at hand.
-    previous = GENESIS
-    appended: tuple[int, str] | None = session.info.get(LOG_HEADS, {}).get(centre_id)
-    if appended is not None and appended[0] == seq - 1:
-        previous = appended[1]
-    elif seq > 1:
-        found = _PREVIOUS[centre_id is None].scalar(session, {"centre_id": centre_id, "seq": seq - 1})
-        previous = found or GENESIS  # a missing link shows up in `dor audit verify`
+    """Appends an event at the log's next head, chained to the entry before it (queueing/audit.py),
+    and returns its seq."""
+    head = _take_head(session, centre_id=centre_id)
     data = data or {}
-    hash = chain_hash(previous, Entry(centre_id, seq, type, ticket_id, counter_id, actor, at, data, None))
-    columns = {"centre_id": centre_id, "seq": seq, "type": type, "ticket_id": ticket_id, "at": at}
-    _INSERT.rows(session, {**columns, "counter_id": counter_id, "actor": actor, "data": data, "hash": hash})
-    session.info.setdefault(LOG_HEADS, {})[centre_id] = (seq, hash)
-    return seq
+    entry = Entry(centre_id, head.seq, type, ticket_id, counter_id, actor, at, data, None)
+    row: dict[str, Any] = {
+        "centre_id": centre_id,
+        "seq": head.seq,
+        "type": type,
+        "ticket_id": ticket_id,
+        "at": at,
+    }
+    row.update(counter_id=counter_id, actor=actor, data=data, hash=chain_hash(head.previous, entry))
+    session.execute(_INSERT, row)
+    return head.seq
 
 
-def appended_head(session: Session, *, centre_id: int) -> int | None:
-    """The seq of the last event this transaction appended to the centre's log (None: none yet)."""
-    appended: tuple[int, str] | None = session.info.get(LOG_HEADS, {}).get(centre_id)
-    return appended[0] if appended is not None else None
+def lock_log(session: Session, *, centre_id: int) -> None:
+    """Locks the centre's log now rather than at the first append, until commit.
+
+    A decision made after this (a call: which ticket is first) sees every change logged before it,
+    so replaying the log reproduces the decision exactly (the concurrency tests do). SQLite's
+    writers run one at a time already; a log with no entry yet has no row to lock, and its first
+    append creates it.
+    """
+    if dialect_of(session) == "postgresql":
+        session.execute(_LOCK, {"name": _log_serial(centre_id)})
 
 
 def log_head(session: Session, *, centre_id: int) -> int:
     """The seq of the centre's last event, as this session sees it (0 before the first)."""
-    appended = appended_head(session, centre_id=centre_id)
-    if appended is not None:
-        return appended
     last = session.exec(select(Serial.last).where(Serial.name == _log_serial(centre_id))).first()
     return last or 0
 
@@ -117,7 +134,8 @@ def append_event(
     counter_id: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> int:
-    """Appends an event to the centre's log and returns its seq; it is published after the commit."""
+    """Appends an event to the centre's log and returns its seq; it is counted and published once
+    the transaction commits."""
     seq = _append(
         session,
         centre_id=centre_id,
@@ -147,21 +165,6 @@ def append_national_event(
     return _append(session, centre_id=None, type=type, actor=actor, at=at, data=data)
 
 
-async def write_and_publish(request: Request, work: Callable[[Session], T]) -> T:
-    """Runs `work` in a write transaction; once it has committed, publishes the events it appended
-    without waiting for the bus (queueing/bus.py: Publisher)."""
-    staged: list[tuple[str, Message]] = []
-
-    def run(session: Session) -> T:
-        result = work(session)
-        staged.extend(session.info.pop(STAGED, []))
-        return result
-
-    result = await write(request, run)
-    publish(request.app.state.publisher, staged)
-    return result
-
-
 def count(message: Message) -> None:
     """A committed event in this process's metrics (config/metrics.py)."""
     centre, service = str(message.get("centre", "")), str(message.get("service", ""))
@@ -172,8 +175,25 @@ def count(message: Message) -> None:
         WAIT_SECONDS.labels(centre=centre, service=service).observe(float(message["waited_s"]))
 
 
-def publish(publisher: Publisher, staged: list[tuple[str, Message]]) -> None:
-    """Counts committed events and queues their doorbells; a bus that is down only delays screens."""
+def publishing(publisher: Publisher, loop: asyncio.AbstractEventLoop) -> CommitHook:
+    """The commit hook (config/db.py) that counts a transaction's events in this process's metrics
+    and hands them to the publisher on its event loop; whoever wrote them, a request or a job."""
+
+    def committed(session: Session) -> None:
+        staged: list[tuple[str, Message]] = session.info.pop(STAGED, [])
+        if not staged:
+            return
+        for _channel, message in staged:
+            count(message)
+        try:
+            loop.call_soon_threadsafe(offer, publisher, staged)
+        except RuntimeError:  # the loop has closed (the server is stopping): the log holds them
+            log.info("%d events not published: the server is stopping", len(staged))
+
+    return committed
+
+
+def offer(publisher: Publisher, staged: list[tuple[str, Message]]) -> None:
+    """Queues the doorbells of committed events; a bus that is down only delays screens."""
     for channel, message in staged:
-        count(message)
         publisher.offer(channel, message)

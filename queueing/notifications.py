@@ -13,7 +13,6 @@ from datetime import datetime
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
-from config.prepared import Prepared
 from queueing.models import Centre, Ticket, id_of
 from queueing.policy import PolicyConfig, ordered
 from queueing.states import TicketStatus
@@ -97,8 +96,7 @@ def notify_near(
         )
 
 
-# Prepared once: it runs at every call, and building it cost more than running it.
-_PHONE_WAITING = Prepared(
+_PHONE_WAITING = (
     select(Ticket.id)
     .where(
         Ticket.centre_id == bindparam("centre_id"),
@@ -112,7 +110,10 @@ _PHONE_WAITING = Prepared(
 
 def _phones_waiting(session: Session, *, centre_id: int, service_id: int) -> bool:
     """Whether anyone with a phone waits in the queue (else there is nobody to tell)."""
-    return _PHONE_WAITING.one(session, {"centre_id": centre_id, "service_id": service_id}) is not None
+    return (
+        session.exec(_PHONE_WAITING, params={"centre_id": centre_id, "service_id": service_id}).first()
+        is not None
+    )
 
 
 def notify_called(

@@ -19,14 +19,12 @@ from itertools import chain
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import bindparam, event, inspect
-from sqlalchemy import select as sa_select
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, UOWTransaction
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.pool import Pool
 from sqlmodel import Session, col, select
 
-from config.prepared import Prepared
 from queueing.models import Centre, CentreService, CounterService, Device, Serial, Service, Staff, StaffCentre
 from queueing.serials import next_value
 
@@ -39,9 +37,7 @@ VERSION_SERIAL = "organisation"
 CHANGED = "dor_organisation_changed"
 # In a session's `info`: the organisation this transaction uses.
 IN_TRANSACTION = "dor_organisation"
-# Prepared (config/prepared.py): every transaction that reads the organisation runs it.
-_SERIALS = Serial.__table__  # type: ignore[attr-defined]
-_VERSION = Prepared(sa_select(_SERIALS.c.last).where(_SERIALS.c.name == bindparam("name")))
+_VERSION = select(Serial.last).where(Serial.name == VERSION_SERIAL)
 
 R = TypeVar("R")
 # In a shared row's instance state: attaching it to a session is refused (`_refuse_shared`).
@@ -79,7 +75,7 @@ def organisation(session: Session) -> Organisation:
     if session.info.get(CHANGED):
         found = _read(session, version=None)
     else:
-        version = _VERSION.scalar(session, {"name": VERSION_SERIAL}) or 0
+        version = session.exec(_VERSION).first() or 0
         pool = session.connection().engine.pool
         found = _KEPT.get(pool)
         if found is None or found.version != version:

@@ -13,9 +13,9 @@ ticket past `max_wait_s`, which goes first at every counter allowed to serve it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -105,83 +105,3 @@ def choose_next(
         if best is None or key < best[0]:
             best = (key, candidate)
     return None if best is None else best[1]
-
-
-# Why the order can be read from a few rows (queueing/tickets.py relies on it): for tickets of one
-# service and one priority class that are not due appointments, and any weight >= 0, rank_key is
-# strictly increasing in the arrival time before the ticket id is looked at. Aged tickets, which
-# arrived earliest, come first by arrival; the score of the others falls as their arrival rises. So
-# within such a line the order is by (arrival, id) at every counter, its head is its earliest
-# arrivals, and the tickets of the line that go before a given ticket are those that arrived before
-# some instant, plus at most the ones that arrived at the same instant as it.
-_TICK = timedelta(microseconds=1)
-_EARLIEST = datetime.min.replace(tzinfo=UTC)
-_FAR_S = 1e9
-
-
-@dataclass(frozen=True)
-class Overtakers:
-    """The not-due tickets of one priority class that go before a given ticket of the same queue."""
-
-    before: datetime | None  # those that arrived before this instant; None: all of them
-    same_arrival: bool  # and those that arrived at the ticket's own instant with a lower id
-
-
-def overtakers(
-    candidate: Candidate, *, priority: Priority, weight: float, now: datetime, config: PolicyConfig
-) -> Overtakers:
-    """Which not-due tickets of `priority` in the candidate's queue (same weight) go before it."""
-    if is_due(candidate, now=now):
-        raise ValueError("only earlier due appointments go before a due appointment")
-    own = rank_key(candidate, weight=weight, now=now, config=config)[:3]
-
-    def key_if_arrived(moment: datetime) -> tuple[int, float, float]:
-        other = Candidate(0, candidate.service_id, moment, priority)
-        return rank_key(other, weight=weight, now=now, config=config)[:3]
-
-    def goes_first(moment: datetime) -> bool:
-        return key_if_arrived(moment) < own
-
-    same_arrival = key_if_arrived(candidate.arrived_at) == own
-    # Waiting adds nothing to the score from `now` on: if one who arrives after both `now` and the
-    # candidate still goes first, so does everyone of the class.
-    latest = max(now, candidate.arrived_at) + _TICK
-    if goes_first(latest):
-        return Overtakers(None, same_arrival)
-    guess = candidate.arrived_at
-    if own[0] == 2 and weight > 0:  # both waited: w(now - t) + h(q) > w(now - a) + h(p)
-        heads = config.priority_head_start_s
-        lead = heads.get(priority, 0.0) - heads.get(candidate.priority, 0.0)
-        guess += timedelta(seconds=max(-_FAR_S, min(_FAR_S, lead / weight)))  # a hint, kept in range
-    return Overtakers(_first_false(goes_first, guess=min(guess, latest), known_false=latest), same_arrival)
-
-
-def _first_false(holds: Callable[[datetime], bool], *, guess: datetime, known_false: datetime) -> datetime:
-    """The earliest microsecond at which `holds` (true up to some instant, false after) is false."""
-    # Gallop from the guess to bracket the change, then bisect; the guess is usually exact, so
-    # this costs two or three evaluations.
-    step = _TICK
-    if holds(guess):
-        low, high = guess, known_false
-        while guess + step < known_false and holds(guess + step):
-            low, step = guess + step, step * 2
-        high = min(guess + step, known_false)
-    else:
-        high = guess
-        while True:
-            if guess - _EARLIEST <= step:
-                low = _EARLIEST
-                if not holds(low):  # nobody goes first however early (no ageing, no lead)
-                    return low
-                break
-            if holds(guess - step):
-                low = guess - step
-                break
-            high, step = guess - step, step * 2
-    while high - low > _TICK:  # holds(low) and not holds(high)
-        middle = low + (high - low) // 2
-        if holds(middle):
-            low = middle
-        else:
-            high = middle
-    return high

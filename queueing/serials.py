@@ -2,47 +2,38 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BindParameter, bindparam, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from config.prepared import Prepared, dialect_name
 from queueing.models import Serial
 
-_TABLE = Serial.__table__  # type: ignore[attr-defined]
-_NAME: BindParameter[str] = bindparam("name")
+SERIALS = Serial.__table__  # type: ignore[attr-defined]
+_DIALECTS = {"sqlite": sqlite, "postgresql": postgresql}
 
 
-def _statements(dialect: object) -> dict[str, Prepared]:
-    """Prepared once: an issue takes two serials, and building the upsert cost more than running it."""
-    insert = dialect.insert  # type: ignore[attr-defined]  # the dialect module's ON CONFLICT insert
-    return {
-        "next": Prepared(
-            insert(_TABLE)
-            .values(name=_NAME, last=1)
-            .on_conflict_do_update(index_elements=[_TABLE.c.name], set_={"last": _TABLE.c.last + 1})
-            .returning(_TABLE.c.last)
-        ),
-        "create": Prepared(insert(_TABLE).values(name=_NAME, last=0).on_conflict_do_nothing()),
-        "lock": Prepared(select(_TABLE.c.last).where(_TABLE.c.name == _NAME).with_for_update()),
-    }
+def bump(dialect: str, *also: ColumnElement[Any]) -> Any:
+    """The statement that increments the serial named by the parameter `name` (creating it at 1) and
+    returns its new value, then the `also` columns (expressions over the serial's new row).
+
+    One upsert: the row lock it takes is held to commit, so concurrent transactions get consecutive
+    values in commit order, never the same one."""
+    upsert = _DIALECTS[dialect].insert(SERIALS).values(name=bindparam("name"), last=1)
+    return upsert.on_conflict_do_update(
+        index_elements=[SERIALS.c.name], set_={"last": SERIALS.c.last + 1}
+    ).returning(SERIALS.c.last, *also)
 
 
-_BY_DIALECT = {"sqlite": _statements(sqlite), "postgresql": _statements(postgresql)}
+_NEXT = {dialect: bump(dialect) for dialect in _DIALECTS}
+
+
+def dialect_of(session: Session) -> str:
+    """The name of the dialect the session's database speaks."""
+    return session.get_bind().dialect.name
 
 
 def next_value(session: Session, *, name: str) -> int:
-    """Increments the counter `name` (creating it at 1) and returns its new value.
-
-    One upsert statement: the row lock it takes is held to commit, so concurrent transactions get
-    consecutive values in commit order, never the same one.
-    """
-    statement = _BY_DIALECT[dialect_name(session)]["next"]
-    return int(statement.scalar(session, {"name": name}))
-
-
-def lock(session: Session, *, name: str) -> None:
-    """Holds the counter `name`'s row lock until commit (PostgreSQL; SQLite writers are serial)."""
-    statements = _BY_DIALECT[dialect_name(session)]
-    statements["create"].rows(session, {"name": name})
-    statements["lock"].rows(session, {"name": name})
+    """Increments the counter `name` (creating it at 1) and returns its new value."""
+    return int(session.execute(_NEXT[dialect_of(session)], {"name": name}).scalar_one())

@@ -13,10 +13,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from config.http import ApiError, not_found, operation, read
+from config.http import ApiError, not_found, operation, read, write
 from config.qr import qr_svg_response
 from queueing import catalogue
-from queueing.events import write_and_publish
 from queueing.hours import local_day
 from queueing.idempotency import MAX_KEY_LENGTH, KeyReused, fingerprint, remember, replay
 from queueing.models import Centre, DeviceKind, Ticket, id_of
@@ -36,7 +35,7 @@ from queueing.tickets import (
     find_ticket,
     issue_ticket,
 )
-from queueing.waits import promise
+from queueing.waits import promise, wait_model
 from queueing.web import credentials, now, policy_config, queue_notices, require_device
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -125,6 +124,8 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
                 # A twin request with the same key may have used the code while this one waited for it.
                 stored = replay(session, key=scoped_key, fingerprint=digest) if scoped_key else None
                 return str(stored[1]["token"]) if stored else verdict  # committed: a wrong try counts
+        # What the promise needs is read before the issue takes the centre's log.
+        model = wait_model(session, centre=centre, now=at)
         ticket = issue_ticket(
             session,
             centre=centre,
@@ -137,7 +138,7 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
             language=body.language,
             ignore_hours=settings.always_open,
         )
-        place = promise(session, ticket=ticket, policy=policy, now=at)
+        place = promise(session, ticket=ticket, policy=policy, now=at, model=model)
         if phone is not None:
             # A newcomer joins behind the others and brings nobody nearer: only its own turn may
             # already be near.
@@ -151,10 +152,10 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
         )
 
     try:
-        outcome = await write_and_publish(request, work)
+        outcome = await write(request, work)
     except IntegrityError:
         # A twin request with the same key committed first: answer with its ticket.
-        outcome = await write_and_publish(request, work)
+        outcome = await write(request, work)
     if isinstance(outcome, Verdict):
         message = "wrong code" if outcome is Verdict.WRONG else "no valid code: ask for a new one"
         raise ApiError(401, "otp_invalid", f"field 'otp': {message}")
@@ -233,7 +234,7 @@ async def leave(request: Request) -> TicketOut:
         notify_near(session, centre=centre, service_id=ticket.service_id, notices=notices, now=at)
         return ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
 
-    return await write_and_publish(request, work)
+    return await write(request, work)
 
 
 @operation(

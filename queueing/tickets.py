@@ -12,11 +12,8 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Integer,
-    Select,
     and_,
     bindparam,
-    insert,
-    literal,
     or_,
     union_all,
     update,
@@ -25,7 +22,6 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from config.db import UtcDateTime
-from config.prepared import Prepared, as_loaded, update_row
 from queueing import hours
 from queueing.errors import (
     CentreClosed,
@@ -39,7 +35,7 @@ from queueing.events import append_event
 from queueing.models import Centre, CentreService, Counter, CounterService, QueueRole, Service, Ticket, id_of
 from queueing.numbering import allocate_number
 from queueing.organisation import organisation
-from queueing.policy import Candidate, PolicyConfig, Priority, is_due, overtakers
+from queueing.policy import Candidate, PolicyConfig, Priority, ordered
 from queueing.states import Move, TicketStatus, next_status
 
 
@@ -53,18 +49,6 @@ class Channel:
 
 
 TOKEN_BYTES = 24  # 192 bits: unguessable tracking tokens
-
-
-_TICKETS = Ticket.__table__  # type: ignore[attr-defined]
-# Every column's default (the model's), for a new ticket.
-_DEFAULTS = {name: field.get_default() for name, field in Ticket.model_fields.items()}
-# A prepared INSERT of every column, not the ORM's unit of work: building the row and flushing it cost
-# an issue about a quarter of its Python calls.
-_INSERT = Prepared(
-    insert(_TICKETS)
-    .values({column.key: bindparam(column.key) for column in _TICKETS.columns if column.key != "id"})
-    .returning(_TICKETS.c.id)
-)
 
 
 def issue_ticket(
@@ -99,26 +83,25 @@ def issue_ticket(
     day = hours.local_day(now, timezone=centre.timezone)
     if offered.intake_stopped_on == day and channel != Channel.APPOINTMENT:
         raise IntakeStopped(f"{service.code} takes no more tickets today at {centre.code}")
-    values = {
-        **_DEFAULTS,
-        "call_times": [],  # its own list, not the default's
-        "centre_id": centre_id,
-        "service_id": service_id,
-        "day": day,
-        "number": allocate_number(session, centre_id=centre_id, prefix=service.prefix, day=day),
-        "token": secrets.token_urlsafe(TOKEN_BYTES),
-        "status": TicketStatus.WAITING.value,
-        "channel": channel,
-        "priority": priority.value,
-        "phone": phone,
-        "language": language,
-        "arrived_at": now,
-        "issued_at": now,
-        "appointment_at": appointment_at,
-        "away": channel == Channel.REMOTE and centre.remote_check_in,
-    }
-    values["id"] = _INSERT.scalar(session, values)
-    ticket = as_loaded(session, Ticket, values)
+    ticket = Ticket(
+        centre_id=centre_id,
+        service_id=service_id,
+        day=day,
+        number=allocate_number(session, centre_id=centre_id, prefix=service.prefix, day=day),
+        token=secrets.token_urlsafe(TOKEN_BYTES),
+        status=TicketStatus.WAITING.value,
+        channel=channel,
+        priority=priority.value,
+        phone=phone,
+        language=language,
+        arrived_at=now,
+        issued_at=now,
+        appointment_at=appointment_at,
+        away=channel == Channel.REMOTE and centre.remote_check_in,
+        call_times=[],
+    )
+    session.add(ticket)
+    session.flush()  # its id, for its event
     append_event(
         session,
         centre_id=centre_id,
@@ -144,7 +127,9 @@ def transition(session: Session, ticket: Ticket, move: Move, **values: Any) -> N
     is refused (TicketChanged, 409) with nothing written."""
     before = TicketStatus(ticket.status)
     after = next_status(before, move)
-    if not update_row(session, ticket, expect={"status": before.value}, status=after.value, **values):
+    guarded = update(Ticket).where(col(Ticket.id) == id_of(ticket), col(Ticket.status) == before.value)
+    changed = session.execute(guarded.values(status=after.value, **values))
+    if changed.rowcount == 0:  # type: ignore[attr-defined]
         session.refresh(ticket)
         raise TicketChanged(f"ticket {ticket.number} changed meanwhile: it is now {ticket.status}")
 
@@ -221,7 +206,7 @@ def _not_due() -> ColumnElement[bool]:
 
 
 @cache
-def _heads_statement(services: int, callable_only: bool) -> Prepared:
+def _heads_statement(services: int, callable_only: bool) -> Any:
     """queue_heads for this many services: parameters centre_id, now, per_queue, service_0…"""
     service_ids: list[BindParameter[int]] = [bindparam(f"service_{i}") for i in range(services)]
     per_queue = bindparam("per_queue", type_=Integer())
@@ -245,7 +230,7 @@ def _heads_statement(services: int, callable_only: bool) -> Prepared:
                 .limit(per_queue)
             )
     # SQLite takes no LIMIT inside a compound select, so each line is a subquery.
-    return Prepared(union_all(*(sa_select(line.subquery()) for line in lines)))
+    return union_all(*(sa_select(line.subquery()) for line in lines))
 
 
 def queue_heads(
@@ -268,7 +253,7 @@ def queue_heads(
     params = {"centre_id": centre_id, "now": now, "per_queue": per_queue}
     params.update({f"service_{i}": service_id for i, service_id in enumerate(service_ids)})
     statement = _heads_statement(len(service_ids), callable_only)
-    return _candidates(statement.rows(session, params))
+    return _candidates(session.execute(statement, params).all())
 
 
 def waiting_counts(session: Session, *, centre_id: int) -> dict[int, int]:
@@ -279,24 +264,6 @@ def waiting_counts(session: Session, *, centre_id: int) -> dict[int, int]:
         .group_by(col(Ticket.service_id))
     ).all()
     return dict(rows)
-
-
-@cache
-def _callable_statement(services: int) -> Prepared:
-    """anyone_to_call for this many services: parameters centre_id, service_0…"""
-    service_ids: list[BindParameter[int]] = [bindparam(f"service_{i}") for i in range(services)]
-    return Prepared(
-        sa_select(col(Ticket.id)).where(_waiting(True), col(Ticket.service_id).in_(service_ids)).limit(1)
-    )
-
-
-def anyone_to_call(session: Session, *, centre_id: int, service_ids: Sequence[int]) -> bool:
-    """Whether any ticket a counter could call waits in these queues of the centre."""
-    if not service_ids:
-        return False
-    params: dict[str, object] = {"centre_id": centre_id}
-    params.update({f"service_{i}": service_id for i, service_id in enumerate(service_ids)})
-    return _callable_statement(len(service_ids)).one(session, params) is not None
 
 
 def open_counters_serving(session: Session, *, centre_id: int, service_id: int) -> int:
@@ -319,104 +286,14 @@ def estimate_wait_s(*, ahead: int, open_counters: int, mean_service_s: int) -> i
     return round(ahead / max(open_counters, 1) * mean_service_s)
 
 
-def _in_line(*conditions: ColumnElement[bool]) -> Select[int]:
-    """The count of the waiting tickets of the ticket's service that meet `conditions`."""
-    service = col(Ticket.service_id) == bindparam("service_id")
-    return sa_select(func.count()).select_from(Ticket).where(_waiting(False), service, *conditions)
-
-
-def _due_ahead_statement() -> Prepared:
-    """people_ahead of a due appointment: parameters centre_id, service_id, now, arrived_at,
-    ticket_id, appointment_at."""
-    # Only due appointments go before a due appointment: the earlier one, then the earlier arrival.
-    arrived, ticket_id = col(Ticket.arrived_at), col(Ticket.id)
-    at = bindparam("arrived_at", type_=UtcDateTime())
-    appointment, own = col(Ticket.appointment_at), bindparam("appointment_at", type_=UtcDateTime())
-    earlier_arrival = or_(arrived < at, and_(arrived == at, ticket_id < bindparam("ticket_id")))
-    statement = _in_line(_due(), or_(appointment < own, and_(appointment == own, earlier_arrival)))
-    return Prepared(statement, plan_with_values=True)
-
-
-# A class's line behind a ticket (`_not_ahead`): the class, and whether to take off those of its
-# tickets that arrived with this one and have a lower id.
-Behind = tuple[Priority, bool]
-
-
-def _not_ahead(lines: tuple[Behind, ...]) -> ColumnElement[int]:
-    """How many waiting tickets of the service do not go before a ticket that is not a due
-    appointment (itself included), all in these classes' lines: parameters centre_id, service_id,
-    now, arrived_at, ticket_id, and per class `from_<class>`."""
-    # Per class, the not-due tickets that arrived from an instant on (`overtakers`), less, with ties,
-    # those of them that arrived with this ticket and have a lower id. Counted this way round, for a
-    # newcomer it is a few rows at the end of a line, instead of a test of every waiting ticket.
-    arrived, ticket_id = col(Ticket.arrived_at), col(Ticket.id)
-    tied = (arrived == bindparam("arrived_at", type_=UtcDateTime()), ticket_id < bindparam("ticket_id"))
-    behind: list[ColumnElement[int]] = []
-    for priority, ties in lines:
-        of_class = (col(Ticket.priority) == priority.value, _not_due())
-        start = bindparam(f"from_{priority.value}", type_=UtcDateTime())
-        behind.append(_in_line(*of_class, arrived >= start).scalar_subquery())
-        if ties:
-            behind.append(-_in_line(*of_class, *tied).scalar_subquery())
-    return sum(behind, literal(0))
-
-
-@cache
-def _ahead_statement(lines: tuple[Behind, ...], waiting_known: bool) -> Prepared:
-    """people_ahead of a ticket that is not a due appointment: the queue's length (from the line
-    index) less those that do not go first; or, given the length, those that do not go first."""
-    # Only the lines where someone may be behind the ticket are counted: a statement with a count
-    # for every class took PostgreSQL longer to plan than to run. Planned with the values: on a
-    # plan made without them, PostgreSQL cannot tell that a range starts at the end of its line
-    # (a newcomer's count at 3,000 waiting: 0.80 ms, 0.59 planned with its values and only the
-    # lines that can be behind; docs/performance.md, 2026-12-03).
-    not_ahead = _not_ahead(lines)
-    counted = not_ahead if waiting_known else _in_line().scalar_subquery() - not_ahead
-    return Prepared(sa_select(counted), plan_with_values=True)
-
-
-_DUE_AHEAD = _due_ahead_statement()
-
-
-def people_ahead(
-    session: Session, *, ticket: Ticket, policy: PolicyConfig, now: datetime, waiting: int | None = None
-) -> int:
-    """How many waiting tickets of its service go before this one at weight 1 (0 if it is not waiting).
-
-    `waiting`, when the caller knows it exactly, is how many tickets wait in the service (this one
-    included): the count then reads only the ends of the lines, not the whole queue.
-    """
+def people_ahead(session: Session, *, ticket: Ticket, policy: PolicyConfig, now: datetime) -> int:
+    """How many waiting tickets of its service go before this one at weight 1 (0 if it is not
+    waiting): the policy itself orders the queue (queueing/policy.py)."""
     if ticket.status != TicketStatus.WAITING.value or ticket.id is None:
         return 0
-    me = Candidate(
-        ticket_id=ticket.id,
-        service_id=ticket.service_id,
-        arrived_at=ticket.arrived_at,
-        priority=Priority(ticket.priority),
-        appointment_at=ticket.appointment_at,
-    )
-    params: dict[str, object] = {
-        "centre_id": ticket.centre_id,
-        "service_id": ticket.service_id,
-        "now": now,
-        "arrived_at": me.arrived_at,
-        "ticket_id": me.ticket_id,
-        "appointment_at": me.appointment_at,
-    }
-    if is_due(me, now=now):
-        return int(_DUE_AHEAD.scalar(session, params))
-    lines: list[Behind] = []
-    for priority in Priority:
-        cut = overtakers(me, priority=priority, weight=1.0, now=now, config=policy)
-        if cut.before is None:  # every ticket of the class goes first
-            continue
-        params[f"from_{priority.value}"] = cut.before
-        # Those that arrived with it and have a lower id go first; they are in the range only if it
-        # starts at or before its arrival.
-        lines.append((priority, cut.same_arrival and cut.before <= me.arrived_at))
-    statement = _ahead_statement(tuple(lines), waiting is not None)
-    counted = int(statement.scalar(session, params))
-    return counted if waiting is None else waiting - counted
+    queue = waiting_candidates(session, centre_id=ticket.centre_id, service_ids=[ticket.service_id])
+    order = ordered(queue, weights={ticket.service_id: 1.0}, now=now, config=policy)
+    return next((place for place, c in enumerate(order) if c.ticket_id == ticket.id), len(order))
 
 
 def set_intake(

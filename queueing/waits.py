@@ -5,21 +5,14 @@ the counter operations wrote with their events, read from the tickets."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from weakref import WeakKeyDictionary
 
-from sqlalchemy import bindparam, func, update
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.pool import Pool
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from config.db import WRITING, on_commit
-from config.prepared import Prepared
 from queueing.catalogue import services_of
-from queueing.events import appended_head, log_head
 from queueing.models import Centre, Counter, CounterService, QueueRole, Ticket, id_of
 from queueing.organisation import organisation
 from queueing.policy import PolicyConfig, Priority
@@ -32,17 +25,6 @@ ARRIVALS = timedelta(minutes=30)  # the window of "recent" arrival rates
 RECENT_SERVICES = 400
 RECENT_OUTCOMES = 100
 MIN_PROMISE_S = 60  # shorter predicted waits are not used to calibrate the range
-# A model read at one point of a centre's log serves every request that comes at the same point
-# for this long: the status page, each tracker after an event, the next ticket's promise. Every
-# change of a ticket or counter moves the log; the limit bounds the rest (history windows sliding
-# with the clock, a service's configured mean).
-MODEL_REUSE_S = 10.0
-_TICKETS = Ticket.__table__  # type: ignore[attr-defined]
-_SET_PROMISE = Prepared(
-    update(_TICKETS)
-    .where(_TICKETS.c.id == bindparam("ticket_id"))
-    .values(predicted_wait_s=bindparam("promise"))
-)
 
 
 @dataclass
@@ -73,64 +55,9 @@ class WaitModel:
         )
 
 
-@dataclass(frozen=True)
-class _Reading:
-    """What a model read from the database at one point of its centre's log: shareable between
-    sessions and threads (its ratios fill in as queues are asked for)."""
-
-    head: int  # the seq of the centre's last event it reflects
-    at: datetime
-    desks: list[Desk]
-    queues: dict[int, QueueState]
-    times: ServiceTimes
-    ratios: dict[int, list[float]]
-
-    def model(self, session: Session, centre_id: int, now: datetime) -> WaitModel:
-        return WaitModel(session, centre_id, now, self.desks, self.queues, self.times, self.ratios)
-
-
-# The latest reading per centre, per database (keyed by its engine's pool, which the engine and its
-# writer share; tests hold many databases with the same centres).
-_readings: WeakKeyDictionary[Pool, dict[int, _Reading]] = WeakKeyDictionary()
-_readings_lock = threading.Lock()
-# In a write session's `info`: per centre, the reading after the last issue in this transaction.
-READINGS = "dor_readings"
-
-
-def _kept(session: Session, centre_id: int, head: int, now: datetime) -> _Reading | None:
-    with _readings_lock:
-        reading = _readings.get(session.get_bind().engine.pool, {}).get(centre_id)
-    if reading is None or reading.head != head:
-        return None
-    return reading if 0 <= (now - reading.at).total_seconds() <= MODEL_REUSE_S else None
-
-
-def _keep(session: Session, centre_id: int, reading: _Reading) -> None:
-    with _readings_lock:
-        _readings.setdefault(session.get_bind().engine.pool, {})[centre_id] = reading
-
-
-def _reading(model: WaitModel, head: int) -> _Reading:
-    return _Reading(head, model.now, model.desks, model.queues, model.times, model.ratios)
-
-
 def wait_model(session: Session, *, centre: Centre, now: datetime) -> WaitModel:
-    """The centre's model now: kept from a request at the same point of its log, or read afresh (six
-    queries). A write transaction always reads afresh, since it may see its own uncommitted work."""
+    """The centre's model now, read from its recent history (six queries)."""
     centre_id = id_of(centre)
-    if session.info.get(WRITING):
-        return _read_model(session, centre_id=centre_id, now=now)
-    head = log_head(session, centre_id=centre_id)
-    kept = _kept(session, centre_id, head, now)
-    if kept is not None:
-        return kept.model(session, centre_id, now)
-    model = _read_model(session, centre_id=centre_id, now=now)
-    _keep(session, centre_id, _reading(model, head))
-    return model
-
-
-def _read_model(session: Session, *, centre_id: int, now: datetime) -> WaitModel:
-    """Reads the centre's recent history (six queries)."""
     configured = {id_of(s): float(s.mean_service_s) for s in services_of(session, centre_id=centre_id)}
     return WaitModel(
         session,
@@ -249,77 +176,28 @@ class Standing:
 
 
 def standing(
-    session: Session,
-    *,
-    ticket: Ticket,
-    policy: PolicyConfig,
-    now: datetime,
-    model: WaitModel | None = None,
-    queue_exact: bool = False,
+    session: Session, *, ticket: Ticket, policy: PolicyConfig, now: datetime, model: WaitModel | None = None
 ) -> Standing:
-    """People ahead of a waiting ticket in its queue, in the policy's order, and its wait.
-
-    `queue_exact`: the model's count of the ticket's queue is the database's in this transaction, so
-    the count of people ahead need not walk the queue again to learn its length.
-    """
+    """People ahead of a waiting ticket in its queue, in the policy's order, and its wait."""
     if model is None:
         model = wait_model(session, centre=organisation(session).centres_by_id[ticket.centre_id], now=now)
-    queue = model.queues.get(ticket.service_id) if queue_exact else None
-    waiting = None if queue is None else queue.waiting
-    ahead = people_ahead(session, ticket=ticket, policy=policy, now=now, waiting=waiting)
+    ahead = people_ahead(session, ticket=ticket, policy=policy, now=now)
     return Standing(ahead, model.forecast(ticket.service_id, ahead=ahead))
 
 
 def promise(
-    session: Session, *, ticket: Ticket, policy: PolicyConfig, now: datetime, model: WaitModel | None = None
+    session: Session, *, ticket: Ticket, policy: PolicyConfig, now: datetime, model: WaitModel
 ) -> Standing:
-    """The standing of a walk-in's new ticket, just issued in this transaction; its forecast is kept
-    on it, to calibrate the ranges."""
-    # A model worked out after the issue, in this write transaction, counts the queues exactly: no
-    # change to a ticket commits without its event, and the transaction holds the centre's log.
-    exact = model is None
-    model = model or _after_issue(session, ticket, now)
-    place = standing(session, ticket=ticket, policy=policy, now=now, model=model, queue_exact=exact)
-    # One prebuilt UPDATE, the row told it is already written: a flush of the ticket for this one
-    # column cost an issue a twentieth of its Python calls.
-    _SET_PROMISE.rows(session, {"ticket_id": id_of(ticket), "promise": place.forecast.typical_s})
-    set_committed_value(ticket, "predicted_wait_s", place.forecast.typical_s)
+    """The standing of a walk-in's new ticket, just issued in this transaction, from the centre's
+    model read before it (`model`: reads come before the issue takes the centre's log). Its
+    forecast is kept on it, to calibrate the ranges."""
+    arrived = replace(model, queues=with_arrival(model.queues, ticket))
+    place = standing(session, ticket=ticket, policy=policy, now=now, model=arrived)
+    ticket.predicted_wait_s = place.forecast.typical_s
     return place
 
 
-def _after_issue(session: Session, ticket: Ticket, now: datetime) -> WaitModel:
-    """The model with a ticket just issued: the one kept from just before, with one more waiting,
-    or read afresh. Once the transaction commits, it is kept for the requests that come next,
-    unless the transaction logged something else after the issue."""
-    centre_id = ticket.centre_id
-    head = appended_head(session, centre_id=centre_id)
-    if head is None:  # not issued in this transaction
-        return _read_model(session, centre_id=centre_id, now=now)
-    before = _in_transaction(session, centre_id, head - 1) or _kept(session, centre_id, head - 1, now)
-    if before is None:
-        model = _read_model(session, centre_id=centre_id, now=now)
-        reading = _reading(model, head)
-    else:
-        reading = replace(before, head=head, queues=_with_arrival(before.queues, ticket))
-        model = reading.model(session, centre_id, now)
-
-    def keep(committed: Session) -> None:
-        if appended_head(committed, centre_id=centre_id) == head:
-            _keep(committed, centre_id, reading)
-
-    session.info.setdefault(READINGS, {})[centre_id] = reading
-    on_commit(session, keep)
-    return model
-
-
-def _in_transaction(session: Session, centre_id: int, head: int) -> _Reading | None:
-    """The reading of an issue earlier in this transaction, if the log is still where it left it:
-    writes that share a transaction (config/db.py, write_each) pass it on, as commits would."""
-    reading: _Reading | None = session.info.get(READINGS, {}).get(centre_id)
-    return reading if reading is not None and reading.head == head else None
-
-
-def _with_arrival(queues: dict[int, QueueState], ticket: Ticket) -> dict[int, QueueState]:
+def with_arrival(queues: dict[int, QueueState], ticket: Ticket) -> dict[int, QueueState]:
     """The queues with a new ticket: one more waiting and, if it goes ahead of walk-ins, one more
     recent overtaker (as `_queues` would count it)."""
     queue = queues.get(ticket.service_id)

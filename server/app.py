@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -43,6 +44,7 @@ from queueing import api as queueing_api
 from queueing import pages as queueing_pages
 from queueing.bus import Publisher, bus_from_url
 from queueing.errors import QueueError
+from queueing.events import publishing
 from queueing.states import InvalidTransition
 from queueing.web import as_api_error, build_policy
 from server import health, home, metrics, schema
@@ -91,6 +93,8 @@ def create_app(
         if settings.demo:
             schema.upgrade(database)
         schema.ensure_current(database)
+        # Every commit of this database in this process, a request's or a job's, rings the bus.
+        stop_publishing = database.after_every_commit(publishing(publisher, asyncio.get_running_loop()))
         scheduler = (
             start_jobs(settings=settings, database=database, sms=sms, clock=clock) if settings.jobs else None
         )
@@ -100,6 +104,7 @@ def create_app(
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=True)
+            stop_publishing()
             sms.close()
             await hub.close()
             await publisher.close()
@@ -143,9 +148,6 @@ def create_app(
             QueueError: queue_error,
             OperationalError: database_busy,
             DataError: database_refused_value,
-            # The hot statements run on the driver itself (config/prepared.py), past SQLAlchemy's
-            # wrapping: the driver's own DataError (PostgreSQL: an integer out of range) arrives as it is.
-            database.engine.dialect.loaded_dbapi.DataError: database_refused_value,
             InvalidTransition: queue_error,
             HTTPException: http_error,
             Exception: server_error,

@@ -8,12 +8,11 @@ import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import event, text
-from sqlmodel import Session, col, select
+from sqlalchemy import text
+from sqlmodel import col, select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -24,7 +23,6 @@ from queueing.models import Event
 from server import schema
 from server.cli import main
 from tests.conftest import VirtualClock, sign_in, take_ticket
-from tests.test_wait_models import issue_at_dam
 
 COUNTER = "/api/v1/centres/DAM-01/counters/1"
 
@@ -319,35 +317,3 @@ def test_the_exceptions_report_lists_each_agents_departures_from_the_order(
             == 403
         )
     assert agent.get(f"{REPORT}?from=2026-11-29&to=2026-11-29").status_code == 403
-
-
-def test_writes_sharing_a_transaction_chain_their_events_reading_one_previous_hash(
-    client: TestClient, database: Database
-) -> None:
-    """Writes that queue for SQLite's writer share a transaction (config/db.py, write_each): each
-    event is chained to the one before it, the undone events of a failed write included, and only
-    the transaction's first event reads its predecessor's hash from the database."""
-    take_ticket(client)  # the log has a head before the shared transaction
-
-    def fails(session: Session) -> None:
-        issue_at_dam(session)
-        raise RuntimeError("the kiosk lost power")
-
-    reads: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.startswith("SELECT event.hash"):
-            reads.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", count)
-    try:
-        outcomes = database.write_each(
-            [issue_at_dam, issue_at_dam, fails, lambda s: issue_at_dam(s, "FS"), issue_at_dam]
-        )
-    finally:
-        event.remove(database.engine, "before_cursor_execute", count)
-    assert [o.error is None for o in outcomes] == [True, True, False, True, True]
-    assert len(reads) == 1
-    with database.read() as session:
-        verdicts = {v.centre: v for v in verify(session)}
-    assert verdicts["DAM-01"].broken is None and verdicts["DAM-01"].entries == 5

@@ -11,11 +11,10 @@ from typing import Any
 import httpx2
 import pytest
 from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.testclient import TestClient
 
 from config.db import Database
-from config.http import MAX_JSON_DEPTH, operation
+from config.http import MAX_JSON_DEPTH
 from tests.conftest import KIOSK, sign_in
 from tests.test_booking import MONDAY_10, booking, otp
 
@@ -325,16 +324,3 @@ def test_an_odd_idempotency_key_is_taken_or_refused_never_a_500(client: TestClie
 
 
 # --- the last line of defence ------------------------------------------------------------------------
-
-
-@operation("GET", "/api/v1/refused-by-the-driver", summary="driver", tag="test", responses={200: None})
-async def refused_by_the_driver(request: Request) -> None:
-    database: Database = request.app.state.database
-    raise database.engine.dialect.loaded_dbapi.DataError("integer out of range")
-
-
-def test_a_value_the_driver_itself_refuses_is_422(app: Starlette) -> None:
-    """Hot statements run on the driver (config/prepared.py): its own DataError is not SQLAlchemy's."""
-    app.router.routes.insert(0, refused_by_the_driver)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        refused(client.get("/api/v1/refused-by-the-driver"), 422, "invalid_input")

@@ -1,5 +1,5 @@
-"""Reading the order from a few rows (queueing/tickets.py): the heads of the lines and the COUNT of
-the people ahead give exactly what ranking every waiting ticket with the policy gives.
+"""Reading the order from a few rows (queueing/tickets.py): the heads of the lines give exactly what
+ranking every waiting ticket with the policy gives, and the people ahead are the place in it.
 
 The reference is the policy run over all the waiting tickets (`waiting_candidates`), on random queues:
 several services, every priority class, appointments due and not yet due, arrivals on a 30 s grid (so
@@ -29,10 +29,7 @@ from queueing.policy import (
     PolicyConfig,
     Priority,
     choose_next,
-    is_due,
     ordered,
-    overtakers,
-    rank_key,
 )
 from queueing.states import TicketStatus
 from queueing.tickets import people_ahead, queue_heads, waiting_candidates
@@ -171,52 +168,11 @@ def test_people_ahead_is_the_place_in_the_policys_order(
             line = ordered(
                 everyone(session, centre_id, [service_id]), weights={service_id: 1.0}, now=NOW, config=policy
             )
-            places, given_length = {}, {}
+            places = {}
             for ticket in session.exec(select(Ticket).where(Ticket.service_id == service_id)).all():
                 places[ticket.id] = people_ahead(session, ticket=ticket, policy=policy, now=NOW)
-                # As a new ticket's promise counts, told the queue's length by the wait model.
-                given_length[ticket.id] = people_ahead(
-                    session, ticket=ticket, policy=policy, now=NOW, waiting=len(line)
-                )
             waiting = {c.ticket_id: i for i, c in enumerate(line)}
-            assert places == given_length == {i: waiting.get(i, 0) for i in places}
-
-
-# The pure part: which tickets of a class go before a given one, against rank_key itself, at
-# microsecond resolution and any weight.
-moments = st.integers(-3 * 3600 * 10**6, 600 * 10**6).map(lambda us: NOW + timedelta(microseconds=us))
-candidates = st.builds(
-    Candidate,
-    ticket_id=st.integers(1, 50),
-    service_id=st.just(1),
-    arrived_at=moments,
-    priority=st.sampled_from(list(Priority)),
-    appointment_at=st.none() | moments,
-)
-
-
-@settings(max_examples=300)
-@given(me=candidates, others=st.lists(candidates, max_size=20), w=weight, policy=policies, data=st.data())
-def test_overtakers_are_those_rank_key_puts_first(
-    me: Candidate, others: list[Candidate], w: float, policy: PolicyConfig, data: st.DataObject
-) -> None:
-    if is_due(me, now=NOW):
-        return
-    # Some others arrive exactly at the edge the helper computes, or with the same arrival as `me`.
-    for i, other in enumerate(others):
-        cut = overtakers(me, priority=other.priority, weight=w, now=NOW, config=policy)
-        edge = [me.arrived_at] + ([cut.before, cut.before - timedelta(microseconds=1)] if cut.before else [])
-        moved = data.draw(st.sampled_from([other.arrived_at, *edge]), label=f"arrival {i}")
-        other = Candidate(other.ticket_id, 1, moved, other.priority, other.appointment_at)
-        if is_due(other, now=NOW) or other.ticket_id == me.ticket_id:
-            continue
-        first = rank_key(other, weight=w, now=NOW, config=policy) < rank_key(
-            me, weight=w, now=NOW, config=policy
-        )
-        by_cut = (cut.before is None or other.arrived_at < cut.before) or (
-            cut.same_arrival and other.arrived_at == me.arrived_at and other.ticket_id < me.ticket_id
-        )
-        assert first == by_cut
+            assert places == {i: waiting.get(i, 0) for i in places}
 
 
 @pytest.fixture
@@ -249,33 +205,3 @@ def test_a_call_reads_each_line_through_its_index_not_the_centres_history(sqlite
     by_line = "(centre_id=? AND status=? AND service_id=? AND priority=?)"
     assert reads[1:] == [f"SEARCH ticket USING INDEX ix_ticket_line {by_line}"] * (SERVICES * len(Priority))
     assert not any("TEMP B-TREE FOR ORDER BY" in step for step in plan)  # the lines come in order
-
-
-def test_people_ahead_are_counted_from_the_line_index_alone(sqlite_database: Database) -> None:
-    """The count reads no ticket's row: each waiting ticket's class, arrival and appointment are in
-    ix_ticket_line (it once read every waiting ticket's row, 1.45 ms at 2,000 waiting); and it
-    counts the queue, less the ranges of those that do not go first, in the lines where there can
-    be any: every elderly, disabled or pregnant ticket goes before a walk-in with no priority."""
-    centre_id, _ = fill(sqlite_database, [Row(0, Priority.NONE, 60, None, TicketStatus.WAITING.value)])
-    statements: list[tuple[str, Any]] = []
-
-    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
-        statements.append((statement, parameters))
-
-    with sqlite_database.read() as session:
-        ticket = session.exec(select(Ticket).where(Ticket.centre_id == centre_id)).one()
-        event.listen(sqlite_database.engine, "before_cursor_execute", keep)
-        assert people_ahead(session, ticket=ticket, policy=PolicyConfig(), now=NOW) == 0
-        event.remove(sqlite_database.engine, "before_cursor_execute", keep)
-    [(statement, parameters)] = [(s, p) for s, p in statements if "count(*)" in s]
-    with sqlite_database.engine.connect() as connection:
-        plan = [row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
-    reads = [step for step in plan if step.startswith(("SCAN ticket", "SEARCH ticket"))]
-    line = "SEARCH ticket USING COVERING INDEX ix_ticket_line (centre_id=? AND status=? AND service_id=?"
-    assert reads[0] == f"{line})"  # the whole queue, counted in the index
-    # In its own class's line, those that do not go first: a range of arrivals, less those tied
-    # with the ticket. No other line is read.
-    assert reads[1:] == [
-        f"{line} AND priority=? AND arrived_at>?)",
-        f"{line} AND priority=? AND arrived_at=? AND id<?)",
-    ]

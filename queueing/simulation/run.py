@@ -46,7 +46,7 @@ from queueing.recommendations import rank
 from queueing.service import centre_options, centre_status
 from queueing.simulation.scenario import Scenario, ServiceSpec, local_time, rate_at
 from queueing.tickets import Channel, estimate_wait_s, issue_ticket, open_counters_serving
-from queueing.waits import promise, wait_model
+from queueing.waits import WaitModel, promise, wait_model
 from sms_gateway.models import SmsMessage
 
 Progress = Callable[[int, int], None]  # (citizens arrived so far, citizens expected)
@@ -496,6 +496,8 @@ class Simulation:
             assert centre is not None and service is not None
             booked, remote = arrival.appointment_at is not None, arrival.travel_s is not None
             channel = Channel.APPOINTMENT if booked else (Channel.REMOTE if remote else Channel.KIOSK)
+            # As the ticket API does: the model is read before the issue takes the centre's log.
+            model = None if booked else wait_model(session, centre=centre, now=self._at(now))
             ticket = issue_ticket(
                 session,
                 centre=centre,
@@ -518,8 +520,8 @@ class Simulation:
                     arrival.centre, arrival.service, arrival.travel_s, arrival.walk_in_s
                 )
             self.service_s[id_of(ticket)] = arrival.service_s
-            if not booked:  # as the ticket API does: the forecast the citizen is shown, kept
-                self._predict(session, centre, ticket, arrival, now)
+            if model is not None:  # as the ticket API does: the forecast the citizen is shown, kept
+                self._predict(session, centre, ticket, arrival, now, model)
             if self.remote:  # as the ticket API does: a remote ticket may already be near its turn
                 notify_near(
                     session, centre=centre, service_id=id_of(service), notices=self.notices, now=self._at(now)
@@ -530,10 +532,9 @@ class Simulation:
         self._set_off(now)
 
     def _predict(
-        self, session: Session, centre: Centre, ticket: Ticket, arrival: Arrival, now: float
+        self, session: Session, centre: Centre, ticket: Ticket, arrival: Arrival, now: float, model: WaitModel
     ) -> None:
         """The engine's forecast for a new walk-in, and the simpler predictors to compare it with."""
-        model = wait_model(session, centre=centre, now=self._at(now))
         place = promise(session, ticket=ticket, policy=self.policy, now=self._at(now), model=model)
         spec, service_id = self.specs[arrival.service], ticket.service_id
         own = [d for d in model.desks if service_id in d.own]

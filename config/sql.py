@@ -1,0 +1,33 @@
+"""SQL that SQLAlchemy writes differently per database, for the statements that need it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import JSON
+
+
+class appended(FunctionElement[Any]):  # named as SQL functions are
+    """A JSON array column with one more text at its end, in the UPDATE that writes it: no read of
+    the row before, so two writers cannot lose each other's item."""
+
+    type = JSON()
+    inherit_cache = True
+
+    def __init__(self, column: Any, text: str) -> None:
+        super().__init__(column, text)
+
+
+@compiles(appended, "sqlite")
+def _sqlite(element: appended, compiler: Any, **kw: Any) -> str:
+    column, text = element.clauses
+    return f"json_insert({compiler.process(column, **kw)}, '$[#]', {compiler.process(text, **kw)})"
+
+
+@compiles(appended, "postgresql")
+def _postgresql(element: appended, compiler: Any, **kw: Any) -> str:
+    column, text = element.clauses
+    array = f"CAST({compiler.process(column, **kw)} AS jsonb)"
+    return f"CAST({array} || jsonb_build_array(CAST({compiler.process(text, **kw)} AS text)) AS json)"
