@@ -67,6 +67,10 @@ class Database:
         # writer thread would only sleep and poll for the lock (up to 100 ms between tries), so its
         # writers wait their turn in the event loop instead, in order.
         self.write_threads = 1 if self.is_sqlite else WRITE_THREADS
+        # SQLite writes in this process, on the interpreter that reads share: reads yield to writes
+        # (config/http.py). PostgreSQL writes in its own processes, and a write here mostly waits
+        # for it: holding reads back would leave the interpreter idle.
+        self.writes_first = self.is_sqlite
         self._after_commit: list[CommitHook] = []
 
     @contextmanager

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, NoReturn, Protocol, TypeVar
@@ -81,6 +83,7 @@ class Transactions(Protocol):
     """What a view needs of the database (config.db.Database)."""
 
     write_threads: int
+    writes_first: bool
 
     def read(self) -> Any: ...
 
@@ -95,14 +98,56 @@ class Transactions(Protocol):
 # writers it takes (config/db.py).
 QUICK_READ_THREADS = 1
 SLOW_READ_THREADS = 2
+# Writes go first where they share the interpreter with the reads (SQLite; config/db.py): while the
+# writes fill their threads, a quick read waits for room before it runs. A write is mostly the last
+# step of what someone came to do (a booking after its listing, a counter's call): at a booking
+# release, listings running beside every booking stretch the one writer's queue (bench/booking_surge.py,
+# docs/performance.md). A read waits at most this long, however busy the writes, so that a stream of
+# writes cannot starve the reads.
+MOST_A_READ_WAITS_FOR_WRITES_S = 1.0
 _QUICK_READS: RunVar[CapacityLimiter] = RunVar("dor_quick_read_threads")
 _SLOW_READS: RunVar[CapacityLimiter] = RunVar("dor_slow_read_threads")
 _WRITES: RunVar[CapacityLimiter] = RunVar("dor_write_threads")
+_WRITE_LOAD: RunVar[WriteLoad] = RunVar("dor_write_load")
 # Work that takes the processor for a while and no database (checking a password: argon2, ~0.1 s)
 # runs on a thread of its own, one at a time: a flood of sign-ins queues there, and never holds a
 # transaction or a database thread that tickets need.
 _HASHING: RunVar[CapacityLimiter] = RunVar("dor_hashing_threads")
 HASHING_THREADS = 1
+
+
+class WriteLoad:
+    """The writes of one event loop in flight: waiting for a write thread or running."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+        self.in_flight = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def counted(self) -> Iterator[None]:
+        """Counts one write in flight for as long as the block runs."""
+        with self._changed:
+            self.in_flight += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self.in_flight -= 1
+                self._changed.notify_all()
+
+    def wait_for_room(self, most_s: float) -> None:
+        """Blocks the calling (read) thread while the writes fill their threads, `most_s` at most."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.in_flight < self.threads, timeout=most_s)
+
+
+def _write_load(database: Transactions) -> WriteLoad:
+    try:
+        return _WRITE_LOAD.get()
+    except LookupError:
+        _WRITE_LOAD.set(WriteLoad(database.write_threads))
+        return _WRITE_LOAD.get()
 
 
 def _threads(group: RunVar[CapacityLimiter], size: int) -> CapacityLimiter:
@@ -118,8 +163,11 @@ async def read(request: Request, work: Callable[[Session], T], *, slow: bool = F
     """Runs `work` in a read transaction on a read thread; `slow` for a report or a view over many
     rows or centres (and the health check, which must answer while quick reads queue)."""
     database: Transactions = request.app.state.database
+    writes = _write_load(database) if database.writes_first and not slow else None
 
     def run() -> T:
+        if writes is not None:
+            writes.wait_for_room(MOST_A_READ_WAITS_FOR_WRITES_S)
         with database.read() as session:
             return work(session)
 
@@ -136,7 +184,8 @@ async def write(request: Request, work: Callable[[Session], T]) -> T:
         with database.write() as session:
             return work(session)
 
-    return await to_thread.run_sync(run, limiter=_threads(_WRITES, database.write_threads))
+    with _write_load(database).counted() if database.writes_first else nullcontext():
+        return await to_thread.run_sync(run, limiter=_threads(_WRITES, database.write_threads))
 
 
 async def hashing(work: Callable[..., T], *args: Any) -> T:

@@ -10,13 +10,13 @@ from sqlalchemy.types import JSON
 
 
 class appended(FunctionElement[Any]):  # named as SQL functions are
-    """A JSON array column with one more text at its end, in the UPDATE that writes it: no read of
-    the row before, so two writers cannot lose each other's item."""
+    """A JSON array column with one more text (a value or a bound parameter) at its end, in the UPDATE
+    that writes it: no read of the row before, so two writers cannot lose each other's item."""
 
     type = JSON()
     inherit_cache = True
 
-    def __init__(self, column: Any, text: str) -> None:
+    def __init__(self, column: Any, text: Any) -> None:
         super().__init__(column, text)
 
 

@@ -16,7 +16,8 @@ from starlette.routing import Route
 from config.http import ApiError, not_found, operation, path_number, read, write
 from queueing import catalogue
 from queueing.accounts import SignedIn
-from queueing.counters import CounterDesk, counter_queues, current_ticket, find_counter
+from queueing.counters import counter_queues, current_ticket, find_desk_rows
+from queueing.engine import CounterDesk
 from queueing.models import Counter, Role, Service, Ticket, id_of
 from queueing.notifications import notify_called, notify_near
 from queueing.organisation import organisation
@@ -111,11 +112,14 @@ def _action_route(name: str, action: Action, *, summary: str, body: type[BaseMod
             if centre is None:
                 raise not_found(request, "centre", code)
             signed_in = require_staff(session, creds, now=at, policy=session_rules, centre_id=id_of(centre))
-            counter = find_counter(session, centre_id=id_of(centre), number=number, lock=True)
-            if counter is None:
+            found = find_desk_rows(session, centre_id=id_of(centre), number=number)
+            if found is None:
                 raise not_found(request, "counter", str(number))
+            counter, in_hand = found
             _require_holder(signed_in, counter, opening=name == "open")
-            desk = CounterDesk(session, centre=centre, counter=counter, actor=signed_in.actor, now=at)
+            desk = CounterDesk(
+                session, centre=centre, counter=counter, actor=signed_in.actor, now=at, in_hand=(in_hand,)
+            )
             ticket = action(desk, signed_in, body, request)
             if name == "next" and ticket is None:
                 return None

@@ -13,10 +13,10 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from queueing.engine import cancel_ticket
 from queueing.hours import local_day
 from queueing.models import Centre, Ticket, id_of
 from queueing.states import TicketStatus
-from queueing.tickets import cancel_ticket
 
 log = logging.getLogger(__name__)
 DAY_CLOSE = "scheduler:day-close"

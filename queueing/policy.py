@@ -105,3 +105,11 @@ def choose_next(
         if best is None or key < best[0]:
             best = (key, candidate)
     return None if best is None else best[1]
+
+
+def behind_everyone(priority: Priority, *, config: PolicyConfig) -> bool:
+    """Whether a ticket of this class that arrives now goes after every ticket already waiting in its
+    queue, at any weight >= 0: when no class starts lower. Nobody has waited less than a newcomer,
+    so no other ticket scores less, and a tie goes to the earlier arrival."""
+    lowest = min([0.0, *config.priority_head_start_s.values()])
+    return config.priority_head_start_s.get(priority, 0.0) <= lowest

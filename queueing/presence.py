@@ -9,15 +9,8 @@ place kept all day would let a remote ticket jump everyone who came while its ho
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
-
-from queueing.errors import QueueError, TicketNotWaiting
-from queueing.events import append_event
-from queueing.models import Centre, Ticket, id_of
-from queueing.states import TicketStatus
-from sms_gateway.models import SmsMessage
+from queueing.errors import QueueError
 
 # The tracker page's address, as a scanner types the QR: its last part is the ticket's token.
 TRACKER_LINK = re.compile(r"/t/([A-Za-z0-9_-]{16,64})/?$")
@@ -35,33 +28,3 @@ def scanned_token(scanned: str) -> str | None:
     """The ticket token in a scanned tracker link, or None when the text is something else."""
     match = TRACKER_LINK.search(scanned.strip())
     return match.group(1) if match else None
-
-
-def check_in_ticket(
-    session: Session, *, ticket: Ticket, centre: Centre, actor: str, now: datetime, grace: timedelta
-) -> bool:
-    """Makes an away ticket callable; True when it kept its place, False when it joined the back."""
-    session.refresh(ticket, with_for_update=True)  # two scans at once: the second sees the first
-    if ticket.status != TicketStatus.WAITING.value:
-        raise CannotCheckIn(TicketNotWaiting.code, f"ticket {ticket.number} is {ticket.status}")
-    if not ticket.away:
-        raise CannotCheckIn("already_checked_in", f"ticket {ticket.number} is already checked in")
-    told = session.exec(
-        select(SmsMessage.created_at).where(col(SmsMessage.dedupe_key) == f"ticket:{ticket.id}:turn_near")
-    ).first()
-    kept = told is None or now - told <= grace
-    ticket.away = False
-    if not kept:
-        ticket.arrived_at = now
-    session.add(ticket)
-    append_event(
-        session,
-        centre_id=id_of(centre),
-        centre_code=centre.code,
-        type="checked_in",
-        actor=actor,
-        at=now,
-        ticket_id=id_of(ticket),
-        data={"number": ticket.number, "kept_place": kept},
-    )
-    return kept

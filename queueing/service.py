@@ -13,6 +13,7 @@ from queueing.admin_api import centre_report, managed_read
 from queueing.capacity import capacity, places_by_demand
 from queueing.catalogue import find_centre, find_service, list_centres, service_code, services_of
 from queueing.control_api import managed_change
+from queueing.engine import check_in_ticket, issue_ticket
 from queueing.events import centre_channel
 from queueing.hours import Spans, spans_on
 from queueing.idempotency import MAX_KEY_LENGTH, KeyReused, fingerprint, remember, replay
@@ -21,7 +22,7 @@ from queueing.otp import OtpRules, Purpose, Verdict, check_code
 from queueing.otp_api import otp_rules, phone_field
 from queueing.phones import to_ascii_digits
 from queueing.policy import PolicyConfig
-from queueing.presence import CannotCheckIn, check_in_ticket, scanned_token
+from queueing.presence import CannotCheckIn, scanned_token
 from queueing.recommendations import Option, distance_km
 from queueing.schemas import CentreStatus, NowServing, ServiceStatus, TicketOut
 from queueing.states import ACTIVE, TicketStatus
@@ -30,7 +31,6 @@ from queueing.tickets import (
     Channel,
     find_ticket,
     intake_open,
-    issue_ticket,
     open_counters_serving,
     waiting_candidates,
 )

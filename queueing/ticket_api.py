@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from config.http import ApiError, not_found, operation, read, write
 from config.qr import qr_svg_response
 from queueing import catalogue
+from queueing.engine import cancel_ticket, issue_ticket
 from queueing.hours import local_day
 from queueing.idempotency import MAX_KEY_LENGTH, KeyReused, fingerprint, remember, replay
 from queueing.models import Centre, DeviceKind, Ticket, id_of
@@ -29,13 +30,8 @@ from queueing.printing import PaperTicket, PrinterError, render_escpos, render_p
 from queueing.schemas import CentreStatus, IssueTicketIn, TicketOut
 from queueing.service import centre_status, ticket_view
 from queueing.states import TicketStatus
-from queueing.tickets import (
-    Channel,
-    cancel_ticket,
-    find_ticket,
-    issue_ticket,
-)
-from queueing.waits import promise, wait_model
+from queueing.tickets import Channel, find_ticket
+from queueing.waits import newcomer_standing, wait_model
 from queueing.web import credentials, now, policy_config, queue_notices, require_device
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -124,8 +120,11 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
                 # A twin request with the same key may have used the code while this one waited for it.
                 stored = replay(session, key=scoped_key, fingerprint=digest) if scoped_key else None
                 return str(stored[1]["token"]) if stored else verdict  # committed: a wrong try counts
-        # What the promise needs is read before the issue takes the centre's log.
+        # What the promise needs is read before the issue takes any lock.
         model = wait_model(session, centre=centre, now=at)
+        place = newcomer_standing(
+            session, model=model, service_id=id_of(service), priority=body.priority, policy=policy, now=at
+        )
         ticket = issue_ticket(
             session,
             centre=centre,
@@ -137,8 +136,8 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
             phone=phone,
             language=body.language,
             ignore_hours=settings.always_open,
+            predicted_wait_s=place.forecast.typical_s,
         )
-        place = promise(session, ticket=ticket, policy=policy, now=at, model=model)
         if phone is not None:
             # A newcomer joins behind the others and brings nobody nearer: only its own turn may
             # already be near.

@@ -1,8 +1,9 @@
-"""Issuing and cancelling tickets, and where a ticket stands in its queue."""
+"""Tickets as the engine reads them: the heads of the queues, where a ticket stands in its queue, the
+counts; and a centre's intake of a service. The commands that change tickets are in
+queueing/engine.py."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Integer,
     and_,
     bindparam,
+    literal_column,
     or_,
     union_all,
     update,
@@ -24,19 +26,13 @@ from sqlmodel import Session, col, func, select
 from config.db import UtcDateTime
 from queueing import hours
 from queueing.errors import (
-    CentreClosed,
-    IntakeStopped,
     IntakeUnchanged,
-    NotForWalkIn,
     ServiceNotOffered,
-    TicketChanged,
 )
 from queueing.events import append_event
 from queueing.models import Centre, CentreService, Counter, CounterService, QueueRole, Service, Ticket, id_of
-from queueing.numbering import allocate_number
-from queueing.organisation import organisation
 from queueing.policy import Candidate, PolicyConfig, Priority, ordered
-from queueing.states import Move, TicketStatus, next_status
+from queueing.states import ACTIVE, TicketStatus
 
 
 class Channel:
@@ -48,114 +44,15 @@ class Channel:
     WALK_INS = (KIOSK, REMOTE, STAFF)
 
 
-TOKEN_BYTES = 24  # 192 bits: unguessable tracking tokens
-
-
-def issue_ticket(
-    session: Session,
-    *,
-    centre: Centre,
-    service: Service,
-    channel: str,
-    actor: str,
-    now: datetime,
-    priority: Priority = Priority.NONE,
-    phone: str | None = None,
-    language: str = "ar",
-    appointment_at: datetime | None = None,
-    ignore_hours: bool = False,
-) -> Ticket:
-    """A new waiting ticket with the next number of its queue; refuses a closed centre."""
-    centre_id, service_id = id_of(centre), id_of(service)
-    offered = organisation(session).offers.get((centre_id, service_id))
-    if offered is None:
-        raise ServiceNotOffered(f"{centre.code} does not offer {service.code}")
-    if channel != Channel.APPOINTMENT and not service.walk_in:
-        raise NotForWalkIn(f"{service.code} is by appointment only")
-    if not ignore_hours and not hours.is_open(
-        now, hours=centre.opening_hours, holidays=centre.holidays, timezone=centre.timezone
-    ):
-        opening = hours.next_opening(
-            now, hours=centre.opening_hours, holidays=centre.holidays, timezone=centre.timezone
-        )
-        when = opening.isoformat() if opening else "not within 30 days"
-        raise CentreClosed(f"{centre.code} is closed; it next opens {when}", next_opening=opening)
-    day = hours.local_day(now, timezone=centre.timezone)
-    if offered.intake_stopped_on == day and channel != Channel.APPOINTMENT:
-        raise IntakeStopped(f"{service.code} takes no more tickets today at {centre.code}")
-    ticket = Ticket(
-        centre_id=centre_id,
-        service_id=service_id,
-        day=day,
-        number=allocate_number(session, centre_id=centre_id, prefix=service.prefix, day=day),
-        token=secrets.token_urlsafe(TOKEN_BYTES),
-        status=TicketStatus.WAITING.value,
-        channel=channel,
-        priority=priority.value,
-        phone=phone,
-        language=language,
-        arrived_at=now,
-        issued_at=now,
-        appointment_at=appointment_at,
-        away=channel == Channel.REMOTE and centre.remote_check_in,
-        call_times=[],
-    )
-    session.add(ticket)
-    session.flush()  # its id, for its event
-    append_event(
-        session,
-        centre_id=centre_id,
-        centre_code=centre.code,
-        type="issued",
-        actor=actor,
-        at=now,
-        ticket_id=id_of(ticket),
-        data={
-            "number": ticket.number,
-            "service": service.code,
-            "channel": channel,
-            "priority": priority.value,
-        },
-    )
-    return ticket
-
-
-def transition(session: Session, ticket: Ticket, move: Move, **values: Any) -> None:
-    """Makes `move` on the ticket as this transaction read it, with these other columns: the row is
-    written only while the database still holds the status that was read, so of two moves made at
-    once on one ticket (an agent's no-show and its holder leaving, twin taps) one wins and the other
-    is refused (TicketChanged, 409) with nothing written."""
-    before = TicketStatus(ticket.status)
-    after = next_status(before, move)
-    guarded = update(Ticket).where(col(Ticket.id) == id_of(ticket), col(Ticket.status) == before.value)
-    changed = session.execute(guarded.values(status=after.value, **values))
-    if changed.rowcount == 0:  # type: ignore[attr-defined]
-        session.refresh(ticket)
-        raise TicketChanged(f"ticket {ticket.number} changed meanwhile: it is now {ticket.status}")
-
-
-def cancel_ticket(
-    session: Session, *, ticket: Ticket, centre: Centre, actor: str, now: datetime, reason: str | None = None
-) -> None:
-    """The ticket leaves the queue (waiting or called): its holder left, or `reason` says why."""
-    counter_id = ticket.counter_id
-    transition(session, ticket, Move.CANCEL, counter_id=None, ended_at=now)
-    append_event(
-        session,
-        centre_id=centre.id or 0,
-        centre_code=centre.code,
-        type="cancelled",
-        actor=actor,
-        at=now,
-        ticket_id=id_of(ticket),
-        counter_id=counter_id,
-        data={"number": ticket.number, **({"reason": reason} if reason else {})},
-    )
-
-
 def find_ticket(session: Session, *, token: str) -> Ticket | None:
     """The ticket with this tracking token."""
     return session.exec(select(Ticket).where(Ticket.token == token)).first()
+
+
+# A ticket in a counter's hand (called or being served). The statuses are written into the SQL, not
+# bound: only then can SQLite use the partial index ux_ticket_active_counter (WHERE status IN
+# ('called', 'serving')) instead of scanning every ticket.
+IN_HAND = col(Ticket.status).in_([literal_column(f"'{status.value}'") for status in ACTIVE])
 
 
 _CANDIDATE_COLUMNS = (

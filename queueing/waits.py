@@ -5,20 +5,19 @@ the counter operations wrote with their events, read from the tickets."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import func, literal, union_all
 from sqlmodel import Session, col, select
 
-from queueing.catalogue import services_of
-from queueing.models import Centre, Counter, CounterService, QueueRole, Ticket, id_of
-from queueing.organisation import organisation
-from queueing.policy import PolicyConfig, Priority
+from queueing.models import Centre, Counter, QueueRole, Ticket, id_of
+from queueing.organisation import QueueRows, organisation
+from queueing.policy import Candidate, PolicyConfig, Priority, behind_everyone, ordered
 from queueing.prediction import MIN_RATIOS, Completed, Desk, Forecast, QueueState, ServiceTimes, forecast
-from queueing.states import ACTIVE, TicketStatus
-from queueing.tickets import people_ahead, waiting_counts
+from queueing.states import TicketStatus
+from queueing.tickets import IN_HAND, people_ahead, waiting_candidates
 
 HISTORY = timedelta(hours=3)  # services and outcomes learned from
 ARRIVALS = timedelta(minutes=30)  # the window of "recent" arrival rates
@@ -58,12 +57,14 @@ class WaitModel:
 def wait_model(session: Session, *, centre: Centre, now: datetime) -> WaitModel:
     """The centre's model now, read from its recent history (six queries)."""
     centre_id = id_of(centre)
-    configured = {id_of(s): float(s.mean_service_s) for s in services_of(session, centre_id=centre_id)}
+    known = organisation(session)
+    offered = [service for centre_of, service in known.offers if centre_of == centre_id]
+    configured = {service: float(known.services_by_id[service].mean_service_s) for service in offered}
     return WaitModel(
         session,
         centre_id,
         now,
-        desks=_desks(session, centre_id=centre_id),
+        desks=_desks(session, centre_id=centre_id, queues=known.queues),
         queues=_queues(session, centre_id=centre_id, service_ids=configured, now=now),
         times=ServiceTimes(_completed(session, centre_id=centre_id, now=now), configured),
     )
@@ -87,48 +88,50 @@ def _completed(session: Session, *, centre_id: int, now: datetime) -> list[Compl
     ]
 
 
-def _desks(session: Session, *, centre_id: int) -> list[Desk]:
+def _desks(session: Session, *, centre_id: int, queues: Mapping[int, QueueRows]) -> list[Desk]:
+    """The counters that can call now (open, not paused), each idle or not, with their queues."""
+    busy = select(Ticket.id).where(col(Ticket.counter_id) == Counter.id, IN_HAND)
     rows = session.exec(
-        select(Counter.id, CounterService.service_id, CounterService.weight, CounterService.role)
-        .join(CounterService, col(CounterService.counter_id) == Counter.id)
-        .where(Counter.centre_id == centre_id, col(Counter.is_open), col(Counter.paused_reason).is_(None))
-    ).all()
-    busy = set(
-        session.exec(
-            select(Ticket.counter_id).where(
-                Ticket.centre_id == centre_id, col(Ticket.status).in_([s.value for s in ACTIVE])
-            )
-        ).all()
-    )
-    own: dict[int, dict[int, float]] = {}
-    backups: dict[int, dict[int, float]] = {}
-    for counter_id, service_id, weight, role in rows:
-        (backups if role == QueueRole.BACKUP.value else own).setdefault(counter_id or 0, {})[service_id] = (
-            weight
+        select(Counter.id, busy.exists()).where(
+            Counter.centre_id == centre_id, col(Counter.is_open), col(Counter.paused_reason).is_(None)
         )
-        own.setdefault(counter_id or 0, {})
+    ).all()
+    backup = QueueRole.BACKUP.value
     return [
-        Desk(counter_id, queues, idle=counter_id not in busy, backups=backups.get(counter_id, {}))
-        for counter_id, queues in own.items()
+        Desk(
+            counter_id or 0,
+            {s: w for s, w, role in queues.get(counter_id or 0, ()) if role != backup},
+            idle=not in_hand,
+            backups={s: w for s, w, role in queues.get(counter_id or 0, ()) if role == backup},
+        )
+        for counter_id, in_hand in rows
     ]
 
 
 def _queues(
     session: Session, *, centre_id: int, service_ids: Iterable[int], now: datetime
 ) -> dict[int, QueueState]:
-    waiting = waiting_counts(session, centre_id=centre_id)
-    overtaking = (col(Ticket.priority) != Priority.NONE.value) | col(Ticket.appointment_at).is_not(None)
-    overtakers = dict(
-        session.exec(
-            select(Ticket.service_id, func.count())
-            .where(Ticket.centre_id == centre_id, col(Ticket.arrived_at) >= now - ARRIVALS, overtaking)
-            .group_by(col(Ticket.service_id))
-        ).all()
+    """Each queue's waiting count and its recent overtakers, in one statement of two counts."""
+    of_centre = col(Ticket.centre_id) == centre_id
+    waiting = (
+        select(literal("waiting"), Ticket.service_id, func.count())
+        .where(of_centre, col(Ticket.status) == TicketStatus.WAITING.value)
+        .group_by(col(Ticket.service_id))
     )
+    overtaking = (col(Ticket.priority) != Priority.NONE.value) | col(Ticket.appointment_at).is_not(None)
+    overtakers = (
+        select(literal("overtakers"), Ticket.service_id, func.count())
+        .where(of_centre, col(Ticket.arrived_at) >= now - ARRIVALS, overtaking)
+        .group_by(col(Ticket.service_id))
+    )
+    counts: dict[tuple[str, int], int] = {
+        (kind, service): count for kind, service, count in session.execute(union_all(waiting, overtakers))
+    }
     window = ARRIVALS.total_seconds()
     return {
         service_id: QueueState(
-            waiting.get(service_id, 0), overtakers_per_s=overtakers.get(service_id, 0) / window
+            counts.get(("waiting", service_id), 0),
+            overtakers_per_s=counts.get(("overtakers", service_id), 0) / window,
         )
         for service_id in service_ids
     }
@@ -185,24 +188,38 @@ def standing(
     return Standing(ahead, model.forecast(ticket.service_id, ahead=ahead))
 
 
-def promise(
-    session: Session, *, ticket: Ticket, policy: PolicyConfig, now: datetime, model: WaitModel
+# A ticket has no id before it is written, and it will have the highest: among equals it goes last.
+NEWCOMER_ID = 2**62
+
+
+def newcomer_standing(
+    session: Session,
+    *,
+    model: WaitModel,
+    service_id: int,
+    priority: Priority,
+    policy: PolicyConfig,
+    now: datetime,
 ) -> Standing:
-    """The standing of a walk-in's new ticket, just issued in this transaction, from the centre's
-    model read before it (`model`: reads come before the issue takes the centre's log). Its
-    forecast is kept on it, to calibrate the ranges."""
-    arrived = replace(model, queues=with_arrival(model.queues, ticket))
-    place = standing(session, ticket=ticket, policy=policy, now=now, model=arrived)
-    ticket.predicted_wait_s = place.forecast.typical_s
-    return place
+    """Where a walk-in's ticket will stand once issued now, and the wait it is promised: worked out
+    before the issue takes any lock, from the centre's model and the queue as they are, with the
+    new ticket counted in. The promise is kept on the ticket, to calibrate the ranges."""
+    queue = model.queues.get(service_id)
+    if queue is not None and behind_everyone(priority, config=policy):
+        ahead = queue.waiting  # as the model counted them: nobody need be ranked
+    else:
+        me = Candidate(NEWCOMER_ID, service_id, now, priority)
+        line = waiting_candidates(session, centre_id=model.centre_id, service_ids=[service_id])
+        ahead = ordered([*line, me], weights={service_id: 1.0}, now=now, config=policy).index(me)
+    arrived = replace(model, queues=with_arrival(model.queues, service_id, priority))
+    return Standing(ahead, arrived.forecast(service_id, ahead=ahead))
 
 
-def with_arrival(queues: dict[int, QueueState], ticket: Ticket) -> dict[int, QueueState]:
-    """The queues with a new ticket: one more waiting and, if it goes ahead of walk-ins, one more
-    recent overtaker (as `_queues` would count it)."""
-    queue = queues.get(ticket.service_id)
+def with_arrival(queues: dict[int, QueueState], service_id: int, priority: Priority) -> dict[int, QueueState]:
+    """The queues with a new walk-in: one more waiting and, if it goes ahead of others (a priority
+    class), one more recent overtaker (as `_queues` would count it)."""
+    queue = queues.get(service_id)
     if queue is None:
         return queues
-    overtaking = ticket.priority != Priority.NONE.value or ticket.appointment_at is not None
-    rate = queue.overtakers_per_s + (1 / ARRIVALS.total_seconds() if overtaking else 0.0)
-    return {**queues, ticket.service_id: QueueState(queue.waiting + 1, overtakers_per_s=rate)}
+    rate = queue.overtakers_per_s + (1 / ARRIVALS.total_seconds() if priority != Priority.NONE else 0.0)
+    return {**queues, service_id: QueueState(queue.waiting + 1, overtakers_per_s=rate)}

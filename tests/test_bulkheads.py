@@ -1,14 +1,16 @@
 """Reads and writes on separate worker threads: a long report holds up neither a citizen's page nor
-a counter's call, and a queue of reads does not hold up a write."""
+a counter's call, and a queue of reads does not hold up a write. On SQLite, reads yield to writes."""
 
 import asyncio
 import threading
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
+from config import http
 from config.db import Database
 from config.http import SLOW_READ_THREADS, read, write
 
@@ -63,3 +65,50 @@ async def test_a_write_does_not_wait_behind_queued_reads(database: Database) -> 
     finally:
         release.set()
     assert await asyncio.gather(*reads) == ["done"] * MANY
+
+
+def write_until_a_read_runs(writing: threading.Event, read_ran: threading.Event, hold: float) -> Any:
+    def work(session: Session) -> str:
+        writing.set()
+        read_ran.wait(hold)  # a read running beside the write ends it at once
+        writing.clear()
+        return "written"
+
+    return work
+
+
+def read_noting_writes(writing: threading.Event, read_ran: threading.Event, overlapped: list[bool]) -> Any:
+    def work(session: Session) -> int:
+        overlapped.append(writing.is_set())
+        read_ran.set()
+        return one(session)
+
+    return work
+
+
+async def test_quick_reads_wait_for_a_write_where_it_shares_the_interpreter(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite writes in this process: a read waits until the write is done. PostgreSQL writes in its
+    own processes: a read runs beside the write."""
+    monkeypatch.setattr(http, "MOST_A_READ_WAITS_FOR_WRITES_S", LONG)
+    request, writing, read_ran, overlapped = request_for(database), threading.Event(), threading.Event(), []
+    writer = asyncio.create_task(write(request, write_until_a_read_runs(writing, read_ran, 1.0)))
+    await asyncio.to_thread(writing.wait, LONG)
+    assert await asyncio.wait_for(read(request, read_noting_writes(writing, read_ran, overlapped)), LONG) == 1
+    assert await writer == "written"
+    assert overlapped == [not database.is_sqlite]
+
+
+async def test_a_read_waits_for_writes_only_so_long(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However long the writes, a read runs after MOST_A_READ_WAITS_FOR_WRITES_S: here the write
+    holds until a read has run, so it ends only because the read stopped waiting."""
+    monkeypatch.setattr(http, "MOST_A_READ_WAITS_FOR_WRITES_S", 0.05)
+    request, writing, read_ran, overlapped = request_for(database), threading.Event(), threading.Event(), []
+    writer = asyncio.create_task(write(request, write_until_a_read_runs(writing, read_ran, LONG)))
+    await asyncio.to_thread(writing.wait, LONG)
+    assert await asyncio.wait_for(read(request, read_noting_writes(writing, read_ran, overlapped)), LONG) == 1
+    assert await writer == "written"
+    assert overlapped == [True]

@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from config.db import Database
-from queueing.counters import RECALL_AFTER_S
+from queueing.engine import RECALL_AFTER_S
 from queueing.models import Event, Ticket
 from server import schema
 from tests.conftest import VirtualClock, sign_in, take_ticket

@@ -40,7 +40,8 @@ from sqlmodel import Session, col, delete, select
 
 from config.db import Database
 from queueing import hours
-from queueing.counters import RECALL_AFTER_S, CounterDesk, Queues, counter_queues, find_counter
+from queueing.counters import Queues, counter_queues, find_counter
+from queueing.engine import RECALL_AFTER_S, CounterDesk, cancel_ticket, issue_ticket
 from queueing.errors import (
     CentreClosed,
     CounterBusy,
@@ -65,7 +66,6 @@ from queueing.models import (
 )
 from queueing.policy import Candidate, PolicyConfig, Priority, choose_next
 from queueing.states import ACTIVE, TRANSITIONS, InvalidTransition, Move, TicketStatus, next_status
-from queueing.tickets import cancel_ticket, issue_ticket
 from tests.conftest import OPEN_HOURS, VirtualClock
 
 T = TypeVar("T")

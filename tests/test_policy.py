@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from queueing.policy import Candidate, PolicyConfig, Priority, choose_next, ordered
+from queueing.policy import Candidate, PolicyConfig, Priority, behind_everyone, choose_next, ordered
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 CONFIG = PolicyConfig()
@@ -120,3 +120,21 @@ def test_nobody_is_overtaken_once_past_the_ageing_limit(queue: list[Candidate], 
     if not due and aged:
         oldest = min(aged, key=lambda c: (c.arrived_at, c.ticket_id))
         assert chosen == oldest
+
+
+head_starts = st.dictionaries(st.sampled_from(list(Priority)), st.floats(-1800, 1800), max_size=4)
+
+
+@given(candidates, st.sampled_from(list(Priority)), head_starts, st.floats(0.0, 3.0))
+def test_a_newcomer_said_to_be_behind_everyone_is_last_in_the_order(
+    queue: list[Candidate], priority: Priority, starts: dict[Priority, float], weight: float
+) -> None:
+    """What a new ticket's promise relies on to skip ranking its queue: the order agrees."""
+    config = PolicyConfig(priority_head_start_s=starts)
+    newcomer = Candidate(10**9, CR, NOW, priority)
+    line = [c for c in queue if c.service_id == CR]
+    place = ordered([*line, newcomer], weights={CR: weight}, now=NOW, config=config).index(newcomer)
+    if behind_everyone(priority, config=config):
+        assert place == len(line)
+    if priority == Priority.NONE and not starts:
+        assert behind_everyone(priority, config=config)  # the common case is the fast one

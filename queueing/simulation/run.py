@@ -27,7 +27,8 @@ from config.db import Database
 from queueing.balancer import balance_centre
 from queueing.balancing import BalanceRules
 from queueing.capacity import capacity, places_by_demand
-from queueing.counters import CounterDesk, find_counter
+from queueing.counters import find_counter
+from queueing.engine import CounterDesk, check_in_ticket, issue_ticket
 from queueing.models import (
     Centre,
     CentreService,
@@ -41,12 +42,11 @@ from queueing.models import (
 )
 from queueing.notifications import QueueNotices, notify_called, notify_near
 from queueing.policy import PolicyConfig, Priority
-from queueing.presence import check_in_ticket
 from queueing.recommendations import rank
 from queueing.service import centre_options, centre_status
 from queueing.simulation.scenario import Scenario, ServiceSpec, local_time, rate_at
-from queueing.tickets import Channel, estimate_wait_s, issue_ticket, open_counters_serving
-from queueing.waits import WaitModel, promise, wait_model
+from queueing.tickets import Channel, estimate_wait_s, open_counters_serving
+from queueing.waits import Standing, WaitModel, newcomer_standing, wait_model
 from sms_gateway.models import SmsMessage
 
 Progress = Callable[[int, int], None]  # (citizens arrived so far, citizens expected)
@@ -496,8 +496,18 @@ class Simulation:
             assert centre is not None and service is not None
             booked, remote = arrival.appointment_at is not None, arrival.travel_s is not None
             channel = Channel.APPOINTMENT if booked else (Channel.REMOTE if remote else Channel.KIOSK)
-            # As the ticket API does: the model is read before the issue takes the centre's log.
-            model = None if booked else wait_model(session, centre=centre, now=self._at(now))
+            # As the ticket API does: a walk-in's promise is worked out before the issue.
+            model = place = None
+            if not booked:
+                model = wait_model(session, centre=centre, now=self._at(now))
+                place = newcomer_standing(
+                    session,
+                    model=model,
+                    service_id=id_of(service),
+                    priority=arrival.priority,
+                    policy=self.policy,
+                    now=self._at(now),
+                )
             ticket = issue_ticket(
                 session,
                 centre=centre,
@@ -512,16 +522,16 @@ class Simulation:
                 else None,
                 # A stationary run goes on day and night; a day scenario meets the centre's real hours.
                 ignore_hours=self.intake_end is None,
+                predicted_wait_s=place.forecast.typical_s if place else None,
             )
-            session.flush()
             if arrival.travel_s is not None:
                 assert arrival.walk_in_s is not None
                 self.remote[id_of(ticket)] = Away(
                     arrival.centre, arrival.service, arrival.travel_s, arrival.walk_in_s
                 )
             self.service_s[id_of(ticket)] = arrival.service_s
-            if model is not None:  # as the ticket API does: the forecast the citizen is shown, kept
-                self._predict(session, centre, ticket, arrival, now, model)
+            if model is not None and place is not None:  # the forecast the citizen is shown, and others
+                self._predict(session, centre, ticket, arrival, model, place)
             if self.remote:  # as the ticket API does: a remote ticket may already be near its turn
                 notify_near(
                     session, centre=centre, service_id=id_of(service), notices=self.notices, now=self._at(now)
@@ -532,10 +542,15 @@ class Simulation:
         self._set_off(now)
 
     def _predict(
-        self, session: Session, centre: Centre, ticket: Ticket, arrival: Arrival, now: float, model: WaitModel
+        self,
+        session: Session,
+        centre: Centre,
+        ticket: Ticket,
+        arrival: Arrival,
+        model: WaitModel,
+        place: Standing,
     ) -> None:
         """The engine's forecast for a new walk-in, and the simpler predictors to compare it with."""
-        place = promise(session, ticket=ticket, policy=self.policy, now=self._at(now), model=model)
         spec, service_id = self.specs[arrival.service], ticket.service_id
         own = [d for d in model.desks if service_id in d.own]
         idle = sum(1 for d in own if d.idle)

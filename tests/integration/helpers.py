@@ -186,12 +186,13 @@ def _wait_healthy(server: Server) -> bool:
 
 
 @contextmanager
-def running_servers(url: str, log_dir: Path, count: int) -> Iterator[list[Server]]:
-    """`count` servers on one database; every one of them is stopped (or killed) on the way out."""
+def running_servers(url: str, log_dir: Path, count: int, **settings: str) -> Iterator[list[Server]]:
+    """`count` servers on one database, with these settings; every one of them is stopped (or
+    killed) on the way out."""
     servers: list[Server] = []
     try:
         for index in range(count):
-            servers.append(start_server(url, log_dir, name=f"server{index}"))
+            servers.append(start_server(url, log_dir, name=f"server{index}", **settings))
         yield servers
     finally:
         for server in servers:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import uuid
 from collections import Counter as Tally
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -199,6 +200,18 @@ def free_counter(hall: Hall, agent: Caller, counter: int) -> None:
 
 
 # --- tickets and counters ---------------------------------------------------------------------
+
+
+def test_a_kiosk_retry_with_one_idempotency_key_gets_one_ticket(hall: Hall) -> None:
+    """Ten sends of one issue with one key over two processes: one ticket, one event, and every
+    answer is that ticket."""
+    before = hall.events("issued")
+    retrying = Caller({**KIOSK, "Idempotency-Key": f"twin-{uuid.uuid4().hex}"}, {})
+    body = {"service": "CR", "channel": "kiosk"}
+    answers = twins(hall, retrying, "POST", f"/api/v1/centres/{CENTRE}/tickets", body)
+    assert answers.tally == {201: TWINS}, answers.bodies
+    assert len({b["token"] for b in answers.bodies}) == 1
+    assert hall.events("issued") == before + 1
 
 
 def test_a_ticket_leaves_the_queue_once(hall: Hall) -> None:
