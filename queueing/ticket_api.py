@@ -120,7 +120,7 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
                 # A twin request with the same key may have used the code while this one waited for it.
                 stored = replay(session, key=scoped_key, fingerprint=digest) if scoped_key else None
                 return str(stored[1]["token"]) if stored else verdict  # committed: a wrong try counts
-        # What the promise needs is read before the issue takes any lock.
+        # What the promise needs is read before the issue locks the queue's number and the log.
         model = wait_model(session, centre=centre, now=at)
         place = newcomer_standing(
             session, model=model, service_id=id_of(service), priority=body.priority, policy=policy, now=at

@@ -55,7 +55,8 @@ class WaitModel:
 
 
 def wait_model(session: Session, *, centre: Centre, now: datetime) -> WaitModel:
-    """The centre's model now, read from its recent history (six queries)."""
+    """The centre's model now, read from its recent history: three queries, and the outcomes of a
+    queue when a forecast first needs them."""
     centre_id = id_of(centre)
     known = organisation(session)
     offered = [service for centre_of, service in known.offers if centre_of == centre_id]
@@ -202,8 +203,9 @@ def newcomer_standing(
     now: datetime,
 ) -> Standing:
     """Where a walk-in's ticket will stand once issued now, and the wait it is promised: worked out
-    before the issue takes any lock, from the centre's model and the queue as they are, with the
-    new ticket counted in. The promise is kept on the ticket, to calibrate the ranges."""
+    before the issue locks the queue's number and the centre's log (on PostgreSQL, reads take no
+    lock), from the centre's model and the queue as they are, with the new ticket counted in. The
+    promise is kept on the ticket, to calibrate the ranges."""
     queue = model.queues.get(service_id)
     if queue is not None and behind_everyone(priority, config=policy):
         ahead = queue.waiting  # as the model counted them: nobody need be ranked
