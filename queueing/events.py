@@ -11,13 +11,13 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, insert, literal_column
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from config.db import CommitHook
 from config.metrics import TICKETS_CALLED, TICKETS_ISSUED, WAIT_SECONDS
 from queueing.audit import GENESIS, NATIONAL, Entry, chain_hash
 from queueing.bus import Message, Publisher
-from queueing.models import Event, Serial
+from queueing.models import Event
 from queueing.serials import SERIALS, bump, dialect_of
 
 log = logging.getLogger(__name__)
@@ -114,12 +114,6 @@ def lock_log(session: Session, *, centre_id: int) -> None:
     """
     if dialect_of(session) == "postgresql":
         session.execute(_LOCK, {"name": _log_serial(centre_id)})
-
-
-def log_head(session: Session, *, centre_id: int) -> int:
-    """The seq of the centre's last event, as this session sees it (0 before the first)."""
-    last = session.exec(select(Serial.last).where(Serial.name == _log_serial(centre_id))).first()
-    return last or 0
 
 
 def append_event(
