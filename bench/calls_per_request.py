@@ -47,7 +47,7 @@ from starlette.testclient import TestClient
 
 from config.db import Database
 from config.settings import Settings
-from queueing.seed import seed_demo
+from organisation.seed import seed_demo
 from server import schema
 from server.app import create_app
 

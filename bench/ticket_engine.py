@@ -35,7 +35,7 @@ and a bare Starlette app served by uvicorn with the options `dor serve` uses. On
              where the log head is the upsert of the centre's serial (events:centre) RETURNING last,
              (SELECT hash FROM event WHERE centre_id = ? AND seq = serial.last - 1), whose row lock
              queues the centre's writes to commit as Dor's does, and the event is one INSERT with
-             hash = sha256(previous hash || the entry as canonical JSON), as queueing/audit.py
+             hash = sha256(previous hash || the entry as canonical JSON), as eventlog/chain.py
 - issue      POST /api/v1/centres/DAM-01/tickets as the DAM-01 kiosk (201); N requests
 - call-next  N cycles next (200) + start (200) + finish (200), each client an agent at its own
              counter; latency of the `next` request, throughput in cycles (= calls) per second
@@ -180,7 +180,7 @@ FLOOR_CALL = (
 FLOOR_STEPS = {"start": ("called", "serving", "started_at"), "finish": ("serving", "done", "ended_at")}
 FLOOR_EVENT_TYPES = {"next": "called", "start": "started", "finish": "finished"}
 FLOOR_CENTRE, FLOOR_SERVICE, FLOOR_PREFIX = 1, 1, "A"  # the floor's own database: one centre, one service
-GENESIS = "0" * 64  # the hash before a log's first entry (queueing/audit.py)
+GENESIS = "0" * 64  # the hash before a log's first entry (eventlog/chain.py)
 Answer = tuple[int, dict[str, object] | None]
 
 
@@ -834,18 +834,10 @@ def add_agents_and_counters(url: str, count: int, history: int) -> None:
     from sqlmodel import select
 
     from config.db import Database
-    from queueing.models import (
-        Centre,
-        Counter,
-        CounterService,
-        Role,
-        Service,
-        Staff,
-        StaffCentre,
-        Ticket,
-        id_of,
-    )
-    from queueing.secrets import hash_password
+    from config.secrets import hash_password
+    from config.sql import id_of
+    from organisation.models import Centre, Counter, CounterService, Role, Service, Staff, StaffCentre
+    from queueing.models import Ticket
 
     db = Database(url)
     password_hash = hash_password(AGENT_PASSWORD)  # argon2 is slow on purpose: hash once, reuse

@@ -1,1 +1,1 @@
-"""Online booking: slots, appointments, OTP, quotas and check-in into the queue."""
+"""Online booking: slots, appointments, quotas, broker rules, and check-in into the queue."""

@@ -1,5 +1,5 @@
 """Broker detection: the patterns that set a slot reseller apart from citizens booking for
-themselves. A pure function over recent bookings; booking/brokers_api.py shows its flags to
+themselves. A pure function over recent bookings; booking/web/brokers.py shows its flags to
 supervisors, who judge them, void bookings and block identities.
 
 - **Shared identity**: many national IDs booked with one phone, from one browser (its device cookie)

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from booking.models import Appointment, AppointmentStatus
-from queueing.models import Centre, Service, Ticket
+from organisation.models import Centre, Service
+from queueing.models import Ticket
 from queueing.service import CannotCheckIn, Channel, check_in_ticket, find_ticket, issue_ticket
 
 # Codes avoid look-alikes (0/O, 1/I/L, 2/Z, 5/S, 8/B); people may type Arabic-Indic digits.

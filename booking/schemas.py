@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from config.http import Day, Instant, Strict
+from config.schemas import Day, Instant, Strict
 
 
 class SlotsQuery(Strict):

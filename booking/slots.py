@@ -1,5 +1,5 @@
 """The slot engine: bookable slots from a centre's week and holidays; their capacity comes from the
-counters (queueing/capacity.py). Pure functions over plain data; computed in the centre's time zone
+counters (scheduling/capacity.py). Pure functions over plain data; computed in the centre's time zone
 from the tz database. Breaks are the gaps between a day's opening spans; a slot never straddles one.
 docs/scheduling.md has examples.
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from queueing.service import Spans, spans_on
+from organisation.hours import Spans, spans_on
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class SlotRules:
     min_notice: timedelta = timedelta(hours=2)  # no booking closer to the start than this
     walk_in_share: float = 0.5  # share of counter time kept for walk-ins
     # "demand": a slot's places also give way to the walk-ins its weekday brought in recent weeks,
-    # keeping the counters at most `target_load` busy (queueing/capacity.py, places_by_demand).
+    # keeping the counters at most `target_load` busy (scheduling/capacity.py, places_by_demand).
     places: str = "demand"
     target_load: float = 0.8
     history_weeks: int = 4

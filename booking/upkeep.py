@@ -12,8 +12,11 @@ from sqlmodel import Session, col, select
 
 from booking.appointments import send_appointment_sms
 from booking.models import Appointment, AppointmentStatus, BookingBlock
-from queueing.events import append_event, append_national_event
-from queueing.models import Centre, OtpChallenge, Ticket, id_of
+from config.sql import id_of
+from eventlog.log import append_event, append_national_event
+from identity.models import OtpChallenge
+from organisation.models import Centre
+from queueing.models import Ticket
 from sms_gateway.models import SmsMessage
 
 log = logging.getLogger(__name__)

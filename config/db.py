@@ -63,12 +63,12 @@ class Database:
             )
         # A writer on SQLite takes the write lock at BEGIN, so two writers never deadlock upgrading.
         self._writer = self.engine.execution_options(dor_write=True)
-        # Threads for write transactions (config/http.py). SQLite has one writer at a time: a second
+        # Threads for write transactions (config/web/threads.py). SQLite has one writer at a time: a second
         # writer thread would only sleep and poll for the lock (up to 100 ms between tries), so its
         # writers wait their turn in the event loop instead, in order.
         self.write_threads = 1 if self.is_sqlite else WRITE_THREADS
         # SQLite writes in this process, on the interpreter that reads share: reads yield to writes
-        # (config/http.py). PostgreSQL writes in its own processes, and a write here mostly waits
+        # (config/web/threads.py). PostgreSQL writes in its own processes, and a write here mostly waits
         # for it: holding reads back would leave the interpreter idle.
         self.writes_first = self.is_sqlite
         self._after_commit: list[CommitHook] = []

@@ -62,3 +62,8 @@ def direction(language: str) -> str:
     except (UnknownLocaleError, ValueError):
         right_to_left = True
     return "rtl" if right_to_left else "ltr"
+
+
+def N_(message: str) -> str:
+    """Marks a text for translation where it is defined; it is translated where it is shown."""
+    return message

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -31,3 +31,14 @@ def _postgresql(element: appended, compiler: Any, **kw: Any) -> str:
     column, text = element.clauses
     array = f"CAST({compiler.process(column, **kw)} AS jsonb)"
     return f"CAST({array} || jsonb_build_array(CAST({compiler.process(text, **kw)} AS text)) AS json)"
+
+
+class Stored(Protocol):
+    id: int | None
+
+
+def id_of(row: Stored) -> int:
+    """The primary key of a row that has been flushed (SQLModel types it as optional)."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush it first")
+    return row.id

@@ -1,1 +1,2 @@
-"""Everything that shows live state: hall display, ticket tracker, wallboard, websocket hub."""
+"""Everything that shows live state: the hall display, the ticket tracker, their websocket hub, and the
+spoken announcement of a call."""

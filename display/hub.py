@@ -3,7 +3,7 @@
 The database is the truth and the bus only a doorbell: a feed reads new events from the log when the
 bus rings, and also every few seconds whatever the bus does, so a lost Redis message (or Redis being
 down) delays a screen by seconds at most and never loses a call. A hung Redis ends the subscription
-(queueing/bus.py: the heartbeat), and the feed polls every `poll_when_bus_down_s` until it is back.
+(eventlog/bus.py: the heartbeat), and the feed polls every `poll_when_bus_down_s` until it is back.
 Subscribers get bounded queues; one that falls behind is dropped and resyncs from a fresh snapshot
 instead of slowing the others.
 """
@@ -19,12 +19,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from anyio import to_thread
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from config.db import Database
-from queueing.bus import Bus
-from queueing.service import centre_channel, event_message, events_since, last_seq
+from eventlog.bus import Bus
+from eventlog.log import centre_channel, event_message, events_since, last_seq
 
 log = logging.getLogger(__name__)
 OVERFLOW = object()  # put in a subscriber's queue when it fell behind
@@ -123,7 +123,7 @@ class Hub:
             with self.database.read() as session:
                 return work(session)
 
-        return await run_in_threadpool(run)
+        return await to_thread.run_sync(run)
 
     async def _run(self, feed: Feed) -> None:
         bell = asyncio.create_task(self._ring_on_bus(feed))

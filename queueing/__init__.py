@@ -1,4 +1,1 @@
-"""The heart of Dor: centres, services, counters, staff and tickets, and the engine that moves them."""
-
-# Installs the hooks that bump the organisation's version whenever a session changes it.
-from queueing import organisation as _organisation  # noqa: F401
+"""The queue: tickets, the engine's commands on them and on counters, and the waits it promises."""

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import and_, bindparam
 from sqlmodel import Session, col, select
 
-from queueing.models import Counter, QueueRole, Ticket
-from queueing.organisation import organisation
+from organisation.models import Counter, QueueRole
+from organisation.snapshot import organisation
+from queueing.models import Ticket
 from queueing.tickets import IN_HAND
 
 

@@ -13,9 +13,11 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from config.sql import id_of
+from organisation.hours import local_day
+from organisation.models import Centre
 from queueing.engine import cancel_ticket
-from queueing.hours import local_day
-from queueing.models import Centre, Ticket, id_of
+from queueing.models import Ticket
 from queueing.states import TicketStatus
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from config.errors import Refused
 
-class QueueError(Exception):
+
+class QueueError(Refused):
     """A request the engine refuses in the current state."""
 
     code = "queue_error"
@@ -13,6 +15,7 @@ class QueueError(Exception):
 
 class ServiceNotOffered(QueueError):
     code = "service_not_offered"
+    http_status = 422
 
 
 class NotForWalkIn(QueueError):
@@ -33,6 +36,9 @@ class CentreClosed(QueueError):
     def __init__(self, message: str, *, next_opening: datetime | None) -> None:
         super().__init__(message)
         self.next_opening = next_opening
+
+    def headers(self) -> dict[str, str]:
+        return {"X-Next-Opening": self.next_opening.isoformat()} if self.next_opening else {}
 
 
 class CounterTaken(QueueError):

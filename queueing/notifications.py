@@ -13,7 +13,9 @@ from datetime import datetime
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
-from queueing.models import Centre, Ticket, id_of
+from config.sql import id_of
+from organisation.models import Centre
+from queueing.models import Ticket
 from queueing.policy import PolicyConfig, ordered
 from queueing.states import TicketStatus
 from queueing.tickets import queue_heads

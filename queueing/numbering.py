@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlmodel import Session
 
-from queueing.serials import next_value
+from eventlog.serials import next_value
 
 
 def allocate_number(session: Session, *, centre_id: int, prefix: str, day: date) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from config.errors import Refused
+
 
 class TicketStatus(StrEnum):
     WAITING = "waiting"
@@ -44,8 +46,10 @@ ACTIVE = frozenset({S.CALLED, S.SERVING})
 FINAL = frozenset({S.DONE, S.NO_SHOW, S.CANCELLED})
 
 
-class InvalidTransition(Exception):
+class InvalidTransition(Refused):
     """A move the state machine does not allow from the ticket's status."""
+
+    code = "invalid_transition"
 
     def __init__(self, status: TicketStatus, move: Move) -> None:
         super().__init__(f"a {status.value} ticket cannot {move.value.replace('_', '-')}")

@@ -24,13 +24,15 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from config.db import UtcDateTime
-from queueing import hours
+from config.sql import id_of
+from eventlog.log import append_event
+from organisation import hours
+from organisation.models import Centre, CentreService, Counter, CounterService, QueueRole, Service
 from queueing.errors import (
     IntakeUnchanged,
     ServiceNotOffered,
 )
-from queueing.events import append_event
-from queueing.models import Centre, CentreService, Counter, CounterService, QueueRole, Service, Ticket, id_of
+from queueing.models import Ticket
 from queueing.policy import Candidate, PolicyConfig, Priority, ordered
 from queueing.states import ACTIVE, TicketStatus
 

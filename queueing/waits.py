@@ -12,8 +12,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, literal, union_all
 from sqlmodel import Session, col, select
 
-from queueing.models import Centre, Counter, QueueRole, Ticket, id_of
-from queueing.organisation import QueueRows, organisation
+from config.sql import id_of
+from organisation.models import Centre, Counter, QueueRole
+from organisation.snapshot import QueueRows, organisation
+from queueing.models import Ticket
 from queueing.policy import Candidate, PolicyConfig, Priority, behind_everyone, ordered
 from queueing.prediction import MIN_RATIOS, Completed, Desk, Forecast, QueueState, ServiceTimes, forecast
 from queueing.states import TicketStatus

@@ -14,9 +14,9 @@ from sqlmodel import Session
 
 from config.db import Database
 from config.settings import Settings
-from queueing import catalogue
-from queueing.models import Centre, Device, DeviceKind, Role, Staff
-from queueing.staff_admin import (
+from organisation import catalogue
+from organisation.models import Centre, Device, DeviceKind, Role, Staff
+from organisation.staff import (
     AdminError,
     add_device,
     add_staff,

@@ -16,51 +16,43 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from booking import api as booking_api
-from booking import appointments_api, brokers_api, reports, transparency
-from booking import pages as booking_pages
+from booking.web import appointments, brokers, checkin
+from booking.web import pages as booking_pages
 from config.clock import Clock, system_clock
 from config.db import Database
-from config.http import ApiError, error_response
-from config.pages import make_environment
+from config.errors import Refused
 from config.settings import Settings
-from display import pages as display_pages
-from display import sockets
+from config.web.errors import ApiError, error_response, refusal
+from config.web.pages import make_environment
 from display.hub import Hub
-from display.sockets import Guard
-from queueing import (
-    admin_api,
-    auth_api,
-    balance_api,
-    control_api,
-    counter_api,
-    exceptions_report,
-    otp_api,
-    remote_pages,
-    ticket_api,
-    wallboard,
-)
-from queueing import api as queueing_api
-from queueing import pages as queueing_pages
-from queueing.bus import Publisher, bus_from_url
-from queueing.errors import QueueError
-from queueing.events import publishing
-from queueing.states import InvalidTransition
-from queueing.web import as_api_error, build_policy
+from display.web import pages as display_pages
+from display.web import sockets
+from display.web.sockets import Guard
+from eventlog.bus import Publisher, bus_from_url
+from eventlog.log import publishing
+from identity.web import otp
+from organisation.web import admin, catalogue, sign_in
+from organisation.web import pages as organisation_pages
+from queueing.web import counters, remote_pages, tickets
+from queueing.web import pages as queueing_pages
+from queueing.web.context import build_policy
+from scheduling.web import balance, recommendations
 from server import health, home, metrics, schema
 from server.jobs import balance_rules, start_jobs
 from server.openapi import build_openapi
-from sms_gateway import api as sms_api
 from sms_gateway.backends import backend_from_url
+from sms_gateway.web import routes as sms_routes
+from supervision.web import controls, reports, transparency, wallboard
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES_WITH_PAGES = ("queueing", "display", "booking")
+# Each package's web part keeps its own templates and static files (served at /static/<package>/).
+PACKAGES_WITH_PAGES = ("organisation", "queueing", "display", "booking", "supervision")
 TEMPLATE_DIRS = [
     Path(__file__).parent / "templates",
-    *(ROOT / name / "templates" for name in (*PACKAGES_WITH_PAGES, "sms_gateway")),
+    *(ROOT / name / "web" / "templates" for name in (*PACKAGES_WITH_PAGES, "sms_gateway")),
 ]
-PACKAGE_STATIC = {name: ROOT / name / "static" for name in PACKAGES_WITH_PAGES}
+PACKAGE_STATIC = {name: ROOT / name / "web" / "static" for name in PACKAGES_WITH_PAGES}
 HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -112,43 +104,43 @@ def create_app(
             database.dispose()
 
     routes: list[BaseRoute] = [
-        *queueing_api.routes,
-        *ticket_api.routes,
-        *counter_api.routes,
-        *auth_api.routes,
-        *admin_api.routes,
-        *balance_api.routes,
-        *exceptions_report.routes,
+        *catalogue.routes,
+        *recommendations.routes,
+        *tickets.routes,
+        *counters.routes,
+        *sign_in.routes,
+        *admin.routes,
+        *balance.routes,
         *wallboard.routes,
-        *control_api.routes,
+        *controls.routes,
         *sockets.routes,
         *display_pages.routes,
-        *booking_api.routes,
-        *appointments_api.routes,
+        *checkin.routes,
+        *appointments.routes,
         *transparency.routes,
         *reports.routes,
-        *brokers_api.routes,
-        *otp_api.routes,
-        *sms_api.routes,
+        *brokers.routes,
+        *otp.routes,
+        *sms_routes.routes,
         health.route,
         metrics.route,
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
+        *organisation_pages.routes,
         *queueing_pages.routes,
         *remote_pages.routes,
         *booking_pages.routes,
         Route("/", home.page, methods=["GET"], name="home"),
         *(Mount(f"/static/{name}", StaticFiles(directory=path)) for name, path in PACKAGE_STATIC.items()),
-        Mount("/static", StaticFiles(directory=ROOT / "config" / "static"), name="static"),
+        Mount("/static", StaticFiles(directory=ROOT / "config" / "web" / "static"), name="static"),
     ]
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={
             ApiError: api_error,
-            QueueError: queue_error,
+            Refused: refused,
             OperationalError: database_busy,
             DataError: database_refused_value,
-            InvalidTransition: queue_error,
             HTTPException: http_error,
             Exception: server_error,
         },
@@ -178,9 +170,9 @@ async def api_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status, exc.code, exc.message, exc.headers)
 
 
-async def queue_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, QueueError | InvalidTransition)
-    error = as_api_error(exc)
+async def refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refused)
+    error = refusal(exc)
     return error_response(error.status, error.code, error.message, error.headers)
 
 

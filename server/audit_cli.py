@@ -10,8 +10,8 @@ from typing import Any
 
 from config.db import Database
 from config.settings import Settings
-from queueing.audit_log import export_heads, read_heads, verify
 from server import schema
+from supervision.audit import export_heads, read_heads, verify
 
 
 def heads_file(settings: Settings) -> Path:

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute
 
 from config.db import Database
 from config.settings import Settings, SettingsError, load_settings
-from queueing.seed import SeedError, seed_demo
+from organisation.seed import SeedError, seed_demo
 from server import admin_cli, audit_cli, schema, simulate_cli
 from server.home import served_pages
 

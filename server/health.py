@@ -12,8 +12,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from config.http import operation, read
-from queueing.bus import answers
+from config.web.endpoints import operation
+from config.web.threads import read
+from eventlog.bus import answers
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from config.http import N_, read
-from config.pages import render
-from queueing import catalogue
+from config.i18n import N_
+from config.web.pages import render
+from config.web.threads import read
+from organisation import catalogue
 
 # The pages of DESIGN.md, by path; each is listed once the issue that builds it has landed.
 PAGES = (

@@ -14,19 +14,19 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from booking.upkeep import erase_personal_data, mark_no_shows, send_reminders
+from config import idempotency, throttle
 from config.clock import Clock
 from config.db import Database
 from config.metrics import JOB_FAILURES, JOB_RUNS
 from config.settings import Settings
 from config.ticks import KEEP_RUNS, claim_tick, forget_runs
-from queueing import idempotency, throttle
-from queueing.audit_log import export_heads
-from queueing.balancer import balance_all
-from queueing.balancing import BalanceRules
 from queueing.day_close import close_past_days
+from scheduling.balancer import balance_all
+from scheduling.balancing import BalanceRules
 from server.audit_cli import heads_file
 from sms_gateway.backends import SmsBackend
 from sms_gateway.outbox import RetryPolicy, drain
+from supervision.audit import export_heads
 
 log = logging.getLogger(__name__)
 UPKEEP_INTERVAL_S = 300  # reminders and no-shows

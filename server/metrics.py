@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from config.http import read
 from config.metrics import BUS_UP, REGISTRY, SMS_BACKLOG
-from queueing.bus import answers
+from config.web.threads import read
+from eventlog.bus import answers
 from sms_gateway.outbox import backlog
 
 

@@ -1,4 +1,4 @@
-"""The OpenAPI document, generated from the operations the routes declare (config.http.operation)."""
+"""The OpenAPI document, generated from the operations the routes declare (config.web.endpoints.operation)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 from pydantic import TypeAdapter
 from starlette.routing import BaseRoute, Mount, Route
 
-from config.http import ErrorBody, Operation
+from config.web.endpoints import Operation
+from config.web.errors import ErrorBody
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 REASONS = {

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import event
 
 from config.db import Database
-from queueing.simulation.chart import render_chart
-from queueing.simulation.report import summarise
-from queueing.simulation.run import Progress, Simulation
-from queueing.simulation.scenario import Scenario, ScenarioError, load_scenario, overloaded, variant
+from scheduling.simulation.chart import render_chart
+from scheduling.simulation.report import summarise
+from scheduling.simulation.run import Progress, Simulation
+from scheduling.simulation.scenario import Scenario, ScenarioError, load_scenario, overloaded, variant
 from server import schema
 
 

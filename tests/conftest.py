@@ -21,8 +21,8 @@ from starlette.testclient import TestClient
 
 from config.db import Database
 from config.settings import Settings
-from queueing.models import Staff
-from queueing.seed import seed_demo
+from organisation.models import Staff
+from organisation.seed import seed_demo
 from server import schema
 from server.app import create_app
 from sms_gateway.models import SmsMessage

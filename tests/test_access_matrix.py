@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from booking.models import Appointment, BookingBlock
 from config.db import Database
 from config.settings import Settings
-from queueing.models import Device
+from organisation.models import Device
 from server.openapi import operations
 from sms_gateway.models import SmsMessage
 from sms_gateway.outbox import enqueue, report_signature

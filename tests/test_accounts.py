@@ -5,8 +5,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from config.db import Database
-from queueing.models import StaffSession
-from queueing.secrets import hash_token
+from config.secrets import hash_token
+from organisation.models import StaffSession
 from tests.conftest import VirtualClock, sign_in
 
 LOGIN = "/api/v1/auth/login"

@@ -11,8 +11,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from config.db import Database
-from queueing.models import Device
-from queueing.secrets import hash_token
+from config.secrets import hash_token
+from organisation.models import Device
 from tests.conftest import sign_in
 
 TICKET = {"service": "CR", "channel": "kiosk"}

@@ -78,7 +78,7 @@ def test_a_call_that_was_not_made_is_404_and_writes_nothing(
 @pytest.mark.parametrize(
     ("number", "answer"),
     [
-        ("A-%00", (422, "invalid_input")),  # no path parameter may hold a NUL (config/http.py)
+        ("A-%00", (422, "invalid_input")),  # no path parameter may hold a NUL (config/web/endpoints.py)
         ("A-0001%27%20OR%201=1", (404, "not_found")),
         ("A-" + "1" * 300, (404, "not_found")),
         ("a-001", (404, "not_found")),

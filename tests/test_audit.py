@@ -17,11 +17,11 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from config.db import Database
-from queueing.audit import GENESIS, Entry, Head, chain, first_break
-from queueing.audit_log import verify
-from queueing.models import Event
+from eventlog.chain import GENESIS, Entry, Head, chain, first_break
+from eventlog.models import Event
 from server import schema
 from server.cli import main
+from supervision.audit import verify
 from tests.conftest import VirtualClock, sign_in, take_ticket
 
 COUNTER = "/api/v1/centres/DAM-01/counters/1"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 
-from queueing.balancing import BalanceRules, DeskState, Move, QueueLoad, drain_times, plan
-from queueing.models import QueueRole
+from organisation.models import QueueRole
+from scheduling.balancing import BalanceRules, DeskState, Move, QueueLoad, drain_times, plan
 
 MAIN, BACKUP, BOOSTED = QueueRole.MAIN, QueueRole.BACKUP, QueueRole.BOOSTED
 CR, FS, ID = 1, 2, 3

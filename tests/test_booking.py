@@ -15,8 +15,10 @@ from booking.slots import NotBookable, SlotRules, check_bookable, day_slots
 from booking.upkeep import erase_personal_data, mark_no_shows, send_reminders
 from config.db import Database
 from config.settings import Settings
-from queueing.capacity import capacity, places_by_demand
-from queueing.models import Event, OtpChallenge, Ticket
+from eventlog.models import Event
+from identity.models import OtpChallenge
+from queueing.models import Ticket
+from scheduling.capacity import capacity, places_by_demand
 from sms_gateway.models import SmsMessage
 from tests.conftest import KIOSK, VirtualClock
 

@@ -16,9 +16,9 @@ from booking.slots import released_at
 from booking.upkeep import erase_personal_data
 from config.db import Database
 from config.settings import Settings
-from queueing.audit_log import verify
-from queueing.models import Event
+from eventlog.models import Event
 from sms_gateway.models import SmsMessage
+from supervision.audit import verify
 from tests.conftest import VirtualClock, sign_in
 from tests.test_booking import MONDAY_10, available, booking, otp
 

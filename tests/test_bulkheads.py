@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
-from config import http
 from config.db import Database
-from config.http import SLOW_READ_THREADS, read, write
+from config.web import threads
+from config.web.threads import SLOW_READ_THREADS, read, write
 
 LONG = 10.0  # seconds a blocked read waits at most: the test fails long before, never hangs
 MANY = 50  # more than any shared pool of threads would run at once (anyio's has 40)
@@ -91,7 +91,7 @@ async def test_quick_reads_wait_for_a_write_where_it_shares_the_interpreter(
 ) -> None:
     """SQLite writes in this process: a read waits until the write is done. PostgreSQL writes in its
     own processes: a read runs beside the write."""
-    monkeypatch.setattr(http, "MOST_A_READ_WAITS_FOR_WRITES_S", LONG)
+    monkeypatch.setattr(threads, "MOST_A_READ_WAITS_FOR_WRITES_S", LONG)
     request, writing, read_ran, overlapped = request_for(database), threading.Event(), threading.Event(), []
     writer = asyncio.create_task(write(request, write_until_a_read_runs(writing, read_ran, 1.0)))
     await asyncio.to_thread(writing.wait, LONG)
@@ -105,7 +105,7 @@ async def test_a_read_waits_for_writes_only_so_long(
 ) -> None:
     """However long the writes, a read runs after MOST_A_READ_WAITS_FOR_WRITES_S: here the write
     holds until a read has run, so it ends only because the read stopped waiting."""
-    monkeypatch.setattr(http, "MOST_A_READ_WAITS_FOR_WRITES_S", 0.05)
+    monkeypatch.setattr(threads, "MOST_A_READ_WAITS_FOR_WRITES_S", 0.05)
     request, writing, read_ran, overlapped = request_for(database), threading.Event(), threading.Event(), []
     writer = asyncio.create_task(write(request, write_until_a_read_runs(writing, read_ran, LONG)))
     await asyncio.to_thread(writing.wait, LONG)

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from queueing.bus import Bus, bus_from_url
+from eventlog.bus import Bus, bus_from_url
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 

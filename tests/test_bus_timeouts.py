@@ -13,8 +13,8 @@ import pytest
 
 from config.db import Database
 from config.metrics import REGISTRY
-from queueing.bus import Message, Publisher, RedisBus, answers
-from queueing.events import STAGED, publishing
+from eventlog.bus import Message, Publisher, RedisBus, answers
+from eventlog.log import STAGED, publishing
 from tests.redis_server import own_redis
 
 TIMEOUT_S = 0.5

@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from config.db import Database
-from queueing.models import Event
+from eventlog.models import Event
 from tests.conftest import sign_in, take_ticket
 
 BASE = "/api/v1/centres/DAM-01"

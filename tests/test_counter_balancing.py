@@ -9,11 +9,12 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from config.db import Database
-from queueing.balancer import BALANCER, balance_all
-from queueing.balancing import BalanceRules
-from queueing.models import Counter, CounterService, Event, Service
+from eventlog.models import Event
+from organisation.models import Counter, CounterService, Service
 from queueing.notifications import QueueNotices
 from queueing.policy import PolicyConfig
+from scheduling.balancer import BALANCER, balance_all
+from scheduling.balancing import BalanceRules
 from tests.conftest import VirtualClock, sign_in, take_ticket
 
 # DAM-01 in the demo: counter 1 serves CR and FS (and NC at 0.5), counter 6 serves RE and VT and

@@ -8,8 +8,9 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from config.db import Database
+from eventlog.models import Event
 from queueing.engine import RECALL_AFTER_S
-from queueing.models import Event, Ticket
+from queueing.models import Ticket
 from server import schema
 from tests.conftest import VirtualClock, sign_in, take_ticket
 

@@ -9,8 +9,9 @@ from starlette.testclient import TestClient
 
 from config.db import Database
 from config.settings import Settings
+from eventlog.models import Event
 from queueing.day_close import DAY_CLOSE, close_past_days
-from queueing.models import Event, Ticket
+from queueing.models import Ticket
 from server.jobs import start_jobs
 from sms_gateway.backends import backend_from_url
 from tests.conftest import VirtualClock, sign_in, take_ticket

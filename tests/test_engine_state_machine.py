@@ -39,7 +39,11 @@ from sqlalchemy import update
 from sqlmodel import Session, col, delete, select
 
 from config.db import Database
-from queueing import hours
+from config.idempotency import IdempotentRequest
+from config.sql import id_of
+from eventlog.models import Event, Serial
+from organisation import hours
+from organisation.models import Centre, CentreService, Counter, Service, Staff
 from queueing.counters import Queues, counter_queues, find_counter
 from queueing.engine import RECALL_AFTER_S, CounterDesk, cancel_ticket, issue_ticket
 from queueing.errors import (
@@ -52,18 +56,7 @@ from queueing.errors import (
     NoShowTooEarly,
     QueueError,
 )
-from queueing.models import (
-    Centre,
-    CentreService,
-    Counter,
-    Event,
-    IdempotentRequest,
-    Serial,
-    Service,
-    Staff,
-    Ticket,
-    id_of,
-)
+from queueing.models import Ticket
 from queueing.policy import Candidate, PolicyConfig, Priority, choose_next
 from queueing.states import ACTIVE, TRANSITIONS, InvalidTransition, Move, TicketStatus, next_status
 from tests.conftest import OPEN_HOURS, VirtualClock

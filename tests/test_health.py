@@ -22,7 +22,7 @@ def test_nothing_is_read_at_import_time() -> None:
     import subprocess
     import sys
 
-    code = "import server.app, server.cli, queueing.api, config.settings"
+    code = "import server.app, server.cli, organisation.web.catalogue, config.settings"
     result = subprocess.run(
         [sys.executable, "-c", code],
         env={"DOR_PORT": "not-a-port", "PATH": ""},

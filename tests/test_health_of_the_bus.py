@@ -4,7 +4,7 @@ which still serves every request) and on /metrics (dor_bus_up 0)."""
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
-from queueing.bus import MemoryBus
+from eventlog.bus import MemoryBus
 
 
 class SilentBus(MemoryBus):

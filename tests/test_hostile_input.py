@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from config.db import Database
-from config.http import MAX_JSON_DEPTH
+from config.web.endpoints import MAX_JSON_DEPTH
 from tests.conftest import KIOSK, sign_in
 from tests.test_booking import MONDAY_10, booking, otp
 

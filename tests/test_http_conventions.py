@@ -8,8 +8,9 @@ from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 from starlette.testclient import TestClient
 
-from config.http import Strict, operation
+from config.schemas import Strict
 from config.settings import Settings
+from config.web.endpoints import operation
 from server.app import create_app
 
 
@@ -122,7 +123,7 @@ def test_a_bug_is_500_in_the_error_shape_without_details(http: TestClient) -> No
 
 
 def test_path_numbers_are_ascii_digits_only() -> None:
-    from config.http import path_number
+    from config.web.endpoints import path_number
 
     assert path_number("12") == 12
     assert path_number("¹") is None  # str.isdigit() says yes; int() would fail

@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 
 from booking.models import Appointment
 from config.db import Database
-from queueing.models import Centre, Device, Service
-from queueing.secrets import hash_token
+from config.secrets import hash_token
+from organisation.models import Centre, Device, Service
 from tests.conftest import KIOSK, VirtualClock, sign_in, take_ticket
 
 CHECK_IN = "/api/v1/centres/DAM-01/check-in"

@@ -1,4 +1,4 @@
-"""Sign-in throttling (queueing/throttle.py, queueing/auth_api.py): an account's limit holds however many
+"""Sign-in throttling (config/throttle.py, organisation/web/sign_in.py): an account's limit holds however many
 attempts arrive at once, and a flood from one address does not refuse the staff behind it."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 
 from config.db import Database
-from queueing.models import Event, Throttle
-from queueing.throttle import KEEP, Limit, forget, take
+from config.throttle import KEEP, Limit, Throttle, forget, take
+from eventlog.models import Event
 from tests.conftest import BACKENDS, OPEN_HOURS, VirtualClock
 from tests.integration.helpers import prepared_database, running_servers
 

@@ -13,8 +13,8 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from config.http import ErrorBody
-from queueing import accounts
+from config.web.errors import ErrorBody
+from organisation import accounts
 from server.openapi import operations
 from tests.conftest import sign_in
 

@@ -1,4 +1,4 @@
-"""The organisation held in memory (queueing/organisation.py): every change to it, made by this
+"""The organisation held in memory (organisation/snapshot.py): every change to it, made by this
 process or by another, is seen by the next transaction; a change that rolls back is not."""
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from config.db import Database
+from config.sql import id_of
+from organisation.models import CentreService, Counter, CounterService, Service, Staff
+from organisation.snapshot import organisation
 from queueing.counters import counter_queues
-from queueing.models import CentreService, Counter, CounterService, Service, Staff, id_of
-from queueing.organisation import organisation
 from tests.conftest import KIOSK, sign_in, take_ticket
 
 

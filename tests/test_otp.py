@@ -7,7 +7,8 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 
 from config.db import Database
-from queueing.models import OtpChallenge, Ticket
+from identity.models import OtpChallenge
+from queueing.models import Ticket
 from sms_gateway.models import SmsMessage
 from tests.conftest import VirtualClock
 

@@ -69,7 +69,7 @@ def outbox(database: Database) -> SmsMessage:
 def asked(client: TestClient, database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """A remote-ticket code for PHONE, queued; its code is CODE, which nothing held before."""
     assert CODE not in stored(database)
-    monkeypatch.setattr("queueing.otp.new_code", lambda: CODE)
+    monkeypatch.setattr("identity.otp.new_code", lambda: CODE)
     response = client.post("/api/v1/otp", json={"phone": PHONE, "purpose": "remote_ticket"})
     assert response.status_code == 202
     assert CODE in outbox(database).body  # waiting to be sent, the SMS must hold it

@@ -8,7 +8,19 @@ from starlette.testclient import TestClient
 
 from config.i18n import catalogue_path, translations
 
-PACKAGES = ["config", "queueing", "display", "booking", "sms_gateway", "server"]
+PACKAGES = [
+    "config",
+    "sms_gateway",
+    "eventlog",
+    "organisation",
+    "identity",
+    "queueing",
+    "scheduling",
+    "display",
+    "booking",
+    "supervision",
+    "server",
+]
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -23,7 +23,8 @@ from sqlalchemy import event
 from sqlmodel import Session, col, delete, select
 
 from config.db import Database
-from queueing.models import Centre, CentreService, Ticket
+from organisation.models import Centre, CentreService
+from queueing.models import Ticket
 from queueing.policy import (
     Candidate,
     PolicyConfig,

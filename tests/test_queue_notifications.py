@@ -8,7 +8,7 @@ from starlette.testclient import TestClient
 
 from config.db import Database
 from config.settings import Settings
-from queueing.models import Centre
+from organisation.models import Centre
 from server.app import create_app
 from sms_gateway.models import SmsMessage
 from tests.conftest import VirtualClock, sign_in, take_ticket

@@ -3,7 +3,7 @@
 import pytest
 from starlette.testclient import TestClient
 
-from queueing.recommendations import Option, distance_km, rank
+from scheduling.recommendations import Option, distance_km, rank
 from tests.conftest import take_ticket
 
 MEZZEH = (33.5031, 36.2497)  # DAM-01

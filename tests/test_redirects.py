@@ -6,7 +6,7 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
-from queueing.pages import safe_next
+from organisation.web.pages import safe_next
 
 DEFAULT = "/counter"
 

@@ -7,7 +7,8 @@ from sqlmodel import select, update
 from starlette.testclient import TestClient
 
 from config.db import Database
-from queueing.models import Centre, Event
+from eventlog.models import Event
+from organisation.models import Centre
 from sms_gateway.models import SmsMessage
 from tests.conftest import VirtualClock, take_remote_ticket, take_ticket
 

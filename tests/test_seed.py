@@ -7,9 +7,9 @@ import pytest
 from sqlmodel import func, select
 
 from config.db import Database
-from queueing.models import Centre, Counter, CounterService, Device, Service, Staff
-from queueing.secrets import hash_token, verify_password
-from queueing.seed import DEMO_DIR, SeedError, seed_demo
+from config.secrets import hash_token, verify_password
+from organisation.models import Centre, Counter, CounterService, Device, Service, Staff
+from organisation.seed import DEMO_DIR, SeedError, seed_demo
 
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 TABLES = [Centre, Service, Counter, CounterService, Staff, Device]

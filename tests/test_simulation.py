@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from queueing.capacity import capacity
-from queueing.erlang import erlang_c_probability, erlang_c_wait
-from queueing.models import Event, Ticket
-from queueing.simulation.report import served_tickets, summarise
-from queueing.simulation.run import Simulation
-from queueing.simulation.scenario import Scenario, load_scenario, overloaded, variant
+from eventlog.models import Event
+from queueing.models import Ticket
+from scheduling.capacity import capacity
+from scheduling.erlang import erlang_c_probability, erlang_c_wait
+from scheduling.simulation.report import served_tickets, summarise
+from scheduling.simulation.run import Simulation
+from scheduling.simulation.scenario import Scenario, load_scenario, overloaded, variant
 from server.cli import main
 from server.simulate_cli import simulate, throwaway_database
 

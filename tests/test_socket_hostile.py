@@ -17,7 +17,7 @@ from starlette.websockets import WebSocketDisconnect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from display.sockets import MAX_REASON_BYTES
+from display.web.sockets import MAX_REASON_BYTES
 from server.cli import WEBSOCKET_OPTIONS
 from tests.conftest import KIOSK, take_ticket
 

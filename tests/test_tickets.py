@@ -5,9 +5,11 @@ from datetime import UTC, datetime
 from sqlmodel import select
 from starlette.testclient import TestClient
 
+from config import idempotency
 from config.db import Database
-from queueing import idempotency
-from queueing.models import Device, Event, Ticket
+from eventlog.models import Event
+from organisation.models import Device
+from queueing.models import Ticket
 from tests.conftest import KIOSK, VirtualClock, take_ticket
 
 

@@ -27,7 +27,8 @@ from sqlmodel import col, select
 
 from booking.models import Appointment, AppointmentStatus, BookingSlot
 from config.db import Database
-from queueing.models import Centre, Service, id_of
+from config.sql import id_of
+from organisation.models import Centre, Service
 from sms_gateway.models import SmsMessage
 from tests.conftest import BACKENDS
 from tests.integration.helpers import CENTRE, Server, prepared_database, start_server

@@ -18,9 +18,12 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from config.db import Database
-from queueing.models import Centre, Counter, CounterService, Event, Service, Staff, StaffCentre, Ticket, id_of
+from config.secrets import hash_password
+from config.sql import id_of
+from eventlog.models import Event
+from organisation.models import Centre, Counter, CounterService, Service, Staff, StaffCentre
+from queueing.models import Ticket
 from queueing.policy import Candidate, PolicyConfig, Priority, choose_next
-from queueing.secrets import hash_password
 from queueing.states import TicketStatus
 from tests.integration.helpers import CENTRE, issue_ticket, prepared_database, running_servers, sign_in
 from tests.redis_server import own_redis

@@ -14,7 +14,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from config.db import Database
-from queueing.models import Centre, Ticket
+from organisation.models import Centre
+from queueing.models import Ticket
 from tests.integration.helpers import (
     CENTRE,
     issue_ticket,

@@ -26,7 +26,10 @@ from booking.appointments import BookingRules, book
 from booking.identities import Identities
 from booking.models import Appointment, AppointmentStatus, BookingBlock, BookingSlot
 from config.db import Database
-from queueing.models import Centre, Counter, Device, Event, Service, Staff, Ticket, id_of
+from config.sql import id_of
+from eventlog.models import Event
+from organisation.models import Centre, Counter, Device, Service, Staff
+from queueing.models import Ticket
 from sms_gateway.models import SmsMessage
 from tests.integration.helpers import CENTRE, KIOSK, Server, prepared_database, running_servers
 

@@ -1,4 +1,4 @@
-"""audit chain: every event carries the SHA-256 chaining it to the one before (queueing/audit.py);
+"""audit chain: every event carries the SHA-256 chaining it to the one before (eventlog/chain.py);
 the events already written get theirs here
 
 Revision ID: 0013
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from config.db import UtcDateTime
-from queueing.audit import Entry, chain
+from eventlog.chain import Entry, chain
 
 revision: str = '0013'
 down_revision: str | None = '0012'

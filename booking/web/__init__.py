@@ -1,0 +1,1 @@
+"""Booking's web part: appointments, check-in, broker blocks, the citizen's booking pages."""

@@ -1,0 +1,319 @@
+"""Booking routes: slots of a service at a centre, book, view, cancel, reschedule, calendar file."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from booking.appointments import (
+    BookingRefused,
+    BookingRules,
+    InvalidNationalId,
+    book,
+    cancel,
+    find_by_token,
+    national_id_hash,
+    refuse_full_slot,
+    reschedule,
+)
+from booking.identities import DEVICE_COOKIE, Identities, address_hash, device_hash, phone_hash
+from booking.models import Appointment
+from booking.places import places_on, stored_slots
+from booking.schemas import AppointmentIn, AppointmentOut, RescheduleIn, SlotOut, SlotsQuery
+from booking.slots import SlotRules, bookable_slots
+from config.sql import id_of
+from config.web.context import now
+from config.web.endpoints import operation
+from config.web.errors import ApiError, not_found
+from config.web.threads import read, write
+from identity.otp import Purpose, Verdict
+from identity.web.otp import phone_field
+from identity.web.verified import IDEMPOTENCY_HEADER, PhoneCode, retries, write_once
+from organisation.catalogue import find_centre, find_service
+from organisation.models import Centre, Service
+
+
+def booking_rules(request: Request) -> BookingRules:
+    """The booking rules configured for this application."""
+    s = request.app.state.settings
+    return BookingRules(
+        slots=SlotRules(
+            slot=timedelta(minutes=s.booking_slot_minutes),
+            horizon_days=s.booking_horizon_days,
+            min_notice=timedelta(minutes=s.booking_min_notice_minutes),
+            walk_in_share=s.booking_walk_in_share,
+            places=s.booking_places,
+            target_load=s.booking_target_load,
+        ),
+        max_active_per_phone=s.booking_max_per_phone,
+        no_show_limit=s.booking_no_show_limit,
+        no_show_window=timedelta(days=s.booking_no_show_window_days),
+        block_for=timedelta(days=s.booking_block_days),
+    )
+
+
+def _centre_and_service(
+    session: Session, request: Request, centre_code: str, service_code: str
+) -> tuple[Centre, Service]:
+    centre = find_centre(session, code=centre_code)
+    if centre is None:
+        raise not_found(request, "centre", centre_code)
+    service = find_service(session, code=service_code)
+    if service is None:
+        raise not_found(request, "service", service_code)
+    return centre, service
+
+
+def appointment_out(
+    session: Session, appointment: Appointment, *, base_url: str, rules: BookingRules
+) -> AppointmentOut:
+    centre, service = session.get(Centre, appointment.centre_id), session.get(Service, appointment.service_id)
+    assert centre is not None and service is not None
+    return AppointmentOut(
+        code=appointment.code,
+        token=appointment.token,
+        centre=centre.code,
+        service=service.code,
+        start=appointment.start.astimezone(ZoneInfo(centre.timezone)),
+        end=appointment.end.astimezone(ZoneInfo(centre.timezone)),
+        status=appointment.status,
+        manage_url=f"{base_url}/book/manage/{appointment.token}",
+        reschedules_left=max(0, rules.max_reschedules - appointment.reschedules),
+    )
+
+
+def _refused(refusal: BookingRefused) -> ApiError:
+    return ApiError(refusal.status, refusal.code, str(refusal))
+
+
+@operation(
+    "GET",
+    "/api/v1/centres/{centre}/services/{service}/slots",
+    summary="Bookable slots of a service at a centre, with the places left",
+    tag="booking",
+    query=SlotsQuery,
+    responses={200: list[SlotOut]},
+)
+async def list_slots(request: Request, query: SlotsQuery) -> list[SlotOut]:
+    """Slots from `from` (the centre's today by default) for `days` days, within the horizon and the
+    minimum notice; a full slot is listed with `available: 0`."""
+    rules, at = booking_rules(request), now(request)
+    centre_code, service_code = request.path_params["centre"], request.path_params["service"]
+
+    def work(session: Session) -> list[SlotOut]:
+        centre, service = _centre_and_service(session, request, centre_code, service_code)
+        if not service.bookable:
+            raise ApiError(422, "service_not_bookable", f"{service.code} cannot be booked")
+        zone = ZoneInfo(centre.timezone)
+        today = at.astimezone(zone).date()
+        first = query.from_ or today
+        offered = places_on(
+            session,
+            centre=centre,
+            days=[first + timedelta(days=d) for d in range(query.days)],
+            rules=rules.slots,
+            today=today,
+        )
+        slots = bookable_slots(
+            first=first,
+            days=query.days,
+            now=at,
+            hours=centre.opening_hours,
+            holidays=centre.holidays,
+            timezone=centre.timezone,
+            rules=rules.slots,
+            places=lambda day: offered[day].get(id_of(service), {}),
+        )
+        # A slot booked before keeps the capacity it was sold with.
+        stored = stored_slots(session, centre=centre, service=service, starts=[s.start for s in slots])
+        out = []
+        for slot in slots:
+            places, booked = stored.get(slot.start, (slot.capacity, 0))
+            available = max(0, places - booked)
+            out.append(
+                SlotOut(start=slot.start.astimezone(zone), end=slot.end.astimezone(zone), available=available)
+            )
+        return out
+
+    return await read(request, work)
+
+
+@operation(
+    "POST",
+    "/api/v1/appointments",
+    summary="Book a slot (phone verified by an OTP of purpose 'booking')",
+    tag="booking",
+    body=AppointmentIn,
+    responses={201: AppointmentOut},
+    errors=(401, 404, 409),
+    headers=(IDEMPOTENCY_HEADER,),
+)
+async def create(request: Request, body: AppointmentIn) -> Response:
+    """Books; a retry with the same Idempotency-Key gets the first answer."""
+    retry = retries(request, body)
+    phone = phone_field(body.phone)
+    settings, rules, at = request.app.state.settings, booking_rules(request), now(request)
+    try:
+        who = Identities(
+            national_id=national_id_hash(settings.secret, body.national_id),
+            phone=phone,
+            phone_hash=phone_hash(settings.secret, phone),
+            device=device_hash(settings.secret, request.cookies.get(DEVICE_COOKIE)),
+            address=address_hash(settings.secret, request.client.host if request.client else None),
+        )
+    except InvalidNationalId as exc:
+        raise ApiError(422, "invalid_input", f"field 'national_id': {exc}") from None
+
+    def work(session: Session) -> AppointmentOut | Verdict:
+        once = retry.scoped(f"appointment:{phone}")
+        stored = once.replayed(session)
+        if stored is not None:
+            return AppointmentOut.model_validate(stored)
+        centre, service = _centre_and_service(session, request, body.centre, body.service)
+        try:
+            refuse_full_slot(session, centre=centre, service=service, start=body.start, rules=rules, now=at)
+        except BookingRefused as refusal:
+            raise _refused(refusal) from None
+        refused = PhoneCode(request, phone, Purpose.BOOKING, body.otp).check(session, once, now=at)
+        if refused is not None:
+            return AppointmentOut.model_validate(refused) if isinstance(refused, dict) else refused
+        try:
+            appointment = book(
+                session,
+                centre=centre,
+                service=service,
+                start=body.start,
+                who=who,
+                language=body.language,
+                rules=rules,
+                now=at,
+            )
+        except BookingRefused as refusal:
+            raise _refused(refusal) from None
+        out = appointment_out(session, appointment, base_url=settings.base_url, rules=rules)
+        once.remember(session, out.model_dump(mode="json"), now=at)
+        return out
+
+    result = await write_once(request, work)
+    return JSONResponse(result.model_dump(mode="json"), status_code=201)
+
+
+def _by_token(session: Session, request: Request) -> tuple[Appointment, Centre]:
+    appointment = find_by_token(session, request.path_params["token"])
+    if appointment is None:
+        raise not_found(request, "appointment", "…")
+    centre = session.get(Centre, appointment.centre_id)
+    assert centre is not None
+    return appointment, centre
+
+
+@operation(
+    "GET",
+    "/api/v1/appointments/{token}",
+    summary="An appointment",
+    tag="booking",
+    responses={200: AppointmentOut},
+)
+async def view(request: Request) -> AppointmentOut:
+    """The appointment behind a manage link."""
+    settings, rules = request.app.state.settings, booking_rules(request)
+
+    def work(session: Session) -> AppointmentOut:
+        appointment, _ = _by_token(session, request)
+        return appointment_out(session, appointment, base_url=settings.base_url, rules=rules)
+
+    return await read(request, work)
+
+
+@operation(
+    "DELETE",
+    "/api/v1/appointments/{token}",
+    summary="Cancel an appointment; its place returns to the pool",
+    tag="booking",
+    responses={200: AppointmentOut},
+    errors=(409,),
+)
+async def delete(request: Request) -> AppointmentOut:
+    """Cancels through the manage link."""
+    settings, rules, at = request.app.state.settings, booking_rules(request), now(request)
+
+    def work(session: Session) -> AppointmentOut:
+        appointment, centre = _by_token(session, request)
+        try:
+            cancel(session, appointment=appointment, centre=centre, now=at)
+        except BookingRefused as refusal:
+            raise _refused(refusal) from None
+        return appointment_out(session, appointment, base_url=settings.base_url, rules=rules)
+
+    return await write(request, work)
+
+
+@operation(
+    "POST",
+    "/api/v1/appointments/{token}/reschedule",
+    summary="Move an appointment to another slot (once)",
+    tag="booking",
+    body=RescheduleIn,
+    responses={200: AppointmentOut},
+    errors=(409,),
+)
+async def move(request: Request, body: RescheduleIn) -> AppointmentOut:
+    """Takes the new place before freeing the old one."""
+    settings, rules, at = request.app.state.settings, booking_rules(request), now(request)
+
+    def work(session: Session) -> AppointmentOut:
+        appointment, centre = _by_token(session, request)
+        try:
+            reschedule(session, appointment=appointment, centre=centre, start=body.start, rules=rules, now=at)
+        except BookingRefused as refusal:
+            raise _refused(refusal) from None
+        return appointment_out(session, appointment, base_url=settings.base_url, rules=rules)
+
+    return await write(request, work)
+
+
+@operation(
+    "GET",
+    "/api/v1/appointments/{token}/calendar.ics",
+    summary="The appointment as a calendar file (iCalendar)",
+    tag="booking",
+    responses={200: None},
+)
+async def calendar(request: Request) -> Response:
+    """An .ics event with the centre, the code and the manage link."""
+    settings, at = request.app.state.settings, now(request)
+
+    def work(session: Session) -> bytes:
+        appointment, centre = _by_token(session, request)
+        service = session.get(Service, appointment.service_id)
+        assert service is not None
+        arabic = appointment.language == "ar"
+        event = icalendar.Event()
+        event.add("uid", f"{appointment.token}@dor")
+        event.add("dtstamp", at)
+        event.add("dtstart", appointment.start)
+        event.add("dtend", appointment.end)
+        event.add("summary", f"{service.name_ar if arabic else service.name_en} — {centre.code}")
+        event.add("location", centre.name_ar if arabic else centre.name_en)
+        event.add("geo", (centre.latitude, centre.longitude))
+        event.add("description", f"{appointment.code}\n{settings.base_url}/book/manage/{appointment.token}")
+        cal = icalendar.Calendar()
+        cal.add("prodid", "-//Dor//Appointments//EN")
+        cal.add("version", "2.0")
+        cal.add_component(event)
+        return bytes(cal.to_ical())
+
+    text = await read(request, work)
+    return Response(
+        text,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="appointment.ics"'},
+    )
+
+
+routes = [list_slots, create, view, delete, move, calendar]

@@ -1,0 +1,116 @@
+"""Check-in at the kiosk: an appointment's code or QR, or a remote ticket's tracker QR."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from booking.checkin import CheckInRefused, Window, check_in, check_in_remote
+from config.schemas import Strict
+from config.sql import id_of
+from config.throttle import Limit, clear, record_failure, retry_after
+from config.web.context import now
+from config.web.endpoints import operation
+from config.web.errors import ApiError, not_found
+from config.web.threads import write
+from organisation.catalogue import find_centre
+from organisation.models import DeviceKind
+from organisation.web.credentials import credentials, require_device
+from queueing.schemas import TicketOut
+from queueing.service import scanned_token, ticket_view
+from queueing.web.context import policy_config
+
+# Five wrong codes in a row slow a kiosk down for half a minute; they never lock it.
+WRONG_CODES = Limit(failures=5, window=timedelta(seconds=30))
+
+
+class CheckInIn(Strict):
+    code: str = Field(
+        min_length=1,
+        max_length=200,
+        description="an appointment's code typed (Arabic-Indic digits accepted) or its confirmation's "
+        "QR scanned, or a remote ticket's tracker QR scanned",
+    )
+
+
+@operation(
+    "POST",
+    "/api/v1/centres/{centre}/check-in",
+    summary="Check in at the kiosk: an appointment becomes a ticket with appointment priority (201); "
+    "a remote ticket's holder is in the hall, so it may be called (200)",
+    tag="booking",
+    body=CheckInIn,
+    responses={200: TicketOut, 201: TicketOut},
+    errors=(401, 403, 409, 429),
+    security=("device",),
+)
+async def check_in_route(request: Request, body: CheckInIn) -> Response:
+    """Turns the appointment with this code into a ticket, or lets a scanned remote ticket be called."""
+    code = request.path_params["centre"]
+    creds, at, policy, settings = (
+        credentials(request),
+        now(request),
+        policy_config(request),
+        request.app.state.settings,
+    )
+    window = Window(
+        early=timedelta(seconds=settings.checkin_early_s),
+        late=timedelta(seconds=settings.checkin_late_s),
+        late_becomes_walk_in=settings.late_checkin == "walk_in",
+    )
+    grace = timedelta(seconds=settings.remote_check_in_grace_s)
+
+    def work(session: Session) -> tuple[TicketOut, int] | tuple[str, str] | int:
+        centre = find_centre(session, code=code)
+        if centre is None:
+            raise not_found(request, "centre", code)
+        device = require_device(session, creds, kind=DeviceKind.KIOSK, centre_id=id_of(centre))
+        key = f"checkin:device:{device.id}"
+        wait = retry_after(session, key=key, limit=WRONG_CODES, now=at)
+        if wait:
+            return wait
+        actor = f"device:{device.id}"
+        token = scanned_token(body.code)
+        try:
+            if token is None:
+                ticket = check_in(
+                    session,
+                    centre=centre,
+                    typed_code=body.code,
+                    window=window,
+                    actor=actor,
+                    now=at,
+                    ignore_hours=settings.always_open,
+                )
+            else:  # a remote ticket's tracker QR: nothing is created, the ticket may now be called
+                ticket = check_in_remote(
+                    session, centre=centre, token=token, actor=actor, now=at, grace=grace
+                )
+        except CheckInRefused as refusal:
+            if refusal.code == "unknown_code":
+                record_failure(session, key=key, limit=WRONG_CODES, now=at)
+            return refusal.code, str(refusal)
+        clear(session, key=key)
+        view = ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
+        return view, 201 if token is None else 200
+
+    result = await write(request, work)
+    if isinstance(result, int):
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            f"too many unknown codes; wait {result} s",
+            headers={"Retry-After": str(result)},
+        )
+    if isinstance(result[0], TicketOut):
+        view, status = result
+        return JSONResponse(view.model_dump(mode="json"), status_code=status)
+    reason, message = result
+    raise ApiError(404 if reason == "unknown_code" else 409, reason, message)
+
+
+routes = [check_in_route]

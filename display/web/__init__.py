@@ -1,0 +1,1 @@
+"""The display's web part: the hall display and tracker pages, and their websockets."""

@@ -1,0 +1,94 @@
+"""Hall display and ticket tracker pages, and the spoken announcement of a call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from config.web.context import now
+from config.web.endpoints import operation
+from config.web.errors import not_found
+from config.web.pages import render
+from config.web.threads import read
+from display import announcements
+from organisation.catalogue import find_centre
+from queueing.service import find_ticket, was_called
+
+
+class AnnouncementQuery(BaseModel):
+    counter: int = Field(ge=1, le=999)
+
+
+@operation(
+    "GET",
+    "/api/v1/centres/{centre}/announcements/{number}.wav",
+    summary="The spoken call of a number to a counter (chime, Arabic, English), as WAV",
+    tag="display",
+    query=AnnouncementQuery,
+    responses={200: None},
+)
+async def announcement(request: Request, query: AnnouncementQuery) -> Response:
+    """Only for a call made today: each audio is made once with espeak-ng, then served from a
+    bounded cache, so nobody can fill the disk or the processor by asking for made-up calls."""
+    code, number = request.path_params["centre"], request.path_params["number"]
+    at = now(request)
+
+    def call_made(session: Session) -> bool | None:
+        centre = find_centre(session, code=code)
+        if centre is None:
+            return None
+        # Checked before the query: a path may hold anything (PostgreSQL refuses a NUL in a text).
+        if announcements.NUMBER.match(number) is None:
+            return False
+        return was_called(session, centre=centre, number=number, counter=query.counter, now=at)
+
+    made = await read(request, call_made)
+    if made is None:
+        raise not_found(request, "centre", code)
+    if not made:
+        raise not_found(request, "ticket", number)
+    settings = request.app.state.settings
+    directory, keep = Path(settings.data_dir) / "audio", settings.announcement_cache_files
+    audio = await run_in_threadpool(
+        announcements.cached, number, query.counter, directory=directory, keep=keep
+    )
+    return Response(audio, media_type="audio/wav", headers={"Cache-Control": "public, max-age=86400"})
+
+
+async def display_page(request: Request) -> Response:
+    """The hall TV: `?lang=en` for English, `?digits=arabic` for Arabic-Indic digits, `?mute=1`."""
+    code = request.path_params["centre"]
+    centre = await read(request, lambda s: find_centre(s, code=code))
+    if centre is None:
+        return render(request, "not_found.html", {"what": code}, status=404)
+    return render(
+        request,
+        "display.html",
+        {
+            "centre": centre,
+            "arabic_digits": request.query_params.get("digits") == "arabic",
+            "muted": request.query_params.get("mute") == "1",
+        },
+    )
+
+
+async def tracker_page(request: Request) -> Response:
+    """Where a ticket's QR code leads: status, place in line, estimated wait; no personal data."""
+    token = request.path_params["token"]
+    ticket = await read(request, lambda s: find_ticket(s, token=token))
+    if ticket is None:
+        return render(request, "not_found.html", {"what": ""}, status=404)
+    return render(request, "tracker.html", {"token": token, "number": ticket.number})
+
+
+routes = [
+    announcement,
+    Route("/display/{centre}", display_page, methods=["GET"], name="display"),
+    Route("/t/{token}", tracker_page, methods=["GET"], name="tracker"),
+]

@@ -1,0 +1,1 @@
+"""Citizens' phones: numbers normalised, and verified by a one-time code sent by SMS."""

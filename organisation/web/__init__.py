@@ -1,0 +1,1 @@
+"""The organisation's web part: the catalogue, sign-in, staff and devices, managers' checks."""

@@ -1,0 +1,1 @@
+"""The queue's web part: tickets, counters, the kiosk, the counter console, the remote ticket."""

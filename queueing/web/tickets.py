@@ -1,0 +1,330 @@
+"""Ticket routes: issue (kiosk or remote), view, leave the queue, QR code; a centre's public status."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from config.sql import id_of
+from config.web.context import now
+from config.web.endpoints import operation
+from config.web.errors import ApiError, not_found
+from config.web.qr import qr_svg_response
+from config.web.threads import read, write
+from identity.otp import Purpose, Verdict
+from identity.web.otp import phone_field
+from identity.web.verified import IDEMPOTENCY_HEADER, PhoneCode, retries, write_once
+from organisation import catalogue
+from organisation.hours import local_day
+from organisation.models import Centre, DeviceKind
+from organisation.snapshot import organisation
+from organisation.web.credentials import credentials, require_device
+from queueing.engine import cancel_ticket, issue_ticket
+from queueing.models import Ticket
+from queueing.notifications import notify_near
+from queueing.policy import Priority
+from queueing.printing import PaperTicket, PrinterError, render_escpos, render_png, send
+from queueing.schemas import CentreStatus, IssueTicketIn, TicketOut
+from queueing.service import centre_status, ticket_view
+from queueing.states import TicketStatus
+from queueing.tickets import Channel, find_ticket
+from queueing.waits import newcomer_standing, wait_model
+from queueing.web.context import policy_config, queue_notices
+
+log = logging.getLogger(__name__)
+
+
+@operation(
+    "POST",
+    "/api/v1/centres/{centre}/tickets",
+    summary="Take a ticket (kiosk device, or remote with phone and OTP)",
+    tag="tickets",
+    body=IssueTicketIn,
+    responses={201: TicketOut},
+    errors=(401, 403, 409),
+    security=("device",),
+    headers=(IDEMPOTENCY_HEADER,),
+)
+async def issue(request: Request, body: IssueTicketIn) -> Response:
+    """Issues a ticket; a retry with the same Idempotency-Key gets the same ticket, as it stands now.
+
+    One transaction issues the ticket and works out its place in line, which the ticket keeps as
+    its promise; the answer is built from that place. A replay reads the ticket as it stands now.
+    """
+    code_of_centre = request.path_params["centre"]
+    retry = retries(request, body)
+    remote = body.channel == Channel.REMOTE
+    if remote and not (body.phone and body.otp):
+        raise ApiError(
+            422, "otp_required", "remote tickets need 'phone' and 'otp': ask for a code with POST /api/v1/otp"
+        )
+    if remote and body.priority != Priority.NONE:
+        # A head start claimed from a phone could not be checked: it is given in the hall.
+        raise ApiError(422, "invalid_input", "field 'priority': given at the kiosk or counter, not remotely")
+    phone = phone_field(body.phone) if body.phone else None
+    creds = credentials(request)
+    settings = request.app.state.settings
+    policy, notices = policy_config(request), queue_notices(request)
+    at = now(request)
+
+    def work(session: Session) -> TicketOut | str | Verdict:
+        known = organisation(session)  # read its rows, never change them
+        centre = known.centres.get(code_of_centre)
+        if centre is None:
+            raise not_found(request, "centre", code_of_centre)
+        if remote:
+            assert phone is not None
+            caller = f"phone:{phone}"
+        else:
+            device = require_device(session, creds, kind=DeviceKind.KIOSK, centre_id=id_of(centre))
+            caller = f"device:{device.id}"
+        once = retry.scoped(f"ticket:{caller}")
+        stored = once.replayed(session)
+        if stored is not None:
+            return str(stored["token"])
+        service = known.services.get(body.service)
+        if service is None:
+            raise not_found(request, "service", body.service)
+        if remote:
+            assert phone is not None and body.otp is not None
+            if _holds_remote_ticket(session, centre=centre, phone=phone, now=at):
+                raise ApiError(
+                    409, "already_queued", "this phone already holds a remote ticket at this centre"
+                )
+            refused = PhoneCode(request, phone, Purpose.REMOTE_TICKET, body.otp).check(session, once, now=at)
+            if refused is not None:
+                return str(refused["token"]) if isinstance(refused, dict) else refused
+        # What the promise needs is read before the issue locks the queue's number and the log.
+        model = wait_model(session, centre=centre, now=at)
+        place = newcomer_standing(
+            session, model=model, service_id=id_of(service), priority=body.priority, policy=policy, now=at
+        )
+        ticket = issue_ticket(
+            session,
+            centre=centre,
+            service=service,
+            channel=body.channel,
+            actor=caller,
+            now=at,
+            priority=body.priority,
+            phone=phone,
+            language=body.language,
+            ignore_hours=settings.always_open,
+            predicted_wait_s=place.forecast.typical_s,
+        )
+        if phone is not None:
+            # A newcomer joins behind the others and brings nobody nearer: only its own turn may
+            # already be near.
+            notify_near(session, centre=centre, service_id=id_of(service), notices=notices, now=at)
+        once.remember(session, {"token": ticket.token}, now=at)
+        return ticket_view(
+            session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at, place=place
+        )
+
+    outcome: TicketOut | str = await write_once(request, work)
+    if isinstance(outcome, str):  # a replay
+        token = outcome
+
+        def answer(session: Session) -> TicketOut:
+            ticket, centre = _ticket_and_centre(session, request, token)
+            return ticket_view(
+                session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at
+            )
+
+        outcome = await read(request, answer)
+    return JSONResponse(outcome.model_dump(mode="json"), status_code=201)
+
+
+def _holds_remote_ticket(session: Session, *, centre: Centre, phone: str, now: datetime) -> bool:
+    """Whether this phone holds a remote ticket of today at the centre, not yet served: one at a
+    time, so a phone cannot hold places in every queue."""
+    found = session.exec(
+        select(Ticket.id).where(
+            Ticket.centre_id == id_of(centre),
+            Ticket.day == local_day(now, timezone=centre.timezone),
+            Ticket.phone == phone,
+            Ticket.channel == Channel.REMOTE,
+            col(Ticket.status).in_([TicketStatus.WAITING.value, TicketStatus.CALLED.value]),
+        )
+    ).first()
+    return found is not None
+
+
+def _ticket_and_centre(session: Session, request: Request, token: str) -> tuple[Ticket, Centre]:
+    ticket = find_ticket(session, token=token)
+    if ticket is None:
+        raise not_found(request, "ticket", "…")
+    centre = organisation(session).centres_by_id[ticket.centre_id]  # read it, never change it
+    return ticket, centre
+
+
+@operation(
+    "GET",
+    "/api/v1/tickets/{token}",
+    summary="A ticket's live status",
+    tag="tickets",
+    responses={200: TicketOut},
+)
+async def view(request: Request) -> TicketOut:
+    """Status, position and estimated wait of the ticket with this token."""
+    token = request.path_params["token"]
+    settings, policy, at = request.app.state.settings, policy_config(request), now(request)
+
+    def work(session: Session) -> TicketOut:
+        ticket, centre = _ticket_and_centre(session, request, token)
+        return ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
+
+    return await read(request, work)
+
+
+@operation(
+    "DELETE",
+    "/api/v1/tickets/{token}",
+    summary="Leave the queue",
+    tag="tickets",
+    responses={200: TicketOut},
+    errors=(409,),
+)
+async def leave(request: Request) -> TicketOut:
+    """The holder cancels a waiting or called ticket."""
+    token = request.path_params["token"]
+    settings, policy, at = request.app.state.settings, policy_config(request), now(request)
+    notices = queue_notices(request)
+
+    def work(session: Session) -> TicketOut:
+        ticket, centre = _ticket_and_centre(session, request, token)
+        cancel_ticket(session, ticket=ticket, centre=centre, actor="citizen", now=at)
+        notify_near(session, centre=centre, service_id=ticket.service_id, notices=notices, now=at)
+        return ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
+
+    return await write(request, work)
+
+
+@operation(
+    "GET",
+    "/api/v1/tickets/{token}/qr.svg",
+    summary="QR code of the tracking URL",
+    tag="tickets",
+    responses={200: None},
+)
+async def qr(request: Request) -> Response:
+    """An SVG QR code that leads to the ticket's tracker page."""
+    token = request.path_params["token"]
+    base_url = request.app.state.settings.base_url
+    found = await read(request, lambda session: find_ticket(session, token=token) is not None)
+    if not found:
+        raise not_found(request, "ticket", "…")
+    return qr_svg_response(f"{base_url}/t/{token}")
+
+
+def paper_ticket(session: Session, ticket: Ticket, *, request: Request) -> PaperTicket:
+    """What the printed ticket says, in the centre's local time."""
+    settings, policy, at = request.app.state.settings, policy_config(request), now(request)
+    known = organisation(session)
+    centre, service = known.centres_by_id[ticket.centre_id], known.services_by_id[ticket.service_id]
+    view = ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
+    return PaperTicket(
+        centre=centre.name_ar,
+        service_ar=service.name_ar,
+        service_en=service.name_en,
+        number=ticket.number,
+        ahead=view.ahead,
+        wait_minutes=None if view.estimated_wait_s is None else max(1, round(view.estimated_wait_s / 60)),
+        issued_local=ticket.issued_at.astimezone(ZoneInfo(centre.timezone)).strftime("%Y-%m-%d %H:%M"),
+        tracking_url=view.tracking_url,
+    )
+
+
+@operation(
+    "GET",
+    "/api/v1/tickets/{token}/ticket.png",
+    summary="The paper ticket as an image (to look at, or to print from a browser)",
+    tag="tickets",
+    responses={200: None},
+)
+async def ticket_png(request: Request) -> Response:
+    """The same layout as the thermal print: numbers and names only."""
+    token = request.path_params["token"]
+
+    def work(session: Session) -> PaperTicket | None:
+        ticket = find_ticket(session, token=token)
+        return None if ticket is None else paper_ticket(session, ticket, request=request)
+
+    paper = await read(request, work)
+    if paper is None:
+        raise not_found(request, "ticket", "…")
+    png = await run_in_threadpool(render_png, paper)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+class Printed(BaseModel):
+    printer: str
+    bytes: int
+
+
+@operation(
+    "POST",
+    "/api/v1/tickets/{token}/print",
+    summary="Print the ticket on the kiosk's thermal printer (ESC/POS)",
+    tag="tickets",
+    responses={202: Printed},
+    errors=(401, 403, 409, 503),
+    security=("device",),
+)
+async def print_ticket(request: Request) -> Response:
+    """Sends the job to the printer configured for the calling kiosk; 409 when it has none."""
+    token, creds = request.path_params["token"], credentials(request)
+
+    def work(session: Session) -> tuple[str | None, PaperTicket]:
+        ticket = find_ticket(session, token=token)
+        if ticket is None:
+            raise not_found(request, "ticket", "…")
+        device = require_device(session, creds, kind=DeviceKind.KIOSK, centre_id=ticket.centre_id)
+        return device.printer_url, paper_ticket(session, ticket, request=request)
+
+    printer_url, paper = await read(request, work)
+    if not printer_url:
+        raise ApiError(409, "no_printer", "this kiosk has no printer configured; print from the browser")
+    job = await run_in_threadpool(render_escpos, paper)
+    try:
+        await run_in_threadpool(send, printer_url, job)
+    except PrinterError as exc:
+        log.warning("%s", exc)
+        raise ApiError(
+            503, "printer_unavailable", "the printer did not answer; print from the browser"
+        ) from None
+    return JSONResponse(Printed(printer=printer_url, bytes=len(job)).model_dump(), status_code=202)
+
+
+@operation(
+    "GET",
+    "/api/v1/centres/{centre}/status",
+    summary="A centre's queues now: waiting, estimated waits, numbers being served",
+    tag="catalogue",
+    responses={200: CentreStatus},
+)
+async def status(request: Request) -> CentreStatus:
+    """Public waiting counts and estimates; ticket numbers only, nothing personal."""
+    code = request.path_params["centre"]
+    settings, at = request.app.state.settings, now(request)
+
+    def work(session: Session) -> CentreStatus | None:
+        centre = catalogue.find_centre(session, code=code)
+        if centre is None:
+            return None
+        return centre_status(session, centre=centre, now=at, always_open=settings.always_open)
+
+    result = await read(request, work)
+    if result is None:
+        raise not_found(request, "centre", code)
+    return result
+
+
+routes = [issue, view, leave, qr, ticket_png, print_ticket, status]

@@ -1,0 +1,310 @@
+"""What a run found, read back from the tickets the engine wrote: waits, utilisation, the hall."""
+
+from __future__ import annotations
+
+import bisect
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from config.db import Database
+from queueing.models import Ticket
+from queueing.tickets import Channel
+from queueing.waits import MIN_PROMISE_S
+from scheduling.erlang import erlang_c_wait
+from scheduling.simulation.run import Outcome, Prediction, Trace
+from scheduling.simulation.scenario import Scenario
+
+WITHIN_S = 20 * 60
+BATCHES = 20  # batch means: the standard error of a mean wait whose samples are correlated
+
+
+@dataclass(frozen=True)
+class Served:
+    """One citizen as the engine recorded them."""
+
+    ticket_id: int
+    centre_id: int
+    service_id: int
+    channel: str
+    arrived_s: float
+    called_s: float
+    started_s: float | None
+    ended_s: float | None
+    counter_id: int | None
+    appointment_s: float | None
+
+
+def served_tickets(database: Database, *, outcome: Outcome) -> list[Served]:
+    """Every called ticket of the run, in order of issue (ticket id)."""
+
+    def seconds(moment: datetime) -> float:
+        return (moment - outcome.start).total_seconds()
+
+    rows: list[Served] = []
+    with database.read() as session:
+        tickets = session.execute(
+            select(
+                col(Ticket.id),
+                col(Ticket.centre_id),
+                col(Ticket.service_id),
+                col(Ticket.channel),
+                col(Ticket.arrived_at),
+                col(Ticket.call_times),
+                col(Ticket.started_at),
+                col(Ticket.ended_at),
+                col(Ticket.counter_id),
+                col(Ticket.appointment_at),
+            )
+            .where(col(Ticket.centre_id).in_(list(outcome.centre_ids.values())))
+            .order_by(col(Ticket.id))
+        ).all()
+    for (
+        ticket_id,
+        centre_id,
+        service_id,
+        channel,
+        arrived,
+        calls,
+        started,
+        ended,
+        counter_id,
+        appointment,
+    ) in tickets:
+        if not calls:
+            continue
+        rows.append(
+            Served(
+                ticket_id=ticket_id or 0,
+                centre_id=centre_id,
+                service_id=service_id,
+                channel=channel,
+                arrived_s=seconds(arrived),
+                called_s=seconds(datetime.fromisoformat(calls[0])),
+                started_s=seconds(started) if started else None,
+                ended_s=seconds(ended) if ended else None,
+                counter_id=counter_id,
+                appointment_s=seconds(appointment) if appointment else None,
+            )
+        )
+    return rows
+
+
+def wait_figures(waits: Sequence[float]) -> dict[str, float | int | None]:
+    """Count, mean, p90, max, share within 20 minutes, and the mean's standard error (batch means)."""
+    if not waits:
+        return {"served": 0}
+    ordered = sorted(waits)
+    p90 = ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
+    return {
+        "served": len(waits),
+        "mean_wait_s": statistics.fmean(waits),
+        "p90_wait_s": p90,
+        "max_wait_s": ordered[-1],
+        "within_20_min": sum(1 for w in waits if w <= WITHIN_S) / len(waits),
+        "mean_wait_se_s": batch_standard_error(waits),
+    }
+
+
+def batch_standard_error(values: Sequence[float], *, batches: int = BATCHES) -> float | None:
+    """The standard error of the mean of a correlated series, from the spread of its batch means."""
+    size = len(values) // batches
+    if size < 2:
+        return None
+    means = [statistics.fmean(values[i * size : (i + 1) * size]) for i in range(batches)]
+    return statistics.stdev(means) / math.sqrt(batches)
+
+
+def sampled(trace: Trace, *, step_s: float, end_s: float, codes: Sequence[str]) -> dict[str, Any]:
+    """The hall and the queues on a regular grid (the state after the last change at or before each time)."""
+    grid = [i * step_s for i in range(int(end_s // step_s) + 1)]
+    indices = [bisect.bisect_right(trace.times, t) - 1 for t in grid]
+    hall = trace.hall()
+    return {
+        "step_s": step_s,
+        "hall": [hall[i] for i in indices],
+        "waiting": {code: [trace.waiting[i][code] for i in indices] for code in codes},
+    }
+
+
+def summarise(
+    outcome: Outcome, *, scenario: Scenario, database: Database, seed: int, warm_up: int
+) -> dict[str, Any]:
+    """The run's results as plain data (the JSON of `dor simulate --json`)."""
+    tickets = served_tickets(database, outcome=outcome)
+    measured = tickets[warm_up:]
+    walk_ins = [t for t in measured if t.channel != Channel.APPOINTMENT]
+
+    def waited(ticket: Served) -> float:
+        # A remote ticket's wait counts from when its holder would have walked in, not from when
+        # they took it at home: the figure to compare with a day of walk-ins.
+        return ticket.called_s - outcome.would_walk_in.get(ticket.ticket_id, ticket.arrived_s)
+
+    services = {
+        code: wait_figures([waited(t) for t in walk_ins if t.service_id == service_id])
+        for code, service_id in outcome.service_ids.items()
+    }
+    booked = [t for t in measured if t.appointment_s is not None]
+    counters = {}
+    for label, counter_id in outcome.counter_ids.items():
+        mine = [t for t in tickets if t.counter_id == counter_id and t.started_s is not None and t.ended_s]
+        busy = sum((t.ended_s or 0) - (t.started_s or 0) for t in mine)
+        available = outcome.end_s - outcome.paused_s[label]
+        counters[label] = {
+            "served": len(mine),
+            "utilisation": busy / available if available > 0 else 0.0,
+            "break_s": outcome.paused_s[label],
+        }
+    hall = outcome.trace.hall()
+    peak = max(range(len(hall)), key=lambda i: (hall[i], -i))
+    step = 60.0 if scenario.day is not None else max(60.0, math.ceil(outcome.end_s / 2000 / 60) * 60)
+    results: dict[str, Any] = {
+        "scenario": scenario.name,
+        "seed": seed,
+        "mode": "day" if scenario.day is not None else "stationary",
+        "start": _clock(outcome.start, scenario),
+        "end": _clock(outcome.start + timedelta(seconds=outcome.end_s), scenario),
+        "citizens": outcome.arrived,
+        "warm_up": warm_up,
+        "measured": len(measured),
+        "walk_ins": wait_figures([waited(t) for t in walk_ins]),
+        # Everyone called, bookings from their slot's start (or their arrival, if later): the wait
+        # at the centre of a day whose people came by every channel.
+        "everyone": wait_figures(
+            [waited(t) for t in walk_ins]
+            + [t.called_s - max(t.arrived_s, t.appointment_s or 0.0) for t in booked]
+        ),
+        "services": services,
+        "appointments": {
+            "booked": outcome.booked,
+            "no_shows": outcome.no_shows,
+            "checked_in": len(booked),
+            # When a booking was called, from its booked time (negative: before it, at a free counter).
+            "called_after_slot": wait_figures([t.called_s - (t.appointment_s or 0.0) for t in booked]),
+        },
+        "counters": counters,
+        "balancer": {"mode": scenario.balancer.mode, "moves": outcome.balancer_moves},
+        "mean_utilisation": statistics.fmean(c["utilisation"] for c in counters.values()),
+        "peak_hall": {
+            "people": hall[peak],
+            "at": _clock(outcome.start + timedelta(seconds=outcome.trace.times[peak]), scenario),
+        },
+        "series": sampled(outcome.trace, step_s=step, end_s=outcome.end_s, codes=list(outcome.service_ids)),
+    }
+    if len(outcome.centre_ids) > 1:
+        results["centres"] = {
+            code: {
+                "walk_ins": wait_figures([waited(t) for t in walk_ins if t.centre_id == centre_id]),
+                "peak_hall": max(h[index] for h in outcome.trace.halls),
+            }
+            for index, (code, centre_id) in enumerate(outcome.centre_ids.items())
+        }
+    if scenario.advice.follow_share > 0:
+        results["advice"] = {
+            "follow_share": scenario.advice.follow_share,
+            "sent_elsewhere": outcome.advised_away,
+            "mean_extra_travel_s": outcome.travel_s / outcome.advised_away if outcome.advised_away else 0.0,
+        }
+    if scenario.remote.share > 0:
+        remote = [t for t in measured if t.channel == Channel.REMOTE]
+        results["remote"] = {
+            "share": scenario.remote.share,
+            "tickets": len(remote),
+            "notify_ahead": scenario.remote.notify_ahead,
+            "notify_lead_min": scenario.remote.notify_lead_min,
+        }
+    if scenario.booking.share > 0:
+        results["booking"] = {
+            "share": scenario.booking.share,
+            "booked_instead_of_walking_in": outcome.booked_walk_ins,
+            "mean_shift_s": outcome.booking_shift_s / outcome.booked_walk_ins
+            if outcome.booked_walk_ins
+            else 0.0,
+        }
+    results["prediction"] = prediction_errors(walk_ins, outcome.predictions)
+    comparison = erlang_comparison(scenario, results["walk_ins"])
+    if comparison is not None:
+        results["erlang_c"] = comparison
+    rounded: dict[str, Any] = _rounded(results)
+    return rounded
+
+
+PREDICTORS = ("learned", "oracle", "plain", "last_to_enter", "rolling")
+
+
+def prediction_errors(walk_ins: Sequence[Served], predictions: dict[int, Prediction]) -> dict[str, Any]:
+    """How far each predictor was from the waits that came (mean absolute error) and how often the
+    engine's 80% range held the wait, over the walk-ins for which every predictor had a value."""
+    pairs = []
+    for ticket in walk_ins:
+        said = predictions.get(ticket.ticket_id)
+        if said is not None and all(getattr(said, name) is not None for name in PREDICTORS):
+            pairs.append((ticket.called_s - ticket.arrived_s, said))
+    if not pairs:
+        return {"walk_ins": 0}
+    told = [(actual, said) for actual, said in pairs if said.learned >= MIN_PROMISE_S]
+    return {
+        "walk_ins": len(pairs),
+        "mean_absolute_error_s": {
+            name: statistics.fmean(abs(float(getattr(said, name)) - actual) for actual, said in pairs)
+            for name in PREDICTORS
+        },
+        # Over the walk-ins told they would wait (a minute or more): "no wait" has no range to hold.
+        "range_coverage": statistics.fmean(said.low <= actual <= said.high for actual, said in told)
+        if told
+        else None,
+        "mean_range_width_s": statistics.fmean(said.high - said.low for _, said in told) if told else None,
+        "told_no_wait": 1 - len(told) / len(pairs),
+    }
+
+
+def erlang_comparison(scenario: Scenario, walk_ins: dict[str, Any]) -> dict[str, float] | None:
+    """Erlang C's mean wait beside the simulated one, when the scenario is an M/M/c queue."""
+    if (
+        scenario.stationary is None
+        or len(scenario.service) != 1
+        or len(scenario.centres()) != 1
+        or not walk_ins.get("served")
+    ):
+        return None
+    spec = scenario.service[0]
+    if spec.distribution != "exponential" or spec.priority_share or scenario.walk_s:
+        return None
+    servers = scenario.counters()
+    arrival_rate = spec.walk_ins_per_hour[0] / 3600
+    predicted = erlang_c_wait(arrival_rate, 1 / spec.mean_service_s, servers)
+    simulated = float(walk_ins["mean_wait_s"])
+    se = walk_ins.get("mean_wait_se_s")
+    comparison = {
+        "servers": servers,
+        "load": arrival_rate * spec.mean_service_s / servers,
+        "predicted_mean_wait_s": predicted,
+        "simulated_mean_wait_s": simulated,
+        "relative_error": (simulated - predicted) / predicted,
+    }
+    if se:
+        comparison["standard_errors_off"] = (simulated - predicted) / float(se)
+    return comparison
+
+
+def _clock(moment: datetime, scenario: Scenario) -> str:
+    if scenario.day is not None:
+        return moment.astimezone(ZoneInfo(scenario.day.timezone)).strftime("%H:%M")
+    return moment.isoformat()
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value

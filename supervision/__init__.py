@@ -1,0 +1,1 @@
+"""Supervision: the wallboard, reports, controls, the audit chain's verification, transparency."""

@@ -1,0 +1,1 @@
+"""Supervision's web part: wallboard, reports, controls, transparency."""

@@ -1,0 +1,80 @@
+"""The public transparency page and its JSON, per centre; no sign-in."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from booking.web.appointments import booking_rules
+from booking.web.pages import ARABIC_DIGITS, BABEL_LOCALES
+from config.i18n import translations
+from config.web.context import now
+from config.web.endpoints import operation
+from config.web.errors import not_found
+from config.web.pages import page_language, render
+from config.web.threads import read
+from organisation.catalogue import find_centre
+from organisation.models import Centre
+from supervision.transparency import DayFiguresOut, TransparencyOut, TransparencyQuery, figures
+
+
+async def _figures(request: Request, days: int) -> tuple[Centre, list[DayFiguresOut]] | None:
+    """The centre of the path and its figures; None for an unknown centre."""
+    code, at, rules = request.path_params["centre"], now(request), booking_rules(request).slots
+
+    def work(session: Session) -> tuple[Centre, list[DayFiguresOut]] | None:
+        centre = find_centre(session, code=code)
+        if centre is None:
+            return None
+        today = at.astimezone(ZoneInfo(centre.timezone)).date()
+        return centre, figures(session, centre=centre, today=today, days=days, rules=rules)
+
+    return await read(request, work, slow=True)
+
+
+@operation(
+    "GET",
+    "/api/v1/centres/{centre}/transparency",
+    summary="Public figures of a centre, day by day: served, median wait, no-shows, booking places",
+    tag="catalogue",
+    query=TransparencyQuery,
+    responses={200: TransparencyOut},
+)
+async def transparency_api(request: Request, query: TransparencyQuery) -> TransparencyOut:
+    found = await _figures(request, query.days)
+    if found is None:
+        raise not_found(request, "centre", request.path_params["centre"])
+    centre, days = found
+    return TransparencyOut(centre=centre.code, days=days)
+
+
+async def transparency_page(request: Request) -> Response:
+    """The same figures for anyone, in Arabic or English, the latest day first."""
+    found = await _figures(request, TransparencyQuery().days)
+    if found is None:
+        return render(request, "not_found.html", {"what": ""}, status=404)
+    centre, days = found
+    lang = page_language(request)
+    digits = ARABIC_DIGITS if lang == "ar" else str.maketrans("", "")
+    minutes = translations(lang).gettext("min")
+    rows = [
+        {
+            "day": format_date(d.day, format="EEE d MMM", locale=BABEL_LOCALES[lang]).translate(digits),
+            "served": str(d.served).translate(digits),
+            "wait": "—"
+            if d.median_wait_s is None
+            else f"{round(d.median_wait_s / 60)} {minutes}".translate(digits),
+            "no_show": "—" if d.no_show_share is None else f"{d.no_show_share:.0%}".translate(digits),
+            "places": f"{d.booking_places_taken} / {d.booking_places}".translate(digits),
+        }
+        for d in reversed(days)
+    ]
+    return render(request, "transparency.html", {"centre": centre, "rows": rows})
+
+
+routes = [transparency_api, Route("/transparency/{centre}", transparency_page, methods=["GET"])]
