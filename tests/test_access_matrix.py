@@ -9,6 +9,7 @@ import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -386,9 +387,10 @@ def test_every_operation_has_a_row(app: Starlette) -> None:
     assert set(MATRIX) - declared == set()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def sink() -> Iterator[str]:
-    """A printer's socket that accepts any number of jobs and discards them."""
+    """A printer's socket that accepts any number of jobs and discards them; one for the module, as its
+    thread takes up to half a second to notice it should stop."""
     server = socket.create_server(("127.0.0.1", 0))
     server.settimeout(0.5)
     running = True
@@ -415,7 +417,9 @@ def sink() -> Iterator[str]:
 def world(
     client: TestClient, app: Starlette, clock: VirtualClock, database: Database, sink: str
 ) -> Iterator[World]:
-    with sign_in(app, "agent1") as owner:
+    # The clients below send their requests through the lifespan `client` started: entering them
+    # would start and stop it once more each.
+    with closing(sign_in(app, "agent1")) as owner:
         yield World(app=app, clock=clock, database=database, printer=sink, owner=owner, public=client)
 
 
@@ -428,25 +432,44 @@ def caller(world: World, principal: str) -> TestClient:
     return client
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])
-@pytest.mark.parametrize("principal", sorted(PUBLIC))
-@pytest.mark.parametrize("operation", sorted(MATRIX))
-def test_access(operation: str, principal: str, world: World) -> None:
-    row = MATRIX[operation]
-    allowed = principal in row.allowed
-    with caller(world, principal) as who:
-        # Prepare the state in which the operation would succeed: as the caller when it may act,
-        # otherwise as the agent who holds the counter.
-        world.counter(*row.prepare, caller=who if allowed else world.owner)
-        method, url, body = row.request(world)
-        response = who.request(method, url, json=body)
-    if allowed:
-        assert 200 <= response.status_code < 300, (operation, principal, response.status_code, response.text)
-    else:
-        refused = response.status_code in REFUSALS or (
-            response.status_code == 409 and response.json()["error"]["code"] == "counter_taken"
-        )
-        assert refused, (operation, principal, response.status_code, response.text)
+class AccessMatrix:
+    """The matrix for the callers its subclasses name: `--dist loadscope` (Makefile) gives a test class
+    to one worker, so that both workers share the matrix's 500-odd cases."""
+
+    @pytest.mark.parametrize("backend", ["sqlite"])
+    @pytest.mark.parametrize("operation", sorted(MATRIX))
+    def test_access(self, operation: str, principal: str, world: World) -> None:
+        row = MATRIX[operation]
+        allowed = principal in row.allowed
+        with closing(caller(world, principal)) as who:
+            # Prepare the state in which the operation would succeed: as the caller when it may act,
+            # otherwise as the agent who holds the counter.
+            world.counter(*row.prepare, caller=who if allowed else world.owner)
+            method, url, body = row.request(world)
+            response = who.request(method, url, json=body)
+        answer = (operation, principal, response.status_code, response.text)
+        if allowed:
+            assert 200 <= response.status_code < 300, answer
+        else:
+            refused = response.status_code in REFUSALS or (
+                response.status_code == 409 and response.json()["error"]["code"] == "counter_taken"
+            )
+            assert refused, answer
+
+
+@pytest.mark.parametrize("principal", sorted(PUBLIC - STAFF))
+class TestCallersWithoutAnAccount(AccessMatrix):
+    pass
+
+
+@pytest.mark.parametrize("principal", sorted(CENTRE_STAFF))
+class TestStaffOfTheCentre(AccessMatrix):
+    pass
+
+
+@pytest.mark.parametrize("principal", sorted(STAFF - CENTRE_STAFF))
+class TestStaffOfOtherCentres(AccessMatrix):
+    pass
 
 
 def test_a_display_token_cannot_issue_tickets(client: TestClient) -> None:
