@@ -59,7 +59,7 @@ layers:
 	$(VENV)/bin/lint-imports
 
 pytest:
-	$(VENV)/bin/pytest -n 2 --dist loadscope $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS)
 
 # Re-extracts the texts to translate into config/locale (then translate the new Arabic entries).
 messages: install
