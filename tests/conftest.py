@@ -28,6 +28,7 @@ from organisation.seed import seed_demo
 from server import schema
 from server.app import create_app
 from sms_gateway.models import SmsMessage
+from tests.integration.helpers import drop_templates
 
 POSTGRES_ADMIN = os.environ.get("DOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 # Still argon2, with the cheapest parameters: sign-ins in tests take microseconds, not 0.1 s.
@@ -137,6 +138,10 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
     store = Templates(tmp_path_factory.mktemp("templates"))
     yield store
     store.drop()
+
+
+def pytest_sessionfinish() -> None:
+    drop_templates()  # those the integration tests prepared with the CLI
 
 
 @pytest.fixture(autouse=True)

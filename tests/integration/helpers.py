@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -67,20 +69,52 @@ class PreparedDatabase:
     sqlite_path: Path | None = None
 
 
+# `dor migrate` and `dor seed --demo` take seconds: they prepare one template per test process and
+# backend, which each test copies.
+_templates: dict[str, str] = {}  # backend: a SQLite file, or a PostgreSQL database
+
+
+def _template(backend: str) -> str:
+    if backend not in _templates:
+        if backend == "sqlite":
+            location = str(Path(tempfile.mkdtemp(prefix="dor-it-")) / "template.sqlite3")
+            url = f"sqlite:///{location}"
+        else:
+            location = f"dor_it_tpl_{os.getpid()}"
+            _admin(f'DROP DATABASE IF EXISTS "{location}" WITH (FORCE)')
+            _admin(f'CREATE DATABASE "{location}"')
+            url = _pg_url(location)
+        _templates[backend] = location  # dropped at the end of the session even if the CLI fails
+        run_cli(url, "migrate")
+        run_cli(url, "seed", "--demo")
+    return _templates[backend]
+
+
+def drop_templates() -> None:
+    """Drops the templates of this test process (tests/conftest.py, at the end of the session)."""
+    for backend, location in _templates.items():
+        if backend == "sqlite":
+            shutil.rmtree(Path(location).parent)
+        else:
+            _admin(f'DROP DATABASE IF EXISTS "{location}" WITH (FORCE)')
+    _templates.clear()
+
+
 @contextmanager
 def prepared_database(backend: str, tmp_path: Path) -> Iterator[PreparedDatabase]:
-    """A fresh database migrated and demo-seeded by the real CLI; a PostgreSQL one is dropped after."""
+    """A fresh copy of a database migrated and demo-seeded by the real CLI; a PostgreSQL one is dropped
+    after."""
+    template = _template(backend)
     if backend == "sqlite":
         path = tmp_path / "dor.sqlite3"
+        shutil.copyfile(template, path)
         database = PreparedDatabase(backend, f"sqlite:///{path}", path)
         name = ""
     else:
         name = f"dor_it_{uuid.uuid4().hex[:12]}"
-        _admin(f'CREATE DATABASE "{name}"')
+        _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         database = PreparedDatabase(backend, _pg_url(name))
     try:
-        run_cli(database.url, "migrate")
-        run_cli(database.url, "seed", "--demo")
         yield database
     finally:
         if name:
