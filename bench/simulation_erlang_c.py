@@ -18,9 +18,9 @@ import argparse
 import math
 import time
 
-from queueing.erlang import erlang_c_probability, erlang_c_wait
-from queueing.simulation.report import served_tickets, summarise
-from queueing.simulation.run import Simulation
+from scheduling.erlang import erlang_c_probability, erlang_c_wait
+from scheduling.simulation.report import served_tickets, summarise
+from scheduling.simulation.run import Simulation
 from server.simulate_cli import throwaway_database
 from tests.test_simulation import mmc
 
