@@ -5,6 +5,9 @@ UV := .tools/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
+# Python keeps the modules it compiles (some machines say not to): each test process, server and
+# CLI run then starts without compiling every library again.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test lint typecheck layers pytest services install deps run-deps node-deps messages clean
 

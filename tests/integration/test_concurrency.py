@@ -1,4 +1,4 @@
-"""Eight agents at eight counters, served by four processes on one database, work through 2,000 tickets
+"""Eight agents at eight counters, served by four processes on one database, work through 1,000 tickets
 issued while they call: nobody is called twice or skipped, and every call is the one the policy makes."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 
 PROCESSES = 4
 AGENTS = 8
-TICKETS = 2000
+TICKETS = 1000
 PRODUCERS = 2  # on different processes, so numbers are allocated concurrently
 # Agents start calling once this many tickets wait, so that `next` chooses among many; the producer
 # keeps at most BACKLOG waiting: every issue and call scans the waiting tickets under the centre's
