@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -17,9 +16,9 @@ from sqlalchemy import event
 
 from config.db import Database
 from scheduling.simulation.chart import render_chart
-from scheduling.simulation.report import summarise
+from scheduling.simulation.report import interval_95, summarise
 from scheduling.simulation.run import Progress, Simulation
-from scheduling.simulation.scenario import Scenario, ScenarioError, load_scenario, overloaded, variant
+from scheduling.simulation.scenario import Scenario, ScenarioError, instability, load_scenario, variant
 from server import schema
 
 
@@ -124,11 +123,11 @@ def run(args: argparse.Namespace) -> int:
             raise ScenarioError("--citizens must be at least 1")
         if not 1 <= args.days <= 1000:
             raise ScenarioError("--days must be from 1 to 1000")
-        for _, code, work, serving in overloaded(scenario):
-            # Only a yardstick variant gets here (a scenario's own counters were checked on loading).
+        why = instability(scenario) if scenario.stationary is not None else None
+        if why is not None:
             print(
-                f"dor simulate: note: {code} needs {work:.2f} counters and {serving} call it; "
-                "its queue grows for as long as the run lasts",
+                f"dor simulate: note: {why}; the queue grows for as long as the run lasts, and the "
+                "report says how fast",
                 file=sys.stderr,
             )
         began = time.monotonic()
@@ -147,8 +146,11 @@ def run(args: argparse.Namespace) -> int:
     output: dict[str, Any] = runs[0]
     if len(runs) > 1:
         output = {"runs": runs, "mean": means(runs)}
-        print(f"\nmeans over {len(runs)} days (seeds {args.seed}-{args.seed + len(runs) - 1}):")
-        print(", ".join(f"{key} {value:g}" for key, value in output["mean"].items()))
+        print(
+            f"\nmeans over {len(runs)} days (seeds {args.seed}-{args.seed + len(runs) - 1}), "
+            "each ± the half-width of its 95% interval:"
+        )
+        print(", ".join(f"{key} {f['mean']:g} ± {f['ci95']:g}" for key, f in output["mean"].items()))
     print(f"run time {spent:.1f} s, {spent * 1000 / max(citizens, 1):.2f} ms per citizen")
     if args.json:
         args.json.write_text(json.dumps(output, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -157,8 +159,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def means(runs: list[dict[str, Any]]) -> dict[str, float]:
-    """The figures that matter, averaged over the runs (waits in minutes)."""
+def means(runs: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """The figures that matter over the runs (waits in minutes): each one's mean, and the half-width
+    of its 95% interval, the runs being independent replications (one seed each)."""
     figures: dict[str, list[float]] = {}
 
     def add(key: str, value: float | None) -> None:
@@ -176,7 +179,11 @@ def means(runs: list[dict[str, Any]]) -> dict[str, float]:
         for name, error in prediction.get("mean_absolute_error_s", {}).items():
             add(f"mae_{name}_min", error / 60)
         add("range_coverage", prediction.get("range_coverage"))
-    return {key: round(statistics.fmean(values), 3) for key, values in figures.items()}
+    found: dict[str, dict[str, float | None]] = {}
+    for key, values in figures.items():
+        mean, half = interval_95(values)
+        found[key] = {"mean": round(mean, 3), "ci95": None if half is None else round(half, 3)}
+    return found
 
 
 def summary(results: dict[str, Any]) -> str:
@@ -213,6 +220,12 @@ def summary(results: dict[str, Any]) -> str:
         lines.append(
             f"{code}: {figures.get('served', 0):,} walk-ins, "
             f"mean wait {figures.get('mean_wait_s', 0) / 60:.1f} min, peak hall {centre['peak_hall']}"
+        )
+    stability = results.get("stability")
+    if stability and not stability["stable"]:
+        lines.append(
+            f"unstable: {stability['why_not']}; the queue grew by {stability['queue_growth_per_hour']:.0f} "
+            "an hour over the run's second half, and its waits grow with the run's length"
         )
     advice = results.get("advice")
     if advice:

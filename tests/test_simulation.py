@@ -17,7 +17,7 @@ from eventlog.models import Event
 from queueing.models import Ticket
 from scheduling.capacity import capacity
 from scheduling.erlang import erlang_c_probability, erlang_c_wait
-from scheduling.simulation.report import served_tickets, summarise
+from scheduling.simulation.report import interval_95, served_tickets, summarise
 from scheduling.simulation.run import Simulation
 from scheduling.simulation.scenario import Scenario, load_scenario, overloaded, variant
 from server.cli import main
@@ -32,7 +32,6 @@ def mmc(*, servers: int, load: float, citizens: int, warm_up: int) -> Scenario:
     return Scenario.model_validate(
         {
             "name": f"M/M/{servers} at {load:.0%}",
-            "stable": True,
             "stationary": {"citizens": citizens, "warm_up": warm_up},
             "service": [
                 {
@@ -144,7 +143,6 @@ def ring(*, rates: list[float], citizens: int) -> Scenario:
     return Scenario.model_validate(
         {
             "name": "a ring of two skills",
-            "stable": True,
             "stationary": {"citizens": citizens, "warm_up": citizens // 10},
             "balancer": {"mode": "apply", "every_s": 60},
             "service": [
@@ -181,7 +179,6 @@ def two_centres(follow_share: float) -> Scenario:
     return Scenario.model_validate(
         {
             "name": "two centres",
-            "stable": True,
             "stationary": {"citizens": 600, "warm_up": 60},
             "advice": {"follow_share": follow_share, "travel_s_per_km": 180},
             "centre": [
@@ -319,7 +316,6 @@ def test_the_shipped_scenarios_load() -> None:
 
 GOOD = """\
 name = "four counters"
-stable = true
 [stationary]
 citizens = 100
 warm_up = 10
@@ -339,41 +335,39 @@ services = { CR = 1.0 }
         (
             "mean_service_s = 600",
             'mean_service_s = 600\nspeed = "fast"',
-            r"line 10, service\[0\]\.speed: Extra",
+            r"line 9, service\[0\]\.speed: Extra",
         ),
-        ("[20]", "[-20]", r"line 8, service\[0\]\.walk_ins_per_hour\[0\]: Input should be greater"),
-        ("[20]", "[28]", r"line 6, service: offered load is 117% of 4 counters"),
+        ("[20]", "[-20]", r"line 7, service\[0\]\.walk_ins_per_hour\[0\]: Input should be greater"),
         (
             "{ CR = 1.0 }",
             "{ CR = 1.0, XX = 0.5 }",
-            r"line 12, counter\[0\]\.services\.XX: unknown service XX",
+            r"line 11, counter\[0\]\.services\.XX: unknown service XX",
         ),
-        ("warm_up = 10", "warm_up = 100", r"line 5, stationary\.warm_up: the warm-up must be shorter"),
+        ("warm_up = 10", "warm_up = 100", r"line 4, stationary\.warm_up: the warm-up must be shorter"),
         (
             "count = 4",
             'count = 4\ncentre = "DAM-09"',
-            r"line 12, counter\[0\]\.centre: unknown centre DAM-09",
+            r"line 11, counter\[0\]\.centre: unknown centre DAM-09",
         ),
         (
             "{ CR = 1.0 }",
             "{ CR = 1.0 }\nbackups = { CR = 1.0 }",
-            r"line 13, counter\[0\]\.backups\.CR: CR is already one of its own queues",
+            r"line 12, counter\[0\]\.backups\.CR: CR is already one of its own queues",
         ),
         (
-            "stable = true",
-            "stable = true\n[remote]\ntravel_min = [15, 5]",
-            r"line 4, remote\.travel_min: Value error, \[15\.0, 5\.0\] is not a range",
+            "[stationary]",
+            "[remote]\ntravel_min = [15, 5]\n[stationary]",
+            r"line 3, remote\.travel_min: Value error, \[15\.0, 5\.0\] is not a range",
         ),
         (
-            "stable = true",
-            "stable = true\n[booking]\nshare = 0.5",
-            r"line 4, booking\.share: bookings need slots: they belong to a \[day\] scenario",
+            "[stationary]",
+            "[booking]\nshare = 0.5\n[stationary]",
+            r"line 3, booking\.share: bookings need slots: they belong to a \[day\] scenario",
         ),
     ],
     ids=[
         "unknown-key",
         "negative-rate",
-        "load-over-100",
         "unknown-service",
         "warm-up-too-long",
         "unknown-centre",
@@ -398,7 +392,7 @@ def test_a_toml_syntax_error_gives_its_line(tmp_path: Path, capsys: pytest.Captu
     path = tmp_path / "broken.toml"
     path.write_text(GOOD.replace("count = 4", "count = "), encoding="utf-8")
     assert main(["simulate", str(path)]) == 2
-    assert "line 11" in capsys.readouterr().err
+    assert "line 10" in capsys.readouterr().err
 
 
 def test_a_good_scenario_file_runs_from_the_command_line(
@@ -414,3 +408,80 @@ def test_a_good_scenario_file_runs_from_the_command_line(
     assert "peak hall occupancy" in capsys.readouterr().out
     assert json.loads(out.read_text(encoding="utf-8"))["citizens"] == 100
     assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+def test_an_overloaded_queue_is_simulated_and_reported_as_unstable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 36 an hour come to four counters that serve 24 an hour (150%): the queue grows by 12 an hour.
+    path = tmp_path / "overloaded.toml"
+    path.write_text(
+        GOOD.replace("[20]", "[36]").replace("citizens = 100", "citizens = 500"), encoding="utf-8"
+    )
+    out = tmp_path / "out.json"
+    assert main(["simulate", str(path), "--seed", "2", "--json", str(out), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "offered load is 150% of 4 counters; the queue grows" in captured.err
+    assert "unstable: offered load is 150% of 4 counters; the queue grew by" in captured.out
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert results["stability"]["stable"] is False
+    assert results["stability"]["offered_load"] == pytest.approx(1.5)
+    assert 6 < results["stability"]["queue_growth_per_hour"] < 18
+    assert "erlang_c" not in results
+
+
+def test_a_steady_queue_is_reported_stable() -> None:
+    results = simulate(mmc(servers=2, load=0.5, citizens=300, warm_up=30), seed=5)
+    assert results["stability"]["stable"] is True
+    assert results["stability"]["offered_load"] == pytest.approx(0.5)
+    assert "why_not" not in results["stability"]
+
+
+def test_advice_never_sends_anyone_to_a_centre_closed_by_the_time_they_get_there() -> None:
+    # DAM-01 is busy and DAM-02 idle, 40 minutes apart, and everyone asks the recommendations: in the
+    # last 40 minutes of intake nobody can reach DAM-02 before it closes, so they stay.
+    day = {
+        "name": "two centres, far apart",
+        "day": {"opens": "08:00", "closes": "10:00"},
+        "advice": {"follow_share": 1.0, "travel_s_per_km": 240},
+        "centre": [
+            {"code": "DAM-01", "latitude": 33.5, "longitude": 36.25, "demand": 1.0},
+            {"code": "DAM-02", "latitude": 33.5, "longitude": 36.358, "demand": 0.1},
+        ],
+        "service": [{"code": "CR", "mean_service_s": 600, "walk_ins_per_hour": [30]}],
+        "counter": [
+            {"centre": "DAM-01", "count": 3, "services": {"CR": 1.0}},
+            {"centre": "DAM-02", "count": 3, "services": {"CR": 1.0}},
+        ],
+    }
+    results = simulate(Scenario.model_validate(day), seed=4)
+    assert results["advice"]["sent_elsewhere"] > 0
+    assert results["advice"]["mean_extra_travel_s"] == pytest.approx(40 * 60, rel=0.05)
+    centres = results["centres"]
+    assert (
+        centres["DAM-01"]["walk_ins"]["served"] + centres["DAM-02"]["walk_ins"]["served"]
+        == results["citizens"]
+    )
+
+
+def test_the_interval_over_runs_is_students_t() -> None:
+    # Five runs 1..5: mean 3, standard deviation 1.581, t(4) = 2.776, half-width 2.776 × 1.581 / √5.
+    mean, half = interval_95([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert mean == 3.0
+    assert half == pytest.approx(1.963, abs=0.001)
+    assert interval_95([7.0]) == (7.0, None)
+
+
+def test_several_days_print_each_figure_with_its_95_percent_interval(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, out = tmp_path / "good.toml", tmp_path / "out.json"
+    path.write_text(GOOD, encoding="utf-8")
+    assert main(["simulate", str(path), "--days", "3", "--json", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "means over 3 days (seeds 1-3), each ± the half-width of its 95% interval:" in printed
+    results = json.loads(out.read_text(encoding="utf-8"))
+    waits = [run["walk_ins"]["mean_wait_s"] / 60 for run in results["runs"]]
+    mean, half = interval_95(waits)
+    assert results["mean"]["mean_wait_min"] == {"mean": round(mean, 3), "ci95": round(half or 0, 3)}
+    assert f"mean_wait_min {round(mean, 3):g} ± {round(half or 0, 3):g}" in printed

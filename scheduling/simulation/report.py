@@ -20,7 +20,7 @@ from queueing.tickets import Channel
 from queueing.waits import MIN_PROMISE_S
 from scheduling.erlang import erlang_c_wait
 from scheduling.simulation.run import Outcome, Prediction, Trace
-from scheduling.simulation.scenario import Scenario
+from scheduling.simulation.scenario import Scenario, instability, offered_loads
 
 WITHIN_S = 20 * 60
 BATCHES = 20  # batch means: the standard error of a mean wait whose samples are correlated
@@ -111,6 +111,26 @@ def wait_figures(waits: Sequence[float]) -> dict[str, float | int | None]:
         "within_20_min": sum(1 for w in waits if w <= WITHIN_S) / len(waits),
         "mean_wait_se_s": batch_standard_error(waits),
     }
+
+
+# Student's t, 97.5th percentile, for 1 to 30 degrees of freedom: the half-width of a 95% interval
+# over independent runs is t × s / √n. Past 30 the value for 30 is kept (2.042 against 1.96 in the
+# limit): an interval a little wider than it need be, never narrower.
+T_975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+
+
+def interval_95(values: Sequence[float]) -> tuple[float, float | None]:
+    """The mean of independent replications (runs with different seeds) and the half-width of its
+    95% confidence interval (None from a single run)."""
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, None
+    t = T_975[min(len(values) - 1, len(T_975)) - 1]
+    return mean, t * statistics.stdev(values) / math.sqrt(len(values))
 
 
 def batch_standard_error(values: Sequence[float], *, batches: int = BATCHES) -> float | None:
@@ -229,6 +249,9 @@ def summarise(
             else 0.0,
         }
     results["prediction"] = prediction_errors(walk_ins, outcome.predictions)
+    if scenario.stationary is not None:
+        last_arrival = max((t.arrived_s for t in tickets), default=0.0)
+        results["stability"] = stability(scenario, outcome.trace, until_s=last_arrival)
     comparison = erlang_comparison(scenario, results["walk_ins"])
     if comparison is not None:
         results["erlang_c"] = comparison
@@ -265,10 +288,33 @@ def prediction_errors(walk_ins: Sequence[Served], predictions: dict[int, Predict
     }
 
 
+def stability(scenario: Scenario, trace: Trace, *, until_s: float) -> dict[str, Any]:
+    """Whether a stationary run's queue can settle (the offered load below the counters' capacity),
+    and how fast it grew over the second half of its arrivals (until `until_s`, when the last citizen
+    came; the halls then empty): the least-squares slope of everyone waiting, per hour. An unstable
+    run's waits grow with its length, so its means describe that run only."""
+    why = instability(scenario)
+    rows = [(s, sum(w.values())) for s, w in zip(trace.times, trace.waiting, strict=True) if s <= until_s]
+    rows = rows[len(rows) // 2 :]
+    times, waiting = [s for s, _ in rows], [w for _, w in rows]
+    growth = 0.0
+    if len(times) > 1 and times[-1] > times[0]:
+        mean_t, mean_w = statistics.fmean(times), statistics.fmean(waiting)
+        spread = sum((x - mean_t) ** 2 for x in times)
+        growth = sum((x - mean_t) * (w - mean_w) for x, w in zip(times, waiting, strict=True)) / spread * 3600
+    return {
+        "stable": why is None,
+        "offered_load": max(max(offered_loads(scenario, c)) for c in scenario.centres()),
+        **({"why_not": why} if why else {}),
+        "queue_growth_per_hour": growth,
+    }
+
+
 def erlang_comparison(scenario: Scenario, walk_ins: dict[str, Any]) -> dict[str, float] | None:
     """Erlang C's mean wait beside the simulated one, when the scenario is an M/M/c queue."""
     if (
         scenario.stationary is None
+        or instability(scenario) is not None
         or len(scenario.service) != 1
         or len(scenario.centres()) != 1
         or not walk_ins.get("served")

@@ -719,6 +719,8 @@ class Simulation:
         if best.centre == home.code:
             return None
         travel = (best.distance_km or 0.0) * self.scenario.advice.travel_s_per_km
+        if self.intake_end is not None and now + travel >= self.intake_end:
+            return None  # it would have closed by the time they got there: they go to their own
         self.advised_away += 1
         self.travel_s += travel
         index = next(i for i, c in enumerate(self.centres) if c.code == best.centre)

@@ -142,8 +142,6 @@ DEFAULT_CENTRE = CentreSpec(code="SIM-01")
 class Scenario(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
-    # The scenario says its queue settles: an offered load of 100% or more is refused before a run.
-    stable: bool = False
     walk_s: float = Field(default=0, ge=0)  # from the call to the citizen reaching the counter
     day: DaySpec | None = None
     stationary: StationarySpec | None = None
@@ -281,36 +279,23 @@ def problems(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
         found.append((("booking", "share"), "bookings need slots: they belong to a [day] scenario"))
     if scenario.stationary is not None and scenario.stationary.warm_up >= scenario.stationary.citizens:
         found.append((("stationary", "warm_up"), "the warm-up must be shorter than the run"))
-    if found:
-        return found
-    if scenario.stable or scenario.stationary is not None:
-        found.extend(_instability(scenario))
     return found
 
 
-def _instability(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
-    # Necessary conditions only: the whole centre, and each service on the counters that serve it, at
-    # full weight. Counters shared by several services can still be overloaded together.
+def instability(scenario: Scenario) -> str | None:
+    """Why the queue cannot settle, when the offered work reaches the counters' capacity; None when
+    it may. Necessary conditions only: the whole centre, and each service on the counters that serve
+    it at full weight. Counters shared by several services can still be overloaded together."""
     for centre in scenario.centres():
         for hour, load in enumerate(offered_loads(scenario, centre)):
             if load >= 1:
                 when = f" in hour {hour + 1} of intake" if scenario.day is not None else ""
                 counters = sum(c.count for c in scenario.counters_of(centre.code))
                 where = f" at {centre.code}" if scenario.centre else ""
-                return [
-                    (
-                        ("service",),
-                        f"offered load{where} is {load:.0%} of {counters} counters{when}; "
-                        "a scenario with stable = true (or [stationary]) needs less than 100%",
-                    )
-                ]
-    return [
-        (
-            ("service", index, "walk_ins_per_hour"),
-            f"{code} needs {work:.2f} counters but {serving} serve it; its queue grows without end",
-        )
-        for index, code, work, serving in overloaded(scenario)[:1]
-    ]
+                return f"offered load{where} is {load:.0%} of {counters} counters{when}"
+    for _, code, work, serving in overloaded(scenario)[:1]:
+        return f"{code} needs {work:.2f} counters but {serving} serve it"
+    return None
 
 
 def _where(path: Path, text: str, loc: Sequence[str | int]) -> str:
