@@ -109,13 +109,15 @@ def _heads_statement(services: int, callable_only: bool) -> Any:
     """queue_heads for this many services: parameters centre_id, now, per_queue, service_0…"""
     service_ids: list[BindParameter[int]] = [bindparam(f"service_{i}") for i in range(services)]
     per_queue = bindparam("per_queue", type_=Integer())
-    lines = [
-        sa_select(*_CANDIDATE_COLUMNS)
-        .where(_waiting(callable_only), col(Ticket.service_id).in_(service_ids), _due())
-        .order_by(col(Ticket.appointment_at), col(Ticket.arrived_at), col(Ticket.id))
-        .limit(per_queue)
-    ]
+    lines = []
     for service_id in service_ids:
+        # The due appointments line by line too: a counter calls its own queues' before its backups'.
+        lines.append(
+            sa_select(*_CANDIDATE_COLUMNS)
+            .where(_waiting(callable_only), col(Ticket.service_id) == service_id, _due())
+            .order_by(col(Ticket.appointment_at), col(Ticket.arrived_at), col(Ticket.id))
+            .limit(per_queue)
+        )
         for priority in Priority:
             lines.append(
                 sa_select(*_CANDIDATE_COLUMNS)
