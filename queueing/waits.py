@@ -69,7 +69,9 @@ def wait_model(session: Session, *, centre: Centre, now: datetime) -> WaitModel:
         now,
         desks=_desks(session, centre_id=centre_id, queues=known.queues),
         queues=_queues(session, centre_id=centre_id, service_ids=configured, now=now),
-        times=ServiceTimes(_completed(session, centre_id=centre_id, now=now), configured),
+        times=ServiceTimes(
+            _completed(session, centre_id=centre_id, now=now), configured, now_s=now.timestamp()
+        ),
     )
 
 
@@ -85,7 +87,7 @@ def _completed(session: Session, *, centre_id: int, now: datetime) -> list[Compl
         .limit(RECENT_SERVICES)
     ).all()
     return [
-        Completed(service_id, counter_id, (now - ended).total_seconds(), (ended - started).total_seconds())
+        Completed(service_id, counter_id, ended.timestamp(), (ended - started).total_seconds())
         for service_id, counter_id, started, ended in rows
         if counter_id is not None and started is not None and ended is not None
     ]

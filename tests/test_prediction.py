@@ -23,17 +23,17 @@ CR, FS = 1, 2
 
 
 def test_service_times_start_from_the_configured_mean_and_learn_recent_services_most() -> None:
-    assert ServiceTimes([], {CR: 180.0}).mean_s(CR) == 180.0
-    times = ServiceTimes([Completed(CR, 7, age_s=0, duration_s=300.0)], {CR: 180.0})
+    assert ServiceTimes([], {CR: 180.0}, now_s=0).mean_s(CR) == 180.0
+    times = ServiceTimes([Completed(CR, 7, ended_s=0, duration_s=300.0)], {CR: 180.0}, now_s=0)
     assert times.mean_s(CR) == pytest.approx((PRIOR_WEIGHT * 180 + 300) / (PRIOR_WEIGHT + 1))
-    old = ServiceTimes([Completed(CR, 7, age_s=HALF_LIFE_S, duration_s=300.0)], {CR: 180.0})
+    old = ServiceTimes([Completed(CR, 7, ended_s=0, duration_s=300.0)], {CR: 180.0}, now_s=HALF_LIFE_S)
     assert old.mean_s(CR) == pytest.approx((PRIOR_WEIGHT * 180 + 0.5 * 300) / (PRIOR_WEIGHT + 0.5))
 
 
 def test_a_counter_learns_its_own_pace_from_the_services_mean() -> None:
-    slow = [Completed(CR, 1, age_s=0, duration_s=400.0) for _ in range(30)]
-    quick = [Completed(CR, 2, age_s=0, duration_s=200.0) for _ in range(30)]
-    times = ServiceTimes(slow + quick, {CR: 300.0})
+    slow = [Completed(CR, 1, ended_s=0, duration_s=400.0) for _ in range(30)]
+    quick = [Completed(CR, 2, ended_s=0, duration_s=200.0) for _ in range(30)]
+    times = ServiceTimes(slow + quick, {CR: 300.0}, now_s=0)
     assert times.mean_s(CR, 1) == pytest.approx(400, rel=0.05)
     assert times.mean_s(CR, 2) == pytest.approx(200, rel=0.05)
     assert times.mean_s(CR, 3) == pytest.approx(times.mean_s(CR))  # a new counter: the service's mean
@@ -59,7 +59,9 @@ def test_people_already_waiting_in_a_shared_counters_other_queues_go_first() -> 
 
 
 def test_the_counters_calling_a_queue_serve_it_at_their_learned_pace() -> None:
-    times = ServiceTimes([Completed(CR, 2, age_s=0, duration_s=60.0) for _ in range(97)], {CR: 180.0})
+    times = ServiceTimes(
+        [Completed(CR, 2, ended_s=0, duration_s=60.0) for _ in range(97)], {CR: 180.0}, now_s=0
+    )
     desks = [
         Desk(1, {CR: 1.0}, idle=False),
         Desk(2, {CR: 1.0, FS: 1.0}, idle=False),
@@ -72,7 +74,7 @@ def test_the_counters_calling_a_queue_serve_it_at_their_learned_pace() -> None:
 
 
 def test_a_counter_with_nobody_in_its_own_queues_helps_with_its_backups() -> None:
-    times = ServiceTimes([], {CR: 180.0, FS: 180.0})
+    times = ServiceTimes([], {CR: 180.0, FS: 180.0}, now_s=0)
     desks = [Desk(1, {CR: 1.0}, idle=False), Desk(2, {FS: 1.0}, idle=True, backups={CR: 1.0})]
     assert service_rate(CR, desks=desks, queues=queues(4, 0), times=times) == pytest.approx(2 / 180)
     assert service_rate(CR, desks=desks, queues=queues(4, 1), times=times) == pytest.approx(
@@ -99,6 +101,6 @@ def test_the_range_follows_recent_outcomes_once_there_are_enough() -> None:
 
 
 def test_nobody_calling_the_queue_falls_back_to_the_configured_mean() -> None:
-    times = ServiceTimes([], {CR: 180.0})
+    times = ServiceTimes([], {CR: 180.0}, now_s=0)
     result = forecast(2, CR, desks=[], queues=queues(2, 0), times=times, ratios=[])
     assert result.typical_s == 360
