@@ -1,4 +1,5 @@
-"""`dor simulate SCENARIO.toml`: a day of a centre on a virtual clock, through the real engine."""
+"""`dor simulate SCENARIO.toml`: a day of a centre on a virtual clock, through the engine's decisions:
+in memory by default, or the real commands on a throwaway database (`--engine database`)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,20 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 
 from config.db import Database
+from queueing.policy import PolicyConfig
 from scheduling.simulation.chart import render_chart
-from scheduling.simulation.report import interval_95, summarise
+from scheduling.simulation.database_engine import DatabaseEngine
+from scheduling.simulation.engine import Engine
+from scheduling.simulation.intervals import interval_95
+from scheduling.simulation.memory_engine import MemoryEngine, unsupported
+from scheduling.simulation.report import summarise
 from scheduling.simulation.run import Progress, Simulation
 from scheduling.simulation.scenario import Scenario, ScenarioError, instability, load_scenario, variant
 from server import schema
@@ -51,6 +57,12 @@ def register(commands: Any) -> None:
         default=1,
         help="run this many seeds from --seed on and add a line of means (one day is noisy)",
     )
+    simulate.add_argument(
+        "--engine",
+        choices=("memory", "database"),
+        help="memory: the engine's decisions without a database (fast; the default where the scenario "
+        "has no remote tickets or advice); database: its real commands on a throwaway SQLite database",
+    )
     simulate.add_argument("--quiet", action="store_true", help="no progress line")
 
 
@@ -74,20 +86,33 @@ def throwaway_database() -> Iterator[Database]:
 
 
 def simulate(
-    scenario: Scenario, *, seed: int, citizens: int | None = None, progress: Progress | None = None
+    scenario: Scenario,
+    *,
+    seed: int,
+    citizens: int | None = None,
+    progress: Progress | None = None,
+    engine: str | None = None,
 ) -> dict[str, Any]:
-    """Runs the scenario on a fresh throwaway database and returns its results."""
+    """Runs the scenario on a fresh engine and returns its results: `engine` "memory" or "database"
+    (a throwaway database), by default the memory engine where it can run the scenario."""
     if citizens is not None and scenario.stationary is None:
         raise ScenarioError("--citizens applies to a [stationary] scenario only")
-    warm_up = 0
+    warm_up: int | None = 0  # a day counts everyone
     if scenario.stationary is not None:
-        total = citizens or scenario.stationary.citizens
-        warm_up = min(scenario.stationary.warm_up, total // 10) if citizens else scenario.stationary.warm_up
-    with throwaway_database() as database:
-        outcome = Simulation(
-            scenario, database=database, seed=seed, citizens=citizens, progress=progress
-        ).run()
-        return summarise(outcome, scenario=scenario, database=database, seed=seed, warm_up=warm_up)
+        warm_up = scenario.stationary.warm_up
+        if warm_up is not None and citizens:
+            warm_up = min(warm_up, citizens // 10)
+    if engine is None:
+        engine = "database" if unsupported(scenario) else "memory"
+    policy = PolicyConfig()
+    with throwaway_database() if engine == "database" else nullcontext() as database:
+        runner: Engine = (
+            MemoryEngine(scenario=scenario, policy=policy)
+            if database is None
+            else DatabaseEngine(database, scenario=scenario, policy=policy)
+        )
+        outcome = Simulation(scenario, engine=runner, seed=seed, citizens=citizens, progress=progress).run()
+    return summarise(outcome, scenario=scenario, seed=seed, warm_up=warm_up)
 
 
 class ProgressLine:
@@ -134,7 +159,9 @@ def run(args: argparse.Namespace) -> int:
         runs = []
         for seed in range(args.seed, args.seed + args.days):
             progress = None if args.quiet else ProgressLine()
-            runs.append(simulate(scenario, seed=seed, citizens=args.citizens, progress=progress))
+            runs.append(
+                simulate(scenario, seed=seed, citizens=args.citizens, progress=progress, engine=args.engine)
+            )
             if progress is not None:
                 print(file=sys.stderr)
     except ScenarioError as exc:
@@ -189,8 +216,10 @@ def means(runs: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
 def summary(results: dict[str, Any]) -> str:
     """The results as a few readable lines."""
     lines = [
-        f"{results['scenario']} (seed {results['seed']}): {results['citizens']:,} citizens, "
-        f"{results['measured']:,} measured after a warm-up of {results['warm_up']:,}",
+        f"{results['scenario']} (seed {results['seed']}, {results['engine']} engine): "
+        f"{results['citizens']:,} citizens, "
+        f"{results['measured']:,} measured after a warm-up of {results['warm_up']:,} "
+        f"({results['warm_up_rule']})",
         f"{'service':<10}{'served':>8}{'mean':>9}{'p90':>9}{'max':>9}{'<=20 min':>10}   (walk-ins, minutes)",
     ]
     rows = [*results["services"].items(), ("all", results["walk_ins"])]
@@ -273,8 +302,9 @@ def summary(results: dict[str, Any]) -> str:
             f"{erlang['predicted_mean_wait_s']:.2f} s, simulated {erlang['simulated_mean_wait_s']:.2f} s, "
             f"relative error {erlang['relative_error']:+.2%}"
             + (
-                f" ({erlang['standard_errors_off']:+.2f} standard errors)"
-                if "standard_errors_off" in erlang
+                f", {'inside' if erlang['within_interval'] else 'outside'} the run's 95% interval "
+                f"(± {results['walk_ins']['mean_wait_ci95_s']:.2f} s)"
+                if "within_interval" in erlang
                 else ""
             )
         )

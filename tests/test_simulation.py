@@ -4,6 +4,7 @@ scenario files refused before anything runs."""
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections import Counter
 from datetime import timedelta
@@ -17,16 +18,17 @@ from eventlog.models import Event
 from queueing.models import Ticket
 from scheduling.capacity import capacity
 from scheduling.erlang import erlang_c_probability, erlang_c_wait
-from scheduling.simulation.report import interval_95, served_tickets, summarise
-from scheduling.simulation.run import Simulation
+from scheduling.simulation.intervals import batch_means, interval_95, mser5
+from scheduling.simulation.report import summarise
 from scheduling.simulation.scenario import Scenario, load_scenario, overloaded, variant
 from server.cli import main
-from server.simulate_cli import simulate, throwaway_database
+from server.simulate_cli import simulate
+from tests.simulated import on_database
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "config" / "scenarios"
 
 
-def mmc(*, servers: int, load: float, citizens: int, warm_up: int) -> Scenario:
+def mmc(*, servers: int, load: float, citizens: int, warm_up: int | None) -> Scenario:
     """An M/M/c queue: one service that every counter serves, exponential times, no priorities."""
     mean_s = 300.0
     return Scenario.model_validate(
@@ -98,10 +100,9 @@ def test_a_steady_queue_is_served_in_arrival_order_and_reported_beside_erlang_c(
     # minute, so bench/simulation_erlang_c.py measures that. The order of calls needs no statistics.
     servers, load, citizens, warm_up = 2, 0.5, 300, 30
     scenario = mmc(servers=servers, load=load, citizens=citizens, warm_up=warm_up)
-    with throwaway_database() as database:
-        outcome = Simulation(scenario, database=database, seed=7).run()
-        served = served_tickets(database, outcome=outcome)
-        results = summarise(outcome, scenario=scenario, database=database, seed=7, warm_up=warm_up)
+    with on_database(scenario, seed=7) as (outcome, _):
+        served = outcome.served
+        results = summarise(outcome, scenario=scenario, seed=7, warm_up=warm_up)
     # One service, equal weights, no priorities: the policy must call strictly in order of arrival.
     calls = sorted(served, key=lambda ticket: (ticket.called_s, ticket.arrived_s))
     assert [c.arrived_s for c in calls] == sorted(c.arrived_s for c in calls)
@@ -241,11 +242,12 @@ def test_remote_tickets_keep_people_out_of_the_hall_until_their_turn_is_near() -
 
 def test_a_remote_ticket_is_called_only_after_its_holder_checked_in_at_the_kiosk() -> None:
     remote_day = {**SMALL_DAY, "remote": {"share": 1.0, "notify_lead_min": 5, "travel_min": [2, 5]}}
-    with throwaway_database() as database:
-        Simulation(Scenario.model_validate(remote_day), database=database, seed=3).run()
-        with database.read() as session:
-            events = session.exec(select(Event.ticket_id, Event.type).order_by(col(Event.seq))).all()
-            remote = set(session.exec(select(Ticket.id).where(Ticket.channel == "remote")).all())
+    with (
+        on_database(Scenario.model_validate(remote_day), seed=3) as (_, database),
+        database.read() as session,
+    ):
+        events = session.exec(select(Event.ticket_id, Event.type).order_by(col(Event.seq))).all()
+        remote = set(session.exec(select(Ticket.id).where(Ticket.channel == "remote")).all())
     checked_in = [ticket for ticket, kind in events if kind == "checked_in"]
     called_first = [ticket for ticket, kind in events if kind == "called" and ticket in remote]
     assert remote and sorted(checked_in) == sorted(remote) == sorted(called_first)
@@ -257,9 +259,8 @@ def test_a_remote_ticket_is_called_only_after_its_holder_checked_in_at_the_kiosk
 def test_bookings_fill_each_slot_up_to_its_places_and_move_the_rest_later() -> None:
     booked_day = {**SMALL_DAY, "booking": {"share": 1.0, "slot_min": 30}}
     scenario = Scenario.model_validate(booked_day)
-    with throwaway_database() as database:
-        outcome = Simulation(scenario, database=database, seed=3).run()
-        results = summarise(outcome, scenario=scenario, database=database, seed=3, warm_up=0)
+    with on_database(scenario, seed=3) as (outcome, database):
+        results = summarise(outcome, scenario=scenario, seed=3, warm_up=0)
         with database.read() as session:
             slots = session.exec(
                 select(Ticket.appointment_at).where(Ticket.service_id == outcome.service_ids["CR"])
@@ -289,12 +290,13 @@ def test_places_by_demand_keep_bookings_out_of_the_hour_walk_ins_fill() -> None:
 
     def per_slot(places: str) -> Counter[float]:
         day = {**busy, "booking": {"share": 0.5, "slot_min": 30, "places": places}}
-        with throwaway_database() as database:
-            outcome = Simulation(Scenario.model_validate(day), database=database, seed=3).run()
-            with database.read() as session:
-                slots = session.exec(
-                    select(Ticket.appointment_at).where(Ticket.service_id == outcome.service_ids["CR"])
-                ).all()
+        with (
+            on_database(Scenario.model_validate(day), seed=3) as (outcome, database),
+            database.read() as session,
+        ):
+            slots = session.exec(
+                select(Ticket.appointment_at).where(Ticket.service_id == outcome.service_ids["CR"])
+            ).all()
         return Counter(slot.timestamp() for slot in slots if slot is not None)
 
     flat, demand = per_slot("flat"), per_slot("demand")
@@ -485,3 +487,45 @@ def test_several_days_print_each_figure_with_its_95_percent_interval(
     mean, half = interval_95(waits)
     assert results["mean"]["mean_wait_min"] == {"mean": round(mean, 3), "ci95": round(half or 0, 3)}
     assert f"mean_wait_min {round(mean, 3):g} ± {round(half or 0, 3):g}" in printed
+
+
+# --- how sure a run is ------------------------------------------------------------------------------
+
+
+def test_mser5_drops_the_start_that_is_not_yet_the_steady_state() -> None:
+    rng = random.Random(1)
+    start = [100.0 - i / 3 for i in range(300)]  # a queue that drains from a crowd over 300 citizens
+    steady = [rng.gauss(0.0, 5.0) for _ in range(3000)]
+    cut = mser5(start + steady)
+    assert 250 <= cut <= 400
+    assert mser5(steady) < 100  # nothing to drop where the run starts steady
+
+
+def fcfs_mmc_waits(*, servers: int, load: float, customers: int, rng: random.Random) -> list[float]:
+    """Waits in an M/M/c queue served first come, first served (the Kiefer-Wolfowitz recursion: each
+    customer takes the counter that frees first), independent of the simulator and its database."""
+    mean_s = 300.0
+    free_at = [0.0] * servers
+    now, waits = 0.0, []
+    for _ in range(customers):
+        now += rng.expovariate(load * servers / mean_s)
+        soonest = min(range(servers), key=free_at.__getitem__)
+        start = max(now, free_at[soonest])
+        waits.append(start - now)
+        free_at[soonest] = start + rng.expovariate(1 / mean_s)
+    return waits
+
+
+def test_the_interval_of_one_run_covers_erlang_c_in_about_95_percent_of_runs() -> None:
+    # M/M/2 at 70%: 40 runs of 20,000 customers, each cut by MSER-5 and given its batch-means
+    # interval. Were the intervals too narrow (batches too short to be independent), far fewer
+    # than 95% would hold the true mean; 35 of 40 is 2.2 standard deviations below 38.
+    truth = erlang_c_wait(0.7 * 2 / 300, 1 / 300, 2)
+    covered = 0
+    for seed in range(40):
+        waits = fcfs_mmc_waits(servers=2, load=0.7, customers=20_000, rng=random.Random(seed))
+        kept = waits[mser5(waits) :]
+        mean, half, batches = batch_means(kept)
+        assert half is not None and batches >= 8
+        covered += abs(mean - truth) <= half
+    assert 35 <= covered <= 40

@@ -1,4 +1,4 @@
-"""What a run found, read back from the tickets the engine wrote: waits, utilisation, the hall."""
+"""What a run found, read back from the tickets the engine recorded: waits, utilisation, the hall."""
 
 from __future__ import annotations
 
@@ -6,99 +6,24 @@ import bisect
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlmodel import col
-
-from config.db import Database
-from queueing.models import Ticket
 from queueing.tickets import Channel
 from queueing.waits import MIN_PROMISE_S
 from scheduling.erlang import erlang_c_wait
+from scheduling.simulation.engine import Served
+from scheduling.simulation.intervals import batch_means, mser5
 from scheduling.simulation.run import Outcome, Prediction, Trace
 from scheduling.simulation.scenario import Scenario, instability, offered_loads
 
 WITHIN_S = 20 * 60
-BATCHES = 20  # batch means: the standard error of a mean wait whose samples are correlated
-
-
-@dataclass(frozen=True)
-class Served:
-    """One citizen as the engine recorded them."""
-
-    ticket_id: int
-    centre_id: int
-    service_id: int
-    channel: str
-    arrived_s: float
-    called_s: float
-    started_s: float | None
-    ended_s: float | None
-    counter_id: int | None
-    appointment_s: float | None
-
-
-def served_tickets(database: Database, *, outcome: Outcome) -> list[Served]:
-    """Every called ticket of the run, in order of issue (ticket id)."""
-
-    def seconds(moment: datetime) -> float:
-        return (moment - outcome.start).total_seconds()
-
-    rows: list[Served] = []
-    with database.read() as session:
-        tickets = session.execute(
-            select(
-                col(Ticket.id),
-                col(Ticket.centre_id),
-                col(Ticket.service_id),
-                col(Ticket.channel),
-                col(Ticket.arrived_at),
-                col(Ticket.call_times),
-                col(Ticket.started_at),
-                col(Ticket.ended_at),
-                col(Ticket.counter_id),
-                col(Ticket.appointment_at),
-            )
-            .where(col(Ticket.centre_id).in_(list(outcome.centre_ids.values())))
-            .order_by(col(Ticket.id))
-        ).all()
-    for (
-        ticket_id,
-        centre_id,
-        service_id,
-        channel,
-        arrived,
-        calls,
-        started,
-        ended,
-        counter_id,
-        appointment,
-    ) in tickets:
-        if not calls:
-            continue
-        rows.append(
-            Served(
-                ticket_id=ticket_id or 0,
-                centre_id=centre_id,
-                service_id=service_id,
-                channel=channel,
-                arrived_s=seconds(arrived),
-                called_s=seconds(datetime.fromisoformat(calls[0])),
-                started_s=seconds(started) if started else None,
-                ended_s=seconds(ended) if ended else None,
-                counter_id=counter_id,
-                appointment_s=seconds(appointment) if appointment else None,
-            )
-        )
-    return rows
 
 
 def wait_figures(waits: Sequence[float]) -> dict[str, float | int | None]:
-    """Count, mean, p90, max, share within 20 minutes, and the mean's standard error (batch means)."""
+    """Count, mean, p90, max, share within 20 minutes, and the half-width of the mean's 95% interval
+    (batch means: the waits of one run are correlated)."""
     if not waits:
         return {"served": 0}
     ordered = sorted(waits)
@@ -109,37 +34,8 @@ def wait_figures(waits: Sequence[float]) -> dict[str, float | int | None]:
         "p90_wait_s": p90,
         "max_wait_s": ordered[-1],
         "within_20_min": sum(1 for w in waits if w <= WITHIN_S) / len(waits),
-        "mean_wait_se_s": batch_standard_error(waits),
+        "mean_wait_ci95_s": batch_means(waits)[1],
     }
-
-
-# Student's t, 97.5th percentile, for 1 to 30 degrees of freedom: the half-width of a 95% interval
-# over independent runs is t × s / √n. Past 30 the value for 30 is kept (2.042 against 1.96 in the
-# limit): an interval a little wider than it need be, never narrower.
-T_975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
-
-
-def interval_95(values: Sequence[float]) -> tuple[float, float | None]:
-    """The mean of independent replications (runs with different seeds) and the half-width of its
-    95% confidence interval (None from a single run)."""
-    mean = statistics.fmean(values)
-    if len(values) < 2:
-        return mean, None
-    t = T_975[min(len(values) - 1, len(T_975)) - 1]
-    return mean, t * statistics.stdev(values) / math.sqrt(len(values))
-
-
-def batch_standard_error(values: Sequence[float], *, batches: int = BATCHES) -> float | None:
-    """The standard error of the mean of a correlated series, from the spread of its batch means."""
-    size = len(values) // batches
-    if size < 2:
-        return None
-    means = [statistics.fmean(values[i * size : (i + 1) * size]) for i in range(batches)]
-    return statistics.stdev(means) / math.sqrt(batches)
 
 
 def sampled(trace: Trace, *, step_s: float, end_s: float, codes: Sequence[str]) -> dict[str, Any]:
@@ -154,11 +50,13 @@ def sampled(trace: Trace, *, step_s: float, end_s: float, codes: Sequence[str]) 
     }
 
 
-def summarise(
-    outcome: Outcome, *, scenario: Scenario, database: Database, seed: int, warm_up: int
-) -> dict[str, Any]:
-    """The run's results as plain data (the JSON of `dor simulate --json`)."""
-    tickets = served_tickets(database, outcome=outcome)
+def summarise(outcome: Outcome, *, scenario: Scenario, seed: int, warm_up: int | None) -> dict[str, Any]:
+    """The run's results as plain data (the JSON of `dor simulate --json`). A stationary run drops
+    its first `warm_up` citizens, or (None) as many as MSER-5 finds still under the empty start."""
+    tickets = outcome.served
+    warm_up_rule = "given"
+    if warm_up is None:
+        warm_up, warm_up_rule = mser5([t.called_s - t.arrived_s for t in tickets]), "MSER-5"
     measured = tickets[warm_up:]
     walk_ins = [t for t in measured if t.channel != Channel.APPOINTMENT]
 
@@ -188,11 +86,13 @@ def summarise(
     results: dict[str, Any] = {
         "scenario": scenario.name,
         "seed": seed,
+        "engine": outcome.engine,
         "mode": "day" if scenario.day is not None else "stationary",
         "start": _clock(outcome.start, scenario),
         "end": _clock(outcome.start + timedelta(seconds=outcome.end_s), scenario),
         "citizens": outcome.arrived,
         "warm_up": warm_up,
+        "warm_up_rule": warm_up_rule,
         "measured": len(measured),
         "walk_ins": wait_figures([waited(t) for t in walk_ins]),
         # Everyone called, bookings from their slot's start (or their arrival, if later): the wait
@@ -310,7 +210,7 @@ def stability(scenario: Scenario, trace: Trace, *, until_s: float) -> dict[str, 
     }
 
 
-def erlang_comparison(scenario: Scenario, walk_ins: dict[str, Any]) -> dict[str, float] | None:
+def erlang_comparison(scenario: Scenario, walk_ins: dict[str, Any]) -> dict[str, Any] | None:
     """Erlang C's mean wait beside the simulated one, when the scenario is an M/M/c queue."""
     if (
         scenario.stationary is None
@@ -327,16 +227,16 @@ def erlang_comparison(scenario: Scenario, walk_ins: dict[str, Any]) -> dict[str,
     arrival_rate = spec.walk_ins_per_hour[0] / 3600
     predicted = erlang_c_wait(arrival_rate, 1 / spec.mean_service_s, servers)
     simulated = float(walk_ins["mean_wait_s"])
-    se = walk_ins.get("mean_wait_se_s")
-    comparison = {
+    half = walk_ins.get("mean_wait_ci95_s")
+    comparison: dict[str, Any] = {
         "servers": servers,
         "load": arrival_rate * spec.mean_service_s / servers,
         "predicted_mean_wait_s": predicted,
         "simulated_mean_wait_s": simulated,
         "relative_error": (simulated - predicted) / predicted,
     }
-    if se:
-        comparison["standard_errors_off"] = (simulated - predicted) / float(se)
+    if half:
+        comparison["within_interval"] = abs(simulated - predicted) <= float(half)
     return comparison
 
 

@@ -1,11 +1,11 @@
 """The discrete-event loop: citizens arrive and counters work on a virtual clock, and every step is a
-real transaction of the real engine (issue_ticket, CounterDesk.call_next/start/finish/pause/resume,
-the balancer's round, the queue SMS, the centre recommendations).
+command of an engine (scheduling/simulation/engine.py): the real one on a database, or the same
+decisions in memory.
 
 The simulator decides only what the world does: when people come, how long a service takes, when an
 agent goes on a break, who follows advice, how long the way to the hall takes. Who is called next is
-always the engine's answer (queue_heads + choose_next), and the waits reported are read back from the
-tickets the engine wrote.
+always the engine's answer (the policy's choice), and the waits reported are read back from the
+tickets the engine recorded.
 
 `Simulation` is one class over one run's state, longer than the house's ~400 lines: the handlers of
 arrivals, calls, breaks, advice and SMS change the same queues and clocks, and reading them side by
@@ -25,35 +25,18 @@ from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
-
-from config.db import Database
-from config.sql import id_of
-from organisation.models import Centre, CentreService, Counter, CounterService, QueueRole, Service, Staff
-from queueing.counters import find_counter
-from queueing.engine import CounterDesk, check_in_ticket, issue_ticket
-from queueing.models import Ticket
-from queueing.notifications import QueueNotices, notify_called, notify_near
-from queueing.policy import PolicyConfig, Priority
-from queueing.service import centre_status
-from queueing.tickets import Channel, estimate_wait_s, open_counters_serving
-from queueing.waits import Standing, WaitModel, newcomer_standing, wait_model
-from scheduling.balancer import balance_centre
-from scheduling.balancing import BalanceRules
+from queueing.policy import Priority
+from queueing.tickets import estimate_wait_s
 from scheduling.capacity import capacity, places_by_demand
-from scheduling.recommendations import centre_options, rank
+from scheduling.recommendations import rank
+from scheduling.simulation.database_engine import DatabaseEngine
+from scheduling.simulation.engine import Engine, Issued, Layout, Served
 from scheduling.simulation.scenario import Scenario, ServiceSpec, local_time, rate_at
-from sms_gateway.models import SmsMessage
 
 Progress = Callable[[int, int], None]  # (citizens arrived so far, citizens expected)
 STATIONARY_START = datetime(2026, 11, 29, 0, 0, tzinfo=UTC)
-KIOSK = "device:simulated-kiosk"
 PRIORITIES = (Priority.ELDERLY, Priority.DISABLED, Priority.PREGNANT)
-NO_SIGN_IN = "!"  # matches no password: nobody signs in as a simulated agent
 ROLLING = 10
-GRACE = timedelta(minutes=30)  # DOR_REMOTE_CHECK_IN_GRACE_S: later than this after the SMS, to the back
-# The SMS after which a remote citizen sets off for the hall.
-COME_NOW = ("turn_near", "turn_near_check_in", "called")
 
 
 def _stream(seed: int, name: str) -> random.Random:
@@ -147,8 +130,10 @@ class Trace:
 
 @dataclass
 class Outcome:
-    """What a run leaves behind besides the tickets in the database."""
+    """What a run leaves behind: the tickets the engine served, and what the simulator saw."""
 
+    engine: str
+    served: list[Served]
     start: datetime
     end_s: float
     centre_ids: dict[str, int]
@@ -169,22 +154,20 @@ class Outcome:
 
 
 class Simulation:
-    """One run of a scenario against a migrated, empty database."""
+    """One run of a scenario on an engine that holds no tickets yet."""
 
     def __init__(
         self,
         scenario: Scenario,
         *,
-        database: Database,
+        engine: Engine,
         seed: int,
-        policy: PolicyConfig | None = None,
         citizens: int | None = None,
         progress: Progress | None = None,
     ) -> None:
         self.scenario = scenario
-        self.db = database
+        self.engine = engine
         self.seed = seed
-        self.policy = policy or PolicyConfig()
         self.limit = citizens or (scenario.stationary.citizens if scenario.stationary else 0)
         self.progress = progress
         self.specs = {s.code: s for s in scenario.service}
@@ -197,16 +180,7 @@ class Simulation:
         self.arrived = self.booked = self.no_shows = self.balancer_moves = self.advised_away = 0
         self.travel_s = 0.0
         self.changed, self.last_moves = True, 0  # since the balancer's last round
-        self.rules = BalanceRules(
-            boost_above_s=scenario.balancer.boost_above_s, release_below_s=scenario.balancer.release_below_s
-        )
-        self.notices = QueueNotices(
-            ahead=scenario.remote.notify_ahead,
-            policy=self.policy,
-            lead_s=scenario.remote.notify_lead_min * 60,
-        )
         self.remote: dict[int, Away] = {}  # remote ticket id -> where its citizen is
-        self.last_sms = 0
         self.service_s: dict[int, float] = {}  # waiting ticket id -> how long its service will take
         self.predictions: dict[int, Prediction] = {}  # walk-in ticket id -> what was predicted
         self.recent_waits: defaultdict[tuple[int, str], deque[float]] = defaultdict(
@@ -229,8 +203,7 @@ class Simulation:
             self.intake_end = None
         self.desks: list[Desk] = []
         self.trait_rngs: dict[tuple[int, str], random.Random] = {}
-        self.centre_ids: list[int] = []
-        self.service_ids: dict[str, int] = {}
+        self.layout = Layout([], {}, {})
 
     # --- the world ---------------------------------------------------------------------------------
 
@@ -385,181 +358,79 @@ class Simulation:
     # --- setting up the centres -------------------------------------------------------------------
 
     def _build_centres(self) -> None:
-        scenario = self.scenario
-        hours: dict[str, list[list[str]]] = {}
-        timezone = "Asia/Damascus"
-        if scenario.day is not None:
-            weekday = scenario.day.date.strftime("%a").lower()
-            hours = {weekday: [[scenario.day.opens, scenario.day.closes]]}
-            timezone = scenario.day.timezone
-        with self.db.write() as session:
-            for index, spec in enumerate(scenario.service):
-                service = Service(
-                    code=spec.code,
-                    prefix=spec.prefix or chr(ord("A") + index),
-                    name_ar=spec.code,
-                    name_en=spec.code,
-                    mean_service_s=round(spec.mean_service_s),
-                )
-                session.add(service)
-                session.flush()
-                self.service_ids[spec.code] = id_of(service)
-            for index, centre_spec in enumerate(self.centres):
-                centre = Centre(
-                    code=centre_spec.code,
-                    name_ar="مركز محاكاة",
-                    name_en=f"Simulated centre {centre_spec.code}",
-                    governorate="Damascus",
-                    latitude=centre_spec.latitude,
-                    longitude=centre_spec.longitude,
-                    timezone=timezone,
-                    opening_hours=hours,
-                    auto_balance=scenario.balancer.mode == "apply",
-                    remote_check_in=scenario.remote.check_in,
-                )
-                session.add(centre)
-                session.flush()
-                self.centre_ids.append(id_of(centre))
-                session.add_all(
-                    CentreService(centre_id=id_of(centre), service_id=service_id)
-                    for service_id in self.service_ids.values()
-                )
-                self._build_counters(session, index, centre)
+        """The engine builds the centres; the simulator keeps its view of each counter and the
+        agents' breaks."""
+        self.layout = self.engine.build(now=self.start)
+        for index, centre in enumerate(self.centres):
+            number = 0
+            for counter_spec in self.scenario.counters_of(centre.code):
+                for _ in range(counter_spec.count):
+                    number += 1
+                    services = frozenset(counter_spec.services) | frozenset(counter_spec.backups)
+                    self.desks.append(Desk(index, number, services, frozenset(counter_spec.backups)))
+                    for begin, end in counter_spec.breaks:
+                        self._schedule_break(len(self.desks) - 1, begin, end)
 
-    def _build_counters(self, session: Session, index: int, centre: Centre) -> None:
-        zone = ZoneInfo(centre.timezone)
-        number = 0
-        for counter_spec in self.scenario.counters_of(centre.code):
-            for _ in range(counter_spec.count):
-                number += 1
-                counter = Counter(centre_id=id_of(centre), number=number, label=f"Counter {number}")
-                agent = Staff(
-                    username=f"sim-agent-{centre.code}-{number}", password_hash=NO_SIGN_IN, role="agent"
-                )
-                session.add_all([counter, agent])
-                session.flush()
-                roles = [(counter_spec.services, QueueRole.MAIN), (counter_spec.backups, QueueRole.BACKUP)]
-                for weights, role in roles:
-                    session.add_all(
-                        CounterService(
-                            counter_id=id_of(counter),
-                            service_id=self.service_ids[code],
-                            weight=weight,
-                            role=role,
-                        )
-                        for code, weight in weights.items()
-                    )
-                desk = Desk(
-                    index,
-                    number,
-                    frozenset(counter_spec.services) | frozenset(counter_spec.backups),
-                    frozenset(counter_spec.backups),
-                )
-                self.desks.append(desk)
-                key = len(self.desks) - 1
-                CounterDesk(
-                    session, centre=centre, counter=counter, actor=self._actor(desk), now=self.start
-                ).open(agent_id=id_of(agent))
-                for begin, end in counter_spec.breaks:
-                    assert self.scenario.day is not None
-                    at = datetime.combine(self.scenario.day.date, local_time(begin), zone)
-                    until = datetime.combine(self.scenario.day.date, local_time(end), zone)
-                    offset = (at.astimezone(UTC) - self.start).total_seconds()
-                    self._push(offset, Kind.BREAK_START, (key, (until - at).total_seconds()))
-
-    def _actor(self, desk: Desk) -> str:
-        return f"staff:sim-agent-{self.centres[desk.centre].code}-{desk.number}"
+    def _schedule_break(self, key: int, begin: str, end: str) -> None:
+        day = self.scenario.day
+        assert day is not None  # breaks are centre-local times of a day
+        zone = ZoneInfo(day.timezone)
+        at = datetime.combine(day.date, local_time(begin), zone)
+        until = datetime.combine(day.date, local_time(end), zone)
+        offset = (at.astimezone(UTC) - self.start).total_seconds()
+        self._push(offset, Kind.BREAK_START, (key, (until - at).total_seconds()))
 
     def _label(self, desk: Desk) -> str:
         return (
             str(desk.number) if len(self.centres) == 1 else f"{self.centres[desk.centre].code}/{desk.number}"
         )
 
-    # --- the engine, one transaction per action ---------------------------------------------------
+    def _database(self) -> DatabaseEngine:
+        """The engine, for what only the database engine simulates (remote tickets, advice)."""
+        assert isinstance(self.engine, DatabaseEngine), "remote tickets and advice need the database engine"
+        return self.engine
 
-    def _desk(self, session: Session, desk: Desk, now: float) -> CounterDesk:
-        centre = session.get(Centre, self.centre_ids[desk.centre])
-        counter = find_counter(session, centre_id=self.centre_ids[desk.centre], number=desk.number, lock=True)
-        assert centre is not None and counter is not None
-        return CounterDesk(
-            session, centre=centre, counter=counter, actor=self._actor(desk), now=self._at(now)
-        )
+    # --- the engine's commands --------------------------------------------------------------------
 
     def _issue(self, now: float, arrival: Arrival) -> None:
-        with self.db.write() as session:
-            centre = session.get(Centre, self.centre_ids[arrival.centre])
-            service = session.get(Service, self.service_ids[arrival.service])
-            assert centre is not None and service is not None
-            booked, remote = arrival.appointment_at is not None, arrival.travel_s is not None
-            channel = Channel.APPOINTMENT if booked else (Channel.REMOTE if remote else Channel.KIOSK)
-            # As the ticket API does: a walk-in's promise is worked out before the issue.
-            model = place = None
-            if not booked:
-                model = wait_model(session, centre=centre, now=self._at(now))
-                place = newcomer_standing(
-                    session,
-                    model=model,
-                    service_id=id_of(service),
-                    priority=arrival.priority,
-                    policy=self.policy,
-                    now=self._at(now),
-                )
-            ticket = issue_ticket(
-                session,
-                centre=centre,
-                service=service,
-                channel=channel,
-                actor=KIOSK,
-                now=self._at(now),
-                priority=arrival.priority,
-                phone=f"+9639{len(self.remote) + 1:08d}" if remote else None,
-                appointment_at=self._at(arrival.appointment_at)
-                if arrival.appointment_at is not None
-                else None,
-                # A stationary run goes on day and night; a day scenario meets the centre's real hours.
-                ignore_hours=self.intake_end is None,
-                predicted_wait_s=place.forecast.typical_s if place else None,
+        remote = arrival.travel_s is not None
+        issued = self.engine.issue(
+            now=self._at(now),
+            centre=arrival.centre,
+            service=arrival.service,
+            priority=arrival.priority,
+            appointment_at=self._at(arrival.appointment_at) if arrival.appointment_at is not None else None,
+            phone=f"+9639{len(self.remote) + 1:08d}" if remote else None,
+        )
+        if remote:
+            assert arrival.travel_s is not None and arrival.walk_in_s is not None
+            self.remote[issued.ticket_id] = Away(
+                arrival.centre, arrival.service, arrival.travel_s, arrival.walk_in_s
             )
-            if arrival.travel_s is not None:
-                assert arrival.walk_in_s is not None
-                self.remote[id_of(ticket)] = Away(
-                    arrival.centre, arrival.service, arrival.travel_s, arrival.walk_in_s
-                )
-            self.service_s[id_of(ticket)] = arrival.service_s
-            if model is not None and place is not None:  # the forecast the citizen is shown, and others
-                self._predict(session, centre, ticket, arrival, model, place)
-            if self.remote:  # as the ticket API does: a remote ticket may already be near its turn
-                notify_near(
-                    session, centre=centre, service_id=id_of(service), notices=self.notices, now=self._at(now)
-                )
+        self.service_s[issued.ticket_id] = arrival.service_s
+        if issued.standing is not None:  # the forecast the citizen is shown, and others
+            self._predict(arrival, issued)
         self.waiting[arrival.centre][arrival.service] += 1
-        if arrival.travel_s is None:
+        if not remote:
             self.in_hall[arrival.centre] += 1
         self._set_off(now)
 
-    def _predict(
-        self,
-        session: Session,
-        centre: Centre,
-        ticket: Ticket,
-        arrival: Arrival,
-        model: WaitModel,
-        place: Standing,
-    ) -> None:
+    def _predict(self, arrival: Arrival, issued: Issued) -> None:
         """The engine's forecast for a new walk-in, and the simpler predictors to compare it with."""
-        spec, service_id = self.specs[arrival.service], ticket.service_id
-        own = [d for d in model.desks if service_id in d.own]
-        idle = sum(1 for d in own if d.idle)
-        counters = open_counters_serving(session, centre_id=id_of(centre), service_id=service_id)
+        assert issued.standing is not None
+        spec, place = self.specs[arrival.service], issued.standing
         waits = self.recent_waits[arrival.centre, arrival.service]
-        self.predictions[id_of(ticket)] = Prediction(
+        own = issued.ready_own
+        self.predictions[issued.ticket_id] = Prediction(
             learned=place.forecast.typical_s,
             low=place.forecast.low_s,
             high=place.forecast.high_s,
             plain=estimate_wait_s(
-                ahead=place.ahead, open_counters=counters, mean_service_s=round(spec.mean_service_s)
+                ahead=place.ahead,
+                open_counters=issued.open_counters,
+                mean_service_s=round(spec.mean_service_s),
             ),
-            oracle=max(0, place.ahead + 1 - idle) * spec.mean_service_s / len(own) if own else None,
+            oracle=max(0, place.ahead + 1 - issued.idle_own) * spec.mean_service_s / own if own else None,
             last_to_enter=waits[-1] if waits else None,
             rolling=statistics.fmean(waits) if waits else None,
         )
@@ -568,21 +439,12 @@ class Simulation:
         """Remote citizens whose "come now" SMS the engine just queued leave for the hall."""
         if not self.remote:
             return
-        with self.db.read() as session:
-            rows = session.exec(
-                select(SmsMessage.id, SmsMessage.dedupe_key).where(
-                    col(SmsMessage.id) > self.last_sms, col(SmsMessage.template).in_(COME_NOW)
-                )
-            ).all()
-        for message_id, key in rows:
-            self.last_sms = max(self.last_sms, message_id or 0)
-            away = self.remote.get(int(key.split(":")[1]))  # ticket:<id>:<kind>
+        for ticket_id in self._database().told_to_come():
+            away = self.remote.get(ticket_id)
             if away is not None and away.where == "home":
                 away.where = "travelling"
                 low, high = self.scenario.remote.travel_min
-                self._push(
-                    now + self.travel_rng.uniform(low, high) * 60, Kind.PRESENT, int(key.split(":")[1])
-                )
+                self._push(now + self.travel_rng.uniform(low, high) * 60, Kind.PRESENT, ticket_id)
 
     def _present(self, now: float, ticket_id: int) -> None:
         """A remote citizen reaches the hall: checks in at the kiosk and waits, or goes straight to
@@ -591,7 +453,7 @@ class Simulation:
         away.where = "here"
         self.in_hall[away.centre] += 1
         if self.scenario.remote.check_in:
-            self._check_in(now, ticket_id)
+            self._database().check_in(now=self._at(now), ticket_id=ticket_id)
             self._answer_arrival(now, away.centre, away.service)
             return
         desk = next((d for d in self.desks if d.awaiting == ticket_id), None)
@@ -599,47 +461,22 @@ class Simulation:
             desk.awaiting = None
             self._walk(now, desk)
 
-    def _check_in(self, now: float, ticket_id: int) -> None:
-        """Scans the remote ticket's QR at the kiosk, as the check-in route does."""
-        with self.db.write() as session:
-            ticket = session.get(Ticket, ticket_id)
-            assert ticket is not None
-            centre = session.get(Centre, ticket.centre_id)
-            assert centre is not None
-            check_in_ticket(
-                session, ticket=ticket, centre=centre, actor=KIOSK, now=self._at(now), grace=GRACE
-            )
-
     def _call(self, now: float, desk: Desk) -> bool:
         """The counter's agent presses next; False when the engine finds nobody for it."""
-        with self.db.write() as session:
-            centre_desk = self._desk(session, desk, now)
-            ticket = centre_desk.call_next(policy=self.policy)
-            if ticket is None:
-                return False
-            ticket_id = id_of(ticket)
-            code = next(c for c, i in self.service_ids.items() if i == ticket.service_id)
-            waited = None if ticket.appointment_at else now - (ticket.arrived_at - self.start).total_seconds()
-            if self.remote:  # as the counter API does
-                centre = centre_desk.centre
-                notify_called(
-                    session, centre=centre, ticket=ticket, counter_number=desk.number, now=self._at(now)
-                )
-                notify_near(
-                    session,
-                    centre=centre,
-                    service_id=ticket.service_id,
-                    notices=self.notices,
-                    now=self._at(now),
-                )
+        called = self.engine.call_next(now=self._at(now), counter=(desk.centre, desk.number))
+        if called is None:
+            return False
+        code = next(c for c, i in self.layout.service_ids.items() if i == called.service_id)
         self.waiting[desk.centre][code] -= 1
-        if waited is not None:  # a walk-in: what the last-to-enter and rolling predictors learn from
-            self.recent_waits[desk.centre, code].append(waited)
+        if not called.appointment:  # a walk-in: what the last-to-enter and rolling predictors learn from
+            self.recent_waits[desk.centre, code].append(
+                now - (called.arrived_at - self.start).total_seconds()
+            )
         desk.state, desk.serving_service = "walking", code
-        desk.service_s = self.service_s.pop(ticket_id)
+        desk.service_s = self.service_s.pop(called.ticket_id)
         self._set_off(now)
-        if ticket_id in self.remote and self.remote[ticket_id].where != "here":
-            desk.awaiting = ticket_id  # the agent waits for the citizen on the way
+        if called.ticket_id in self.remote and self.remote[called.ticket_id].where != "here":
+            desk.awaiting = called.ticket_id  # the agent waits for the citizen on the way
         else:
             self._walk(now, desk)
         return True
@@ -651,15 +488,13 @@ class Simulation:
             self._start(now, desk)
 
     def _start(self, now: float, desk: Desk) -> None:
-        with self.db.write() as session:
-            self._desk(session, desk, now).start()
+        self.engine.start(now=self._at(now), counter=(desk.centre, desk.number))
         self.in_hall[desk.centre] -= 1
         desk.state = "serving"
         self._push(now + desk.service_s, Kind.FINISH, self.desks.index(desk))
 
     def _finish(self, now: float, desk: Desk) -> None:
-        with self.db.write() as session:
-            self._desk(session, desk, now).finish()
+        self.engine.finish(now=self._at(now), counter=(desk.centre, desk.number))
         self._free(now, desk)
 
     def _free(self, now: float, desk: Desk) -> None:
@@ -671,14 +506,12 @@ class Simulation:
         self._call(now, desk)
 
     def _pause(self, now: float, desk: Desk, length_s: float) -> None:
-        with self.db.write() as session:
-            self._desk(session, desk, now).pause(reason="break")
+        self.engine.pause(now=self._at(now), counter=(desk.centre, desk.number))
         desk.state, desk.pending_break_s, desk.paused_from = "paused", 0.0, now
         self._push(now + length_s, Kind.BREAK_END, self.desks.index(desk))
 
     def _resume(self, now: float, desk: Desk) -> None:
-        with self.db.write() as session:
-            self._desk(session, desk, now).resume()
+        self.engine.resume(now=self._at(now), counter=(desk.centre, desk.number))
         desk.paused_s += now - desk.paused_from
         self._free(now, desk)
 
@@ -686,16 +519,10 @@ class Simulation:
         """The balancer job's round at every centre, as the server's scheduler runs it every `every_s`.
 
         The plan depends only on the queues and counters: when nothing happened since a round that
-        planned no move, this one would plan none either, and is skipped to save the queries.
+        planned no move, this one would plan none either, and is skipped to save the work.
         """
         if self.changed or self.last_moves:
-            self.last_moves = 0
-            with self.db.write() as session:
-                for centre_id in self.centre_ids:
-                    centre = session.get(Centre, centre_id)
-                    assert centre is not None
-                    moves = balance_centre(session, centre=centre, rules=self.rules, now=self._at(now))
-                    self.last_moves += len(moves)
+            self.last_moves = self.engine.balance(now=self._at(now))
             self.balancer_moves += self.last_moves
             self.changed = False
         if self.queue:  # more is to happen: the job keeps running
@@ -705,16 +532,9 @@ class Simulation:
         """A walk-in who asks the recommendations from home (their own centre) and goes elsewhere:
         the arrival there and the extra way (s); None when their own centre is the best."""
         home = self.centres[arrival.centre]
-        with self.db.read() as session:
-            service = session.get(Service, self.service_ids[arrival.service])
-            assert service is not None
-            options = centre_options(
-                session,
-                service=service,
-                at=(home.latitude, home.longitude),
-                now=self._at(now),
-                always_open=self.intake_end is None,
-            )
+        options = self._database().options(
+            now=self._at(now), service=arrival.service, at=(home.latitude, home.longitude)
+        )
         best = rank(options, travel_s_per_km=self.scenario.advice.travel_s_per_km)[0]
         if best.centre == home.code:
             return None
@@ -727,9 +547,8 @@ class Simulation:
         return replace(arrival, centre=index, decided=True), travel
 
     def _close_all(self, now: float) -> None:
-        with self.db.write() as session:
-            for desk in self.desks:
-                self._desk(session, desk, now).close()
+        for desk in self.desks:
+            self.engine.close(now=self._at(now), counter=(desk.centre, desk.number))
 
     # --- the loop -----------------------------------------------------------------------------------
 
@@ -793,11 +612,13 @@ class Simulation:
         if self.progress is not None:
             self.progress(self.arrived, self.arrived)
         return Outcome(
+            engine=self.engine.name,
+            served=self.engine.served(start=self.start),
             start=self.start,
             end_s=now,
-            centre_ids={c.code: i for c, i in zip(self.centres, self.centre_ids, strict=True)},
-            service_ids=self.service_ids,
-            counter_ids={self._label(d): self._counter_id(d) for d in self.desks},
+            centre_ids={c.code: i for c, i in zip(self.centres, self.layout.centre_ids, strict=True)},
+            service_ids=self.layout.service_ids,
+            counter_ids={self._label(d): self.layout.counter_ids[d.centre, d.number] for d in self.desks},
             paused_s={self._label(d): d.paused_s for d in self.desks},
             trace=self.trace,
             arrived=self.arrived,
@@ -821,7 +642,10 @@ class Simulation:
             if (
                 arrival.walk_in_s is not None
                 and not self.scenario.remote.check_in
-                and self._wait_s(now, arrival) < self.notices.lead_s
+                and self._database().shown_wait_s(
+                    now=self._at(now), centre=arrival.centre, service=arrival.service
+                )
+                < self.scenario.remote.notify_lead_min * 60
             ):
                 # The remote page says the wait is shorter than the way, and a turn that comes before
                 # they do is lost: they simply go. (Where the place is kept until they check in, a
@@ -843,14 +667,6 @@ class Simulation:
         self._answer_arrival(now, arrival.centre, arrival.service)
         if self.progress is not None and self.arrived % 250 == 0:
             self.progress(self.arrived, expected)
-
-    def _wait_s(self, now: float, arrival: Arrival) -> int:
-        """The wait the centre's status shows for the service now (what the remote page shows)."""
-        with self.db.read() as session:
-            centre = session.get(Centre, self.centre_ids[arrival.centre])
-            assert centre is not None
-            status = centre_status(session, centre=centre, now=self._at(now), always_open=True)
-        return next(s.estimated_wait_s for s in status.services if s.code == arrival.service)
 
     def _next_citizen(self, after: float, code: str, centre: int, rng: random.Random) -> None:
         """Draws the walk-in of a service at a centre that comes next after `after`, and schedules
@@ -880,12 +696,6 @@ class Simulation:
             self._push(max(0.0, at - citizen.travel_s), Kind.ARRIVAL, citizen)
         else:
             self._push(at, Kind.ARRIVAL, citizen)
-
-    def _counter_id(self, desk: Desk) -> int:
-        with self.db.read() as session:
-            counter = find_counter(session, centre_id=self.centre_ids[desk.centre], number=desk.number)
-            assert counter is not None
-            return id_of(counter)
 
     def _answer_arrival(self, now: float, centre: int, service: str) -> None:
         """An idle counter of the centre that serves the service calls: one whose own queue it is

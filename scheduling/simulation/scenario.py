@@ -74,7 +74,9 @@ class DaySpec(_Strict):
 
 class StationarySpec(_Strict):
     citizens: int = Field(ge=1)
-    warm_up: int = Field(ge=0)  # the first citizens, whose waits start from an empty hall, not counted
+    # The first citizens, whose waits start from an empty hall, are not counted: this many, or by
+    # default as many as MSER-5 finds in the run's own waits (scheduling/simulation/intervals.py).
+    warm_up: int | None = Field(default=None, ge=0)
 
 
 class AppointmentSpec(_Strict):
@@ -277,7 +279,8 @@ def problems(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
             found.append((("centre", index), f"{centre.code} has no counters"))
     if scenario.stationary is not None and scenario.booking.share > 0:
         found.append((("booking", "share"), "bookings need slots: they belong to a [day] scenario"))
-    if scenario.stationary is not None and scenario.stationary.warm_up >= scenario.stationary.citizens:
+    warm_up = scenario.stationary.warm_up if scenario.stationary is not None else None
+    if scenario.stationary is not None and warm_up is not None and warm_up >= scenario.stationary.citizens:
         found.append((("stationary", "warm_up"), "the warm-up must be shorter than the run"))
     return found
 
