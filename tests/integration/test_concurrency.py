@@ -238,7 +238,7 @@ def _replay_policy(session: Session, centre_id: int, events: list[Event]) -> tup
     return wrong, choices
 
 
-def test_eight_agents_four_processes_two_thousand_tickets(backend: str, tmp_path: Path) -> None:
+def test_eight_agents_four_processes_a_thousand_tickets(backend: str, tmp_path: Path) -> None:
     # As a country runs Dor: PostgreSQL with the processes' events rung through one Redis of their own.
     with (
         prepared_database(backend, tmp_path) as prepared,
