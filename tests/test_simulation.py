@@ -96,8 +96,9 @@ def test_erlang_c_refuses_a_queue_that_never_settles() -> None:
 
 
 def test_a_steady_queue_is_served_in_arrival_order_and_reported_beside_erlang_c() -> None:
-    # Two counters at 50%, short: whether the waits match Erlang C's takes 2,000 citizens and half a
-    # minute, so bench/simulation_erlang_c.py measures that. The order of calls needs no statistics.
+    # Two counters at 50%, short, on the database engine: whether the waits match Erlang C's takes
+    # far more citizens, so bench/simulation_erlang_c.py measures that. The order of calls needs no
+    # statistics.
     servers, load, citizens, warm_up = 2, 0.5, 300, 30
     scenario = mmc(servers=servers, load=load, citizens=citizens, warm_up=warm_up)
     with on_database(scenario, seed=7) as (outcome, _):
