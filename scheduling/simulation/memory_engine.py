@@ -110,9 +110,8 @@ class _Centre:
     counters: list[_Counter] = field(default_factory=list)  # by id
     waiting: dict[int, dict[int, _Ticket]] = field(default_factory=dict)  # service -> tickets by id
     finished: deque[Completed] = field(default_factory=deque)  # oldest first
-    overtakers: deque[tuple[int, int]] = field(
-        default_factory=deque
-    )  # (arrived, service) of the last ARRIVALS
+    # (arrived, service) of the priority tickets and appointments of the last ARRIVALS.
+    overtakers: deque[tuple[int, int]] = field(default_factory=deque)
     promised: list[_Ticket] = field(default_factory=list)  # walk-ins promised >= MIN_PROMISE_S, by id
 
 
@@ -194,11 +193,7 @@ class MemoryEngine:
         return Issued(
             ticket.id,
             standing,
-            open_counters=sum(
-                1
-                for c in hall.counters
-                if c.is_open and c.roles.get(service_id, QueueRole.BACKUP) != QueueRole.BACKUP
-            ),
+            open_counters=sum(1 for c in hall.counters if c.is_open and service_id in c.own),
             ready_own=len(own),
             idle_own=sum(1 for c in own if c.holding is None),
         )
