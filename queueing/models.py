@@ -74,7 +74,8 @@ class Ticket(SQLModel, table=True):
     requeued_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     started_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     ended_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
-    # The wait predicted when it was issued (walk-ins): how far predictions are off calibrates them.
+    # The queue model's wait when it was issued (walk-ins), before calibration: how far the waits that
+    # came were from it calibrates later forecasts (queueing/prediction.py).
     predicted_wait_s: int | None = None
     # A remote ticket whose holder has not checked in at the hall yet: it keeps its place, uncalled.
     away: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})

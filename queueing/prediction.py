@@ -12,8 +12,10 @@ one to end, at the pace the counters are learned to serve the queue:
   there are few;
 - slowed by the people who will overtake it while it waits (priority classes and appointments),
   at the rate they came in the last half hour: that rate follows the hour's demand.
-The range comes from how far recent predictions at the centre were off (percentiles of actual /
-predicted); with too few of them, from the spread of a sum of exponential service times.
+The forecast then learns from its own errors: recent outcomes at the centre (actual / modelled
+wait) give the factor the typical wait is scaled by (their median: a wait is skewed, and the median
+is what minimises the typical miss) and the 80% range (their 8th and 92nd percentiles); with too few
+of them, the model's wait as it is, in the spread of a sum of exponential service times.
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ class Forecast:
     typical_s: int
     low_s: int
     high_s: int
+    # The queue model's wait before its recent errors scale it: what a ticket keeps, so that the
+    # outcomes calibrate the model and not a forecast already calibrated.
+    model_s: int
 
 
 class ServiceTimes:
@@ -145,19 +150,20 @@ def typical_wait_s(ahead: float, *, rate_per_s: float, overtakers_per_s: float, 
     return services / net
 
 
-def wait_range(typical_s: float, *, services: int, ratios: Sequence[float]) -> tuple[float, float]:
-    """The 80% range around a typical wait: from the recent actual / predicted ratios of the queue,
-    or, with fewer than MIN_RATIOS, from a sum of `services` exponential service ends (Gamma)."""
-    if typical_s <= 0:
-        return 0.0, 0.0
+def calibrated(model_s: float, *, services: int, ratios: Sequence[float]) -> tuple[float, float, float]:
+    """The typical wait and its 80% range for a modelled wait: scaled by the median and the 8th and
+    92nd percentiles of the recent actual / modelled ratios of the queue or, with fewer than
+    MIN_RATIOS, the model's wait with the range of a sum of `services` exponential service ends
+    (Gamma)."""
+    if model_s <= 0:
+        return 0.0, 0.0, 0.0
     if len(ratios) >= MIN_RATIOS:
         # The 8th and 92nd percentiles rather than the 10th and 90th: recent outcomes are those of
         # tickets already called, so the longest waits of the window are missing from them.
         cuts = statistics.quantiles(ratios, n=25, method="inclusive")
-        return typical_s * cuts[1], typical_s * cuts[-2]
-    return _gamma_quantile(0.1, max(services, 1), typical_s), _gamma_quantile(
-        0.9, max(services, 1), typical_s
-    )
+        return model_s * statistics.median(ratios), model_s * cuts[1], model_s * cuts[-2]
+    shape = max(services, 1)
+    return model_s, _gamma_quantile(0.1, shape, model_s), _gamma_quantile(0.9, shape, model_s)
 
 
 def _gamma_quantile(p: float, shape: int, mean: float) -> float:
@@ -181,8 +187,8 @@ def forecast(
     before = people_before(service_id, ahead, desks=desks, queues=queues)
     rate = service_rate(service_id, desks=desks, queues=queues, times=times)
     overtakers = queues[service_id].overtakers_per_s if service_id in queues else 0.0
-    typical = typical_wait_s(before, rate_per_s=rate, overtakers_per_s=overtakers, idle=idle)
-    if math.isinf(typical):  # no counter calls the queue now: as if one opened, free, this instant
-        typical = ahead * times.mean_s(service_id)
-    low, high = wait_range(typical, services=round(before) + 1 - idle, ratios=ratios)
-    return Forecast(round(typical), round(low), round(high))
+    model = typical_wait_s(before, rate_per_s=rate, overtakers_per_s=overtakers, idle=idle)
+    if math.isinf(model):  # no counter calls the queue now: as if one opened, free, this instant
+        model = ahead * times.mean_s(service_id)
+    typical, low, high = calibrated(model, services=round(before) + 1 - idle, ratios=ratios)
+    return Forecast(round(typical), round(low), round(high), round(model))

@@ -12,11 +12,11 @@ from queueing.prediction import (
     Desk,
     QueueState,
     ServiceTimes,
+    calibrated,
     forecast,
     people_before,
     service_rate,
     typical_wait_s,
-    wait_range,
 )
 
 CR, FS = 1, 2
@@ -90,14 +90,26 @@ def test_overtakers_slow_a_queue_down() -> None:
     assert typical_wait_s(0, rate_per_s=1 / 60, overtakers_per_s=0, idle=1) == 0  # a counter is free
 
 
-def test_the_range_follows_recent_outcomes_once_there_are_enough() -> None:
+def test_recent_outcomes_scale_the_forecast_and_set_its_range_once_there_are_enough() -> None:
     ratios = [0.5 + i / 100 for i in range(101)]  # 0.5 ... 1.5
-    low, high = wait_range(600, services=4, ratios=ratios)
+    typical, low, high = calibrated(600, services=4, ratios=ratios)
+    assert typical == pytest.approx(600 * 1.0)  # their median
     assert (low, high) == (pytest.approx(600 * 0.58), pytest.approx(600 * 1.42))  # 8th, 92nd percentiles
-    # Few outcomes: the spread of 4 service ends (Gamma), narrower with more ends to wait for.
-    low4, high4 = wait_range(600, services=4, ratios=ratios[:5])
-    low16, high16 = wait_range(600, services=16, ratios=[])
+    # A model that promised twice the waits that came is halved.
+    assert calibrated(600, services=4, ratios=[0.5] * 30)[0] == pytest.approx(300)
+    # Few outcomes: the model's wait as it is, in the spread of 4 service ends (Gamma), narrower
+    # with more ends to wait for.
+    typical4, low4, high4 = calibrated(600, services=4, ratios=ratios[:5])
+    typical16, low16, high16 = calibrated(600, services=16, ratios=[])
+    assert typical4 == typical16 == 600
     assert low4 < low16 < 600 < high16 < high4
+
+
+def test_a_forecast_keeps_the_model_s_wait_beside_the_calibrated_one() -> None:
+    times = ServiceTimes([], {CR: 180.0}, now_s=0)
+    desks = [Desk(1, {CR: 1.0}, idle=False)]
+    result = forecast(3, CR, desks=desks, queues=queues(3, 0), times=times, ratios=[2.0] * 30)
+    assert (result.model_s, result.typical_s) == (4 * 180, 2 * 4 * 180)
 
 
 def test_nobody_calling_the_queue_falls_back_to_the_configured_mean() -> None:

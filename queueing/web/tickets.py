@@ -117,7 +117,7 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
             phone=phone,
             language=body.language,
             ignore_hours=settings.always_open,
-            predicted_wait_s=place.forecast.typical_s,
+            predicted_wait_s=place.forecast.model_s,
         )
         if phone is not None:
             # A newcomer joins behind the others and brings nobody nearer: only its own turn may

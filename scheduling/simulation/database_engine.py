@@ -179,7 +179,7 @@ class DatabaseEngine:
                 appointment_at=appointment_at,
                 # A stationary run goes on day and night; a day scenario meets the centre's real hours.
                 ignore_hours=self.scenario.day is None,
-                predicted_wait_s=standing.forecast.typical_s if standing else None,
+                predicted_wait_s=standing.forecast.model_s if standing else None,
             )
             self.phones += phone is not None
             if self.phones:  # as the ticket API does: a remote ticket may already be near its turn

@@ -179,7 +179,7 @@ class MemoryEngine:
             standing = self._newcomer(hall, service_id, priority, now, now_us)
         candidate = Candidate(len(self.tickets) + 1, service_id, now, priority, appointment_at)
         channel = Channel.APPOINTMENT if appointment_at is not None else Channel.KIOSK
-        predicted = standing.forecast.typical_s if standing else None
+        predicted = standing.forecast.model_s if standing else None
         ticket = _Ticket(candidate.ticket_id, centre, channel, candidate, now_us, predicted)
         self.tickets.append(ticket)
         hall.waiting[service_id][ticket.id] = ticket
