@@ -150,18 +150,21 @@ def typical_wait_s(ahead: float, *, rate_per_s: float, overtakers_per_s: float, 
     return services / net
 
 
-def calibrated(model_s: float, *, services: int, ratios: Sequence[float]) -> tuple[float, float, float]:
-    """The typical wait and its 80% range for a modelled wait: scaled by the median and the 8th and
-    92nd percentiles of the recent actual / modelled ratios of the queue or, with fewer than
-    MIN_RATIOS, the model's wait with the range of a sum of `services` exponential service ends
-    (Gamma)."""
+def calibrated(
+    model_s: float, *, services: int, ratios: Sequence[float], scale: bool = True
+) -> tuple[float, float, float]:
+    """The typical wait and its 80% range for a modelled wait: scaled by the median (when `scale`)
+    and the 8th and 92nd percentiles of the recent actual / modelled ratios of the queue or, with
+    fewer than MIN_RATIOS, the model's wait with the range of a sum of `services` exponential
+    service ends (Gamma)."""
     if model_s <= 0:
         return 0.0, 0.0, 0.0
     if len(ratios) >= MIN_RATIOS:
         # The 8th and 92nd percentiles rather than the 10th and 90th: recent outcomes are those of
         # tickets already called, so the longest waits of the window are missing from them.
         cuts = statistics.quantiles(ratios, n=25, method="inclusive")
-        return model_s * statistics.median(ratios), model_s * cuts[1], model_s * cuts[-2]
+        typical = model_s * statistics.median(ratios) if scale else model_s
+        return typical, model_s * cuts[1], model_s * cuts[-2]
     shape = max(services, 1)
     return model_s, _gamma_quantile(0.1, shape, model_s), _gamma_quantile(0.9, shape, model_s)
 
@@ -190,5 +193,8 @@ def forecast(
     model = typical_wait_s(before, rate_per_s=rate, overtakers_per_s=overtakers, idle=idle)
     if math.isinf(model):  # no counter calls the queue now: as if one opened, free, this instant
         model = ahead * times.mean_s(service_id)
-    typical, low, high = calibrated(model, services=round(before) + 1 - idle, ratios=ratios)
+    # Only where counters back the queue up: how often they will be free for it is the model's one
+    # guess; elsewhere it is unbiased, and scaling it would add the outcomes' noise and lag.
+    backed_up = any(service_id in d.backups for d in desks)
+    typical, low, high = calibrated(model, services=round(before) + 1 - idle, ratios=ratios, scale=backed_up)
     return Forecast(round(typical), round(low), round(high), round(model))

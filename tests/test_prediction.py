@@ -105,11 +105,16 @@ def test_recent_outcomes_scale_the_forecast_and_set_its_range_once_there_are_eno
     assert low4 < low16 < 600 < high16 < high4
 
 
-def test_a_forecast_keeps_the_model_s_wait_beside_the_calibrated_one() -> None:
+def test_only_a_queue_that_counters_back_up_is_scaled_and_the_model_s_wait_is_kept() -> None:
     times = ServiceTimes([], {CR: 180.0}, now_s=0)
-    desks = [Desk(1, {CR: 1.0}, idle=False)]
-    result = forecast(3, CR, desks=desks, queues=queues(3, 0), times=times, ratios=[2.0] * 30)
-    assert (result.model_s, result.typical_s) == (4 * 180, 2 * 4 * 180)
+    alone = [Desk(1, {CR: 1.0}, idle=False)]
+    backed_up = [*alone, Desk(2, {FS: 1.0}, idle=False, backups={CR: 1.0})]  # busy with its own FS
+    late = [2.0] * 30  # recent waits came out twice as long as modelled
+    plain = forecast(3, CR, desks=alone, queues=queues(3, 1), times=times, ratios=late)
+    helped = forecast(3, CR, desks=backed_up, queues=queues(3, 1), times=times, ratios=late)
+    assert (plain.model_s, plain.typical_s) == (4 * 180, 4 * 180)
+    assert (helped.model_s, helped.typical_s) == (4 * 180, 2 * 4 * 180)
+    assert plain.high_s == helped.high_s == 2 * 4 * 180  # the range follows the outcomes either way
 
 
 def test_nobody_calling_the_queue_falls_back_to_the_configured_mean() -> None:
