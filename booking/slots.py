@@ -23,7 +23,7 @@ class SlotRules:
     # "demand": a slot's places also give way to the walk-ins its weekday brought in recent weeks,
     # keeping the counters at most `target_load` busy (scheduling/capacity.py, places_by_demand).
     places: str = "demand"
-    target_load: float = 0.8
+    target_load: float = 0.9
     history_weeks: int = 4
 
 

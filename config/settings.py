@@ -120,7 +120,7 @@ class Settings(BaseSettings):
     # "demand": each slot's places also give way to the walk-ins its weekday brought in the last
     # weeks, keeping the counters at most DOR_BOOKING_TARGET_LOAD busy; "flat": the share above only.
     booking_places: Literal["flat", "demand"] = "demand"
-    booking_target_load: float = Field(default=0.8, gt=0, le=1)
+    booking_target_load: float = Field(default=0.9, gt=0, le=1)
     booking_max_per_phone: int = Field(default=3, ge=1)
     booking_no_show_limit: int = Field(default=3, ge=1)
     booking_no_show_window_days: int = Field(default=90, ge=1)

@@ -55,3 +55,33 @@ class BalanceOut(BaseModel):
 
 class AutoBalanceIn(Strict):
     auto: bool
+
+
+class CounterPlanQuery(Strict):
+    weeks: int = Field(default=4, ge=1, le=52)  # the history the demand is read from
+
+
+class ServiceWorkOut(BaseModel):
+    service: str
+    # The service's work in counters kept busy while open: tickets x mean service time / open time.
+    counters_busy: float
+
+
+class PlannedCounterOut(BaseModel):
+    """A counter's planned queues, in the body `PUT …/counters/{counter}/services` takes, and now."""
+
+    counter: int
+    services: dict[str, float]
+    backups: dict[str, float]
+    now: dict[str, dict[str, float]] = Field(description='its queues now: {"services": …, "backups": …}')
+
+
+class CounterPlanOut(BaseModel):
+    """Each counter's own queue and backup, planned from the demand of the last weeks
+    (docs/scheduling.md, "Skill chains"); a recommendation, applied counter by counter."""
+
+    centre: str
+    weeks: int
+    tickets: int  # the tickets the demand was read from
+    demand: list[ServiceWorkOut]
+    counters: list[PlannedCounterOut]

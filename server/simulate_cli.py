@@ -40,9 +40,10 @@ def register(commands: Any) -> None:
     simulate.add_argument("--citizens", type=int, help="a stationary run of this many citizens instead")
     simulate.add_argument(
         "--variant",
-        choices=("given", "dedicated", "pooled"),
+        choices=("given", "dedicated", "pooled", "chain"),
         default="given",
-        help="dedicated: each counter keeps to its own queues; pooled: every counter calls every queue",
+        help="dedicated: each counter keeps to its own queues; pooled: every counter calls every queue; "
+        "chain: each counter its own queue and a backup, planned from the demand",
     )
     simulate.add_argument(
         "--set",
@@ -201,6 +202,9 @@ def means(runs: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
         add("everyone_mean_wait_min", results["everyone"].get("mean_wait_s", 0) / 60)
         add("remote_tickets", results.get("remote", {}).get("tickets"))
         add("booked_instead", results.get("booking", {}).get("booked_instead_of_walking_in"))
+        if "booking" in results:
+            add("booked_displacement_min", results["booking"]["mean_displacement_s"] / 60)
+        add("everyone_delay_min", results["delay"].get("mean_wait_s", 0) / 60)
         add("peak_hall", results["peak_hall"]["people"])
         prediction = results.get("prediction", {})
         for name, error in prediction.get("mean_absolute_error_s", {}).items():
@@ -267,7 +271,7 @@ def summary(results: dict[str, Any]) -> str:
         lines.append(
             f"bookings instead of walking in: {booking['booked_instead_of_walking_in']:,} (of the "
             f"{booking['share']:.0%} who tried), their slot on average "
-            f"{booking['mean_shift_s'] / 60:.1f} min after they would have come"
+            f"{booking['mean_displacement_s'] / 60:.1f} min from when they would have come"
         )
     everyone = results["everyone"]
     if everyone.get("served") and everyone["served"] != results["walk_ins"].get("served"):
@@ -275,6 +279,12 @@ def summary(results: dict[str, Any]) -> str:
             f"everyone called: {everyone['served']:,}, mean wait {everyone['mean_wait_s'] / 60:.1f} min "
             "(bookings from their slot), "
             f"{everyone['within_20_min']:.0%} within 20 min"
+        )
+    delay = results["delay"]
+    if delay.get("served") and delay != everyone:
+        lines.append(
+            f"from when they wanted to be served (a booking's delay to its slot included): mean "
+            f"{delay['mean_wait_s'] / 60:.1f} min, {delay['within_20_min']:.0%} within 20 min"
         )
     remote = results.get("remote")
     if remote:

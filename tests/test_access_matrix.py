@@ -237,6 +237,9 @@ MATRIX: dict[str, Row] = {
     "POST /api/v1/centres/{centre}/balance/auto": Row(
         MANAGERS, lambda w: ("POST", "/api/v1/centres/DAM-01/balance/auto", {"auto": True})
     ),
+    "GET /api/v1/centres/{centre}/counter-plan": Row(
+        MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/counter-plan", None)
+    ),
     "POST /api/v1/centres/{centre}/services/{service}/intake": Row(
         MANAGERS, lambda w: ("POST", "/api/v1/centres/DAM-01/services/CR/intake", {"open": False})
     ),

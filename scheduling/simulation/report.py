@@ -101,6 +101,19 @@ def summarise(outcome: Outcome, *, scenario: Scenario, seed: int, warm_up: int |
             [waited(t) for t in walk_ins]
             + [t.called_s - max(t.arrived_s, t.appointment_s or 0.0) for t in booked]
         ),
+        # Everyone called, counted from the moment they wanted to be served: a walk-in's wait (a
+        # remote ticket's from when they would have walked in); a booking's wait from its slot (or
+        # its arrival, if later), plus, for one made instead of walking in, how far its slot was
+        # from the time they would have come.
+        "delay": wait_figures(
+            [waited(t) for t in walk_ins]
+            + [
+                outcome.displaced_s.get(t.ticket_id, 0.0)
+                + t.called_s
+                - max(t.arrived_s, t.appointment_s or 0.0)
+                for t in booked
+            ]
+        ),
         "services": services,
         "appointments": {
             "booked": outcome.booked,
@@ -144,7 +157,8 @@ def summarise(outcome: Outcome, *, scenario: Scenario, seed: int, warm_up: int |
         results["booking"] = {
             "share": scenario.booking.share,
             "booked_instead_of_walking_in": outcome.booked_walk_ins,
-            "mean_shift_s": outcome.booking_shift_s / outcome.booked_walk_ins
+            # How far their slot was from the time they would have come (0 when it held it).
+            "mean_displacement_s": outcome.booking_displacement_s / outcome.booked_walk_ins
             if outcome.booked_walk_ins
             else 0.0,
         }

@@ -69,7 +69,8 @@ class Arrival:
     travel_s: float | None = None  # a remote ticket, taken this long before they would have walked in
     walk_in_s: float | None = None  # when they would have walked in (the arrival process's clock)
     service_s: float = 0.0  # how long their service will take
-    books: bool = False  # books a slot online instead of walking in (the booking pages)
+    wanted_s: float | None = None  # one who books instead of walking in: when they would have come
+    displaced_s: float = 0.0  # their booking: how far its slot is from then (0 when it holds it)
 
 
 @dataclass
@@ -147,10 +148,12 @@ class Outcome:
     balancer_moves: int
     predictions: dict[int, Prediction]
     would_walk_in: dict[int, float]  # remote ticket id -> when its holder would have walked in
+    displaced_s: dict[int, float]  # booking made instead of walking in -> its slot's displacement
     advised_away: int  # walk-ins the recommendations sent to another centre
     travel_s: float  # their extra way, in total
     booked_walk_ins: int  # walk-ins who booked a slot instead ([booking])
-    booking_shift_s: float  # how much later than they would have come their slots began, in total
+    # How far their slots were from the time they would have come (0 inside it), in total.
+    booking_displacement_s: float
 
 
 class Simulation:
@@ -182,6 +185,7 @@ class Simulation:
         self.changed, self.last_moves = True, 0  # since the balancer's last round
         self.remote: dict[int, Away] = {}  # remote ticket id -> where its citizen is
         self.service_s: dict[int, float] = {}  # waiting ticket id -> how long its service will take
+        self.displaced_s: dict[int, float] = {}  # booking instead of a walk-in -> its displacement
         self.predictions: dict[int, Prediction] = {}  # walk-in ticket id -> what was predicted
         self.recent_waits: defaultdict[tuple[int, str], deque[float]] = defaultdict(
             lambda: deque(maxlen=ROLLING)
@@ -191,7 +195,7 @@ class Simulation:
         self.booking_rng = _stream(seed, "bookings")
         # Bookable places left: (centre, service) -> per slot of the day, from opening.
         self.places: dict[tuple[int, str], list[int]] = {}
-        self.booked_walk_ins, self.booking_shift_s = 0, 0.0
+        self.booked_walk_ins, self.booking_displacement_s = 0, 0.0
         if scenario.day is not None:
             zone = ZoneInfo(scenario.day.timezone)
             opens = datetime.combine(scenario.day.date, local_time(scenario.day.opens), zone)
@@ -323,27 +327,33 @@ class Simulation:
         if slot < len(places) and places[slot] > 0:
             places[slot] -= 1
 
-    def _book(self, now: float, arrival: Arrival) -> bool:
-        """A citizen books the slot holding this moment, or the first later one with a place left,
-        and comes for it; False when no place is left that day (they walk in instead)."""
+    def _book(self, wanted: float, arrival: Arrival) -> bool:
+        """A citizen books, days ahead, the slot of the day nearest the time they want (the one
+        holding it, else the nearest earlier or later with a place left; the later on a tie) and
+        comes for it; False when no place is left that day (they walk in instead)."""
         slot_s = self.scenario.booking.slot_min * 60
         places = self.places[arrival.centre, arrival.service]
-        slot = int(now // slot_s)
-        while slot < len(places) and places[slot] == 0:
-            slot += 1
-        if slot >= len(places):
+
+        def away(k: int) -> float:
+            return max(0.0, k * slot_s - wanted, wanted - (k + 1) * slot_s)
+
+        free = [k for k, left in enumerate(places) if left > 0]
+        if not free:
             return False
+        slot = min(free, key=lambda k: (away(k), -k))
         places[slot] -= 1
         start = slot * slot_s
         self.booked += 1
         self.booked_walk_ins += 1
-        self.booking_shift_s += max(0.0, start - now)
+        displaced = away(slot)
+        self.booking_displacement_s += displaced
         if self.booking_rng.random() < self.scenario.booking.no_show_share:
             self.no_shows += 1
             return True
         early_s = self.scenario.appointments.early_min * 60
-        arrives = max(now, start - self.booking_rng.uniform(0, early_s))
-        self._push(arrives, Kind.ARRIVAL, replace(arrival, appointment_at=start, books=False))
+        arrives = max(0.0, start - self.booking_rng.uniform(0, early_s))
+        booked = replace(arrival, appointment_at=start, wanted_s=wanted, displaced_s=displaced)
+        self._push(arrives, Kind.ARRIVAL, booked)
         return True
 
     def _record(self, now: float) -> None:
@@ -407,6 +417,8 @@ class Simulation:
             self.remote[issued.ticket_id] = Away(
                 arrival.centre, arrival.service, arrival.travel_s, arrival.walk_in_s
             )
+        if arrival.wanted_s is not None:
+            self.displaced_s[issued.ticket_id] = arrival.displaced_s
         self.service_s[issued.ticket_id] = arrival.service_s
         if issued.standing is not None:  # the forecast the citizen is shown, and others
             self._predict(arrival, issued)
@@ -566,9 +578,12 @@ class Simulation:
             for spec in self.scenario.service
         }
         self._count_places()
-        for (index, code), rng in arrival_rngs.items():
-            self._next_citizen(0.0, code, index, rng)
-        self._schedule_appointments()
+        self._schedule_appointments()  # booked before the walk-ins who book took what was left
+        if self.intake_end is None:
+            for (index, code), rng in arrival_rngs.items():
+                self._next_citizen(0.0, code, index, rng)
+        else:
+            self._the_day_s_citizens(arrival_rngs)
         if self.scenario.balancer.mode != "off":
             self._push(self.scenario.balancer.every_s, Kind.BALANCE, None)
         expected = self.limit or self._expected_citizens()
@@ -627,18 +642,17 @@ class Simulation:
             balancer_moves=self.balancer_moves,
             predictions=self.predictions,
             would_walk_in={t: a.walk_in_s for t, a in self.remote.items()},
+            displaced_s=self.displaced_s,
             advised_away=self.advised_away,
             travel_s=self.travel_s,
             booked_walk_ins=self.booked_walk_ins,
-            booking_shift_s=self.booking_shift_s,
+            booking_displacement_s=self.booking_displacement_s,
         )
 
     def _arrive(self, now: float, arrival: Arrival, expected: int) -> None:
         if self.limit and self.arrived >= self.limit and not arrival.decided:
             return
         if arrival.appointment_at is None and not arrival.decided:
-            if arrival.books and self._book(now, arrival):
-                return
             if (
                 arrival.walk_in_s is not None
                 and not self.scenario.remote.check_in
@@ -668,34 +682,64 @@ class Simulation:
         if self.progress is not None and self.arrived % 250 == 0:
             self.progress(self.arrived, expected)
 
-    def _next_citizen(self, after: float, code: str, centre: int, rng: random.Random) -> None:
-        """Draws the walk-in of a service at a centre that comes next after `after`, and schedules
-        the draw of the one after them. One who takes a remote ticket instead takes it from home as
-        they would have left for the hall, `travel` before they would be in it, and then waits there
-        for the SMS; drawing each citizen the longest way ahead lets that moment still lie ahead."""
+    def _draw_citizen(
+        self, after: float, code: str, centre: int, rng: random.Random
+    ) -> tuple[float, Arrival] | None:
+        """The walk-in of a service at a centre who comes next after `after`: when they would walk
+        in, who they are, and whether they book instead (a day only) or take a remote ticket."""
         spec = self.specs[code]
         at = self._next_walk_in(spec, self.centres[centre].demand, rng, after)
         if at is None:
-            return
-        remote = self.scenario.remote
-        ahead_s = remote.travel_min[1] * 60 if remote.share > 0 else 0.0
-        self._push(max(0.0, at - ahead_s), Kind.NEXT, (at, centre, code))
+            return None
         # Who they are comes from a stream of its own, so every variant of a scenario sees the same
         # citizens (common random numbers): the differences are the policy's, not the dice's.
         traits = self.trait_rngs[centre, code]
         citizen = Arrival(code, centre, service_s=self._service_time(spec, traits))
         if traits.random() < spec.priority_share:
             citizen.priority = traits.choice(PRIORITIES)
-        booking = self.scenario.booking.share
-        if booking > 0 and self.booking_rng.random() < booking:
-            citizen.books = True
-            self._push(at, Kind.ARRIVAL, citizen)
+        booking, remote = self.scenario.booking.share, self.scenario.remote
+        if booking > 0 and self.intake_end is not None and self.booking_rng.random() < booking:
+            citizen.wanted_s = at
         elif self.choice_rng.random() < remote.share:
             low, high = remote.travel_min
             citizen.travel_s, citizen.walk_in_s = self.travel_rng.uniform(low, high) * 60, at
-            self._push(max(0.0, at - citizen.travel_s), Kind.ARRIVAL, citizen)
-        else:
-            self._push(at, Kind.ARRIVAL, citizen)
+        return at, citizen
+
+    def _send_off(self, at: float, citizen: Arrival) -> None:
+        """The citizen sets off: one who takes a remote ticket takes it from home as they would have
+        left for the hall, `travel` before they would be in it, and then waits there for the SMS."""
+        self._push(max(0.0, at - (citizen.travel_s or 0.0)), Kind.ARRIVAL, citizen)
+
+    def _next_citizen(self, after: float, code: str, centre: int, rng: random.Random) -> None:
+        """A steady run's next walk-in of a service at a centre, and the draw of the one after them,
+        scheduled the longest way ahead, so that a remote ticket's moment still lies ahead."""
+        drawn = self._draw_citizen(after, code, centre, rng)
+        if drawn is None:
+            return
+        at, citizen = drawn
+        remote = self.scenario.remote
+        ahead_s = remote.travel_min[1] * 60 if remote.share > 0 else 0.0
+        self._push(max(0.0, at - ahead_s), Kind.NEXT, (at, centre, code))
+        self._send_off(at, citizen)
+
+    def _the_day_s_citizens(self, arrival_rngs: dict[tuple[int, str], random.Random]) -> None:
+        """Every walk-in of the day, drawn before it starts; those who book do so days ahead, in no
+        particular order (not in the order they want to come), each taking what places are left."""
+        bookers = []
+        for (centre, code), rng in arrival_rngs.items():
+            after = 0.0
+            while (drawn := self._draw_citizen(after, code, centre, rng)) is not None:
+                at, citizen = drawn
+                if citizen.wanted_s is None:
+                    self._send_off(at, citizen)
+                else:
+                    bookers.append(citizen)
+                after = at
+        self.booking_rng.shuffle(bookers)
+        for citizen in bookers:
+            assert citizen.wanted_s is not None
+            if not self._book(citizen.wanted_s, citizen):
+                self._send_off(citizen.wanted_s, replace(citizen, wanted_s=None))
 
     def _answer_arrival(self, now: float, centre: int, service: str) -> None:
         """An idle counter of the centre that serves the service calls: one whose own queue it is

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from scheduling import skills
+
 NonNegative = Annotated[float, Field(ge=0)]
 HH_MM = r"^([01]\d|2[0-3]):[0-5]\d$"
 
@@ -121,11 +123,12 @@ class RemoteSpec(_Strict):
 
 
 class BookingSpec(_Strict):
-    # The share of walk-ins who book a slot online instead: the slot holding the time they would have
-    # come, else the first later one of that day with a place left, as the booking pages offer
-    # (places from scheduling/capacity.py: DOR_BOOKING_SLOT_MINUTES, DOR_BOOKING_WALK_IN_SHARE). They
+    # The share of walk-ins who book a slot online instead, days ahead and in no particular order:
+    # the slot holding the time they would have come, else the nearest one of that day with a place
+    # left, earlier or later, as the booking pages offer (places from scheduling/capacity.py). They
     # come as early as [appointments] says; with no place left that day, they walk in. A booker who
-    # does not come is served another day; none by default, so the day's demand stays whole.
+    # does not come is served another day; none by default, so the day's demand stays whole. Every
+    # default is the centre's (DOR_BOOKING_SLOT_MINUTES, _WALK_IN_SHARE, _PLACES, _TARGET_LOAD).
     share: float = Field(default=0.0, ge=0, le=1)
     no_show_share: float = Field(default=0.0, ge=0, le=1)
     slot_min: int = Field(default=30, ge=5, le=240)
@@ -134,8 +137,8 @@ class BookingSpec(_Strict):
     # also gives way to the walk-ins expected in it and those still waiting, keeping the counters at
     # most `target_load` busy (scheduling/capacity.py, places_by_demand). The centre knows its walk-ins
     # from its history; here they are the scenario's rates less the share who book.
-    places: Literal["flat", "demand"] = "flat"
-    target_load: float = Field(default=0.8, gt=0, le=1)
+    places: Literal["flat", "demand"] = "demand"
+    target_load: float = Field(default=0.9, gt=0, le=1)
 
 
 DEFAULT_CENTRE = CentreSpec(code="SIM-01")
@@ -341,9 +344,12 @@ def _line_of(text: str, loc: Sequence[str | int]) -> int | None:
 
 def variant(scenario: Scenario, name: str) -> Scenario:
     """The scenario as given, or its yardsticks: `dedicated` (each counter keeps to its own queues:
-    no backups, no balancer) and `pooled` (every counter calls every queue as its own, weight 1)."""
+    no backups, no balancer), `pooled` (every counter calls every queue as its own, weight 1), or
+    `chain` (each counter its own queue and a backup, planned from the demand: skill_chain)."""
     if name == "given":
         return scenario
+    if name == "chain":
+        return skill_chain(scenario)
     counters: list[CounterSpec] = []
     for counter in scenario.counter:
         services = (
@@ -355,6 +361,41 @@ def variant(scenario: Scenario, name: str) -> Scenario:
     return scenario.model_copy(
         update={"counter": counters, "balancer": BalancerSpec(), "name": f"{scenario.name} [{name}]"}
     )
+
+
+def skill_chain(scenario: Scenario) -> Scenario:
+    """The scenario with each centre's counters planned by scheduling/skills.py from its demand over
+    the day (walk-ins and appointments, a day's mean); each keeps its breaks, in the file's order."""
+    counters: list[CounterSpec] = []
+    for centre in scenario.centres():
+        given = [c for c in scenario.counters_of(centre.code) for _ in range(c.count)]
+        hours = max(scenario.hours(), 1)
+        work = {
+            spec.code: sum(
+                rate_at(spec.walk_ins_per_hour, h) + rate_at(spec.appointments_per_hour, h)
+                for h in range(hours)
+            )
+            / hours
+            * centre.demand
+            * spec.mean_service_s
+            / 3600
+            for spec in scenario.service
+        }
+        try:
+            assignments = skills.plan(work, len(given))
+        except skills.PlanError as exc:
+            raise ScenarioError(f"--variant chain at {centre.code}: {exc}") from exc
+        for counter, assignment in zip(given, assignments, strict=True):
+            counters.append(
+                counter.model_copy(
+                    update={
+                        "count": 1,
+                        "services": dict.fromkeys(assignment.own, 1.0),
+                        "backups": dict.fromkeys(assignment.backups, 1.0),
+                    }
+                )
+            )
+    return scenario.model_copy(update={"counter": counters, "name": f"{scenario.name} [chain]"})
 
 
 def overloaded(scenario: Scenario) -> list[tuple[int, str, float, int]]:

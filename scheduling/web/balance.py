@@ -1,6 +1,6 @@
 """The counter balancer for supervisors: a centre's queue pressure and the moves the balancer
-recommends, one-click apply, and switching automatic balancing on or off. Each change is logged
-with who made it."""
+recommends, one-click apply, and switching automatic balancing on or off (each change logged with
+who made it); and the counters' queues planned from the demand, to apply counter by counter."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from organisation.web.credentials import credentials, session_policy
 from organisation.web.managers import centre_of_path, manager_of
 from scheduling.balancer import apply_move, balance_view, centre_balance
 from scheduling.balancing import BalanceRules, Move
-from scheduling.schemas import AutoBalanceIn, BalanceMoveIn, BalanceOut
+from scheduling.counter_plan import counter_plan
+from scheduling.schemas import AutoBalanceIn, BalanceMoveIn, BalanceOut, CounterPlanOut, CounterPlanQuery
 
 
 def _rules(request: Request) -> BalanceRules:
@@ -115,4 +116,26 @@ async def auto(request: Request, body: AutoBalanceIn) -> BalanceOut:
     return await write(request, work)
 
 
-routes = [balance, move, auto]
+@operation(
+    "GET",
+    "/api/v1/centres/{centre}/counter-plan",
+    summary="Each counter's own queue and backup, planned from the demand of the last weeks",
+    tag="administration",
+    query=CounterPlanQuery,
+    responses={200: CounterPlanOut},
+    errors=(401, 403, 409),
+    security=("session",),
+)
+async def plan(request: Request, query: CounterPlanQuery) -> CounterPlanOut:
+    """Supervisors of the centre and admins; 409 `no_plan` at a centre without counters."""
+    creds, at, policy = credentials(request), now(request), session_policy(request)
+
+    def work(session: Session) -> CounterPlanOut:
+        centre = centre_of_path(session, request)
+        manager_of(session, creds, at=at, rules=policy, centre_id=id_of(centre))
+        return counter_plan(session, centre=centre, now=at, weeks=query.weeks)
+
+    return await read(request, work, slow=True)
+
+
+routes = [balance, move, auto, plan]
