@@ -24,7 +24,7 @@ Roles = dict[str, dict[str, float]]  # "services" / "backups" -> service code ->
 
 
 class NoPlan(Refused):
-    """Nothing to plan: a centre without counters or services."""
+    """Nothing to plan from or for: no tickets in the weeks asked, or no counter."""
 
     code = "no_plan"
 
@@ -55,7 +55,7 @@ def _current(session: Session, centre: Centre, codes: dict[int, str]) -> dict[in
 def counter_plan(session: Session, *, centre: Centre, now: datetime, weeks: int) -> CounterPlanOut:
     """The plan from the tickets of the last `weeks` weeks (every channel: they all took counter
     time), each service's work being its tickets x mean service time over the hours the centre was
-    open; 409 `no_plan` at a centre without counters."""
+    open; 409 `no_plan` without tickets in those weeks or at a centre without counters."""
     services = services_of(session, centre_id=id_of(centre))
     codes = {id_of(s): s.code for s in services}
     today = local_day(now, timezone=centre.timezone)
@@ -67,6 +67,8 @@ def counter_plan(session: Session, *, centre: Centre, now: datetime, weeks: int)
             .group_by(col(Ticket.service_id))
         ).all()
     )
+    if not sum(counts.values()):
+        raise NoPlan(f"{centre.code} had no tickets in the last {weeks} weeks: no demand to plan from")
     open_s = _open_s(centre, days)
     work = {s.code: counts.get(id_of(s), 0) * s.mean_service_s / open_s if open_s else 0.0 for s in services}
     numbers = sorted(session.exec(select(Counter.number).where(Counter.centre_id == id_of(centre))).all())

@@ -23,6 +23,7 @@ from booking.models import Appointment, BookingBlock
 from config.db import Database
 from config.settings import Settings
 from organisation.models import Device
+from queueing.models import Ticket
 from server.openapi import operations
 from sms_gateway.models import SmsMessage
 from sms_gateway.outbox import enqueue, report_signature
@@ -76,6 +77,12 @@ class World:
                 self.ticket = take_ticket(self.public)
             elif action == "wait":
                 self.clock.advance(61)
+            elif action == "history":  # a ticket of yesterday's: demand to plan counters from
+                number = take_ticket(self.public)["number"]
+                with self.database.write() as session:
+                    ticket = session.exec(select(Ticket).where(Ticket.number == number)).one()
+                    ticket.day -= timedelta(days=1)
+                    session.add(ticket)
             elif action == "appointment":
                 book(self.database, self.clock, code="MATRIX", minutes_from_now=10)
             elif action == "identified":  # the appointment as booked online: its holder is known
@@ -238,7 +245,7 @@ MATRIX: dict[str, Row] = {
         MANAGERS, lambda w: ("POST", "/api/v1/centres/DAM-01/balance/auto", {"auto": True})
     ),
     "GET /api/v1/centres/{centre}/counter-plan": Row(
-        MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/counter-plan", None)
+        MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/counter-plan", None), prepare=("history",)
     ),
     "POST /api/v1/centres/{centre}/services/{service}/intake": Row(
         MANAGERS, lambda w: ("POST", "/api/v1/centres/DAM-01/services/CR/intake", {"open": False})

@@ -127,7 +127,7 @@ async def auto(request: Request, body: AutoBalanceIn) -> BalanceOut:
     security=("session",),
 )
 async def plan(request: Request, query: CounterPlanQuery) -> CounterPlanOut:
-    """Supervisors of the centre and admins; 409 `no_plan` at a centre without counters."""
+    """Supervisors of the centre and admins; 409 `no_plan` without tickets in those weeks."""
     creds, at, policy = credentials(request), now(request), session_policy(request)
 
     def work(session: Session) -> CounterPlanOut:
