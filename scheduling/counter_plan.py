@@ -15,7 +15,7 @@ from config.errors import Refused
 from config.sql import id_of
 from organisation.catalogue import services_of
 from organisation.hours import local_day, spans_on
-from organisation.models import Centre, Counter, CounterService, QueueRole
+from organisation.models import Centre, Counter, CounterService, QueueRole, Service
 from queueing.models import Ticket
 from scheduling import skills
 from scheduling.schemas import CounterPlanOut, PlannedCounterOut, ServiceWorkOut
@@ -38,17 +38,18 @@ def _open_s(centre: Centre, days: Sequence[date]) -> float:
     )
 
 
-def _current(session: Session, centre: Centre, codes: dict[int, str]) -> dict[int, Roles]:
+def _current(session: Session, centre: Centre) -> dict[int, Roles]:
     """Each counter's own and backup queues now, by counter number (a boosted queue is a backup)."""
     rows = session.exec(
-        select(Counter.number, CounterService.service_id, CounterService.weight, CounterService.role)
+        select(Counter.number, Service.code, CounterService.weight, CounterService.role)
         .join(Counter, col(Counter.id) == CounterService.counter_id)
+        .join(Service, col(Service.id) == CounterService.service_id)
         .where(Counter.centre_id == id_of(centre))
     ).all()
     held: dict[int, Roles] = {}
-    for number, service_id, weight, role in rows:
+    for number, code, weight, role in rows:
         kind = "services" if role == QueueRole.MAIN.value else "backups"
-        held.setdefault(number, {"services": {}, "backups": {}})[kind][codes[service_id]] = weight
+        held.setdefault(number, {"services": {}, "backups": {}})[kind][code] = weight
     return held
 
 
@@ -76,7 +77,7 @@ def counter_plan(session: Session, *, centre: Centre, now: datetime, weeks: int)
         assignments = skills.plan(work, len(numbers))
     except skills.PlanError as exc:
         raise NoPlan(f"{centre.code}: {exc}") from exc
-    current = _current(session, centre, codes)
+    current = _current(session, centre)
     return CounterPlanOut(
         centre=centre.code,
         weeks=weeks,
