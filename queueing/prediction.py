@@ -9,7 +9,7 @@ Once the idle counters have taken the first of them, the ticket waits for that m
 one to end, at the pace the counters are learned to serve the queue:
 - service times per service and counter, from recent services, each weighted by how recent it is
   (half-life HALF_LIFE_S), shrunk towards the service's learned mean and the configured one when
-  there are few;
+  there are few, and not used at all while within two standard errors of that prior;
 - slowed by the people who will overtake it while it waits (priority classes and appointments),
   at the rate they came in the last half hour: that rate follows the hour's demand.
 The forecast then learns from its own errors: recent outcomes at the centre (actual / modelled
@@ -28,6 +28,9 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 HALF_LIFE_S = 3600.0
+# A learned mean is used only when it is this many standard errors from the configured one: within
+# its own noise, the configured mean is the better guess (and an error in it multiplies long waits).
+Z_GUARD = 2.0
 PRIOR_WEIGHT = 3.0  # the configured mean counts as this many recent services
 MIN_RATIOS = 20  # recent outcomes needed before the range is read from them
 Z_90 = 1.2815515655446004  # the standard normal's 90th percentile
@@ -93,20 +96,29 @@ class ServiceTimes:
     ) -> None:
         self.configured = configured
         # (service, 0) for the service over all counters, (service, counter) for one counter:
-        # [sum of weight x duration, sum of weights].
-        totals: defaultdict[tuple[int, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
+        # [sum of weight x duration, sum of weights, sum of weight x duration squared].
+        totals: defaultdict[tuple[int, int], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
         for record in completed:
             weight = 0.5 ** ((now_s - record.ended_s) / HALF_LIFE_S)
             weighted = weight * record.duration_s
             for total in (totals[record.service_id, 0], totals[record.service_id, record.counter_id]):
                 total[0] += weighted
                 total[1] += weight
+                total[2] += weighted * record.duration_s
         self.totals = totals
 
     def mean_s(self, service_id: int, counter_id: int = 0) -> float:
-        """The counter's mean for the service (counter 0: the service's, over all counters)."""
+        """The counter's mean for the service (counter 0: the service's, over all counters): the
+        prior (the configured mean, or the service's for a counter) until recent services differ
+        from it by more than Z_GUARD standard errors, then the recent services shrunk towards it."""
         prior = self.configured.get(service_id, 300.0) if counter_id == 0 else self.mean_s(service_id)
-        weighted, weight = self.totals.get((service_id, counter_id), (0.0, 0.0))
+        weighted, weight, squares = self.totals.get((service_id, counter_id), (0.0, 0.0, 0.0))
+        if weight <= 0:
+            return prior
+        mean = weighted / weight
+        spread = math.sqrt(max(0.0, squares / weight - mean * mean))
+        if abs(mean - prior) <= Z_GUARD * spread / math.sqrt(PRIOR_WEIGHT + weight):
+            return prior
         return (PRIOR_WEIGHT * prior + weighted) / (PRIOR_WEIGHT + weight)
 
 

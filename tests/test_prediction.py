@@ -84,6 +84,14 @@ def test_a_counter_with_nobody_in_its_own_queues_helps_with_its_backups() -> Non
     assert forecast(4, CR, desks=desks, queues=queues(4, 0), times=times, ratios=[]).typical_s == (4 * 90)
 
 
+def test_a_learned_mean_within_its_own_noise_of_the_configured_one_is_not_used() -> None:
+    # Thirty services of 150 and 250 s: mean 200, spread 50, standard error about 9 s.
+    around = [Completed(CR, 7, ended_s=0, duration_s=150.0 + 100 * (k % 2)) for k in range(30)]
+    assert ServiceTimes(around, {CR: 190.0}, now_s=0).mean_s(CR) == 190.0  # 10 s off: noise
+    learned = ServiceTimes(around, {CR: 300.0}, now_s=0).mean_s(CR)  # 100 s off: the configuration
+    assert learned == pytest.approx((PRIOR_WEIGHT * 300 + 30 * 200) / (PRIOR_WEIGHT + 30))
+
+
 def test_overtakers_slow_a_queue_down() -> None:
     assert typical_wait_s(3, rate_per_s=1 / 60, overtakers_per_s=0, idle=0) == pytest.approx(240)
     assert typical_wait_s(3, rate_per_s=1 / 60, overtakers_per_s=1 / 240, idle=0) == pytest.approx(320)
