@@ -70,6 +70,8 @@ def summarise(outcome: Outcome, *, scenario: Scenario, seed: int, warm_up: int |
         for code, service_id in outcome.service_ids.items()
     }
     booked = [t for t in measured if t.appointment_s is not None]
+    walk_in_waits = [waited(t) for t in walk_ins]
+    booked_waits = [(t, t.called_s - max(t.arrived_s, t.appointment_s or 0.0)) for t in booked]
     counters = {}
     for label, counter_id in outcome.counter_ids.items():
         mine = [t for t in tickets if t.counter_id == counter_id and t.started_s is not None and t.ended_s]
@@ -94,25 +96,14 @@ def summarise(outcome: Outcome, *, scenario: Scenario, seed: int, warm_up: int |
         "warm_up": warm_up,
         "warm_up_rule": warm_up_rule,
         "measured": len(measured),
-        "walk_ins": wait_figures([waited(t) for t in walk_ins]),
+        "walk_ins": wait_figures(walk_in_waits),
         # Everyone called, bookings from their slot's start (or their arrival, if later): the wait
         # at the centre of a day whose people came by every channel.
-        "everyone": wait_figures(
-            [waited(t) for t in walk_ins]
-            + [t.called_s - max(t.arrived_s, t.appointment_s or 0.0) for t in booked]
-        ),
-        # Everyone called, counted from the moment they wanted to be served: a walk-in's wait (a
-        # remote ticket's from when they would have walked in); a booking's wait from its slot (or
-        # its arrival, if later), plus, for one made instead of walking in, how far its slot was
-        # from the time they would have come.
+        "everyone": wait_figures(walk_in_waits + [wait for _, wait in booked_waits]),
+        # Everyone called, counted from the moment they wanted to be served: a booking made instead
+        # of walking in adds how far its slot was from the time they would have come.
         "delay": wait_figures(
-            [waited(t) for t in walk_ins]
-            + [
-                outcome.displaced_s.get(t.ticket_id, 0.0)
-                + t.called_s
-                - max(t.arrived_s, t.appointment_s or 0.0)
-                for t in booked
-            ]
+            walk_in_waits + [wait + outcome.displaced_s.get(t.ticket_id, 0.0) for t, wait in booked_waits]
         ),
         "services": services,
         "appointments": {

@@ -52,7 +52,7 @@ class Kind(IntEnum):
     BREAK_END = 2
     BREAK_START = 3
     PRESENT = 4  # a remote citizen reaches the hall
-    NEXT = 5  # the next citizen of a stream is drawn (ahead of their arrival by the longest way)
+    NEXT = 5  # a steady run draws a stream's next citizen (ahead of their arrival by the longest way)
     ARRIVAL = 6
     BALANCE = 7
 
