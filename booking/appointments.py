@@ -25,6 +25,8 @@ from booking.identities import Identities
 from booking.models import Appointment, AppointmentStatus, BookingBlock, BookingSlot
 from booking.places import places_at
 from booking.slots import NotBookable, SlotRules, check_bookable
+from config.errors import Refused
+from config.i18n import N_
 from config.sql import id_of
 from identity.phones import to_ascii_digits
 from organisation.models import Centre, CentreService, Service
@@ -47,12 +49,12 @@ class BookingRules:
     block_for: timedelta = timedelta(days=30)
 
 
-class BookingRefused(Exception):
-    """Why a booking cannot be made or changed: `status` and `code` for the API."""
+class BookingRefused(Refused):
+    """Why a booking cannot be made or changed: its HTTP status and code for the API."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+    def __init__(self, status: int, code: str, message: str, /, **params: object) -> None:
+        super().__init__(message, **params)
+        self.http_status = status
         self.code = code
 
 
@@ -129,7 +131,7 @@ def _check_slot(start: datetime, *, centre: Centre, rules: BookingRules, now: da
             rules=rules.slots,
         )
     except NotBookable as exc:
-        raise BookingRefused(422, f"slot_{exc.reason}", f"field 'start': {exc}") from None
+        raise BookingRefused(422, exc.code, exc.template, **exc.params) from None
 
 
 def refuse_full_slot(
@@ -148,7 +150,7 @@ def refuse_full_slot(
         )
     ).first()
     if sold is not None and sold[1] >= sold[0]:
-        raise BookingRefused(409, "slot_full", "this slot is full; choose another")
+        raise BookingRefused(409, "slot_full", N_("this slot is full; choose another"))
 
 
 def _check_person(session: Session, *, who: Identities, rules: BookingRules, now: datetime) -> None:
@@ -166,7 +168,7 @@ def _check_person(session: Session, *, who: Identities, rules: BookingRules, now
     ).one()
     if blocked is not None:
         until = blocked.date().isoformat()
-        raise BookingRefused(409, "booking_blocked", f"booking is blocked until {until}")
+        raise BookingRefused(409, "booking_blocked", N_("booking is blocked until %(until)s"), until=until)
     no_shows = session.exec(
         select(Appointment.start).where(
             Appointment.national_id_hash == who.national_id,
@@ -177,7 +179,10 @@ def _check_person(session: Session, *, who: Identities, rules: BookingRules, now
     if len(no_shows) >= rules.no_show_limit and max(no_shows) + rules.block_for > now:
         until = (max(no_shows) + rules.block_for).date().isoformat()
         raise BookingRefused(
-            409, "booking_blocked", f"too many missed appointments: booking is blocked until {until}"
+            409,
+            "booking_blocked",
+            N_("too many missed appointments: booking is blocked until %(until)s"),
+            until=until,
         )
     active = session.exec(
         select(func.count())
@@ -190,7 +195,10 @@ def _check_person(session: Session, *, who: Identities, rules: BookingRules, now
     ).one()
     if active >= rules.max_active_per_phone:
         raise BookingRefused(
-            409, "quota_exceeded", f"a phone may hold {rules.max_active_per_phone} bookings at a time"
+            409,
+            "quota_exceeded",
+            N_("a phone may hold %(count)d bookings at a time"),
+            count=rules.max_active_per_phone,
         )
 
 
@@ -207,9 +215,11 @@ def book(
 ) -> Appointment:
     """Books a place, or raises BookingRefused (422 for a slot that cannot be, 409 for a limit)."""
     if session.get(CentreService, (id_of(centre), id_of(service))) is None:
-        raise BookingRefused(422, "service_not_offered", f"{centre.code} does not offer {service.code}")
+        raise BookingRefused(
+            422, "service_not_offered", N_("%(centre)s does not offer %(service)s"), centre=centre.code, service=service.code
+        )
     if not service.bookable:
-        raise BookingRefused(422, "service_not_bookable", f"{service.code} cannot be booked")
+        raise BookingRefused(422, "service_not_bookable", N_("%(service)s cannot be booked"), service=service.code)
     end = _check_slot(start, centre=centre, rules=rules, now=now)
     _check_person(session, who=who, rules=rules, now=now)
     existing = session.exec(
@@ -220,9 +230,9 @@ def book(
         )
     ).first()
     if existing is not None:
-        raise BookingRefused(409, "quota_exceeded", "one active booking per person and service")
+        raise BookingRefused(409, "quota_exceeded", N_("one active booking per person and service"))
     if not _take_place(session, centre=centre, service=service, start=start, rules=rules.slots, now=now):
-        raise BookingRefused(409, "slot_full", "this slot is full; choose another")
+        raise BookingRefused(409, "slot_full", N_("this slot is full; choose another"))
     appointment = Appointment(
         code=_new_code(session),
         token=secrets.token_urlsafe(TOKEN_BYTES),
@@ -241,7 +251,7 @@ def book(
     try:
         session.flush()  # the partial unique index: a twin booking of the same person lost the race
     except IntegrityError:
-        raise BookingRefused(409, "quota_exceeded", "one active booking per person and service") from None
+        raise BookingRefused(409, "quota_exceeded", N_("one active booking per person and service")) from None
     send_appointment_sms(session, appointment, centre, "booking_confirmed", now)
     log.info("appointment %s booked at %s for %s", appointment.code, centre.code, start.isoformat())
     return appointment
@@ -291,7 +301,9 @@ def cancel(
     )
     if cancelled.rowcount == 0:  # type: ignore[attr-defined]
         session.refresh(appointment)
-        raise BookingRefused(409, "appointment_not_active", f"this appointment is {appointment.status}")
+        raise BookingRefused(
+            409, "appointment_not_active", N_("this appointment is %(status)s"), status=appointment.status
+        )
     if appointment.start > now:
         _release_place(session, appointment)
     send_appointment_sms(session, appointment, centre, "cancelled", now)
@@ -309,16 +321,18 @@ def reschedule(
     """Moves a booked appointment to another slot, once: the new place is taken before the old is
     freed, and the move holds only if the appointment is still as it was read (twin requests: one)."""
     if appointment.status != AppointmentStatus.BOOKED.value:
-        raise BookingRefused(409, "appointment_not_active", f"this appointment is {appointment.status}")
+        raise BookingRefused(
+            409, "appointment_not_active", N_("this appointment is %(status)s"), status=appointment.status
+        )
     if appointment.reschedules >= rules.max_reschedules:
         raise _moved_already()
     if start == appointment.start:
-        raise BookingRefused(422, "slot_unchanged", "field 'start': this is already the appointment's time")
+        raise BookingRefused(422, "slot_unchanged", N_("field 'start': this is already the appointment's time"))
     end = _check_slot(start, centre=centre, rules=rules, now=now)
     service = session.get(Service, appointment.service_id)
     assert service is not None
     if not _take_place(session, centre=centre, service=service, start=start, rules=rules.slots, now=now):
-        raise BookingRefused(409, "slot_full", "this slot is full; choose another")
+        raise BookingRefused(409, "slot_full", N_("this slot is full; choose another"))
     old_start = appointment.start
     moved = session.execute(
         update(Appointment)
@@ -334,7 +348,9 @@ def reschedule(
     if moved.rowcount == 0:  # type: ignore[attr-defined]  # a twin request moved or cancelled it first
         session.refresh(appointment)
         if appointment.status != AppointmentStatus.BOOKED.value:
-            raise BookingRefused(409, "appointment_not_active", f"this appointment is {appointment.status}")
+            raise BookingRefused(
+            409, "appointment_not_active", N_("this appointment is %(status)s"), status=appointment.status
+        )
         raise _moved_already()
     _release_place(session, appointment)  # still the old slot: the row in hand was not synchronised
     session.refresh(appointment)
@@ -343,7 +359,7 @@ def reschedule(
 
 def _moved_already() -> BookingRefused:
     return BookingRefused(
-        409, "reschedule_limit", "an appointment can be moved only once; cancel and book again"
+        409, "reschedule_limit", N_("an appointment can be moved only once; cancel and book again")
     )
 
 

@@ -6,10 +6,13 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
 from booking.models import Appointment, AppointmentStatus
+from config.errors import Refused
+from config.i18n import N_
 from organisation.models import Centre, Service
 from queueing.models import Ticket
 from queueing.service import CannotCheckIn, Channel, check_in_ticket, find_ticket, issue_ticket
@@ -21,12 +24,13 @@ log = logging.getLogger(__name__)
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 
 
-class CheckInRefused(Exception):
+class CheckInRefused(Refused):
     """Why an appointment cannot be checked in; `code` names the reason for the API."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, message: str, /, **params: object) -> None:
+        super().__init__(message, **params)
         self.code = code
+        self.http_status = 404 if code == "unknown_code" else 409
 
 
 @dataclass(frozen=True)
@@ -57,23 +61,28 @@ def check_in(
     # A scanned confirmation QR carries the manage link: its last part is the appointment's token.
     scanned = MANAGE_LINK.search(typed_code.strip())
     if scanned:
-        match, shown = Appointment.token == scanned.group(1), "the scanned link"
+        match = Appointment.token == scanned.group(1)
     else:
-        code = normalise_code(typed_code)
-        match, shown = Appointment.code == code, f"code {code}"
+        match = Appointment.code == normalise_code(typed_code)
     appointment = session.exec(select(Appointment).where(match).with_for_update()).first()
     if appointment is None or appointment.centre_id != centre.id:
-        raise CheckInRefused("unknown_code", f"no appointment with {shown} at {centre.code}")
+        raise CheckInRefused(
+            "unknown_code", N_("no appointment with this code at %(centre)s"), centre=centre.code
+        )
     if appointment.status == AppointmentStatus.CHECKED_IN.value:
-        raise CheckInRefused("already_checked_in", "this appointment has already been checked in")
+        raise CheckInRefused("already_checked_in", N_("this appointment has already been checked in"))
     if appointment.status != AppointmentStatus.BOOKED.value:
-        raise CheckInRefused("appointment_not_active", f"this appointment is {appointment.status}")
+        raise CheckInRefused(
+            "appointment_not_active", N_("this appointment is %(status)s"), status=appointment.status
+        )
     if now < appointment.start - window.early:
-        opens = (appointment.start - window.early).isoformat()
-        raise CheckInRefused("too_early", f"too early: check-in opens at {opens}")
+        opens = (appointment.start - window.early).astimezone(ZoneInfo(centre.timezone))
+        raise CheckInRefused(
+            "too_early", N_("too early: check-in opens at %(time)s"), time=opens.strftime("%H:%M")
+        )
     late = now > appointment.start + window.late
     if late and not window.late_becomes_walk_in:
-        raise CheckInRefused("too_late", "too late for this appointment; please book again")
+        raise CheckInRefused("too_late", N_("too late for this appointment; please book again"))
     service = session.get(Service, appointment.service_id)
     assert service is not None
     ticket = issue_ticket(
@@ -102,10 +111,12 @@ def check_in_remote(
     """A remote ticket's holder scanned its tracker QR at the kiosk: the ticket may now be called."""
     ticket = find_ticket(session, token=token)
     if ticket is None or ticket.centre_id != centre.id:
-        raise CheckInRefused("unknown_code", f"no ticket with the scanned link at {centre.code}")
+        raise CheckInRefused(
+            "unknown_code", N_("no ticket with the scanned link at %(centre)s"), centre=centre.code
+        )
     try:
         kept = check_in_ticket(session, ticket=ticket, centre=centre, actor=actor, now=now, grace=grace)
     except CannotCheckIn as refusal:
-        raise CheckInRefused(refusal.code, str(refusal)) from None
+        raise CheckInRefused(refusal.code, refusal.template, **refusal.params) from None
     log.info("remote ticket %s checked in at %s; place kept: %s", ticket.number, centre.code, kept)
     return ticket

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from config.errors import Refused
+from config.i18n import N_
 from organisation.hours import Spans, spans_on
 
 
@@ -34,13 +36,16 @@ class Slot:
     capacity: int
 
 
-class NotBookable(ValueError):
+class NotBookable(Refused):
     """Why an instant is not a bookable slot start: `reason` is past, too_soon, beyond_horizon,
-    closed (weekend or holiday) or not_a_slot."""
+    closed (weekend or holiday) or not_a_slot; the refusal's code is `slot_{reason}`."""
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
+    http_status = 422
+
+    def __init__(self, reason: str, message: str, /, **params: object) -> None:
+        super().__init__(message, **params)
         self.reason = reason
+        self.code = f"slot_{reason}"
 
 
 def day_slots(
@@ -101,19 +106,27 @@ def check_bookable(
     zone = ZoneInfo(timezone)
     local = start.astimezone(zone)
     if start <= now:
-        raise NotBookable("past", "this slot is in the past")
+        raise NotBookable("past", N_("field 'start': this slot is in the past"))
     if start - now < rules.min_notice:
         minutes = int(rules.min_notice.total_seconds() // 60)
-        raise NotBookable("too_soon", f"slots must be booked at least {minutes} minutes ahead")
+        raise NotBookable(
+            "too_soon", N_("field 'start': slots must be booked at least %(minutes)d minutes ahead"), minutes=minutes
+        )
     if local.date() > now.astimezone(zone).date() + timedelta(days=rules.horizon_days):
-        raise NotBookable("beyond_horizon", f"slots can be booked up to {rules.horizon_days} days ahead")
+        raise NotBookable(
+            "beyond_horizon",
+            N_("field 'start': slots can be booked up to %(days)d days ahead"),
+            days=rules.horizon_days,
+        )
     if not spans_on(local.date(), hours, holidays):
         raise NotBookable(
-            "closed", f"the centre is closed on {local.date().isoformat()} (weekend or holiday)"
+            "closed",
+            N_("field 'start': the centre is closed on %(day)s (weekend or holiday)"),
+            day=local.date().isoformat(),
         )
     for slot_start, slot_end in day_slots(
         local.date(), hours=hours, holidays=holidays, timezone=timezone, length=rules.slot
     ):
         if slot_start == start:
             return slot_end
-    raise NotBookable("not_a_slot", "no slot starts at this time")
+    raise NotBookable("not_a_slot", N_("field 'start': no slot starts at this time"))

@@ -64,6 +64,22 @@ def direction(language: str) -> str:
     return "rtl" if right_to_left else "ltr"
 
 
+# A number of each CLDR plural category (the categories Babel's rules and the browsers' Intl.PluralRules
+# both name), to ask the catalogue for that category's form.
+_CATEGORY_SAMPLES = {"zero": 0, "one": 1, "two": 2, "few": 3, "many": 11, "other": 100}
+
+
+def plural_forms(language: str, singular: str, plural: str) -> dict[str, str]:
+    """Each plural category of `language` with its translated form, for a page to choose from with
+    `Intl.PluralRules` (words.js): the catalogue's plural forms, reaching the browser whole."""
+    try:
+        categories = Locale.parse(language).plural_form.tags | {"other"}
+    except (UnknownLocaleError, ValueError):
+        categories = {"one", "other"}
+    ngettext = translations(language).ngettext
+    return {category: ngettext(singular, plural, _CATEGORY_SAMPLES[category]) for category in categories}
+
+
 def N_(message: str) -> str:
     """Marks a text for translation where it is defined; it is translated where it is shown."""
     return message

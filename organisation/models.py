@@ -16,6 +16,10 @@ from config.i18n import N_
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 OpeningHours = dict[str, list[list[str]]]
 
+# The pictures a service can show on the kiosk and the booking page, shipped with Dor as SVG files
+# (config/web/static/icons/{name}.svg): no CDN, and a picture means something before its name is read.
+SERVICE_ICONS = ("document", "family", "id-card", "passport", "certificate", "house", "car", "baby")
+
 # Syria's fourteen governorates (محافظات); a centre names one, pages show it in their language.
 GOVERNORATES = (
     N_("Damascus"),
@@ -54,6 +58,9 @@ class Centre(SQLModel, table=True):
     name_ar: str
     name_en: str
     governorate: str
+    # Where the centre is, as a citizen would be told: street and landmark.
+    address_ar: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    address_en: str = Field(default="", sa_column_kwargs={"server_default": ""})
     latitude: float
     longitude: float
     timezone: str = "Asia/Damascus"
@@ -89,6 +96,8 @@ class Service(SQLModel, table=True):
     mean_service_s: int = Field(default=300, gt=0)
     bookable: bool = True
     walk_in: bool = True
+    # One of the pictures shipped with Dor (SERVICE_ICONS).
+    icon: str = Field(default="document", sa_column=Column(String(32), nullable=False, server_default="document"))
 
 
 class CentreService(SQLModel, table=True):

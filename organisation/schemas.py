@@ -27,6 +27,7 @@ class CentreOut(BaseModel):
     code: str
     name: Text
     governorate: str
+    address: Text
     location: Location
 
     @classmethod
@@ -35,6 +36,7 @@ class CentreOut(BaseModel):
             code=centre.code,
             name=Text(ar=centre.name_ar, en=centre.name_en),
             governorate=centre.governorate,
+            address=Text(ar=centre.address_ar, en=centre.address_en),
             location=Location(lat=centre.latitude, lon=centre.longitude),
         )
 
@@ -48,6 +50,7 @@ class ServiceOut(BaseModel):
     mean_service_s: int
     bookable: bool
     walk_in: bool
+    icon: str = Field(description="a picture shipped with Dor: /static/icons/{icon}.svg")
 
     @classmethod
     def of(cls, service: Service) -> ServiceOut:
@@ -60,6 +63,7 @@ class ServiceOut(BaseModel):
             mean_service_s=service.mean_service_s,
             bookable=service.bookable,
             walk_in=service.walk_in,
+            icon=service.icon,
         )
 
 

@@ -15,6 +15,7 @@ from config.secrets import hash_password, hash_token, verify_password
 from config.sql import id_of
 from organisation.models import (
     GOVERNORATES,
+    SERVICE_ICONS,
     WEEKDAYS,
     Centre,
     CentreService,
@@ -57,6 +58,14 @@ class ServiceSpec(_Strict):
     bookable: bool = True
     walk_in: bool = True
     documents: list[Bilingual] = []
+    icon: str = "document"
+
+    @field_validator("icon")
+    @classmethod
+    def _shipped_icon(cls, icon: str) -> str:
+        if icon not in SERVICE_ICONS:
+            raise ValueError(f"unknown icon {icon!r}; use one of {', '.join(SERVICE_ICONS)}")
+        return icon
 
 
 class CounterSpec(_Strict):
@@ -76,6 +85,7 @@ class CentreSpec(_Strict):
     code: str = Field(pattern=r"^[A-Z]{3}-\d{2}$")
     name: Bilingual
     governorate: str
+    address: Bilingual | None = None
     location: Location
     timezone: str = "Asia/Damascus"
     services: list[str] = Field(min_length=1)
@@ -176,6 +186,7 @@ def _upsert_service(session: Session, spec: ServiceSpec) -> Service:
     service.mean_service_s = spec.mean_service_s
     service.bookable = spec.bookable
     service.walk_in = spec.walk_in
+    service.icon = spec.icon
     session.add(service)
     session.flush()
     return service
@@ -190,6 +201,7 @@ def _upsert_centre(session: Session, spec: CentreSpec, services: dict[str, Servi
     )
     centre.name_ar, centre.name_en = spec.name.ar, spec.name.en
     centre.governorate = spec.governorate
+    centre.address_ar, centre.address_en = (spec.address.ar, spec.address.en) if spec.address else ("", "")
     centre.latitude, centre.longitude = spec.location.lat, spec.location.lon
     centre.timezone = spec.timezone
     centre.opening_hours = spec.hours

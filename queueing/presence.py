@@ -19,8 +19,8 @@ TRACKER_LINK = re.compile(r"/t/([A-Za-z0-9_-]{16,64})/?$")
 class CannotCheckIn(QueueError):
     """A ticket that cannot be checked in; `code` is `already_checked_in` or `ticket_not_waiting`."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, message: str, /, **params: object) -> None:
+        super().__init__(message, **params)
         self.code = code
 
 

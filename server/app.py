@@ -22,7 +22,7 @@ from config.clock import Clock, system_clock
 from config.db import Database
 from config.errors import Refused
 from config.settings import Settings
-from config.web.errors import ApiError, error_response, refusal
+from config.web.errors import ApiError, error_response, localise, refusal
 from config.web.pages import make_environment
 from display.hub import Hub
 from display.web import pages as display_pages
@@ -171,13 +171,13 @@ async def openapi(request: Request) -> Response:
 
 async def api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message, exc.headers)
+    return error_response(exc.status, exc.code, localise(request, exc), exc.headers, field=exc.field)
 
 
 async def refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Refused)
     error = refusal(exc)
-    return error_response(error.status, error.code, error.message, error.headers)
+    return error_response(error.status, error.code, localise(request, error), error.headers)
 
 
 async def database_busy(request: Request, exc: Exception) -> Response:

@@ -43,13 +43,15 @@ def admin(client: TestClient, app: Starlette) -> Iterator[TestClient]:
 
 
 def refused(response: httpx2.Response, status: int, code: str, naming: str = "") -> None:
-    """The answer is `status` in the error shape with this code, naming the field if given."""
+    """The answer is `status` in the error shape with this code, naming the field if given (in the
+    message, and as `field` where it names an input rather than the whole body)."""
     assert response.status_code == status, response.text
     error = response.json()["error"]
-    assert set(error) == {"code", "message"}
+    assert set(error) <= {"code", "message", "field"}
     assert error["code"] == code, error
     if naming:
         assert f"'{naming}'" in error["message"], error
+        assert error.get("field", naming) == naming, error
 
 
 def raw(client: TestClient, method: str, url: str, body: str, **headers: str) -> httpx2.Response:

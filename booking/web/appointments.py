@@ -26,6 +26,7 @@ from booking.models import Appointment
 from booking.places import places_on, stored_slots
 from booking.schemas import AppointmentIn, AppointmentOut, RescheduleIn, SlotOut, SlotsQuery
 from booking.slots import SlotRules, bookable_slots
+from config.i18n import N_
 from config.sql import id_of
 from config.web.context import now
 from config.web.endpoints import operation
@@ -88,7 +89,7 @@ def appointment_out(
 
 
 def _refused(refusal: BookingRefused) -> ApiError:
-    return ApiError(refusal.status, refusal.code, str(refusal))
+    return ApiError(refusal.http_status, refusal.code, refusal.template, **refusal.params)
 
 
 @operation(
@@ -108,7 +109,7 @@ async def list_slots(request: Request, query: SlotsQuery) -> list[SlotOut]:
     def work(session: Session) -> list[SlotOut]:
         centre, service = _centre_and_service(session, request, centre_code, service_code)
         if not service.bookable:
-            raise ApiError(422, "service_not_bookable", f"{service.code} cannot be booked")
+            raise ApiError(422, "service_not_bookable", N_("%(service)s cannot be booked"), service=service.code)
         zone = ZoneInfo(centre.timezone)
         today = at.astimezone(zone).date()
         first = query.from_ or today

@@ -10,12 +10,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from booking.checkin import CheckInRefused, Window, check_in, check_in_remote
+from config.i18n import N_
 from config.schemas import Strict
 from config.sql import id_of
 from config.throttle import Limit, clear, record_failure, retry_after
 from config.web.context import now
 from config.web.endpoints import operation
-from config.web.errors import ApiError, not_found
+from config.web.errors import ApiError, not_found, refusal
 from config.web.threads import write
 from organisation.catalogue import find_centre
 from organisation.models import DeviceKind
@@ -64,7 +65,7 @@ async def check_in_route(request: Request, body: CheckInIn) -> Response:
     )
     grace = timedelta(seconds=settings.remote_check_in_grace_s)
 
-    def work(session: Session) -> tuple[TicketOut, int] | tuple[str, str] | int:
+    def work(session: Session) -> tuple[TicketOut, int] | CheckInRefused | int:
         centre = find_centre(session, code=code)
         if centre is None:
             raise not_found(request, "centre", code)
@@ -90,10 +91,10 @@ async def check_in_route(request: Request, body: CheckInIn) -> Response:
                 ticket = check_in_remote(
                     session, centre=centre, token=token, actor=actor, now=at, grace=grace
                 )
-        except CheckInRefused as refusal:
-            if refusal.code == "unknown_code":
+        except CheckInRefused as refused:
+            if refused.code == "unknown_code":
                 record_failure(session, key=key, limit=WRONG_CODES, now=at)
-            return refusal.code, str(refusal)
+            return refused
         clear(session, key=key)
         view = ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
         return view, 201 if token is None else 200
@@ -103,14 +104,14 @@ async def check_in_route(request: Request, body: CheckInIn) -> Response:
         raise ApiError(
             429,
             "too_many_attempts",
-            f"too many unknown codes; wait {result} s",
+            N_("too many unknown codes; wait %(seconds)d s"),
             headers={"Retry-After": str(result)},
+            seconds=result,
         )
-    if isinstance(result[0], TicketOut):
-        view, status = result
-        return JSONResponse(view.model_dump(mode="json"), status_code=status)
-    reason, message = result
-    raise ApiError(404 if reason == "unknown_code" else 409, reason, message)
+    if isinstance(result, CheckInRefused):
+        raise refusal(result)
+    view, status = result
+    return JSONResponse(view.model_dump(mode="json"), status_code=status)
 
 
 routes = [check_in_route]

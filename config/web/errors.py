@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -12,22 +13,42 @@ from config.errors import Refused
 from config.i18n import N_, gettext_for, negotiate
 
 
+# An invalid input's message names what is wrong first: "field 'phone': ...", "query parameter 'to': ...".
+_NAMED = re.compile(r"^(?:field|query parameter|path parameter) '([\w.]+)'")
+
+
 class ApiError(Exception):
-    """An answer in the contract's error shape: `{"error": {"code", "message"}}`."""
+    """An answer in the contract's error shape: `{"error": {"code", "message"}}`. The message is
+    English with named placeholders, as a refusal's (config/errors.py), and reaches the reader in
+    their language."""
 
     def __init__(
-        self, status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        /,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **params: object,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message % params if params else message)
         self.status = status
         self.code = code
-        self.message = message
+        self.template = message
+        self.params = params
+        self.message = str(self)
         self.headers = dict(headers or {})
+        named = _NAMED.match(message)
+        self.field = named.group(1) if named else None
 
 
 class ErrorDetail(BaseModel):
     code: str
     message: str
+    field: str | None = Field(
+        default=None, description="the input an `invalid_input` is about, whatever the message's language"
+    )
 
 
 class ErrorBody(BaseModel):
@@ -37,11 +58,16 @@ class ErrorBody(BaseModel):
 
 
 def error_response(
-    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    field: str | None = None,
 ) -> JSONResponse:
     """The contract's error shape."""
-    body = ErrorBody(error=ErrorDetail(code=code, message=message))
-    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+    body = ErrorBody(error=ErrorDetail(code=code, message=message, field=field))
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
 
 
 def language(request: Request) -> str:
@@ -82,4 +108,12 @@ def describe_validation_error(exc: ValidationError, kind: str) -> str:
 
 def refusal(error: Refused) -> ApiError:
     """The HTTP answer to a domain's refusal."""
-    return ApiError(error.http_status, error.code, str(error), headers=error.headers())
+    return ApiError(error.http_status, error.code, error.template, headers=error.headers(), **error.params)
+
+
+def localise(request: Request, error: ApiError) -> str:
+    """The error's message in the request's language (English where the catalogue has no entry)."""
+    if not error.template:
+        return error.template
+    text = gettext_for(language(request))(error.template)
+    return text % error.params if error.params else text

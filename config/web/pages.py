@@ -10,7 +10,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from config.i18n import LANGUAGES, direction, negotiate, translations
+from config.i18n import LANGUAGES, direction, negotiate, plural_forms, translations
 
 BASE_TEMPLATES = Path(__file__).parent / "templates"
 
@@ -21,6 +21,19 @@ def page_language(request: Request) -> str:
         request.query_params.get("lang") or request.cookies.get("dor_lang"),
         request.headers.get("accept-language"),
     )
+
+
+DIGITS = ("arabic", "latin")
+_ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+def page_digits(request: Request, language: str) -> str:
+    """The digits every number on the page is written in: `?digits=`, then a remembered choice, then
+    the language's usual ones (Arabic-Indic for Arabic)."""
+    for choice in (request.query_params.get("digits"), request.cookies.get("dor_digits")):
+        if choice in DIGITS:
+            return choice
+    return "arabic" if language == "ar" else "latin"
 
 
 def make_environment(template_dirs: Sequence[Path]) -> Environment:
@@ -41,6 +54,7 @@ def render(
     """Renders `template` in the request's language; `?lang=` is remembered in a cookie."""
     environment: Environment = request.app.state.templates
     language = page_language(request)
+    digits = page_digits(request, language)
     catalogue = translations(language)
     html = environment.get_template(template).render(
         {
@@ -52,9 +66,14 @@ def render(
             "gettext": catalogue.gettext,
             "ngettext": catalogue.ngettext,
             "_": catalogue.gettext,
+            "digits": digits,
+            "local": lambda value: str(value).translate(_ARABIC_INDIC) if digits == "arabic" else str(value),
+            "plural": lambda singular, plural: plural_forms(language, singular, plural),
         }
     )
     response = HTMLResponse(html, status_code=status)
     if request.query_params.get("lang") in LANGUAGES:
         response.set_cookie("dor_lang", language, max_age=365 * 86400, samesite="lax")
+    if request.query_params.get("digits") in DIGITS:
+        response.set_cookie("dor_digits", digits, max_age=365 * 86400, samesite="lax")
     return response

@@ -194,11 +194,10 @@
     }
 
     function explain(error) {
-      const field = /field '(\w+)'/.exec(error.message)?.[1];
+      const field = error.field;
       if (error.code === "otp_invalid") return ["otp-error", text.otp_invalid];
-      if (error.code === "invalid_input" && field === "national_id") {
-        return ["national-id-error", /real/.test(error.message) ? text.national_id_fake : text.national_id];
-      }
+      // Eleven digits were checked before sending: what the server refuses is a number no ID can have.
+      if (error.code === "invalid_input" && field === "national_id") return ["national-id-error", text.national_id_fake];
       if (error.code === "invalid_input" && field === "phone") return ["phone-error", text.bad_phone];
       if (error.code === "slot_full") return ["slot-error-text", text.slot_full];
       if (error.code.startsWith("slot_")) return ["slot-error-text", text.slot_gone];

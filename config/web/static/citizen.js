@@ -1,20 +1,21 @@
-// What the citizens' pages (booking, remote ticket, kiosk) share: the page's language, digits in both
-// scripts, the API's error shape, an error shown next to its field, and the phone's one-time code.
+// What the citizens' pages (booking, remote ticket, kiosk) share: the page's language, typed digits in
+// either script made ASCII, the API's error shape, an error shown next to its field, and the phone's one-time code.
 "use strict";
 
 window.Dor = (() => {
-  const lang = document.documentElement.lang === "en" ? "en" : "ar";
+  const { lang, local } = window.DorWords;
   const ARABIC = "٠١٢٣٤٥٦٧٨٩", PERSIAN = "۰۱۲۳۴۵۶۷۸۹";
-  const local = (value) => (lang === "ar" ? String(value).replace(/[0-9]/g, (d) => ARABIC[d]) : String(value));
   const ascii = (value) => String(value)
     .replace(/[٠-٩]/g, (d) => String(ARABIC.indexOf(d)))
     .replace(/[۰-۹]/g, (d) => String(PERSIAN.indexOf(d)));
 
+  // The contract's {"error": {"code", "message", "field"}}: the message is in the page's language; `field`
+  // names the input an invalid_input is about.
   class Refusal extends Error {
-    constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+    constructor(status, code, message, field) { super(message); this.status = status; this.code = code; this.field = field; }
   }
 
-  // JSON in and out; a refusal carries the contract's {"error": {"code", "message"}}.
+  // JSON in and out; what is refused becomes a Refusal.
   async function call(method, url, body, headers = {}) {
     let response;
     try {
@@ -27,7 +28,10 @@ window.Dor = (() => {
       throw new Refusal(0, "offline", "offline");
     }
     const data = response.status === 204 ? null : await response.json().catch(() => ({}));
-    if (!response.ok) throw new Refusal(response.status, data?.error?.code || "error", data?.error?.message || "");
+    if (!response.ok) {
+      const error = data?.error || {};
+      throw new Refusal(response.status, error.code || "error", error.message || "", error.field);
+    }
     return data;
   }
 

@@ -35,7 +35,7 @@
 
   // Where each refusal is shown: next to the field it is about, else above the button.
   function explain(error) {
-    const field = /field '(\w+)'/.exec(error.message)?.[1];
+    const field = error.field;
     if (error.code === "otp_invalid") return ["otp-error", text.otp_invalid];
     if (error.code === "already_queued") return ["phone-error", text.already_queued];
     if (error.code === "intake_stopped") return ["service-error", text.intake_stopped];
