@@ -75,7 +75,7 @@ def plural_forms(language: str, singular: str, plural: str) -> dict[str, str]:
     try:
         categories = Locale.parse(language).plural_form.tags | {"other"}
     except (UnknownLocaleError, ValueError):
-        categories = {"one", "other"}
+        categories = frozenset({"one", "other"})
     ngettext = translations(language).ngettext
     return {category: ngettext(singular, plural, _CATEGORY_SAMPLES[category]) for category in categories}
 

@@ -16,6 +16,7 @@ from enum import StrEnum
 from sqlmodel import Session, col, select, update
 
 from config.errors import Refused
+from config.i18n import N_
 from config.throttle import Limit, take
 from identity.models import OtpChallenge
 from sms_gateway.outbox import enqueue
@@ -47,8 +48,8 @@ class OtpRules:
 class TooManyCodes(Refused):
     code = "too_many_requests"
 
-    def __init__(self, message: str, *, retry_after_s: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, /, *, retry_after_s: int, **params: object) -> None:
+        super().__init__(message, **params)
         self.retry_after_s = retry_after_s
 
 
@@ -75,16 +76,21 @@ def send_code(
 ) -> None:
     """Makes a new code for the phone and purpose (older ones stop working) and queues its SMS;
     TooManyCodes when a cap is reached."""
+    for_phone = N_("too many codes for this phone; try again in %(seconds)d s")
     caps = (
-        (f"otp:phone-hour:{phone}", Limit(rules.per_phone_hour, timedelta(hours=1)), "this phone"),
-        (f"otp:phone-day:{phone}", Limit(rules.per_phone_day, timedelta(days=1)), "this phone"),
-        (f"otp:address:{address}", Limit(rules.per_address_hour, timedelta(hours=1)), "this address"),
+        (f"otp:phone-hour:{phone}", Limit(rules.per_phone_hour, timedelta(hours=1)), for_phone),
+        (f"otp:phone-day:{phone}", Limit(rules.per_phone_day, timedelta(days=1)), for_phone),
+        (
+            f"otp:address:{address}",
+            Limit(rules.per_address_hour, timedelta(hours=1)),
+            N_("too many codes for this address; try again in %(seconds)d s"),
+        ),
     )
-    for key, limit, whom in caps:
+    for key, limit, refusal in caps:
         wait = take(session, key=key, limit=limit, now=now)
         if wait is not None:
             log.warning("OTP refused: cap %s reached", key.split(":")[1])
-            raise TooManyCodes(f"too many codes for {whom}; try again in {wait} s", retry_after_s=wait)
+            raise TooManyCodes(refusal, retry_after_s=wait, seconds=wait)
     session.execute(
         update(OtpChallenge)
         .where(

@@ -97,7 +97,9 @@ class Service(SQLModel, table=True):
     bookable: bool = True
     walk_in: bool = True
     # One of the pictures shipped with Dor (SERVICE_ICONS).
-    icon: str = Field(default="document", sa_column=Column(String(32), nullable=False, server_default="document"))
+    icon: str = Field(
+        default="document", sa_column=Column(String(32), nullable=False, server_default="document")
+    )
 
 
 class CentreService(SQLModel, table=True):

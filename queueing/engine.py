@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, String, and_, bindparam, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from config.i18n import N_
 from config.sql import appended, id_of
 from eventlog.log import append_event, lock_log
 from organisation import hours
@@ -84,9 +85,11 @@ def issue_ticket(
     centre_id, service_id = id_of(centre), id_of(service)
     offered = organisation(session).offers.get((centre_id, service_id))
     if offered is None:
-        raise ServiceNotOffered(f"{centre.code} does not offer {service.code}")
+        raise ServiceNotOffered(
+            N_("%(centre)s does not offer %(service)s"), centre=centre.code, service=service.code
+        )
     if channel != Channel.APPOINTMENT and not service.walk_in:
-        raise NotForWalkIn(f"{service.code} is by appointment only")
+        raise NotForWalkIn(N_("%(service)s is by appointment only"), service=service.code)
     if not ignore_hours and not hours.is_open(
         now, hours=centre.opening_hours, holidays=centre.holidays, timezone=centre.timezone
     ):
@@ -94,10 +97,19 @@ def issue_ticket(
             now, hours=centre.opening_hours, holidays=centre.holidays, timezone=centre.timezone
         )
         when = opening.isoformat() if opening else "not within 30 days"
-        raise CentreClosed(f"{centre.code} is closed; it next opens {when}", next_opening=opening)
+        raise CentreClosed(
+            N_("%(centre)s is closed; it next opens %(when)s"),
+            next_opening=opening,
+            centre=centre.code,
+            when=when,
+        )
     day = hours.local_day(now, timezone=centre.timezone)
     if offered.intake_stopped_on == day and channel != Channel.APPOINTMENT:
-        raise IntakeStopped(f"{service.code} takes no more tickets today at {centre.code}")
+        raise IntakeStopped(
+            N_("%(service)s takes no more tickets today at %(centre)s"),
+            service=service.code,
+            centre=centre.code,
+        )
     ticket = Ticket(
         centre_id=centre_id,
         service_id=service_id,
@@ -148,7 +160,11 @@ def transition(session: Session, ticket: Ticket, move: Move, **values: Any) -> N
     changed = session.execute(statement, params, execution_options={"synchronize_session": False})
     if changed.rowcount == 0:  # type: ignore[attr-defined]
         session.refresh(ticket)
-        raise TicketChanged(f"ticket {ticket.number} changed meanwhile: it is now {ticket.status}")
+        raise TicketChanged(
+            N_("ticket %(number)s changed meanwhile: it is now %(status)s"),
+            number=ticket.number,
+            status=ticket.status,
+        )
     for name, value in {"status": after.value, **values}.items():
         set_committed_value(ticket, name, value)  # as written: nothing left to flush
 
@@ -198,8 +214,15 @@ def check_in_ticket(
     if checked_in.rowcount == 0:  # type: ignore[attr-defined]
         session.refresh(ticket)
         if ticket.status != TicketStatus.WAITING.value:
-            raise CannotCheckIn(TicketNotWaiting.code, f"ticket {ticket.number} is {ticket.status}")
-        raise CannotCheckIn("already_checked_in", f"ticket {ticket.number} is already checked in")
+            raise CannotCheckIn(
+                TicketNotWaiting.code,
+                N_("ticket %(number)s is %(status)s"),
+                number=ticket.number,
+                status=ticket.status,
+            )
+        raise CannotCheckIn(
+            "already_checked_in", N_("ticket %(number)s is already checked in"), number=ticket.number
+        )
     append_event(
         session,
         centre_id=id_of(centre),
@@ -317,12 +340,14 @@ class CounterDesk:
         if self._change(free, col(Counter.is_open).is_(False), agent_id=agent_id, is_open=True):
             self._event("counter_opened", agent=agent_id)
         elif self.counter.agent_id != agent_id:
-            raise CounterTaken(f"counter {self.counter.number} is held by another agent")
+            raise CounterTaken(
+                N_("counter %(counter)d is held by another agent"), counter=self.counter.number
+            )
 
     def close(self) -> None:
         """The agent leaves; the counter must not have a ticket in hand."""
         if self.holding() is not None:
-            raise CounterBusy("finish, transfer or mark no-show the current ticket before closing")
+            raise CounterBusy(N_("finish, transfer or mark no-show the current ticket before closing"))
         closed = self._change(
             col(Counter.is_open).is_(True),
             _holds_nothing(Counter.id),
@@ -333,8 +358,8 @@ class CounterDesk:
         )
         if not closed:
             if current_ticket(self.session, counter_id=id_of(self.counter)) is not None:
-                raise CounterBusy("finish, transfer or mark no-show the current ticket before closing")
-            raise CounterClosed(f"counter {self.counter.number} is closed already")
+                raise CounterBusy(N_("finish, transfer or mark no-show the current ticket before closing"))
+            raise CounterClosed(N_("counter %(counter)d is closed already"), counter=self.counter.number)
         self._event("counter_closed")
 
     def pause(self, *, reason: str) -> None:
@@ -349,7 +374,9 @@ class CounterDesk:
         if not paused:
             self._require_open()
             raise CounterPaused(
-                f"counter {self.counter.number} is paused already: {self.counter.paused_reason}"
+                N_("counter %(counter)d is paused already: %(reason)s"),
+                counter=self.counter.number,
+                reason=self.counter.paused_reason,
             )
         self._event("counter_paused", reason=reason)
 
@@ -364,25 +391,31 @@ class CounterDesk:
         )
         if not resumed:
             self._require_open()
-            raise CounterBusy("the counter is not paused")
+            raise CounterBusy(N_("the counter is not paused"))
         self._event("counter_resumed")
 
     def _require_open(self) -> None:
         if not self.counter.is_open:
-            raise CounterClosed(f"counter {self.counter.number} is closed")
+            raise CounterClosed(N_("counter %(counter)d is closed"), counter=self.counter.number)
 
     def _require_ready(self) -> None:
         self._require_open()
         if self.counter.paused_reason is not None:
-            raise CounterPaused(f"counter {self.counter.number} is paused: {self.counter.paused_reason}")
+            raise CounterPaused(
+                N_("counter %(counter)d is paused: %(reason)s"),
+                counter=self.counter.number,
+                reason=self.counter.paused_reason,
+            )
         if self.holding() is not None:
-            raise CounterBusy("finish, transfer or mark no-show the current ticket first")
+            raise CounterBusy(N_("finish, transfer or mark no-show the current ticket first"))
 
     def _in_hand(self) -> Ticket:
         self._require_open()
         ticket = self.holding()
         if ticket is None:
-            raise NoCurrentTicket(f"counter {self.counter.number} has no ticket in hand")
+            raise NoCurrentTicket(
+                N_("counter %(counter)d has no ticket in hand"), counter=self.counter.number
+            )
         return ticket
 
     # --- working tickets ----------------------------------------------------------------------
@@ -409,7 +442,7 @@ class CounterDesk:
         # heads were read, and the claim holds unless this counter took one meanwhile.
         ticket = self._claim(choice.ticket_id)
         if ticket is None:  # the log is locked, so this counter took a ticket meanwhile (a twin)
-            raise CounterBusy("finish, transfer or mark no-show the current ticket first")
+            raise CounterBusy(N_("finish, transfer or mark no-show the current ticket first"))
         self._event("called", ticket, **self._first_call(ticket))
         return ticket
 
@@ -426,14 +459,20 @@ class CounterDesk:
             )
         ).first()
         if ticket is None or ticket.status != TicketStatus.WAITING.value:
-            raise TicketNotWaiting(f"no waiting ticket {number} today")
+            raise TicketNotWaiting(N_("no waiting ticket %(number)s today"), number=number)
         if ticket.service_id not in served:
-            raise ServiceNotOffered(f"counter {self.counter.number} does not serve the service of {number}")
+            raise ServiceNotOffered(
+                N_("counter %(counter)d does not serve the service of %(number)s"),
+                counter=self.counter.number,
+                number=number,
+            )
         if ticket.away:
-            raise TicketNotWaiting(f"{number} is a remote ticket whose holder has not checked in yet")
+            raise TicketNotWaiting(
+                N_("%(number)s is a remote ticket whose holder has not checked in yet"), number=number
+            )
         claimed = self._claim(id_of(ticket))
         if claimed is None:
-            raise TicketNotWaiting(f"{number} was just called elsewhere")
+            raise TicketNotWaiting(N_("%(number)s was just called elsewhere"), number=number)
         self._event("called", claimed, out_of_order=True, reason=reason, **self._first_call(claimed))
         return claimed
 
@@ -461,7 +500,11 @@ class CounterDesk:
         next_status(TicketStatus(ticket.status), Move.RECALL)  # a ticket being served is not called again
         since = (self.now - datetime.fromisoformat(ticket.call_times[-1])).total_seconds()
         if since < RECALL_AFTER_S:
-            raise CounterBusy(f"{ticket.number} was called {int(since)} s ago; recall it in a few seconds")
+            raise CounterBusy(
+                N_("%(number)s was called %(seconds)d s ago; recall it in a few seconds"),
+                number=ticket.number,
+                seconds=int(since),
+            )
         transition(self.session, ticket, Move.RECALL, call_times=[*ticket.call_times, self.now.isoformat()])
         self._event("recalled", ticket, calls=len(ticket.call_times))
         return ticket
@@ -491,8 +534,14 @@ class CounterDesk:
         waited = (self.now - calls[0]).total_seconds()
         if len(calls) < self.centre.no_show_min_calls or waited < self.centre.no_show_min_wait_s:
             raise NoShowTooEarly(
-                f"no-show needs {self.centre.no_show_min_calls} calls and {self.centre.no_show_min_wait_s} s "
-                f"since the first; this ticket has {len(calls)} calls and {int(waited)} s"
+                N_(
+                    "no-show needs %(min_calls)d calls and %(min_s)d s since the first; "
+                    "this ticket has %(calls)d calls and %(seconds)d s"
+                ),
+                min_calls=self.centre.no_show_min_calls,
+                min_s=self.centre.no_show_min_wait_s,
+                calls=len(calls),
+                seconds=int(waited),
             )
         transition(self.session, ticket, Move.NO_SHOW, ended_at=self.now)
         self._hold(None)
@@ -503,7 +552,9 @@ class CounterDesk:
         """Sends the ticket in hand to another service's queue, keeping its arrival time."""
         ticket = self._in_hand()
         if self.session.get(CentreService, (id_of(self.centre), id_of(service))) is None:
-            raise ServiceNotOffered(f"{self.centre.code} does not offer {service.code}")
+            raise ServiceNotOffered(
+                N_("%(centre)s does not offer %(service)s"), centre=self.centre.code, service=service.code
+            )
         origin = service_code(self.session, ticket.service_id)
         transition(
             self.session,

@@ -33,8 +33,8 @@ class IntakeUnchanged(QueueError):
 class CentreClosed(QueueError):
     code = "centre_closed"
 
-    def __init__(self, message: str, *, next_opening: datetime | None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, /, *, next_opening: datetime | None, **params: object) -> None:
+        super().__init__(message, **params)
         self.next_opening = next_opening
 
     def headers(self) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from config.errors import Refused
+from config.i18n import N_
 
 
 class TicketStatus(StrEnum):
@@ -52,7 +53,9 @@ class InvalidTransition(Refused):
     code = "invalid_transition"
 
     def __init__(self, status: TicketStatus, move: Move) -> None:
-        super().__init__(f"a {status.value} ticket cannot {move.value.replace('_', '-')}")
+        super().__init__(
+            N_("a %(status)s ticket cannot %(move)s"), status=status.value, move=move.value.replace("_", "-")
+        )
         self.status = status
         self.move = move
 

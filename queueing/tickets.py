@@ -24,6 +24,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from config.db import UtcDateTime
+from config.i18n import N_
 from config.sql import id_of
 from eventlog.log import append_event
 from organisation import hours
@@ -203,7 +204,9 @@ def set_intake(
     """Stops (or reopens) walk-in intake of a service at a centre for the rest of the local day;
     IntakeUnchanged if it is so already (of two requests at once, one changes it)."""
     if session.get(CentreService, (id_of(centre), id_of(service))) is None:
-        raise ServiceNotOffered(f"{centre.code} does not offer {service.code}")
+        raise ServiceNotOffered(
+            N_("%(centre)s does not offer %(service)s"), centre=centre.code, service=service.code
+        )
     today = hours.local_day(now, timezone=centre.timezone)
     stopped = col(CentreService.intake_stopped_on) == today
     changed = session.execute(
@@ -217,7 +220,12 @@ def set_intake(
     )
     if changed.rowcount == 0:  # type: ignore[attr-defined]
         state = "open" if open_ else "stopped"
-        raise IntakeUnchanged(f"intake of {service.code} at {centre.code} is {state} already")
+        raise IntakeUnchanged(
+            N_("intake of %(service)s at %(centre)s is %(state)s already"),
+            service=service.code,
+            centre=centre.code,
+            state=state,
+        )
     append_event(
         session,
         centre_id=id_of(centre),

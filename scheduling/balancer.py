@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from config.i18n import N_
 from config.sql import id_of
 from eventlog.log import append_event
 from organisation import catalogue
@@ -73,10 +74,15 @@ def apply_move(session: Session, *, centre: Centre, move: Move, actor: str, now:
     counter = find_counter(session, centre_id=id_of(centre), number=move.counter)
     service = session.get(Service, move.service_id)
     if counter is None or service is None:
-        raise InvalidMove(f"no counter {move.counter} or service {move.service_id} at {centre.code}")
+        raise InvalidMove(
+            N_("no counter %(counter)d or service %(service)s at %(centre)s"),
+            counter=move.counter,
+            service=move.service_id,
+            centre=centre.code,
+        )
     origin = {QueueRole.BOOSTED: QueueRole.BACKUP, QueueRole.BACKUP: QueueRole.BOOSTED}.get(move.role)
     if origin is None:
-        raise InvalidMove("the balancer only boosts backup queues and lowers boosted ones")
+        raise InvalidMove(N_("the balancer only boosts backup queues and lowers boosted ones"))
     changed = session.execute(
         update(CounterService)
         .where(
@@ -87,7 +93,12 @@ def apply_move(session: Session, *, centre: Centre, move: Move, actor: str, now:
         .values(role=move.role.value)
     )
     if changed.rowcount == 0:  # type: ignore[attr-defined]
-        raise InvalidMove(f"counter {move.counter} does not hold {service.code} as a {origin.value} queue")
+        raise InvalidMove(
+            N_("counter %(counter)d does not hold %(service)s as a %(role)s queue"),
+            counter=move.counter,
+            service=service.code,
+            role=origin.value,
+        )
     append_event(
         session,
         centre_id=id_of(centre),

@@ -12,6 +12,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from config.errors import Refused
+from config.i18n import N_
 from config.sql import id_of
 from organisation.catalogue import services_of
 from organisation.hours import local_day, spans_on
@@ -69,14 +70,18 @@ def counter_plan(session: Session, *, centre: Centre, now: datetime, weeks: int)
         ).all()
     )
     if not sum(counts.values()):
-        raise NoPlan(f"{centre.code} had no tickets in the last {weeks} weeks: no demand to plan from")
+        raise NoPlan(
+            N_("%(centre)s had no tickets in the last %(weeks)d weeks: no demand to plan from"),
+            centre=centre.code,
+            weeks=weeks,
+        )
     open_s = _open_s(centre, days)
     work = {s.code: counts.get(id_of(s), 0) * s.mean_service_s / open_s if open_s else 0.0 for s in services}
     numbers = sorted(session.exec(select(Counter.number).where(Counter.centre_id == id_of(centre))).all())
     try:
         assignments = skills.plan(work, len(numbers))
     except skills.PlanError as exc:
-        raise NoPlan(f"{centre.code}: {exc}") from exc
+        raise NoPlan(N_("%(centre)s: %(problem)s"), centre=centre.code, problem=str(exc)) from exc
     current = _current(session, centre)
     return CounterPlanOut(
         centre=centre.code,

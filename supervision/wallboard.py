@@ -46,7 +46,8 @@ class CounterStateOut(BaseModel):
     number: int
     label: str
     state: str = Field(description="closed, idle, paused, called or serving")
-    agent: str | None = None
+    agent: str | None = Field(default=None, description="the username of the agent at an open counter")
+    agent_name: str | None = Field(default=None, description="that agent's name, as staff know them")
     ticket: str | None = None
     since_s: int | None = Field(description="how long it has been in this state")
     reason: str | None = Field(default=None, description="a pause's reason")
@@ -81,6 +82,7 @@ class CentreSummaryOut(BaseModel):
 
 class WallboardOut(BaseModel):
     centre: str
+    services: dict[str, dict[str, str]] = Field(description="each service's name by code, in ar and en")
     target_s: int
     queues: list[QueueOut]
     counters: list[CounterStateOut]
@@ -155,6 +157,7 @@ def _counters(session: Session, centre: Centre, at: datetime) -> list[CounterSta
                 label=counter.label,
                 state=state,
                 agent=agent.username if agent and counter.is_open else None,
+                agent_name=(agent.display_name or agent.username) if agent and counter.is_open else None,
                 ticket=ticket.number if ticket else None,
                 since_s=since,
                 reason=counter.paused_reason if state == "paused" else None,
@@ -261,6 +264,10 @@ def wallboard(
     counters = _counters(session, centre, at)
     return WallboardOut(
         centre=centre.code,
+        services={
+            s.code: {"ar": s.name_ar, "en": s.name_en}
+            for s in catalogue.services_of(session, centre_id=id_of(centre))
+        },
         target_s=target_s,
         queues=queues,
         counters=counters,

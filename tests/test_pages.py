@@ -26,17 +26,25 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_home_page_is_arabic_and_right_to_left_by_default(client: TestClient) -> None:
     html = client.get("/").text
-    assert '<html lang="ar" dir="rtl">' in html
+    assert '<html lang="ar" dir="rtl" data-digits="arabic">' in html
     assert "مراكز خدمة المواطن" in html
     assert "مركز خدمة المواطن - المزة" in html
 
 
 def test_lang_parameter_switches_to_english_and_is_remembered(client: TestClient) -> None:
     response = client.get("/?lang=en")
-    assert '<html lang="en" dir="ltr">' in response.text
+    assert '<html lang="en" dir="ltr" data-digits="latin">' in response.text
     assert "Citizen Service Centre — Mezzeh" in response.text
     assert response.cookies.get("dor_lang") == "en"
     assert '<html lang="en"' in client.get("/").text
+
+
+def test_digits_follow_the_language_unless_chosen_and_the_choice_is_remembered(client: TestClient) -> None:
+    chosen = client.get("/?digits=latin")
+    assert 'data-digits="latin"' in chosen.text
+    assert chosen.cookies.get("dor_digits") == "latin"
+    assert 'data-digits="latin"' in client.get("/").text
+    assert 'data-digits="latin"' in client.get("/?digits=nonsense").text
 
 
 def test_accept_language_picks_english(client: TestClient) -> None:

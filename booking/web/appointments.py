@@ -30,7 +30,7 @@ from config.i18n import N_
 from config.sql import id_of
 from config.web.context import now
 from config.web.endpoints import operation
-from config.web.errors import ApiError, not_found
+from config.web.errors import ApiError, not_found, refusal
 from config.web.threads import read, write
 from identity.otp import Purpose, Verdict
 from identity.web.otp import phone_field
@@ -88,10 +88,6 @@ def appointment_out(
     )
 
 
-def _refused(refusal: BookingRefused) -> ApiError:
-    return ApiError(refusal.http_status, refusal.code, refusal.template, **refusal.params)
-
-
 @operation(
     "GET",
     "/api/v1/centres/{centre}/services/{service}/slots",
@@ -109,7 +105,9 @@ async def list_slots(request: Request, query: SlotsQuery) -> list[SlotOut]:
     def work(session: Session) -> list[SlotOut]:
         centre, service = _centre_and_service(session, request, centre_code, service_code)
         if not service.bookable:
-            raise ApiError(422, "service_not_bookable", N_("%(service)s cannot be booked"), service=service.code)
+            raise ApiError(
+                422, "service_not_bookable", N_("%(service)s cannot be booked"), service=service.code
+            )
         zone = ZoneInfo(centre.timezone)
         today = at.astimezone(zone).date()
         first = query.from_ or today
@@ -178,8 +176,8 @@ async def create(request: Request, body: AppointmentIn) -> Response:
         centre, service = _centre_and_service(session, request, body.centre, body.service)
         try:
             refuse_full_slot(session, centre=centre, service=service, start=body.start, rules=rules, now=at)
-        except BookingRefused as refusal:
-            raise _refused(refusal) from None
+        except BookingRefused as exc:
+            raise refusal(exc) from None
         refused = PhoneCode(request, phone, Purpose.BOOKING, body.otp).check(session, once, now=at)
         if refused is not None:
             return AppointmentOut.model_validate(refused) if isinstance(refused, dict) else refused
@@ -194,8 +192,8 @@ async def create(request: Request, body: AppointmentIn) -> Response:
                 rules=rules,
                 now=at,
             )
-        except BookingRefused as refusal:
-            raise _refused(refusal) from None
+        except BookingRefused as exc:
+            raise refusal(exc) from None
         out = appointment_out(session, appointment, base_url=settings.base_url, rules=rules)
         once.remember(session, out.model_dump(mode="json"), now=at)
         return out
@@ -247,8 +245,8 @@ async def delete(request: Request) -> AppointmentOut:
         appointment, centre = _by_token(session, request)
         try:
             cancel(session, appointment=appointment, centre=centre, now=at)
-        except BookingRefused as refusal:
-            raise _refused(refusal) from None
+        except BookingRefused as exc:
+            raise refusal(exc) from None
         return appointment_out(session, appointment, base_url=settings.base_url, rules=rules)
 
     return await write(request, work)
@@ -271,8 +269,8 @@ async def move(request: Request, body: RescheduleIn) -> AppointmentOut:
         appointment, centre = _by_token(session, request)
         try:
             reschedule(session, appointment=appointment, centre=centre, start=body.start, rules=rules, now=at)
-        except BookingRefused as refusal:
-            raise _refused(refusal) from None
+        except BookingRefused as exc:
+            raise refusal(exc) from None
         return appointment_out(session, appointment, base_url=settings.base_url, rules=rules)
 
     return await write(request, work)

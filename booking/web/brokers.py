@@ -19,6 +19,7 @@ from booking.identities import identities_of, phone_hash
 from booking.models import Appointment, AppointmentStatus, BookingBlock, IdentityKind
 from booking.slots import released_at
 from booking.web.appointments import booking_rules
+from config.i18n import N_
 from config.schemas import Strict, UsageQuery
 from config.sql import id_of
 from config.web.context import now
@@ -297,7 +298,9 @@ async def block(request: Request, body: BlockIn) -> list[BlockOut]:
             if kind in chosen
         }
         if not values:
-            raise ApiError(422, "invalid_input", "field 'identities': these appointments have none of them")
+            raise ApiError(
+                422, "invalid_input", N_("field 'identities': these appointments have none of them")
+            )
         blocks = []
         for kind, value in sorted(values):
             new = BookingBlock(
@@ -379,7 +382,7 @@ async def lift(request: Request) -> BlockOut:
             .values(lifted_at=at)
         )
         if lifted.rowcount == 0:  # type: ignore[attr-defined]  # lifted already, perhaps a moment ago
-            raise ApiError(409, "block_lifted", f"block {number} was lifted already")
+            raise ApiError(409, "block_lifted", N_("block %(block)s was lifted already"), block=number)
         session.refresh(found)
         append_event(
             session,

@@ -12,7 +12,6 @@ from starlette.responses import JSONResponse
 from config.errors import Refused
 from config.i18n import N_, gettext_for, negotiate
 
-
 # An invalid input's message names what is wrong first: "field 'phone': ...", "query parameter 'to': ...".
 _NAMED = re.compile(r"^(?:field|query parameter|path parameter) '([\w.]+)'")
 

@@ -62,7 +62,7 @@ async def announcement(request: Request, query: AnnouncementQuery) -> Response:
 
 
 async def display_page(request: Request) -> Response:
-    """The hall TV: `?lang=en` for English, `?digits=arabic` for Arabic-Indic digits, `?mute=1`."""
+    """The hall TV: `?lang=en` for English, `?digits=latin|arabic` for the digits (render), `?mute=1`."""
     code = request.path_params["centre"]
     centre = await read(request, lambda s: find_centre(s, code=code))
     if centre is None:
@@ -72,7 +72,6 @@ async def display_page(request: Request) -> Response:
         "display.html",
         {
             "centre": centre,
-            "arabic_digits": request.query_params.get("digits") == "arabic",
             "muted": request.query_params.get("mute") == "1",
         },
     )

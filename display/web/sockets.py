@@ -154,7 +154,9 @@ def _snapshot(session: Session, centre: Centre, websocket: WebSocket) -> dict[st
         "services": {s.code: {"ar": s.name_ar, "en": s.name_en} for s in services},
         "now_serving": [row.model_dump() for row in status.now_serving],
         "recent": [
-            event_message(e, centre_code=centre.code) for e in recent_calls(session, centre_id=centre.id or 0)
+            event_message(e, centre_code=centre.code)
+            # Enough to fill the list once recalls are folded into their number's row.
+            for e in recent_calls(session, centre_id=centre.id or 0, limit=16)
         ],
         "waiting": {
             row.code: {"waiting": row.waiting, "estimated_wait_s": row.estimated_wait_s}

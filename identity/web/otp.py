@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from config.sql import id_of
 from config.web.context import now
 from config.web.endpoints import operation
-from config.web.errors import ApiError, not_found
+from config.web.errors import ApiError, not_found, refusal
 from config.web.threads import write
 from identity.otp import OtpRules, Purpose, TooManyCodes, send_code
 from identity.phones import InvalidPhone, normalise_phone
@@ -76,7 +76,7 @@ async def request_otp(request: Request, body: OtpIn) -> Response:
     try:
         await write(request, work)
     except TooManyCodes as exc:
-        raise ApiError(429, exc.code, str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from None
+        raise refusal(exc) from None
     out = OtpOut(status="queued", expires_in_s=int(rules.ttl.total_seconds()))
     return JSONResponse(out.model_dump(), status_code=202)
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.requests import Request
 
+from config.i18n import N_
 from config.idempotency import MAX_KEY_LENGTH, KeyReused, fingerprint, remember, replay
 from config.web.errors import ApiError
 from config.web.threads import write
@@ -104,6 +105,7 @@ async def write_once(request: Request, work: Callable[[Session], T | Verdict]) -
     except IntegrityError:
         outcome = await write(request, work)
     if isinstance(outcome, Verdict):
-        message = "wrong code" if outcome is Verdict.WRONG else "no valid code: ask for a new one"
-        raise ApiError(401, "otp_invalid", f"field 'otp': {message}")
+        if outcome is Verdict.WRONG:
+            raise ApiError(401, "otp_invalid", N_("field 'otp': wrong code"))
+        raise ApiError(401, "otp_invalid", N_("field 'otp': no valid code: ask for a new one"))
     return outcome

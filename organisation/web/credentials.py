@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 from starlette.requests import Request
 
+from config.i18n import N_
 from config.web.errors import ApiError
 from organisation.accounts import SessionPolicy, SignedIn, authenticate, csrf_matches, find_device
 from organisation.models import Device, DeviceKind, Role
@@ -66,17 +67,19 @@ def require_staff(
         else None
     )
     if signed_in is None:
-        raise ApiError(401, "unauthorized", "sign in first")
+        raise ApiError(401, "unauthorized", N_("sign in first"))
     if creds.mutating and not csrf_matches(signed_in, creds.csrf):
         raise ApiError(403, "csrf_failed", "missing or wrong X-CSRF-Token header")
     if centre_id is not None and not signed_in.may_act_in(centre_id):
-        raise ApiError(403, "forbidden", "you do not work at this centre")
+        raise ApiError(403, "forbidden", N_("you do not work at this centre"))
     return signed_in
 
 
 def require_role(signed_in: SignedIn, *roles: Role) -> None:
     if signed_in.role not in roles:
-        raise ApiError(403, "forbidden", f"this needs the role {' or '.join(r.value for r in roles)}")
+        raise ApiError(
+            403, "forbidden", N_("this needs the role %(roles)s"), roles=" / ".join(r.value for r in roles)
+        )
 
 
 def require_device(session: Session, creds: Credentials, *, kind: DeviceKind, centre_id: int) -> Device:

@@ -10,6 +10,7 @@ from typing import TypeVar
 from sqlmodel import Session
 from starlette.requests import Request
 
+from config.i18n import N_
 from config.schemas import UsageQuery
 from config.sql import id_of
 from config.web.context import now
@@ -50,9 +51,11 @@ async def centre_report(request: Request, query: UsageQuery, compute: Callable[[
     """A report over a centre's local days for its supervisors and admins: `from` not after `to`
     and at most a year (422 naming the parameter), then `compute` in a read transaction."""
     if query.from_ > query.to:
-        raise ApiError(422, "invalid_input", "query parameter 'from': must not be after 'to'")
+        raise ApiError(422, "invalid_input", N_("query parameter 'from': must not be after 'to'"))
     if (query.to - query.from_).days >= MAX_REPORT_DAYS:
-        raise ApiError(422, "invalid_input", f"query parameter 'to': at most {MAX_REPORT_DAYS} days")
+        raise ApiError(
+            422, "invalid_input", N_("query parameter 'to': at most %(days)d days"), days=MAX_REPORT_DAYS
+        )
     return await managed_read(request, compute)
 
 

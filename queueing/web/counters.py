@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from config.i18n import N_
 from config.sql import id_of
 from config.web.context import now
 from config.web.endpoints import operation, path_number
@@ -171,13 +172,15 @@ def _require_holder(signed_in: SignedIn, counter: Counter, *, opening: bool) -> 
     if signed_in.role != Role.AGENT or opening:
         return
     if counter.agent_id != signed_in.staff.id:
-        raise ApiError(409, "counter_taken", f"counter {counter.number} is not open by you")
+        raise ApiError(
+            409, "counter_taken", N_("counter %(counter)d is not open by you"), counter=counter.number
+        )
 
 
 def _service(desk: CounterDesk, code: str) -> Service:
     service = catalogue.find_service(desk.session, code=code)
     if service is None:
-        raise ApiError(422, "invalid_input", f"field 'service': unknown service {code}")
+        raise ApiError(422, "invalid_input", N_("field 'service': unknown service %(service)s"), service=code)
     return service
 
 

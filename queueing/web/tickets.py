@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from config.i18n import N_
 from config.sql import id_of
 from config.web.context import now
 from config.web.endpoints import operation
@@ -63,11 +64,15 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
     remote = body.channel == Channel.REMOTE
     if remote and not (body.phone and body.otp):
         raise ApiError(
-            422, "otp_required", "remote tickets need 'phone' and 'otp': ask for a code with POST /api/v1/otp"
+            422,
+            "otp_required",
+            N_("remote tickets need 'phone' and 'otp': ask for a code with POST /api/v1/otp"),
         )
     if remote and body.priority != Priority.NONE:
         # A head start claimed from a phone could not be checked: it is given in the hall.
-        raise ApiError(422, "invalid_input", "field 'priority': given at the kiosk or counter, not remotely")
+        raise ApiError(
+            422, "invalid_input", N_("field 'priority': given at the kiosk or counter, not remotely")
+        )
     phone = phone_field(body.phone) if body.phone else None
     creds = credentials(request)
     settings = request.app.state.settings
@@ -96,7 +101,7 @@ async def issue(request: Request, body: IssueTicketIn) -> Response:
             assert phone is not None and body.otp is not None
             if _holds_remote_ticket(session, centre=centre, phone=phone, now=at):
                 raise ApiError(
-                    409, "already_queued", "this phone already holds a remote ticket at this centre"
+                    409, "already_queued", N_("this phone already holds a remote ticket at this centre")
                 )
             refused = PhoneCode(request, phone, Purpose.REMOTE_TICKET, body.otp).check(session, once, now=at)
             if refused is not None:
@@ -291,14 +296,14 @@ async def print_ticket(request: Request) -> Response:
 
     printer_url, paper = await read(request, work)
     if not printer_url:
-        raise ApiError(409, "no_printer", "this kiosk has no printer configured; print from the browser")
+        raise ApiError(409, "no_printer", N_("this kiosk has no printer configured; print from the browser"))
     job = await run_in_threadpool(render_escpos, paper)
     try:
         await run_in_threadpool(send, printer_url, job)
     except PrinterError as exc:
         log.warning("%s", exc)
         raise ApiError(
-            503, "printer_unavailable", "the printer did not answer; print from the browser"
+            503, "printer_unavailable", N_("the printer did not answer; print from the browser")
         ) from None
     return JSONResponse(Printed(printer=printer_url, bytes=len(job)).model_dump(), status_code=202)
 

@@ -13,6 +13,7 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, col, delete, select
 from starlette.requests import Request
 
+from config.i18n import N_
 from config.schemas import Strict
 from config.sql import id_of
 from config.web.context import now
@@ -68,7 +69,13 @@ def _services(session: Session, centre: Centre, codes: list[str]) -> dict[str, i
     for code in codes:
         service = catalogue.find_service(session, code=code)
         if service is None or session.get(CentreService, (id_of(centre), id_of(service))) is None:
-            raise ApiError(422, "service_not_offered", f"{centre.code} does not offer {code}")
+            raise ApiError(
+                422,
+                "service_not_offered",
+                N_("%(centre)s does not offer %(service)s"),
+                centre=centre.code,
+                service=code,
+            )
         ids[code] = id_of(service)
     return ids
 
@@ -119,7 +126,10 @@ async def counter_services(request: Request, body: CounterServicesIn) -> Control
     both = set(body.services) & set(body.backups)
     if both:
         raise ApiError(
-            422, "invalid_input", f"field 'backups': {sorted(both)[0]} is already one of its own queues"
+            422,
+            "invalid_input",
+            N_("field 'backups': %(service)s is already one of its own queues"),
+            service=sorted(both)[0],
         )
 
     def change(session: Session, centre: Centre) -> dict[str, Any] | None:
@@ -220,11 +230,21 @@ async def move_ticket(request: Request, body: MoveTicketIn) -> ControlOut:
             raise not_found(request, "ticket", number)
         if ticket.status != TicketStatus.WAITING.value:
             raise ApiError(
-                409, "ticket_not_waiting", f"{number} is {ticket.status}: only a waiting ticket moves"
+                409,
+                "ticket_not_waiting",
+                N_("%(number)s is %(status)s: only a waiting ticket moves"),
+                number=number,
+                status=ticket.status,
             )
         target = _services(session, centre, [body.service])[body.service]
         if ticket.service_id == target:
-            raise ApiError(409, "ticket_not_moved", f"{number} is in the queue of {body.service} already")
+            raise ApiError(
+                409,
+                "ticket_not_moved",
+                N_("%(number)s is in the queue of %(service)s already"),
+                number=number,
+                service=body.service,
+            )
         origin = session.get(Service, ticket.service_id)
         ticket.service_id = target
         ticket.earlier_calls, ticket.requeued_at = len(ticket.call_times), at

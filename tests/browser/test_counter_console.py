@@ -6,6 +6,7 @@ import httpx2
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LiveServer
+from tests.browser.test_screens import arabic_digits
 
 
 def issue(server: LiveServer, service: str = "CR") -> str:
@@ -29,10 +30,10 @@ def test_an_agent_serves_one_citizen_and_marks_the_next_no_show(
     page.click("button[type=submit]")
     expect(page).to_have_url(f"{live_server.url}/counter")
 
-    page.locator(".counter-card", has_text="1 ·").get_by_role("button").click()
+    page.locator(".counter-card", has_text="شباك ١").get_by_role("button").click()
     expect(page.locator("#desk")).to_be_visible()
     page.get_by_role("button", name="التالي").click()
-    expect(page.locator("#ticket-number")).to_have_text(first)
+    expect(page.locator("#ticket-number")).to_have_text(arabic_digits(first))
     expect(page.locator("#document-list")).to_contain_text("البطاقة الشخصية")
     page.get_by_role("button", name="بدء الخدمة").click()
     expect(page.locator("#ticket-meta")).to_contain_text("قيد الخدمة")
@@ -40,10 +41,11 @@ def test_an_agent_serves_one_citizen_and_marks_the_next_no_show(
     expect(page.locator("#ticket-number")).to_have_text("—")
 
     page.keyboard.press("n")  # the keyboard works as well as the buttons
-    expect(page.locator("#ticket-number")).to_have_text(second)
+    expect(page.locator("#ticket-number")).to_have_text(arabic_digits(second))
     live_server.clock.advance(61)
     page.get_by_role("button", name="إعادة النداء").click()
-    expect(page.locator("#ticket-meta")).to_contain_text("2")
+    expect(page.locator("#ticket-meta")).to_contain_text("نداءان")
+    assert "·" not in page.locator("#ticket-meta").inner_text()
     page.get_by_role("button", name="لم يحضر").click()
     expect(page.locator("#ticket-number")).to_have_text("—")
 
@@ -62,12 +64,34 @@ def test_the_console_learns_of_new_tickets_without_a_reload(live_server: LiveSer
     page.fill("#username", "agent1")
     page.fill("#password", "demo")
     page.click("button[type=submit]")
-    page.locator(".counter-card", has_text="1 ·").get_by_role("button").click()
+    page.locator(".counter-card", has_text="شباك ١").get_by_role("button").click()
     row = page.locator("#queue-counts tr", has_text="إخراج قيد فردي")
-    expect(row).to_contain_text("0")
+    expect(row).to_contain_text("٠")
     issue(live_server)
     issue(live_server)
-    expect(row).to_contain_text("2", timeout=10_000)
+    expect(row).to_contain_text("٢", timeout=10_000)
+
+
+def test_the_console_says_what_the_server_refuses_in_arabic(live_server: LiveServer, page: Page) -> None:
+    issue(live_server)
+    page.goto(f"{live_server.url}/login?next=/counter")
+    page.fill("#username", "agent1")
+    page.fill("#password", "demo")
+    page.click("button[type=submit]")
+    page.locator(".counter-card", has_text="شباك ١").get_by_role("button").click()
+    page.get_by_role("button", name="التالي").click()
+    page.get_by_role("button", name="لم يحضر").click()  # called once, a moment ago: too early
+    toast = page.locator("#toast")
+    expect(toast).to_contain_text("لتسجيل الغياب يلزم ٢ نداء و٦٠ ثانية")
+    page.get_by_role("button", name="بدء الخدمة").click()
+    page.get_by_role("button", name="إنهاء").click()
+
+    page.get_by_role("button", name="نداء رقم").click()
+    page.fill("#call-number", "Z-999")
+    page.fill("#call-reason", "مراجعة")
+    page.locator("#call-form").get_by_role("button", name="نداء", exact=True).click()
+    expect(toast).to_contain_text("لا توجد اليوم بطاقة بالانتظار برقم Z-٩٩٩")
+    assert not any(letter in toast.inner_text() for letter in "aeiou"), "no English words"
 
 
 def test_a_wrong_password_is_said_without_saying_which_part(live_server: LiveServer, page: Page) -> None:

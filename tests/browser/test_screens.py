@@ -18,6 +18,11 @@ ARABIC_FONTS = {
 }
 
 
+def arabic_digits(text: str) -> str:
+    """As an Arabic page writes it by default: Arabic-Indic digits."""
+    return text.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+
+
 def kiosk_ticket(server: LiveServer, service: str = "CR") -> dict:  # type: ignore[type-arg]
     response = httpx2.post(
         f"{server.url}/api/v1/centres/DAM-01/tickets",
@@ -54,17 +59,17 @@ def test_a_call_reaches_the_display_within_a_second_and_is_announced_in_order(
     first, second = kiosk_ticket(live_server), kiosk_ticket(live_server)
     desk = agent(live_server)
     page.goto(f"{live_server.url}/display/DAM-01")
-    expect(page.locator("#waits li[data-service=CR]")).to_contain_text("2")
+    expect(page.locator("#waits li[data-service=CR]")).to_contain_text("شخصان بالانتظار")
     called = desk.post("/api/v1/centres/DAM-01/counters/1/next")
     started = time.monotonic()
-    expect(page.locator("#now-number")).to_have_text(first["number"], timeout=1000)
+    expect(page.locator("#now-number")).to_have_text(arabic_digits(first["number"]), timeout=1000)
     assert time.monotonic() - started < 1.0
-    expect(page.locator("#now-counter")).to_have_text("1")
+    expect(page.locator("#now-counter")).to_have_text("١")
     assert called.status_code == 200
     desk.post("/api/v1/centres/DAM-01/counters/1/start")
     desk.post("/api/v1/centres/DAM-01/counters/1/finish")
     desk.post("/api/v1/centres/DAM-01/counters/1/next")
-    expect(page.locator("#now-number")).to_have_text(second["number"], timeout=1000)
+    expect(page.locator("#now-number")).to_have_text(arabic_digits(second["number"]), timeout=1000)
     expect(page.locator("#recent tr")).to_have_count(2)
 
     # Both calls are announced, the second only after the first has finished.
@@ -100,8 +105,53 @@ def test_the_display_reconnects_by_itself_after_a_server_restart(live_server: Li
     live_server.start()
     ticket = kiosk_ticket(live_server)
     agent(live_server).post("/api/v1/centres/DAM-01/counters/1/next")
-    expect(page.locator("#now-number")).to_have_text(ticket["number"], timeout=15_000)
+    expect(page.locator("#now-number")).to_have_text(arabic_digits(ticket["number"]), timeout=15_000)
     expect(page.locator("#connection")).to_be_hidden()
+
+
+# The last calls' rows, their panel's bottom edge, and whether the page scrolls.
+LAST_CALLS = """() => {
+  const panel = document.querySelector(".recent").getBoundingClientRect();
+  return {
+    rows: [...document.querySelectorAll("#recent tr")].map((row) => ({
+      number: row.dataset.number, bottom: row.getBoundingClientRect().bottom,
+      again: row.querySelector(".again")?.textContent || null })),
+    panel: panel.bottom,
+    scrolls: document.scrollingElement.scrollHeight > innerHeight,
+  };
+}"""
+
+
+@pytest.mark.parametrize(
+    "viewport",
+    [{"width": 1920, "height": 1080}, {"width": 1080, "height": 1920}],
+    ids=["landscape", "portrait"],
+)
+def test_the_last_calls_fit_the_screen_and_a_recall_is_one_marked_row(
+    live_server: LiveServer, page: Page, viewport: dict[str, int], tmp_path: Path
+) -> None:
+    desk = agent(live_server)
+    numbers = [kiosk_ticket(live_server)["number"] for _ in range(12)]
+    for _ in numbers[:-1]:
+        serve_next(desk)
+    desk.post("/api/v1/centres/DAM-01/counters/1/next")  # the last one, called and not yet served
+    page.goto(f"{live_server.url}/display/DAM-01?mute=1")
+    expect(page.locator("#now-number")).to_have_text(arabic_digits(numbers[-1]))
+    live_server.clock.advance(seconds=30)
+    assert desk.post("/api/v1/centres/DAM-01/counters/1/recall").status_code == 200
+    expect(page.locator("#recent tr").first.locator(".again")).to_have_text("نداء مكرر")
+
+    shown = page.evaluate(LAST_CALLS)
+    listed = [row["number"] for row in shown["rows"]]
+    assert listed[0] == numbers[-1] and len(listed) == len(set(listed)), listed  # one row per number
+    assert listed == numbers[::-1][: len(listed)], "newest first"
+    assert len(listed) >= 4, "a hall display has room for several calls"
+    assert all(row["bottom"] <= shown["panel"] for row in shown["rows"]), shown
+    assert not shown["scrolls"]
+    assert [row["again"] for row in shown["rows"][1:]] == [None] * (len(listed) - 1)
+    waiting = page.locator("#waits li").all_inner_texts()
+    assert not any("·" in text for text in waiting), waiting
+    page.screenshot(path=str(tmp_path / f"display-{viewport['width']}x{viewport['height']}.png"))
 
 
 @pytest.mark.parametrize("viewport", [{"width": 390, "height": 844}])

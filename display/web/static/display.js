@@ -1,25 +1,22 @@
 // The hall display: a snapshot, then live calls over a websocket; announcements queued one after
-// another; reconnects by itself (with backoff) and resyncs when it sees a gap in `seq`.
+// another; reconnects by itself (with backoff) and resyncs when it sees a gap in `seq`. The list of
+// last calls holds one row per number (a recall moves its row to the top, marked) and as many rows as
+// the screen has room for.
 "use strict";
 
 (() => {
   const screen = document.getElementById("screen");
   const centre = screen.dataset.centre;
   const lang = screen.dataset.lang;
-  const arabicDigits = screen.dataset.digits === "arabic";
+  const { local: digits, count, join, arabic: arabicDigits } = DorWords;
   const text = JSON.parse(document.getElementById("display-text").textContent);
   const $ = (id) => document.getElementById(id);
-  const RECENT = 6;
+  const RECENT = 8; // at most; fewer when the screen has no room for them
   let seq = 0;
   let services = {};
   let backoff = 1000;
   let socket = null;
   let muted = screen.dataset.muted === "1";
-
-  const digits = (value) => {
-    const s = String(value);
-    return arabicDigits ? s.replace(/[0-9]/g, (d) => "٠١٢٣٤٥٦٧٨٩"[d]) : s;
-  };
 
   // --- clock in the centre's time zone ---
   const dateFormat = new Intl.DateTimeFormat(lang === "ar" ? "ar-SY" : "en-GB",
@@ -74,13 +71,33 @@
     now.classList.add("flash");
   }
 
-  function addRecent(number, counter) {
+  function addRecent(number, counter, recalled) {
+    const list = $("recent");
+    for (const old of [...list.rows]) if (old.dataset.number === number) old.remove();
     const row = document.createElement("tr");
+    row.dataset.number = number;
     row.innerHTML = '<td><bdi dir="ltr"></bdi></td><td></td>';
     row.cells[0].firstChild.textContent = digits(number);
     row.cells[1].textContent = digits(counter);
-    $("recent").prepend(row);
-    while ($("recent").rows.length > RECENT) $("recent").deleteRow(-1);
+    if (recalled) {
+      row.classList.add("recalled");
+      const again = document.createElement("span");
+      again.className = "again";
+      again.textContent = text.again;
+      row.cells[0].append(" ", again);
+    }
+    list.prepend(row);
+    while (list.rows.length > RECENT) list.deleteRow(-1);
+    fitRecent();
+  }
+
+  // Drops the oldest rows until the list ends inside its panel, at any screen size or count.
+  function fitRecent() {
+    const panel = document.querySelector(".recent"), list = $("recent");
+    const bottom = panel.getBoundingClientRect().bottom - parseFloat(getComputedStyle(panel).paddingBottom);
+    while (list.rows.length > 1 && list.rows[list.rows.length - 1].getBoundingClientRect().bottom > bottom) {
+      list.deleteRow(-1);
+    }
   }
 
   function renderWaits(waiting) {
@@ -92,8 +109,7 @@
       li.innerHTML = "<strong></strong><span></span>";
       li.querySelector("strong").textContent = name;
       li.querySelector("span").textContent = row.waiting === 0 ? text.none
-        : `${digits(row.waiting)} ${text.waiting} · ~${digits(minutes)} ${text.minutes}`;
-      li.querySelector("span").dir = "auto";
+        : join([count(text.waiting, row.waiting), count(text.minutes, Math.max(1, minutes))]);
       li.dataset.service = code;
       $("waits").appendChild(li);
     }
@@ -114,8 +130,7 @@
     seq = message.seq;
     services = message.services;
     $("recent").innerHTML = "";
-    const calls = message.recent.slice(0, RECENT).reverse();
-    for (const call of calls) addRecent(call.number, call.counter);
+    for (const call of [...message.recent].reverse()) addRecent(call.number, call.counter, call.type === "recalled");
     const latest = message.recent[0];
     if (latest) {
       $("now-number").textContent = digits(latest.number);
@@ -130,7 +145,7 @@
     seq = message.seq;
     if (message.type === "called" || message.type === "recalled") {
       showCall(message.number, message.counter);
-      addRecent(message.number, message.counter);
+      addRecent(message.number, message.counter, message.type === "recalled");
       announce(message.number, message.counter);
     }
     refreshWaits();
@@ -155,6 +170,7 @@
     });
   }
 
+  window.addEventListener("resize", fitRecent);
   tick();
   setInterval(tick, 1000);
   connect();

@@ -7,6 +7,7 @@
   const $ = (id) => document.getElementById(id);
   const state = { me: null, centre: null, services: {}, counters: [], status: null, counter: null, busy: false };
   const name = (text) => (text ? text[Dor.lang] || text.ar : "");
+  const { local, count, join } = DorWords;
 
   const base = () => `/api/v1/centres/${state.centre}`;
 
@@ -72,7 +73,7 @@
       li.className = "counter-card";
       const services = c.services.map((code) => name(state.services[code]?.name) || code).join("، ");
       li.innerHTML = `<div><strong></strong> <span class="pill"></span><p class="muted"></p></div>`;
-      li.querySelector("strong").textContent = `${c.number} · ${c.label}`;
+      li.querySelector("strong").textContent = c.label || `${Dor.t("counter")} ${local(c.number)}`;
       li.querySelector(".pill").textContent = Dor.t(c.status) + (c.agent ? ` — ${Dor.t("held_by")} ${c.agent}` : "");
       li.querySelector("p").textContent = services;
       const button = document.createElement("button");
@@ -87,17 +88,17 @@
   }
 
   function renderDesk(counter) {
-    $("desk-number").textContent = counter.number;
+    $("desk-number").textContent = local(counter.number);
     $("desk-status").textContent = Dor.t(counter.status) + (counter.paused_reason ? ` — ${Dor.t("reason_" + counter.paused_reason)}` : "");
     $("desk-status").dataset.status = counter.status;
     const pauseLabel = $("pause-label");
     pauseLabel.textContent = counter.status === "paused" ? pauseLabel.dataset.resume : pauseLabel.dataset.pause;
     const ticket = counter.ticket;
-    $("ticket-number").textContent = ticket ? ticket.number : "—";
+    $("ticket-number").textContent = ticket ? local(ticket.number) : "—";
     const service = ticket ? state.services[ticket.service] : null;
     $("ticket-service").textContent = service ? name(service.name) : Dor.t("no_ticket");
     $("ticket-meta").textContent = ticket
-      ? [Dor.t(ticket.status), `${ticket.calls} ${Dor.t("calls")}`, ticket.priority !== "none" ? Dor.t("priority_" + ticket.priority) : ""].filter(Boolean).join(" · ")
+      ? join([Dor.t(ticket.status), count(Dor.t("calls"), ticket.calls), ticket.priority !== "none" ? Dor.t("priority_" + ticket.priority) : ""])
       : "";
     $("documents").hidden = !service;
     $("document-list").innerHTML = "";
@@ -114,7 +115,7 @@
       const tr = document.createElement("tr");
       tr.innerHTML = "<th></th><td></td>";
       tr.querySelector("th").textContent = name(state.services[code]?.name) || code;
-      tr.querySelector("td").textContent = row ? row.waiting : 0;
+      tr.querySelector("td").textContent = local(row ? row.waiting : 0);
       queues.appendChild(tr);
     }
     const inHand = Boolean(ticket);
@@ -138,7 +139,7 @@
     const since = ticket.status === "serving" ? ticket.started_at : ticket.called_at;
     if (!since) return;
     const label = ticket.status === "serving" ? Dor.t("since_start") : Dor.t("since_call");
-    $("ticket-timer").textContent = `${Dor.seconds((Date.now() - Date.parse(since)) / 1000)} ${label}`;
+    $("ticket-timer").textContent = `${local(Dor.seconds((Date.now() - Date.parse(since)) / 1000))} ${label}`;
   }
 
   async function act(action, body, number = state.counter) {
@@ -151,7 +152,8 @@
       if (result === null && action === "next") Dor.toast(Dor.t("nobody"));
       await refresh(false);
     } catch (error) {
-      if (error.status !== 401) Dor.toast(error.message, "error");
+      // The server words its refusals in the page's language (Accept-Language); the digits are the page's.
+      if (error.status !== 401) Dor.toast(local(error.message), "error");
     } finally {
       state.busy = false;
     }

@@ -6,8 +6,12 @@
   const board = document.getElementById("wallboard");
   const centre = board.dataset.centre;
   const $ = (id) => document.getElementById(id);
-  const minutes = (s) => (s === null || s === undefined ? "—" : `${Math.round(s / 60)} ${Dor.t("min")}`);
-  const share = (x) => (x === null || x === undefined ? "—" : `${Math.round(x * 100)}%`);
+  const { local } = DorWords;
+  const minutes = (s) => (s === null || s === undefined ? "—" : `${local(Math.round(s / 60))} ${Dor.t("min")}`);
+  const share = (x) => (x === null || x === undefined ? "—" : new Intl.NumberFormat(Dor.lang === "ar" ? "ar-SY" : "en-GB",
+    { style: "percent", numberingSystem: DorWords.arabic ? "arab" : "latn" }).format(x));
+  let names = {}; // service code -> {ar, en}
+  const serviceName = (code) => (names[code] ? names[code][Dor.lang] || names[code].ar : code);
   let pending = null;
 
   function cell(row, text) {
@@ -18,12 +22,14 @@
   }
 
   function render(view) {
+    names = view.services;
     const alerts = $("alerts");
     alerts.replaceChildren();
     for (const alert of view.alerts) {
       const li = document.createElement("li");
       li.className = "alert";
-      li.textContent = `${Dor.t(alert.kind)}${alert.service ? ` — ${alert.service}` : ""}${alert.counter ? ` — ${Dor.t("counter")} ${alert.counter}` : ""}`;
+      li.textContent = `${Dor.t(alert.kind)}${alert.service ? ` — ${serviceName(alert.service)}` : ""}`
+        + `${alert.counter ? ` — ${Dor.t("counter")} ${local(alert.counter)}` : ""}`;
       alerts.appendChild(li);
     }
     if (!view.alerts.length) {
@@ -38,14 +44,14 @@
       row.dataset.service = q.service;
       const head = document.createElement("th");
       head.scope = "row";
-      head.textContent = q.service;
+      head.textContent = serviceName(q.service);
       row.appendChild(head);
-      cell(row, String(q.waiting)).className = "waiting";
+      cell(row, local(q.waiting)).className = "waiting";
       const longest = cell(row, minutes(q.longest_wait_s));
       if (q.longest_wait_s > view.target_s) longest.className = "over";
       cell(row, `${minutes(q.estimated_wait_s)}`);
       cell(row, share(q.within_target));
-      cell(row, String(q.open_counters));
+      cell(row, local(q.open_counters));
       queues.appendChild(row);
     }
     const counters = $("counters");
@@ -55,19 +61,19 @@
       row.dataset.counter = c.number;
       const head = document.createElement("th");
       head.scope = "row";
-      head.textContent = c.label || String(c.number);
+      head.textContent = c.label || local(c.number);
       row.appendChild(head);
       cell(row, `${Dor.t(c.state)}${c.reason ? ` (${Dor.t(c.reason)})` : ""}`).className = `state ${c.state}`;
-      cell(row, c.agent || "—");
-      cell(row, c.ticket || "—").className = "ticket";
-      cell(row, c.since_s === null ? "—" : Dor.seconds(c.since_s));
+      cell(row, c.agent_name || c.agent || "—");
+      cell(row, c.ticket ? local(c.ticket) : "—").className = "ticket";
+      cell(row, c.since_s === null ? "—" : local(Dor.seconds(c.since_s)));
       counters.appendChild(row);
     }
     const moves = $("moves");
     moves.replaceChildren();
     for (const move of view.balance.moves) {
       const li = document.createElement("li");
-      li.textContent = `${Dor.t("counter")} ${move.counter}: ${Dor.t(move.role)} ${move.service} `;
+      li.textContent = `${Dor.t("counter")} ${local(move.counter)}: ${Dor.t(move.role)} ${serviceName(move.service)} `;
       const button = document.createElement("button");
       button.type = "button";
       button.textContent = Dor.t("apply");
@@ -76,7 +82,7 @@
           await Dor.api("POST", `/api/v1/centres/${centre}/balance/moves`, move);
           Dor.toast(Dor.t("applied"));
         } catch (error) {
-          Dor.toast(error.message, "error");
+          Dor.toast(local(error.message), "error");
         }
         refresh();
       });
@@ -117,7 +123,7 @@
       label.setAttribute("x", String(i * width + width / 2));
       label.setAttribute("y", "118");
       label.setAttribute("text-anchor", "middle");
-      label.textContent = String(h.hour);
+      label.textContent = local(h.hour);
       svg.appendChild(label);
     });
     for (const kind of ["capacity", "waiting"]) {
@@ -145,11 +151,11 @@
       link.textContent = r.name[Dor.lang] || r.centre;
       head.appendChild(link);
       row.appendChild(head);
-      cell(row, String(r.waiting)).className = "waiting";
+      cell(row, local(r.waiting)).className = "waiting";
       cell(row, minutes(r.longest_wait_s));
       cell(row, share(r.within_target));
-      cell(row, String(r.open_counters));
-      cell(row, String(r.alerts));
+      cell(row, local(r.open_counters));
+      cell(row, local(r.alerts));
       body.appendChild(row);
     }
   }
