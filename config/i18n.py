@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -78,6 +79,22 @@ def plural_forms(language: str, singular: str, plural: str) -> dict[str, str]:
         categories = frozenset({"one", "other"})
     ngettext = translations(language).ngettext
     return {category: ngettext(singular, plural, _CATEGORY_SAMPLES[category]) for category in categories}
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Part of a message, with its own params, translated where the whole is shown: "field 'x': <what is
+    wrong>" is one template, and what is wrong another."""
+
+    template: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.template % self.params if self.params else self.template
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        text = gettext(self.template) if self.template else self.template
+        return text % self.params if self.params else text
 
 
 def N_(message: str) -> str:

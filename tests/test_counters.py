@@ -99,7 +99,14 @@ def test_no_show_needs_two_calls_and_a_minute(
     clock.advance(90)
     too_early = act(agent, "no-show")
     assert too_early.status_code == 409
-    assert too_early.json()["error"]["code"] == "no_show_too_early"
+    assert too_early.json()["error"] == {
+        "code": "no_show_too_early",
+        "message": "لتسجيل الغياب يلزم 2 نداء و60 ثانية منذ النداء الأول؛ لهذه البطاقة 1 نداء و90 ثانية",
+    }
+    english = agent.post("/api/v1/centres/DAM-01/counters/1/no-show", headers={"Accept-Language": "en"})
+    assert english.json()["error"]["message"] == (
+        "no-show needs 2 calls and 60 s since the first; this ticket has 1 calls and 90 s"
+    )
     assert act(agent, "recall").json()["ticket"]["calls"] == 2
     assert act(agent, "no-show").json()["ticket"]["status"] == "no_show"
 

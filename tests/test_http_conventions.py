@@ -79,6 +79,19 @@ def test_unknown_field_in_body_is_422(http: TestClient) -> None:
     assert "'colour'" in response.json()["error"]["message"]
 
 
+def test_what_is_wrong_is_said_in_the_requested_language_with_the_field_named(http: TestClient) -> None:
+    arabic = http.post("/api/v1/echo?days=99", json={"name": "x"}).json()["error"]  # Arabic by default
+    assert arabic == {
+        "code": "invalid_input",
+        "message": "المعامل 'days': يجب ألا يزيد على 30",
+        "field": "days",
+    }
+    english = http.post("/api/v1/echo", json={"count": 1}, headers={"Accept-Language": "en"}).json()["error"]
+    assert english == {"code": "invalid_input", "message": "field 'name': required", "field": "name"}
+    too_long = http.post("/api/v1/echo?lang=en", json={"name": "x" * 21}).json()["error"]
+    assert too_long["message"] == "field 'name': must have at most 20 characters"
+
+
 def test_body_that_is_not_json_is_422(http: TestClient) -> None:
     response = http.post("/api/v1/echo", content=b"{not json", headers={"content-type": "application/json"})
     assert response.status_code == 422

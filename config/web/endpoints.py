@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from config.web.errors import ApiError, describe_validation_error
+from config.web.errors import ApiError, invalid_input
 
 
 def path_number(raw: str, *, maximum: int = 10**9) -> int | None:
@@ -190,4 +190,4 @@ def _parse(model: type[BaseModel], data: Any, kind: str) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ApiError(422, "invalid_input", describe_validation_error(exc, kind)) from None
+        raise invalid_input(exc, kind) from None

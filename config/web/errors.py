@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from config.errors import Refused
-from config.i18n import N_, gettext_for, negotiate
+from config.i18n import N_, Phrase, gettext_for, negotiate
 
 # An invalid input's message names what is wrong first: "field 'phone': ...", "query parameter 'to': ...".
 _NAMED = re.compile(r"^(?:field|query parameter|path parameter) '([\w.]+)'")
@@ -38,7 +38,7 @@ class ApiError(Exception):
         self.params = params
         self.message = str(self)
         self.headers = dict(headers or {})
-        named = _NAMED.match(message)
+        named = _NAMED.match(self.message)
         self.field = named.group(1) if named else None
 
 
@@ -95,14 +95,57 @@ def not_found(request: Request, what: str, value: str) -> ApiError:
     )
 
 
-def describe_validation_error(exc: ValidationError, kind: str) -> str:
-    """One line naming the first bad field and what is wrong with it."""
+# What pydantic finds wrong, in words the catalogues translate (with pydantic's `ctx` as params); any
+# other kind of problem is said as pydantic says it, in English.
+PROBLEMS = {
+    "missing": N_("required"),
+    "string_type": N_("must be a text"),
+    "int_type": N_("must be a whole number"),
+    "int_parsing": N_("must be a whole number"),
+    "int_from_float": N_("must be a whole number"),
+    "float_type": N_("must be a number"),
+    "float_parsing": N_("must be a number"),
+    "bool_type": N_("must be true or false"),
+    "bool_parsing": N_("must be true or false"),
+    "list_type": N_("must be a list"),
+    "dict_type": N_("must be an object"),
+    "model_type": N_("must be an object"),
+    "string_too_short": N_("must have at least %(min_length)s characters"),
+    "string_too_long": N_("must have at most %(max_length)s characters"),
+    "too_short": N_("must have at least %(min_length)s items"),
+    "too_long": N_("must have at most %(max_length)s items"),
+    "greater_than": N_("must be more than %(gt)s"),
+    "greater_than_equal": N_("must be at least %(ge)s"),
+    "less_than": N_("must be less than %(lt)s"),
+    "less_than_equal": N_("must be at most %(le)s"),
+    "string_pattern_mismatch": N_("must match %(pattern)s"),
+    "literal_error": N_("must be one of %(expected)s"),
+    "enum": N_("must be one of %(expected)s"),
+    "extra_forbidden": N_("is not a field of this request"),
+    "date_parsing": N_("must be a date like 2026-12-07"),
+    "date_type": N_("must be a date like 2026-12-07"),
+    "datetime_parsing": N_("must be a date and time like 2026-12-07T09:30:00+03:00"),
+    "datetime_type": N_("must be a date and time like 2026-12-07T09:30:00+03:00"),
+    "timezone_aware": N_("must give its time zone, like +03:00"),
+}
+WHERE = {
+    "field": N_("field '%(where)s': %(problem)s"),
+    "query parameter": N_("query parameter '%(where)s': %(problem)s"),
+}
+
+
+def invalid_input(exc: ValidationError, kind: str) -> ApiError:
+    """A 422 naming the first bad field (`kind` is "field" or "query parameter") and what is wrong."""
     error = exc.errors()[0]
     where = ".".join(str(part) for part in error["loc"])
-    message = error["msg"].removeprefix("Value error, ")
-    if not where:
-        return f"request body: {message}" if kind == "field" else message
-    return f"{kind} '{where}': {message}"
+    known = PROBLEMS.get(error["type"])
+    problem = (
+        Phrase(known, error.get("ctx", {})) if known else Phrase(error["msg"].removeprefix("Value error, "))
+    )
+    if where:
+        return ApiError(422, "invalid_input", WHERE[kind], where=where, problem=problem)
+    # No location: the whole body is wrong (not an object); query parameters always have a name.
+    return ApiError(422, "invalid_input", N_("request body: %(problem)s"), problem=problem)
 
 
 def refusal(error: Refused) -> ApiError:
@@ -112,7 +155,9 @@ def refusal(error: Refused) -> ApiError:
 
 def localise(request: Request, error: ApiError) -> str:
     """The error's message in the request's language (English where the catalogue has no entry)."""
-    if not error.template:
-        return error.template
-    text = gettext_for(language(request))(error.template)
-    return text % error.params if error.params else text
+    gettext = gettext_for(language(request))
+    params = {
+        name: value.translated(gettext) if isinstance(value, Phrase) else value
+        for name, value in error.params.items()
+    }
+    return Phrase(error.template, params).translated(gettext)

@@ -28,7 +28,7 @@
       await Dor.api(method, url, body);
       Dor.toast(Dor.t(done));
     } catch (error) {
-      Dor.toast(error.message, "error");
+      Dor.toast(DorWords.local(error.message), "error");
     }
     refresh();
   }
@@ -37,10 +37,12 @@
     const li = element("li", undefined, "flag");
     const reason = flag.identity ? `${flag.reason}:${flag.identity}` : flag.reason;
     li.appendChild(element("h3", `${Dor.t(reason)} (${flag.key})`));
-    const facts = [`${flag.identities} ${Dor.t("identities")}`, `${flag.bookings} ${Dor.t("bookings")}`];
-    if (flag.no_shows) facts.push(`${flag.no_shows} ${Dor.t("no_shows")}`);
-    if (flag.elsewhere) facts.push(`${flag.elsewhere} ${Dor.t("elsewhere")}`);
-    li.appendChild(element("p", facts.join(" · ")));
+    const { count, join } = DorWords;
+    li.appendChild(element("p", join([
+      count(Dor.t("identities"), flag.identities), count(Dor.t("bookings"), flag.bookings),
+      flag.no_shows ? count(Dor.t("no_shows"), flag.no_shows) : "",
+      flag.elsewhere ? count(Dor.t("elsewhere"), flag.elsewhere) : "",
+    ])));
     const list = element("ul", undefined, "codes");
     for (const a of flag.appointments) {
       const status = a.status === "voided" ? "voided_status" : a.status;
