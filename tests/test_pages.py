@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from starlette.testclient import TestClient
 
 from config.i18n import catalogue_path, translations
@@ -22,6 +22,8 @@ PACKAGES = [
     "server",
 ]
 ROOT = Path(__file__).resolve().parent.parent
+# As `make messages` extracts: the pages' `plural(singular, plural)` too.
+KEYWORDS = {**DEFAULT_KEYWORDS, "plural": (1, 2)}
 
 
 def test_home_page_is_arabic_and_right_to_left_by_default(client: TestClient) -> None:
@@ -67,10 +69,13 @@ def test_every_text_to_translate_has_an_arabic_translation() -> None:
         method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
         options = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
         for filename, _line, message, _comments, _context in extract_from_dir(
-            ROOT / package, method_map, options_map=options
+            ROOT / package, method_map, options_map=options, keywords=KEYWORDS
         ):
-            msgid = message if isinstance(message, str) else message[0]
-            if catalogue.gettext(msgid) == msgid:
-                missing.append(f"{package}/{filename}: {msgid}")
+            if isinstance(message, str):
+                translated = catalogue.gettext(message) != message
+            else:  # plural forms: the pages' `plural(singular, plural)` (config/web/pages.py) or ngettext
+                translated = catalogue.ngettext(message[0], message[1], 5) != message[1]
+            if not translated:
+                missing.append(f"{package}/{filename}: {message}")
     assert catalogue_path("ar").is_file()
     assert missing == []
