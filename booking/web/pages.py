@@ -15,16 +15,17 @@ from starlette.routing import Route
 
 from booking.appointments import find_by_token
 from booking.identities import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE_S, new_device_id
-from booking.models import Appointment
+from booking.models import Appointment, AppointmentStatus
 from booking.web.appointments import booking_rules
-from config.i18n import translations
+from config.i18n import N_, translations
 from config.sql import id_of
-from config.web.errors import not_found
+from config.web.errors import ApiError, not_found
 from config.web.pages import page_language, render
 from config.web.qr import qr_svg_response
 from config.web.threads import read
 from organisation.catalogue import list_centres, services_of
 from organisation.models import Centre, Service
+from queueing.models import Ticket
 
 ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 BABEL_LOCALES = {"ar": "ar_SY", "en": "en_GB"}
@@ -88,7 +89,7 @@ async def manage_page(request: Request) -> Response:
     """Where the confirmation's link and QR code lead: the appointment, to cancel or move."""
     token = request.path_params["token"]
 
-    def work(session: Session) -> tuple[Appointment, Centre, Service] | None:
+    def work(session: Session) -> tuple[Appointment, Centre, Service, str | None] | None:
         appointment = find_by_token(session, token)
         if appointment is None:
             return None
@@ -97,12 +98,13 @@ async def manage_page(request: Request) -> Response:
             session.get(Service, appointment.service_id),
         )
         assert centre is not None and service is not None
-        return appointment, centre, service
+        ticket = session.get(Ticket, appointment.ticket_id) if appointment.ticket_id else None
+        return appointment, centre, service, ticket.token if ticket else None
 
     found = await read(request, work)
     if found is None:
         return render(request, "not_found.html", {"what": ""}, status=404)
-    appointment, centre, service = found
+    appointment, centre, service, ticket_token = found
     language = page_language(request)
     start = appointment.start.astimezone(ZoneInfo(centre.timezone))
     end = appointment.end.astimezone(ZoneInfo(centre.timezone))
@@ -111,6 +113,7 @@ async def manage_page(request: Request) -> Response:
         "centre": centre,
         "service": service,
         "token": token,
+        "ticket_token": ticket_token,
         "day": _local_digits(
             format_date(start.date(), format="full", locale=BABEL_LOCALES[language]), language
         ),
@@ -121,13 +124,24 @@ async def manage_page(request: Request) -> Response:
 
 
 async def manage_qr(request: Request) -> Response:
-    """An SVG QR code of the appointment's manage link (shown at the kiosk to check in)."""
+    """An SVG QR code of the appointment's manage link (shown at the kiosk to check in); 410 once
+    the appointment can no longer be checked in, so no old screenshot of it looks valid."""
     token = request.path_params["token"]
     base_url = request.app.state.settings.base_url
-    found = await read(request, lambda session: find_by_token(session, token) is not None)
-    if not found:
+
+    def status_of(session: Session) -> str | None:
+        appointment = find_by_token(session, token)
+        return appointment.status if appointment else None
+
+    status = await read(request, status_of)
+    if status is None:
         raise not_found(request, "appointment", "…")
-    return qr_svg_response(f"{base_url}/book/manage/{token}")
+    if status != AppointmentStatus.BOOKED.value:
+        raise ApiError(410, "appointment_not_active", N_("this appointment is %(status)s"), status=status)
+    response = qr_svg_response(f"{base_url}/book/manage/{token}")
+    # The picture stops being valid when the appointment is cancelled: a browser asks again each time.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 routes = [

@@ -278,8 +278,10 @@
         const appointment = await call("DELETE", `/api/v1/appointments/${token}`);
         root.dataset.status = appointment.status;
         $("status").textContent = text[appointment.status] || appointment.status;
-        $("manage-actions").hidden = true;
-        say(text.cancel_done);
+        // What the kiosk would scan, and what only a live booking needs, go with it.
+        ["manage-actions", "check-in", "calendar", "book-another"].forEach((id) => { if ($(id)) $(id).hidden = true; });
+        $("ended-text").textContent = text.cancel_done;
+        $("ended").hidden = false;
       } catch (error) { say(refusal(error)); }
     });
 
