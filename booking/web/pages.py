@@ -27,7 +27,7 @@ from organisation.catalogue import list_centres, services_of
 from organisation.models import Centre, Service
 from queueing.models import Ticket
 
-ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")  # the transparency page's figures use it too
 BABEL_LOCALES = {"ar": "ar_SY", "en": "en_GB"}
 
 
@@ -46,6 +46,7 @@ def _catalogue(session: Session) -> tuple[list[dict[str, Any]], list[dict[str, A
                     "description": {"ar": service.description_ar, "en": service.description_en},
                     "documents": service.required_documents,
                     "fee": service.fee,
+                    "icon": service.icon,
                 },
             )
         centres.append(
@@ -67,7 +68,10 @@ async def book_page(request: Request) -> Response:
     gettext = translations(page_language(request)).gettext
     for centre in centres:
         centre["governorate"] = gettext(centre["governorate"])
-    response = render(request, "book.html", {"services": services, "centres": centres})
+    horizon_days = request.app.state.settings.booking_horizon_days
+    response = render(
+        request, "book.html", {"services": services, "centres": centres, "horizon_days": horizon_days}
+    )
     if DEVICE_COOKIE not in request.cookies:
         # Marks this browser, so broker detection can see many IDs booked from one (booking/brokers.py).
         response.set_cookie(
@@ -79,10 +83,6 @@ async def book_page(request: Request) -> Response:
             secure=request.url.scheme == "https",
         )
     return response
-
-
-def _local_digits(text: str, language: str) -> str:
-    return text.translate(ARABIC_DIGITS) if language == "ar" else text
 
 
 async def manage_page(request: Request) -> Response:
@@ -114,10 +114,8 @@ async def manage_page(request: Request) -> Response:
         "service": service,
         "token": token,
         "ticket_token": ticket_token,
-        "day": _local_digits(
-            format_date(start.date(), format="full", locale=BABEL_LOCALES[language]), language
-        ),
-        "time": _local_digits(f"{start:%H:%M} – {end:%H:%M}", language),
+        "day": format_date(start.date(), format="full", locale=BABEL_LOCALES[language]),
+        "time": f"{start:%H:%M} – {end:%H:%M}",
         "reschedules_left": max(0, booking_rules(request).max_reschedules - appointment.reschedules),
     }
     return render(request, "manage.html", context)
