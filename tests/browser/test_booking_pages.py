@@ -219,6 +219,12 @@ def book_through_the_api(live_server: LiveServer) -> str:
     return str(response.json()["token"])
 
 
+def shoot(page: Page, name: str) -> None:
+    """A full-page screenshot for the README, when asked (DOR_SCREENSHOTS)."""
+    if SCREENSHOTS is not None:
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
 SIZES = [{"width": 390, "height": 844}, {"width": 1366, "height": 900}]
 NO_PLACES = {
     "ar": (
@@ -240,6 +246,7 @@ def test_a_centre_without_places_says_so_before_any_day_and_offers_the_others(
 ) -> None:
     page.goto(f"{live_server.url}/book?lang={lang}")
     expect(page.locator("[data-service=VT] img.icon")).to_have_attribute("src", "/static/icons/car.svg")
+    shoot(page, f"book-services-{lang}-{viewport['width']}")
     page.locator("[data-service=VT]").click()
     page.locator("#documents-ok").click()
     # The centre list already tells: Mezzeh has nothing in the horizon, Jaramana has a place today.
@@ -250,6 +257,7 @@ def test_a_centre_without_places_says_so_before_any_day_and_offers_the_others(
     expect(mezzeh.locator(".free")).to_have_text(NO_PLACES[lang][0])
     expect(jaramana.locator(".free")).to_have_text(FIRST_FREE[lang])
     assert "·" not in page.locator("#centres").inner_text()
+    shoot(page, f"book-centres-{lang}-{viewport['width']}")
 
     mezzeh.click()
     expect(page.locator("#no-places-text")).to_have_text(NO_PLACES[lang][1])
