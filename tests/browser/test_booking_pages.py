@@ -268,10 +268,7 @@ def test_a_centre_without_places_says_so_before_any_day_and_offers_the_others(
     assert no_horizontal_scroll(page)
     violations = axe_violations(page)
     assert violations == [], json.dumps(violations, ensure_ascii=False)
-    if SCREENSHOTS is not None:
-        page.screenshot(
-            path=str(SCREENSHOTS / f"book-no-places-{lang}-{viewport['width']}.png"), full_page=True
-        )
+    shoot(page, f"book-no-places-{lang}-{viewport['width']}")
 
     offered.click()  # one tap: that centre's days
     expect(page.locator("#no-places")).to_be_hidden()
@@ -307,7 +304,4 @@ def test_a_cancelled_appointments_page_has_no_qr_and_offers_to_book_again(
     assert no_horizontal_scroll(page)
     violations = axe_violations(page)
     assert violations == [], json.dumps(violations, ensure_ascii=False)
-    if SCREENSHOTS is not None:
-        page.screenshot(
-            path=str(SCREENSHOTS / f"manage-cancelled-{lang}-{viewport['width']}.png"), full_page=True
-        )
+    shoot(page, f"manage-cancelled-{lang}-{viewport['width']}")
