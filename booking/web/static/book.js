@@ -61,6 +61,8 @@
         b.addEventListener("click", () => { pressed(times, b); onPick(slot); });
         times.appendChild(b);
       }
+      // A month of days fills a phone's screen: bring the times up to where the eye is.
+      times.scrollIntoView({ block: "nearest" });
     };
     for (const day of byDay.keys()) {
       const b = document.createElement("button");
