@@ -21,6 +21,23 @@ class SlotOut(BaseModel):
     available: int
 
 
+class CentrePlacesOut(BaseModel):
+    centre: str
+    first_slot: SlotOut | None = Field(
+        description="the earliest slot with a place left; null: none in the horizon"
+    )
+
+
+class AvailabilityOut(BaseModel):
+    """GET /api/v1/services/{service}/availability"""
+
+    service: str
+    horizon_days: int = Field(description="slots can be booked up to this many days ahead")
+    centres: list[CentrePlacesOut] = Field(
+        description="every centre offering the service, in catalogue order"
+    )
+
+
 class AppointmentIn(Strict):
     """POST /api/v1/appointments"""
 

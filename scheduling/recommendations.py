@@ -8,10 +8,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from config.sql import id_of
 from organisation.catalogue import list_centres
-from organisation.models import Service
+from organisation.models import Counter, CounterService, QueueRole, Service
 from queueing.service import centre_status
 
 EARTH_RADIUS_KM = 6371.0
@@ -30,7 +31,10 @@ class Option:
     centre: str
     distance_km: float | None  # None when the citizen's location is not known
     estimated_wait_s: int
-    open: bool  # a closed centre (or one that stopped intake) is listed last
+    # Open now, taking tickets for the service, and a counter serving it is open and not paused:
+    # somewhere one can be served now. Any other centre is listed last.
+    open: bool
+    taking_tickets: bool = True  # open now and taking tickets for the service, served or not
 
     def cost_s(self, travel_s_per_km: float) -> float:
         """Seconds until served if one leaves now: the way there, then the wait."""
@@ -45,6 +49,23 @@ def rank(options: Iterable[Option], *, travel_s_per_km: float) -> list[Option]:
     )
 
 
+def serving_centres(session: Session, *, service: Service) -> set[int]:
+    """The centres where a counter that calls this service as one of its own queues is open and
+    not paused now (a backup queue is called only when the counter's own are empty)."""
+    return set(
+        session.exec(
+            select(Counter.centre_id)
+            .join(CounterService, col(CounterService.counter_id) == Counter.id)
+            .where(
+                col(Counter.is_open),
+                col(Counter.paused_reason).is_(None),
+                CounterService.service_id == id_of(service),
+                CounterService.role != QueueRole.BACKUP.value,
+            )
+        ).all()
+    )
+
+
 def centre_options(
     session: Session,
     *,
@@ -53,9 +74,11 @@ def centre_options(
     now: datetime,
     always_open: bool,
 ) -> list[Option]:
-    """Every centre offering the service, with its distance from `at` (lat, lon; unknown: None) and
-    its predicted wait now: what /api/v1/recommendations ranks (the simulator asks the same)."""
+    """Every centre offering the service, with its distance from `at` (lat, lon; unknown: None), its
+    predicted wait and whether it serves the service now: what /api/v1/recommendations ranks (the
+    simulator asks the same)."""
     lat, lon = at
+    serving = serving_centres(session, service=service)
     options = []
     for centre in list_centres(session):
         status = centre_status(session, centre=centre, now=now, always_open=always_open)
@@ -65,5 +88,14 @@ def centre_options(
         distance = None
         if lat is not None and lon is not None:
             distance = round(distance_km(lat, lon, centre.latitude, centre.longitude), 1)
-        options.append(Option(centre.code, distance, row.estimated_wait_s, status.open and row.intake_open))
+        taking = status.open and row.intake_open
+        options.append(
+            Option(
+                centre.code,
+                distance,
+                row.estimated_wait_s,
+                open=taking and id_of(centre) in serving,
+                taking_tickets=taking,
+            )
+        )
     return options

@@ -21,7 +21,13 @@ class RecommendationOut(BaseModel):
     name: Text
     distance_km: float | None = Field(description="null when no location was given")
     estimated_wait_s: int
-    open: bool = Field(description="open now and taking tickets for the service")
+    open: bool = Field(
+        description="open now, taking tickets for the service, and a counter serving it is open (not paused):"
+        " one can be served there now"
+    )
+    taking_tickets: bool = Field(
+        description="open now and taking tickets for the service, whether or not a counter serving it is open"
+    )
 
 
 class QueuePressureOut(BaseModel):

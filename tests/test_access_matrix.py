@@ -279,6 +279,9 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/centres/{centre}/services/{service}/slots": Row(
         PUBLIC, lambda w: ("GET", "/api/v1/centres/DAM-01/services/CR/slots?from=2026-11-30&days=2", None)
     ),
+    "GET /api/v1/services/{service}/availability": Row(
+        PUBLIC, lambda w: ("GET", "/api/v1/services/VT/availability", None)
+    ),
     "POST /api/v1/appointments": Row(
         PUBLIC,
         lambda w: (

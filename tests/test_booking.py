@@ -471,3 +471,32 @@ def test_moving_to_the_same_time_is_refused_and_keeps_the_move(
     same = client.post(f"/api/v1/appointments/{made['token']}/reschedule", json={"start": MONDAY_10})
     assert (same.status_code, same.json()["error"]["code"]) == (422, "slot_unchanged")
     assert client.get(f"/api/v1/appointments/{made['token']}").json()["reschedules_left"] == 1
+
+
+def test_a_cancelled_appointment_shows_no_qr_to_check_in_and_offers_to_book_again(
+    client: TestClient, database: Database
+) -> None:
+    made = client.post("/api/v1/appointments", json=booking(otp(client, database))).json()
+    page, qr = f"/book/manage/{made['token']}", f"/book/manage/{made['token']}/qr.svg"
+    assert f'src="{qr}"' in client.get(f"{page}?lang=en").text
+    assert client.get(qr).headers["content-type"] == "image/svg+xml"
+
+    assert client.delete(f"/api/v1/appointments/{made['token']}").status_code == 200
+    cancelled = client.get(f"{page}?lang=en").text
+    assert "qr.svg" not in cancelled and "scan the QR code" not in cancelled
+    assert "This appointment was cancelled." in cancelled and 'href="/book?lang=en">Book again' in cancelled
+    gone = client.get(qr)
+    assert (gone.status_code, gone.json()["error"]["code"]) == (410, "appointment_not_active")
+    assert client.get("/book/manage/no-such-token/qr.svg").status_code == 404
+
+
+def test_a_checked_in_appointment_leads_to_its_ticket_not_to_the_kiosk_again(
+    client: TestClient, database: Database, clock: VirtualClock
+) -> None:
+    made = client.post("/api/v1/appointments", json=booking(otp(client, database))).json()
+    clock.advance(24 * 3600 + 40 * 60)  # Monday 09:40
+    ticket = client.post("/api/v1/centres/DAM-01/check-in", json={"code": made["code"]}, headers=KIOSK).json()
+    page = client.get(f"/book/manage/{made['token']}?lang=en").text
+    assert "qr.svg" not in page and "scan the QR code" not in page
+    assert f'href="/t/{ticket["token"]}?lang=en"' in page
+    assert client.get(f"/book/manage/{made['token']}/qr.svg").status_code == 410

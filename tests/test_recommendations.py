@@ -31,7 +31,7 @@ def test_a_centre_with_a_long_queue_yields_to_a_near_one_without(client: TestCli
     ranked = near.json()
     assert ranked[0]["centre"] != "DAM-01"
     dam01 = next(r for r in ranked if r["centre"] == "DAM-01")
-    assert (dam01["distance_km"], dam01["estimated_wait_s"], dam01["open"]) == (0.0, 1800, True)
+    assert (dam01["distance_km"], dam01["estimated_wait_s"], dam01["taking_tickets"]) == (0.0, 1800, True)
     assert ranked[0]["distance_km"] * 180 + ranked[0]["estimated_wait_s"] < 1800
     assert ranked[0]["name"]["ar"]
     anywhere = client.get("/api/v1/recommendations?service=CR").json()
@@ -46,6 +46,39 @@ def test_only_centres_offering_the_service_are_listed(client: TestClient) -> Non
     }
     listed = {r["centre"] for r in client.get("/api/v1/recommendations?service=VT").json()}
     assert listed == offering and listed
+
+
+def open_at(client: TestClient, service: str) -> dict[str, bool]:
+    ranked = client.get(f"/api/v1/recommendations?service={service}&lat={MEZZEH[0]}&lon={MEZZEH[1]}").json()
+    return {r["centre"]: r["open"] for r in ranked}
+
+
+def test_open_means_a_counter_serves_the_service_now(client: TestClient, agent: TestClient) -> None:
+    # Sunday 09:00: every centre is open and takes tickets, but no agent sits at a counter yet.
+    ranked = client.get("/api/v1/recommendations?service=VT").json()
+    assert {(r["open"], r["taking_tickets"]) for r in ranked} == {(False, True)}
+
+    counter_6 = "/api/v1/centres/DAM-01/counters/6"  # VT and RE its own queues; CR only a backup
+    assert agent.post(f"{counter_6}/open").status_code == 200
+    assert open_at(client, "VT") == {"DAM-01": True, "RIF-01": False}
+    assert not any(open_at(client, "CR").values())  # a backup queue is called only when the others are empty
+
+    assert agent.post(f"{counter_6}/pause", json={"reason": "break"}).status_code == 200
+    assert open_at(client, "VT") == {"DAM-01": False, "RIF-01": False}
+
+
+def test_a_centre_without_an_open_counter_for_the_service_comes_after_those_with_one(
+    client: TestClient, agent: TestClient
+) -> None:
+    # What the kiosk's "shorter wait nearby" takes: the best other centre that is `open`.
+    for _ in range(10):
+        take_ticket(client)  # DAM-01's CR queue is long ...
+    assert agent.post("/api/v1/centres/DAM-01/counters/1/open").status_code == 200  # ... and served
+    ranked = client.get(f"/api/v1/recommendations?service=CR&lat={MEZZEH[0]}&lon={MEZZEH[1]}").json()
+    assert ranked[0]["centre"] == "DAM-01" and ranked[0]["open"]
+    # DAM-02 is nearer and emptier, but no counter there serves CR now: it is not offered instead.
+    assert next(r for r in ranked if r["centre"] == "DAM-02")["open"] is False
+    assert [r for r in ranked if r["centre"] != "DAM-01" and r["open"]] == []
 
 
 @pytest.mark.parametrize(

@@ -21,11 +21,19 @@ from booking.appointments import (
     refuse_full_slot,
     reschedule,
 )
+from booking.availability import first_free_slot, open_slots
 from booking.identities import DEVICE_COOKIE, Identities, address_hash, device_hash, phone_hash
 from booking.models import Appointment
-from booking.places import places_on, stored_slots
-from booking.schemas import AppointmentIn, AppointmentOut, RescheduleIn, SlotOut, SlotsQuery
-from booking.slots import SlotRules, bookable_slots
+from booking.schemas import (
+    AppointmentIn,
+    AppointmentOut,
+    AvailabilityOut,
+    CentrePlacesOut,
+    RescheduleIn,
+    SlotOut,
+    SlotsQuery,
+)
+from booking.slots import SlotRules
 from config.i18n import N_
 from config.sql import id_of
 from config.web.context import now
@@ -35,8 +43,8 @@ from config.web.threads import read, write
 from identity.otp import Purpose, Verdict
 from identity.web.otp import phone_field
 from identity.web.verified import IDEMPOTENCY_HEADER, PhoneCode, retries, write_once
-from organisation.catalogue import find_centre, find_service
-from organisation.models import Centre, Service
+from organisation.catalogue import find_centre, find_service, list_centres
+from organisation.models import Centre, CentreService, Service
 
 
 def booking_rules(request: Request) -> BookingRules:
@@ -108,38 +116,47 @@ async def list_slots(request: Request, query: SlotsQuery) -> list[SlotOut]:
             raise ApiError(
                 422, "service_not_bookable", N_("%(service)s cannot be booked"), service=service.code
             )
-        zone = ZoneInfo(centre.timezone)
-        today = at.astimezone(zone).date()
-        first = query.from_ or today
-        offered = places_on(
-            session,
-            centre=centre,
-            days=[first + timedelta(days=d) for d in range(query.days)],
-            rules=rules.slots,
-            today=today,
+        first = query.from_ or at.astimezone(ZoneInfo(centre.timezone)).date()
+        found = open_slots(
+            session, centre=centre, service=service, first=first, days=query.days, rules=rules.slots, now=at
         )
-        slots = bookable_slots(
-            first=first,
-            days=query.days,
-            now=at,
-            hours=centre.opening_hours,
-            holidays=centre.holidays,
-            timezone=centre.timezone,
-            rules=rules.slots,
-            places=lambda day: offered[day].get(id_of(service), {}),
-        )
-        # A slot booked before keeps the capacity it was sold with.
-        stored = stored_slots(session, centre=centre, service=service, starts=[s.start for s in slots])
-        out = []
-        for slot in slots:
-            places, booked = stored.get(slot.start, (slot.capacity, 0))
-            available = max(0, places - booked)
-            out.append(
-                SlotOut(start=slot.start.astimezone(zone), end=slot.end.astimezone(zone), available=available)
-            )
-        return out
+        return [SlotOut(start=s.start, end=s.end, available=s.available) for s in found]
 
     return await read(request, work)
+
+
+@operation(
+    "GET",
+    "/api/v1/services/{service}/availability",
+    summary="Each centre offering a bookable service, with its first slot that has a place left in the"
+    " booking horizon (null: no place at all), so a page can say so before asking for a day",
+    tag="booking",
+    responses={200: AvailabilityOut},
+    errors=(404,),
+)
+async def availability(request: Request) -> AvailabilityOut:
+    """Looks a week at a time from now to the end of the horizon, for each centre."""
+    rules, at = booking_rules(request), now(request)
+    service_code = request.path_params["service"]
+
+    def work(session: Session) -> AvailabilityOut:
+        service = find_service(session, code=service_code)
+        if service is None:
+            raise not_found(request, "service", service_code)
+        if not service.bookable:
+            raise ApiError(
+                422, "service_not_bookable", N_("%(service)s cannot be booked"), service=service.code
+            )
+        centres = []
+        for centre in list_centres(session):
+            if session.get(CentreService, (id_of(centre), id_of(service))) is None:
+                continue
+            free = first_free_slot(session, centre=centre, service=service, rules=rules.slots, now=at)
+            slot = SlotOut(start=free.start, end=free.end, available=free.available) if free else None
+            centres.append(CentrePlacesOut(centre=centre.code, first_slot=slot))
+        return AvailabilityOut(service=service.code, horizon_days=rules.slots.horizon_days, centres=centres)
+
+    return await read(request, work, slow=True)
 
 
 @operation(
@@ -315,4 +332,4 @@ async def calendar(request: Request) -> Response:
     )
 
 
-routes = [list_slots, create, view, delete, move, calendar]
+routes = [list_slots, availability, create, view, delete, move, calendar]

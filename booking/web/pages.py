@@ -15,18 +15,19 @@ from starlette.routing import Route
 
 from booking.appointments import find_by_token
 from booking.identities import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE_S, new_device_id
-from booking.models import Appointment
+from booking.models import Appointment, AppointmentStatus
 from booking.web.appointments import booking_rules
-from config.i18n import translations
+from config.i18n import N_, translations
 from config.sql import id_of
-from config.web.errors import not_found
+from config.web.errors import ApiError, not_found
 from config.web.pages import page_language, render
 from config.web.qr import qr_svg_response
 from config.web.threads import read
 from organisation.catalogue import list_centres, services_of
 from organisation.models import Centre, Service
+from queueing.models import Ticket
 
-ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")  # the transparency page's figures use it too
 BABEL_LOCALES = {"ar": "ar_SY", "en": "en_GB"}
 
 
@@ -45,6 +46,7 @@ def _catalogue(session: Session) -> tuple[list[dict[str, Any]], list[dict[str, A
                     "description": {"ar": service.description_ar, "en": service.description_en},
                     "documents": service.required_documents,
                     "fee": service.fee,
+                    "icon": service.icon,
                 },
             )
         centres.append(
@@ -66,7 +68,10 @@ async def book_page(request: Request) -> Response:
     gettext = translations(page_language(request)).gettext
     for centre in centres:
         centre["governorate"] = gettext(centre["governorate"])
-    response = render(request, "book.html", {"services": services, "centres": centres})
+    horizon_days = request.app.state.settings.booking_horizon_days
+    response = render(
+        request, "book.html", {"services": services, "centres": centres, "horizon_days": horizon_days}
+    )
     if DEVICE_COOKIE not in request.cookies:
         # Marks this browser, so broker detection can see many IDs booked from one (booking/brokers.py).
         response.set_cookie(
@@ -80,15 +85,11 @@ async def book_page(request: Request) -> Response:
     return response
 
 
-def _local_digits(text: str, language: str) -> str:
-    return text.translate(ARABIC_DIGITS) if language == "ar" else text
-
-
 async def manage_page(request: Request) -> Response:
     """Where the confirmation's link and QR code lead: the appointment, to cancel or move."""
     token = request.path_params["token"]
 
-    def work(session: Session) -> tuple[Appointment, Centre, Service] | None:
+    def work(session: Session) -> tuple[Appointment, Centre, Service, str | None] | None:
         appointment = find_by_token(session, token)
         if appointment is None:
             return None
@@ -97,12 +98,13 @@ async def manage_page(request: Request) -> Response:
             session.get(Service, appointment.service_id),
         )
         assert centre is not None and service is not None
-        return appointment, centre, service
+        ticket = session.get(Ticket, appointment.ticket_id) if appointment.ticket_id else None
+        return appointment, centre, service, ticket.token if ticket else None
 
     found = await read(request, work)
     if found is None:
         return render(request, "not_found.html", {"what": ""}, status=404)
-    appointment, centre, service = found
+    appointment, centre, service, ticket_token = found
     language = page_language(request)
     start = appointment.start.astimezone(ZoneInfo(centre.timezone))
     end = appointment.end.astimezone(ZoneInfo(centre.timezone))
@@ -111,23 +113,33 @@ async def manage_page(request: Request) -> Response:
         "centre": centre,
         "service": service,
         "token": token,
-        "day": _local_digits(
-            format_date(start.date(), format="full", locale=BABEL_LOCALES[language]), language
-        ),
-        "time": _local_digits(f"{start:%H:%M} – {end:%H:%M}", language),
+        "ticket_token": ticket_token,
+        "day": format_date(start.date(), format="full", locale=BABEL_LOCALES[language]),
+        "time": f"{start:%H:%M} – {end:%H:%M}",
         "reschedules_left": max(0, booking_rules(request).max_reschedules - appointment.reschedules),
     }
     return render(request, "manage.html", context)
 
 
 async def manage_qr(request: Request) -> Response:
-    """An SVG QR code of the appointment's manage link (shown at the kiosk to check in)."""
+    """An SVG QR code of the appointment's manage link (shown at the kiosk to check in); 410 once
+    the appointment can no longer be checked in, so no old screenshot of it looks valid."""
     token = request.path_params["token"]
     base_url = request.app.state.settings.base_url
-    found = await read(request, lambda session: find_by_token(session, token) is not None)
-    if not found:
+
+    def status_of(session: Session) -> str | None:
+        appointment = find_by_token(session, token)
+        return appointment.status if appointment else None
+
+    status = await read(request, status_of)
+    if status is None:
         raise not_found(request, "appointment", "…")
-    return qr_svg_response(f"{base_url}/book/manage/{token}")
+    if status != AppointmentStatus.BOOKED.value:
+        raise ApiError(410, "appointment_not_active", N_("this appointment is %(status)s"), status=status)
+    response = qr_svg_response(f"{base_url}/book/manage/{token}")
+    # The picture stops being valid when the appointment is cancelled: a browser asks again each time.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 routes = [

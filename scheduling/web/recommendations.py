@@ -18,7 +18,8 @@ from scheduling.schemas import RecommendationOut, RecommendationsQuery
 @operation(
     "GET",
     "/api/v1/recommendations",
-    summary="Centres offering a service, best first: travel time plus predicted wait",
+    summary="Centres offering a service, best first: those serving it now (`open`), then by travel time plus"
+    " predicted wait",
     tag="catalogue",
     query=RecommendationsQuery,
     responses={200: list[RecommendationOut]},
@@ -45,6 +46,7 @@ async def recommendations(request: Request, query: RecommendationsQuery) -> list
                 distance_km=o.distance_km,
                 estimated_wait_s=o.estimated_wait_s,
                 open=o.open,
+                taking_tickets=o.taking_tickets,
             )
             for o in rank(options, travel_s_per_km=settings.travel_s_per_km)
         ]

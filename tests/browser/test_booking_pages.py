@@ -103,11 +103,13 @@ def test_book_in_arabic_then_cancel_and_the_place_returns(
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator("#cancel").click()
     expect(page.locator("#status")).to_have_text("ملغى")
-    expect(page.locator("#manage-message")).to_have_text("أُلغي موعدك.")
+    expect(page.locator("#ended-text")).to_have_text("أُلغي موعدك.")
+    expect(page.locator("#check-in")).to_be_hidden()  # nothing left to scan at the kiosk
     assert available(live_server) == before
     page.reload()
     expect(page.locator("#status")).to_have_text("ملغى")
     expect(page.locator("#cancel")).to_have_count(0)
+    expect(page.locator("img")).to_have_count(0)
 
 
 def test_a_wrong_code_and_a_bad_national_id_are_shown_next_to_their_fields(
@@ -215,3 +217,91 @@ def book_through_the_api(live_server: LiveServer) -> str:
     )
     assert response.status_code == 201, response.text
     return str(response.json()["token"])
+
+
+def shoot(page: Page, name: str) -> None:
+    """A full-page screenshot for the README, when asked (DOR_SCREENSHOTS)."""
+    if SCREENSHOTS is not None:
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+SIZES = [{"width": 390, "height": 844}, {"width": 1366, "height": 900}]
+NO_PLACES = {
+    "ar": (
+        "لا مكان شاغر خلال الـ٣٠ يوماً القادمة",
+        "لا يوجد في هذا المركز مكان شاغر لهذه الخدمة خلال الـ٣٠ يوماً القادمة.",
+    ),
+    "en": (
+        "No free place in the next 30 days",
+        "This centre has no free place for this service in the next 30 days.",
+    ),
+}
+FIRST_FREE = {"ar": "أول يوم متاح: الأحد، ٢٩ تشرين الثاني", "en": "First free day: Sunday 29 November"}
+
+
+@pytest.mark.parametrize("viewport", SIZES, ids=["phone", "desktop"])
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_a_centre_without_places_says_so_before_any_day_and_offers_the_others(
+    live_server: LiveServer, page: Page, lang: str, viewport: dict[str, int]
+) -> None:
+    page.goto(f"{live_server.url}/book?lang={lang}")
+    expect(page.locator("[data-service=VT] img.icon")).to_have_attribute("src", "/static/icons/car.svg")
+    shoot(page, f"book-services-{lang}-{viewport['width']}")
+    page.locator("[data-service=VT]").click()
+    page.locator("#documents-ok").click()
+    # The centre list already tells: Mezzeh has nothing in the horizon, Jaramana has a place today.
+    mezzeh, jaramana = (
+        page.locator("#centres [data-centre=DAM-01]"),
+        page.locator("#centres [data-centre=RIF-01]"),
+    )
+    expect(mezzeh.locator(".free")).to_have_text(NO_PLACES[lang][0])
+    expect(jaramana.locator(".free")).to_have_text(FIRST_FREE[lang])
+    assert "·" not in page.locator("#centres").inner_text()
+    shoot(page, f"book-centres-{lang}-{viewport['width']}")
+
+    mezzeh.click()
+    expect(page.locator("#no-places-text")).to_have_text(NO_PLACES[lang][1])
+    expect(page.locator("#book-picker")).to_be_hidden()  # no day to choose, greyed or not
+    offered = page.locator("#elsewhere [data-centre]")
+    expect(offered).to_have_count(1)
+    expect(offered.locator(".free")).to_have_text(FIRST_FREE[lang])
+    assert no_horizontal_scroll(page)
+    violations = axe_violations(page)
+    assert violations == [], json.dumps(violations, ensure_ascii=False)
+    shoot(page, f"book-no-places-{lang}-{viewport['width']}")
+
+    offered.click()  # one tap: that centre's days
+    expect(page.locator("#no-places")).to_be_hidden()
+    days = page.locator("#book-days [data-day]")
+    expect(days.first).to_have_attribute("data-day", "2026-11-29")
+    assert page.locator("#book-days [data-day]:disabled").count() == 0  # a day with no place is not offered
+    page.locator("#book-days [data-day='2026-11-29']").click()
+    expect(page.locator("#book-times [data-start]").first).to_contain_text(
+        {"ar": "مكان واحد شاغر", "en": "1 place left"}[lang]
+    )
+
+
+@pytest.mark.parametrize("viewport", SIZES, ids=["phone", "desktop"])
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_a_cancelled_appointments_page_has_no_qr_and_offers_to_book_again(
+    live_server: LiveServer, page: Page, lang: str, viewport: dict[str, int]
+) -> None:
+    token = book_through_the_api(live_server)
+    assert httpx2.delete(f"{live_server.url}/api/v1/appointments/{token}").status_code == 200
+    page.goto(f"{live_server.url}/book/manage/{token}?lang={lang}")
+    expect(page.locator("#ended")).to_be_visible()
+    expect(page.locator("img")).to_have_count(0)
+    expect(page.locator("#check-in")).to_have_count(0)
+    expect(page.locator("#book-again")).to_have_attribute("href", f"/book?lang={lang}")
+    expect(page.locator("#ended-text")).to_have_text(
+        {
+            "ar": "أُلغي هذا الموعد، وعاد مكانه متاحاً لغيرك.",
+            "en": "This appointment was cancelled. Its place went back to others.",
+        }[lang]
+    )
+    if lang == "ar":  # the day and the time in the page's digits
+        expect(page.locator(".summary")).to_contain_text("١٠:٠٠")
+    assert no_horizontal_scroll(page)
+    violations = axe_violations(page)
+    assert violations == [], json.dumps(violations, ensure_ascii=False)
+    shoot(page, f"manage-cancelled-{lang}-{viewport['width']}")

@@ -162,3 +162,26 @@ def test_no_wcag_violations_on_the_remote_page(live_server: LiveServer, page: Pa
     page.wait_for_load_state("networkidle")
     violations = axe_violations(page)
     assert violations == [], json.dumps(violations, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 390, "height": 844}, {"width": 1366, "height": 900}], ids=["phone", "desktop"]
+)
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_each_service_shows_its_picture_beside_its_name(
+    live_server: LiveServer, page: Page, lang: str, viewport: dict[str, int]
+) -> None:
+    page.goto(f"{live_server.url}/remote/DAM-01?lang={lang}")
+    car = page.locator("label[for=service-VT] img.icon")
+    expect(car).to_have_attribute("src", "/static/icons/car.svg")
+    expect(car).to_have_attribute("alt", "")  # the name beside it says what it is
+    pictures = page.locator(".service img.icon")
+    assert pictures.count() == page.locator(".service").count() > 0
+    assert page.evaluate(
+        "[...document.querySelectorAll('.service img.icon')].every((i) => i.complete && i.naturalWidth > 0)"
+    )
+    assert no_horizontal_scroll(page)
+    if SCREENSHOTS is not None:
+        page.screenshot(
+            path=str(SCREENSHOTS / f"remote-icons-{lang}-{viewport['width']}.png"), full_page=True
+        )

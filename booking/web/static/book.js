@@ -8,34 +8,41 @@
   const $ = (id) => document.getElementById(id);
   const text = JSON.parse($("booking-text").textContent);
   const { lang, local, ascii, call, showError } = window.Dor;
+  const { count, join } = window.DorWords;
   const locale = lang === "ar" ? "ar-SY" : "en-GB";
-  const minutes = (seconds) => `${local(Math.max(1, Math.round(seconds / 60)))} ${text.minutes}`;
+  const minutes = (seconds) => count(text.minutes, Math.max(1, Math.round(seconds / 60)));
+  // The whole horizon in one request: the slots API takes up to 31 days.
+  const DAYS = 31;
 
   // --- dates: the API gives centre-local times with their offset, so the text of a slot is its local time ---
-  const dayFormat = new Intl.DateTimeFormat(locale, { weekday: "long", day: "numeric", month: "long", timeZone: "UTC" });
+  // Latin digits from Intl, then the page's own (`local`): Intl alone would follow the locale, not ?digits=.
+  const dayFormat = new Intl.DateTimeFormat(`${locale}-u-nu-latn`, { weekday: "long", day: "numeric", month: "long", timeZone: "UTC" });
   const dayLabel = (isoDate) => {
     const [y, m, d] = isoDate.slice(0, 10).split("-").map(Number);
-    return dayFormat.format(new Date(Date.UTC(y, m - 1, d, 12)));
+    return local(dayFormat.format(new Date(Date.UTC(y, m - 1, d, 12))));
   };
   const timeLabel = (iso) => local(iso.slice(11, 16));
-  const whenLabel = (slot) => `${dayLabel(slot.start)} · ${timeLabel(slot.start)}`;
+  const whenLabel = (slot) => join([dayLabel(slot.start), timeLabel(slot.start)]);
 
   function pressed(container, chosen) {
     container.querySelectorAll("button").forEach((b) => b.setAttribute("aria-pressed", String(b === chosen)));
   }
 
-  // A day row, then the times of the chosen day; full times are shown but cannot be chosen.
-  async function slotPicker(prefix, centre, service, onPick) {
+  // A row of the days that have a place left (from `from`, a day, or today), then the times of the
+  // chosen day; a full time beside free ones is shown but cannot be chosen. Says how many days it offers.
+  async function slotPicker(prefix, centre, service, onPick, from) {
     const days = $(`${prefix}-days`), times = $(`${prefix}-times`), status = $(`${prefix}-slots-status`);
     days.innerHTML = times.innerHTML = "";
     status.textContent = text.loading;
-    const slots = await call("GET", `/api/v1/centres/${centre}/services/${service}/slots?days=14`);
+    const since = from ? `from=${from.slice(0, 10)}&` : "";
+    const slots = await call("GET", `/api/v1/centres/${centre}/services/${service}/slots?${since}days=${DAYS}`);
     const byDay = new Map();
     for (const slot of slots) {
       const day = slot.start.slice(0, 10);
       if (!byDay.has(day)) byDay.set(day, []);
       byDay.get(day).push(slot);
     }
+    for (const [day, list] of byDay) if (list.every((s) => s.available === 0)) byDay.delete(day);
     status.textContent = byDay.size ? text.choose_day : text.no_slots;
     const showDay = (day, button) => {
       pressed(days, button);
@@ -49,30 +56,32 @@
         b.setAttribute("aria-pressed", "false");
         b.innerHTML = '<span class="t"></span><span class="left"></span>';
         b.querySelector(".t").textContent = timeLabel(slot.start);
-        b.querySelector(".left").textContent = slot.available ? `${text.places_left}: ${local(slot.available)}` : text.full;
+        b.querySelector(".left").textContent = slot.available ? count(text.places_left, slot.available) : text.full;
         b.disabled = slot.available === 0;
         b.addEventListener("click", () => { pressed(times, b); onPick(slot); });
         times.appendChild(b);
       }
+      // A month of days fills a phone's screen: bring the times up to where the eye is.
+      times.scrollIntoView({ block: "nearest" });
     };
-    for (const [day, list] of byDay) {
+    for (const day of byDay.keys()) {
       const b = document.createElement("button");
       b.type = "button";
       b.className = "day";
       b.dataset.day = day;
       b.setAttribute("aria-pressed", "false");
       b.textContent = dayLabel(day);
-      b.disabled = list.every((s) => s.available === 0);
       b.addEventListener("click", () => showDay(day, b));
       days.appendChild(b);
     }
+    return byDay.size;
   }
 
   // ===================================== /book =====================================
   function bookPage(root) {
     const data = JSON.parse($("book-data").textContent);
     const services = Object.fromEntries(data.services.map((s) => [s.code, s]));
-    const state = { service: null, centre: null, slot: null, position: null, intent: null, otpSent: false };
+    const state = { service: null, centre: null, slot: null, position: null, intent: null, otpSent: false, free: null };
     const named = (thing) => thing.name[lang] || thing.name.ar;
 
     function show(step) {
@@ -117,25 +126,53 @@
       return 6371 * 2 * Math.asin(Math.sqrt(a));
     }
 
+    // Each centre's first slot with a place in the horizon (null: none), asked once per service.
+    function firstFree() {
+      const service = state.service;
+      if (!state.free || state.free.service !== service) {
+        const answer = call("GET", `/api/v1/services/${service}/availability`)
+          .then((found) => new Map(found.centres.map((c) => [c.centre, c.first_slot])))
+          .catch(() => null);  // unknown: the day step finds out by itself
+        state.free = { service, answer };
+      }
+      return state.free.answer;
+    }
+
+    const placesLine = (slot) => (slot
+      ? `${text.first_free}: ${dayLabel(slot.start)}`
+      : count(text.no_places, data.horizon_days));
+
+    // A centre as a choice: its name, where it is (and how far), and `more` lines filled later.
+    function centreChoice(centre, more) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "choice";
+      b.dataset.centre = centre.code;
+      b.innerHTML = '<span class="name"></span><span class="sub place"></span>'
+        + more.map((name) => `<span class="sub ${name}"></span>`).join("");
+      b.querySelector(".name").textContent = named(centre);
+      const km = distanceKm(centre);
+      b.querySelector(".place").textContent = join([centre.governorate,
+        km === null ? "" : `${local(km < 10 ? km.toFixed(1) : Math.round(km))} ${text.km}`]);
+      b.addEventListener("click", () => chooseCentre(centre));
+      const li = document.createElement("li");
+      li.appendChild(b);
+      return li;
+    }
+
     async function listCentres() {
       const list = $("centres");
       list.innerHTML = "";
       const offering = data.centres.filter((c) => c.services.includes(state.service));
       if (state.position) offering.sort((a, b) => distanceKm(a) - distanceKm(b));
+      const free = firstFree();
       for (const centre of offering) {
-        const li = document.createElement("li");
-        const b = document.createElement("button");
-        b.type = "button";
-        b.className = "choice";
-        b.dataset.centre = centre.code;
-        b.innerHTML = '<span class="name"></span><span class="sub place"></span><span class="sub wait"></span>';
-        b.querySelector(".name").textContent = named(centre);
-        const km = distanceKm(centre);
-        b.querySelector(".place").textContent = centre.governorate
-          + (km === null ? "" : ` · ${local(km < 10 ? km.toFixed(1) : Math.round(km))} ${text.km}`);
-        b.addEventListener("click", () => chooseCentre(centre));
-        li.appendChild(b);
+        const li = centreChoice(centre, ["free", "wait"]);
+        const b = li.firstChild;
         list.appendChild(li);
+        free.then((first) => {
+          if (first && first.has(centre.code)) b.querySelector(".free").textContent = placesLine(first.get(centre.code));
+        });
         call("GET", `/api/v1/centres/${centre.code}/status`).then((status) => {
           const row = status.services.find((s) => s.code === state.service);
           if (!row) return;
@@ -157,15 +194,48 @@
 
     $("documents-ok").addEventListener("click", () => { listCentres(); show("centre"); });
 
-    // 3. a day and a time
-    function chooseCentre(centre) {
+    // 3. a day and a time; or, where there is no place in the whole horizon, the centres that have one
+    async function chooseCentre(centre) {
       state.centre = centre;
       state.slot = null;
       $("slot-centre").textContent = named(centre);
+      $("no-places").hidden = true;
+      $("book-picker").hidden = true;
       show("slot");
-      slotPicker("book", centre.code, state.service, chooseSlot).catch(() => {
+      const first = await firstFree();
+      if (state.centre !== centre) return;  // another centre was chosen meanwhile
+      if (first && first.has(centre.code) && first.get(centre.code) === null) { noPlaces(centre, first); return; }
+      $("book-picker").hidden = false;
+      try {
+        const from = first && first.get(centre.code) ? first.get(centre.code).start : null;
+        const offered = await slotPicker("book", centre.code, state.service, chooseSlot, from);
+        // Taken since the centre list was drawn: ask again, and say so the same way.
+        if (offered === 0 && state.centre === centre) {
+          state.free = null;
+          const again = await firstFree();
+          if (again && state.centre === centre) noPlaces(centre, again);
+        }
+      } catch (error) {
         $("book-slots-status").textContent = text.error;
-      });
+      }
+    }
+
+    function noPlaces(centre, first) {
+      $("book-picker").hidden = true;
+      $("no-places-text").textContent = count(text.no_places_here, data.horizon_days);
+      const list = $("elsewhere");
+      list.innerHTML = "";
+      const others = data.centres.filter((c) => c.code !== centre.code && first.get(c.code));
+      others.sort((a, b) => (state.position ? distanceKm(a) - distanceKm(b)
+        : first.get(a.code).start.localeCompare(first.get(b.code).start)));
+      for (const other of others) {
+        const li = centreChoice(other, ["free"]);
+        li.querySelector(".free").textContent = placesLine(first.get(other.code));
+        list.appendChild(li);
+      }
+      $("elsewhere-title").hidden = others.length === 0;
+      $("elsewhere-none").hidden = others.length > 0;
+      $("no-places").hidden = false;
     }
 
     function chooseSlot(slot) {
@@ -278,8 +348,10 @@
         const appointment = await call("DELETE", `/api/v1/appointments/${token}`);
         root.dataset.status = appointment.status;
         $("status").textContent = text[appointment.status] || appointment.status;
-        $("manage-actions").hidden = true;
-        say(text.cancel_done);
+        // What the kiosk would scan, and what only a live booking needs, go with it.
+        ["manage-actions", "check-in", "calendar", "book-another"].forEach((id) => { if ($(id)) $(id).hidden = true; });
+        $("ended-text").textContent = text.cancel_done;
+        $("ended").hidden = false;
       } catch (error) { say(refusal(error)); }
     });
 
