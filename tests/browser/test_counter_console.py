@@ -6,6 +6,7 @@ import httpx2
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LiveServer
+from tests.browser.test_booking_pages import SCREENSHOTS
 from tests.browser.test_screens import arabic_digits
 
 
@@ -56,7 +57,7 @@ def test_an_agent_serves_one_citizen_and_marks_the_next_no_show(
     buttons = page.locator(".actions").bounding_box()
     assert ticket_panel and buttons
     assert ticket_panel["x"] > buttons["x"], "in Arabic the ticket panel comes first, on the right"
-    page.screenshot(path=str(tmp_path / "counter-ar.png"))
+    page.screenshot(path=str((SCREENSHOTS or tmp_path) / "counter-ar.png"))
 
 
 def test_the_console_learns_of_new_tickets_without_a_reload(live_server: LiveServer, page: Page) -> None:

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LiveServer
+from tests.browser.test_booking_pages import SCREENSHOTS
 
 ARABIC_FONTS = {
     "Noto Naskh Arabic",
@@ -79,7 +80,7 @@ def test_a_call_reaches_the_display_within_a_second_and_is_announced_in_order(
     played = page.evaluate("window.dorAnnouncements")
     assert [p["src"].split("/")[-1].split(".")[0] for p in played] == [first["number"], second["number"]]
     assert played[1]["started"] >= played[0]["ended"]
-    page.screenshot(path=str(tmp_path / "display-ar.png"))
+    page.screenshot(path=str((SCREENSHOTS or tmp_path) / "display-ar.png"))
 
 
 def test_the_arabic_text_is_rendered_with_an_installed_arabic_font(
