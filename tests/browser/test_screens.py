@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LiveServer
-from tests.browser.test_booking_pages import SCREENSHOTS
+from tests.browser.test_booking_pages import ARABIC_DIGITS, SCREENSHOTS
 
 ARABIC_FONTS = {
     "Noto Naskh Arabic",
@@ -21,7 +21,7 @@ ARABIC_FONTS = {
 
 def arabic_digits(text: str) -> str:
     """As an Arabic page writes it by default: Arabic-Indic digits."""
-    return text.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    return text.translate(ARABIC_DIGITS)
 
 
 def kiosk_ticket(server: LiveServer, service: str = "CR") -> dict:  # type: ignore[type-arg]
