@@ -216,10 +216,16 @@ def book(
     """Books a place, or raises BookingRefused (422 for a slot that cannot be, 409 for a limit)."""
     if session.get(CentreService, (id_of(centre), id_of(service))) is None:
         raise BookingRefused(
-            422, "service_not_offered", N_("%(centre)s does not offer %(service)s"), centre=centre.code, service=service.code
+            422,
+            "service_not_offered",
+            N_("%(centre)s does not offer %(service)s"),
+            centre=centre.code,
+            service=service.code,
         )
     if not service.bookable:
-        raise BookingRefused(422, "service_not_bookable", N_("%(service)s cannot be booked"), service=service.code)
+        raise BookingRefused(
+            422, "service_not_bookable", N_("%(service)s cannot be booked"), service=service.code
+        )
     end = _check_slot(start, centre=centre, rules=rules, now=now)
     _check_person(session, who=who, rules=rules, now=now)
     existing = session.exec(
@@ -327,7 +333,9 @@ def reschedule(
     if appointment.reschedules >= rules.max_reschedules:
         raise _moved_already()
     if start == appointment.start:
-        raise BookingRefused(422, "slot_unchanged", N_("field 'start': this is already the appointment's time"))
+        raise BookingRefused(
+            422, "slot_unchanged", N_("field 'start': this is already the appointment's time")
+        )
     end = _check_slot(start, centre=centre, rules=rules, now=now)
     service = session.get(Service, appointment.service_id)
     assert service is not None
@@ -349,8 +357,8 @@ def reschedule(
         session.refresh(appointment)
         if appointment.status != AppointmentStatus.BOOKED.value:
             raise BookingRefused(
-            409, "appointment_not_active", N_("this appointment is %(status)s"), status=appointment.status
-        )
+                409, "appointment_not_active", N_("this appointment is %(status)s"), status=appointment.status
+            )
         raise _moved_already()
     _release_place(session, appointment)  # still the old slot: the row in hand was not synchronised
     session.refresh(appointment)

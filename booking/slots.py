@@ -110,7 +110,9 @@ def check_bookable(
     if start - now < rules.min_notice:
         minutes = int(rules.min_notice.total_seconds() // 60)
         raise NotBookable(
-            "too_soon", N_("field 'start': slots must be booked at least %(minutes)d minutes ahead"), minutes=minutes
+            "too_soon",
+            N_("field 'start': slots must be booked at least %(minutes)d minutes ahead"),
+            minutes=minutes,
         )
     if local.date() > now.astimezone(zone).date() + timedelta(days=rules.horizon_days):
         raise NotBookable(

@@ -109,7 +109,9 @@ async def list_slots(request: Request, query: SlotsQuery) -> list[SlotOut]:
     def work(session: Session) -> list[SlotOut]:
         centre, service = _centre_and_service(session, request, centre_code, service_code)
         if not service.bookable:
-            raise ApiError(422, "service_not_bookable", N_("%(service)s cannot be booked"), service=service.code)
+            raise ApiError(
+                422, "service_not_bookable", N_("%(service)s cannot be booked"), service=service.code
+            )
         zone = ZoneInfo(centre.timezone)
         today = at.astimezone(zone).date()
         first = query.from_ or today
