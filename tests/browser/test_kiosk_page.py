@@ -243,7 +243,7 @@ def test_every_step_of_the_kiosk_fits_its_screen(live_server: LiveServer, page: 
 
 
 def test_after_an_english_citizen_the_kiosk_starts_again_in_arabic(
-    live_server: LiveServer, page: Page
+    live_server: LiveServer, page: Page, tmp_path: Path
 ) -> None:
     page.goto(f"{live_server.url}{KIOSK_URL}")
     page.get_by_role("link", name="English").click()
@@ -252,6 +252,8 @@ def test_after_an_english_citizen_the_kiosk_starts_again_in_arabic(
     page.get_by_role("button", name="No", exact=True).click()
     page.get_by_role("button", name="Skip").click()
     expect(page.locator("#t-ahead")).to_have_text("0 people ahead of you")
+    expect(page.locator("#t-issued")).to_have_text("Issued: 29 November 2026 at 09:00")
+    page.screenshot(path=str(tmp_path / "ticket-en.png"))
     page.get_by_role("button", name="Done").click()
     expect(page.locator("html")).to_have_attribute("lang", "ar")
     expect(page.locator("#services-title")).to_have_text("اختر الخدمة")

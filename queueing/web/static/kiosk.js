@@ -123,7 +123,7 @@
     if (best.estimated_wait_s * 2 > here.estimated_wait_s || cost(here) - cost(best) < SAVES_S) return;
     const wait = (s) => (s < 60 ? text.no_wait : minutes(s));
     $("nearby-name").textContent = `${best.name[lang] || best.name.ar} (${local(best.distance_km)} ${text.km})`;
-    $("nearby-wait").textContent = join([wait(best.estimated_wait_s), `${text.here}: ${wait(here.estimated_wait_s)}`]);
+    $("nearby-wait").textContent = join([`${text.there}: ${wait(best.estimated_wait_s)}`, `${text.here}: ${wait(here.estimated_wait_s)}`]);
     // Or take the ticket there from a phone, on the way: the QR leads to that centre's remote page.
     $("nearby-qr").src = `/remote/${encodeURIComponent(best.centre)}/qr.svg`;
     $("nearby").hidden = false;
