@@ -1,4 +1,5 @@
-"""Check-in: an appointment that arrives within its window becomes a ticket with appointment priority."""
+"""Check-in: an appointment that arrives within its window becomes a ticket with appointment priority;
+a remote ticket's holder who arrives makes it callable (queueing/presence.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,15 @@ from config.errors import Refused
 from config.i18n import N_
 from organisation.models import Centre, Service
 from queueing.models import Ticket
-from queueing.service import CannotCheckIn, Channel, check_in_ticket, find_ticket, issue_ticket
+from queueing.service import (
+    CannotCheckIn,
+    Channel,
+    check_in_ticket,
+    find_ticket,
+    find_ticket_today,
+    issue_ticket,
+    phone_ends_with,
+)
 
 # Codes avoid look-alikes (0/O, 1/I/L, 2/Z, 5/S, 8/B); people may type Arabic-Indic digits.
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -114,6 +123,35 @@ def check_in_remote(
         raise CheckInRefused(
             "unknown_code", N_("no ticket with the scanned link at %(centre)s"), centre=centre.code
         )
+    return _arrived(session, ticket=ticket, centre=centre, actor=actor, now=now, grace=grace)
+
+
+def check_in_by_number(
+    session: Session,
+    *,
+    centre: Centre,
+    number: str,
+    phone_last4: str,
+    actor: str,
+    now: datetime,
+    grace: timedelta,
+) -> Ticket:
+    """A remote ticket's holder typed its number and the last four digits of its phone at the kiosk.
+    A wrong phone is answered as an unknown number: the kiosk tells nothing about either."""
+    ticket = find_ticket_today(session, centre=centre, number=number, now=now)
+    if ticket is None or not phone_ends_with(ticket.phone, phone_last4):
+        raise CheckInRefused(
+            "unknown_code",
+            N_("no ticket %(number)s taken with that phone at %(centre)s today"),
+            number=number,
+            centre=centre.code,
+        )
+    return _arrived(session, ticket=ticket, centre=centre, actor=actor, now=now, grace=grace)
+
+
+def _arrived(
+    session: Session, *, ticket: Ticket, centre: Centre, actor: str, now: datetime, grace: timedelta
+) -> Ticket:
     try:
         kept = check_in_ticket(session, ticket=ticket, centre=centre, actor=actor, now=now, grace=grace)
     except CannotCheckIn as refusal:

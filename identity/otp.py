@@ -47,10 +47,14 @@ class OtpRules:
 
 class TooManyCodes(Refused):
     code = "too_many_requests"
+    http_status = 429
 
     def __init__(self, message: str, /, *, retry_after_s: int, **params: object) -> None:
         super().__init__(message, **params)
         self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
 
 
 def _hash(secret: bytes, phone: str, purpose: Purpose, code: str) -> str:

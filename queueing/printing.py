@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import socket
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -36,14 +37,25 @@ class PrinterError(Exception):
 class PaperTicket:
     """What goes on paper: numbers and names only, nothing personal."""
 
-    centre: str
+    centre_ar: str
+    centre_en: str
     service_ar: str
     service_en: str
     number: str
     ahead: int | None
     wait_minutes: int | None
-    issued_local: str
+    issued: datetime  # in the centre's time zone
+    language: str  # the ticket's: the time of issue is written in it
     tracking_url: str
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of the paper ticket, centred, in one script."""
+
+    text: str
+    faces: tuple[str, ...]
+    size: int
 
 
 @cache
@@ -55,38 +67,50 @@ def _font(kind: tuple[str, ...], size: int) -> ImageFont.FreeTypeFont | ImageFon
     return ImageFont.load_default(size)
 
 
-def render_image(ticket: PaperTicket) -> Image.Image:
-    """The ticket's text as a 1-bit image, 576 dots wide, Arabic first."""
+def ticket_lines(ticket: PaperTicket) -> list[Line]:
+    """What the ticket says, line by line: Arabic first, each fact in English under it; the time
+    of issue in the ticket's language, with Arabic-Indic digits in Arabic."""
 
     def arabic(text: str) -> str:
         return text.translate(_ARABIC_DIGITS)
 
-    lines: list[tuple[str, tuple[str, ...], int]] = [
-        (ticket.centre, ARABIC_BOLD, 30),
-        (ticket.service_ar, ARABIC, 36),
-        (ticket.service_en, LATIN, 26),
-        (ticket.number, LATIN_BOLD, 120),
+    lines = [
+        Line(ticket.centre_ar, ARABIC_BOLD, 30),
+        Line(ticket.centre_en, LATIN, 22),
+        Line(ticket.service_ar, ARABIC, 36),
+        Line(ticket.service_en, LATIN, 26),
+        Line(ticket.number, LATIN_BOLD, 120),
     ]
     if ticket.ahead is not None:
-        lines.append((arabic(f"عدد من قبلك: {ticket.ahead}"), ARABIC, 28))
-        lines.append((f"People ahead of you: {ticket.ahead}", LATIN, 24))
+        lines.append(Line(arabic(f"عدد من قبلك: {ticket.ahead}"), ARABIC, 28))
+        lines.append(Line(f"People ahead of you: {ticket.ahead}", LATIN, 24))
     if ticket.wait_minutes is not None:
-        lines.append((arabic(f"الانتظار المتوقع: نحو {ticket.wait_minutes} دقيقة"), ARABIC, 28))
-        lines.append((f"Estimated wait: about {ticket.wait_minutes} min", LATIN, 24))
-    lines.append((ticket.issued_local, LATIN, 24))
-    lines.append(("امسح الرمز لمتابعة دورك", ARABIC, 24))
-    lines.append(("Scan the code to follow your turn", LATIN, 22))
+        lines.append(Line(arabic(f"الانتظار المتوقع: نحو {ticket.wait_minutes} دقيقة"), ARABIC, 28))
+        lines.append(Line(f"Estimated wait: about {ticket.wait_minutes} min", LATIN, 24))
+    when = ticket.issued.strftime("%Y/%m/%d %H:%M")
+    if ticket.language == "ar":
+        lines.append(Line(arabic(f"وقت الإصدار: {when}"), ARABIC, 26))
+    else:
+        lines.append(Line(f"Issued: {when}", LATIN, 24))
+    lines.append(Line("امسح الرمز لمتابعة دورك", ARABIC, 24))
+    lines.append(Line("Scan the code to follow your turn", LATIN, 22))
+    return lines
+
+
+def render_image(ticket: PaperTicket) -> Image.Image:
+    """The ticket's text as a 1-bit image, 576 dots wide, Arabic first."""
+    lines = ticket_lines(ticket)
     heights: list[int] = []
-    for text, faces, size in lines:
-        box = _font(faces, size).getbbox(text)
+    for line in lines:
+        box = _font(line.faces, line.size).getbbox(line.text)
         heights.append(int(box[3] - box[1]) + 18)
     image = Image.new("1", (WIDTH, sum(heights) + 20), 1)
     draw = ImageDraw.Draw(image)
     y = 10
-    for (text, faces, size), height in zip(lines, heights, strict=True):
-        font = _font(faces, size)
-        box = draw.textbbox((0, 0), text, font=font)
-        draw.text((int(WIDTH - (box[2] - box[0])) // 2 - box[0], y - box[1]), text, font=font, fill=0)
+    for line, height in zip(lines, heights, strict=True):
+        font = _font(line.faces, line.size)
+        box = draw.textbbox((0, 0), line.text, font=font)
+        draw.text((int(WIDTH - (box[2] - box[0])) // 2 - box[0], y - box[1]), line.text, font=font, fill=0)
         y += height
     return image
 

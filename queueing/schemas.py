@@ -41,7 +41,8 @@ class TicketOut(BaseModel):
     away: bool = Field(
         default=False,
         description="a remote ticket not checked in yet: it keeps its place but is called only once "
-        "its holder scans the tracker page's QR at the kiosk",
+        "its holder checks in at the kiosk (the tracker page's QR, or the number and the phone's last "
+        "four digits)",
     )
     counter: int | None = None
     issued_at: datetime

@@ -17,12 +17,13 @@ from queueing.counters import counter_queues, current_ticket
 from queueing.engine import check_in_ticket, issue_ticket
 from queueing.models import Ticket
 from queueing.policy import PolicyConfig
-from queueing.presence import CannotCheckIn, scanned_token
+from queueing.presence import CannotCheckIn, phone_ends_with, scanned_token, typed_number
 from queueing.schemas import CentreStatus, NowServing, ServiceStatus, TicketOut
 from queueing.states import ACTIVE, TicketStatus
 from queueing.tickets import (
     Channel,
     find_ticket,
+    find_ticket_today,
     intake_open,
     open_counters_serving,
     set_intake,
@@ -38,11 +39,14 @@ __all__ = [
     "counter_queues",
     "current_ticket",
     "find_ticket",
+    "find_ticket_today",
     "issue_ticket",
+    "phone_ends_with",
     "recent_calls",
     "scanned_token",
     "set_intake",
     "ticket_view",
+    "typed_number",
     "was_called",
 ]
 CALL_EVENTS = ("called", "recalled")

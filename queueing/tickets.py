@@ -52,6 +52,14 @@ def find_ticket(session: Session, *, token: str) -> Ticket | None:
     return session.exec(select(Ticket).where(Ticket.token == token)).first()
 
 
+def find_ticket_today(session: Session, *, centre: Centre, number: str, now: datetime) -> Ticket | None:
+    """The ticket with this number at the centre today (numbers restart each centre-local day)."""
+    day = hours.local_day(now, timezone=centre.timezone)
+    return session.exec(
+        select(Ticket).where(Ticket.centre_id == id_of(centre), Ticket.day == day, Ticket.number == number)
+    ).first()
+
+
 # A ticket in a counter's hand (called or being served). The statuses are written into the SQL, not
 # bound: only then can SQLite use the partial index ux_ticket_active_counter (WHERE status IN
 # ('called', 'serving')) instead of scanning every ticket.

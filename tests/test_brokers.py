@@ -231,7 +231,7 @@ def test_a_blocked_national_id_cannot_book_anywhere(
         "/api/v1/appointments",
         json=booking(code, national_id="01234560001", phone="0944200001", service="PP"),
     )
-    assert response.status_code == 409 and "blocked until 2027-02-27" in response.json()["error"]["message"]
+    assert response.status_code == 409 and "موقوف حتى 2027-02-27" in response.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,7 @@ def test_the_plan_is_for_managers_and_checks_its_history_length(client: TestClie
             response = supervisor.get(f"{PLAN}?weeks={weeks}")
             assert response.status_code == 422, response.text
             assert response.json()["error"]["code"] == "invalid_input"
-        empty = supervisor.get(PLAN)  # the demo's first day: no history to plan from
+        empty = supervisor.get(PLAN, headers={"Accept-Language": "en"})  # the demo's first day: no history
         assert (empty.status_code, empty.json()["error"]["code"]) == (409, "no_plan")
         assert "no tickets in the last 4 weeks" in empty.json()["error"]["message"]
         assert supervisor.get("/api/v1/centres/XXX-99/counter-plan").status_code == 404

@@ -4,7 +4,8 @@ import re
 import socket
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
@@ -15,6 +16,7 @@ from booking.models import Appointment
 from config.db import Database
 from config.secrets import hash_token
 from organisation.models import Centre, Device, Service
+from queueing.printing import PaperTicket, ticket_lines
 from tests.conftest import KIOSK, VirtualClock, sign_in, take_ticket
 
 CHECK_IN = "/api/v1/centres/DAM-01/check-in"
@@ -165,6 +167,35 @@ def test_the_kiosk_printer_gets_an_image_and_a_native_qr_of_the_tracker(
     assert b"\x1dv0" in job  # a raster image: the Arabic text, drawn
     assert qr_payloads(job) == [ticket["tracking_url"]]
     assert job.rstrip(b"\n").endswith((b"\x1dVA\x03", b"\x1dV\x00", b"\x1dVA\x00", b"\x1dV\x01"))  # cut
+
+
+def paper(language: str) -> PaperTicket:
+    return PaperTicket(
+        centre_ar="مركز خدمة المواطن - المزة",
+        centre_en="Citizen Service Centre - Mazzeh",
+        service_ar="إخراج قيد مدني",
+        service_en="Civil registry extract",
+        number="A-012",
+        ahead=3,
+        wait_minutes=12,
+        issued=datetime(2026, 12, 7, 9, 5, tzinfo=UTC).astimezone(ZoneInfo("Asia/Damascus")),
+        language=language,
+        tracking_url="http://testserver/t/abc",
+    )
+
+
+def test_the_paper_ticket_names_the_centre_the_service_the_time_and_the_people_ahead() -> None:
+    texts = [line.text for line in ticket_lines(paper("ar"))]
+    assert texts[:5] == [
+        "مركز خدمة المواطن - المزة",
+        "Citizen Service Centre - Mazzeh",
+        "إخراج قيد مدني",
+        "Civil registry extract",
+        "A-012",
+    ]
+    assert "عدد من قبلك: ٣" in texts
+    assert "وقت الإصدار: ٢٠٢٦/١٢/٠٧ ١٢:٠٥" in texts  # Damascus is UTC+3
+    assert "Issued: 2026/12/07 12:05" in [line.text for line in ticket_lines(paper("en"))]
 
 
 def test_without_a_printer_the_kiosk_is_told_to_print_from_the_browser(client: TestClient) -> None:

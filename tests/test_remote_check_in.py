@@ -10,7 +10,7 @@ from config.db import Database
 from eventlog.models import Event
 from organisation.models import Centre
 from sms_gateway.models import SmsMessage
-from tests.conftest import VirtualClock, take_remote_ticket, take_ticket
+from tests.conftest import KIOSK, VirtualClock, take_remote_ticket, take_ticket
 
 COUNTER = "/api/v1/centres/DAM-01/counters/1"
 
@@ -117,3 +117,65 @@ def test_without_check_in_a_remote_ticket_is_called_like_any_other(
     assert mine["away"] is False
     assert agent.post(f"{COUNTER}/open").status_code == 200
     assert next_number(agent) == mine["number"]
+
+
+def type_in(client: TestClient, body: dict) -> tuple[int, dict]:  # type: ignore[type-arg]
+    """Types a number and phone digits (or anything else) at DAM-01's kiosk."""
+    response = client.post("/api/v1/centres/DAM-01/check-in", json=body, headers=KIOSK)
+    return response.status_code, response.json()
+
+
+def test_a_remote_ticket_checks_in_by_its_number_and_the_last_digits_of_its_phone(
+    client: TestClient, agent: TestClient, database: Database
+) -> None:
+    mine = take_remote_ticket(client, database)  # taken with +963944123456
+    status, view = type_in(client, {"number": mine["number"].lower().replace("-", ""), "phone_last4": "٣٤٥٦"})
+    assert status == 200
+    assert (view["number"], view["away"]) == (mine["number"], False)
+    assert agent.post(f"{COUNTER}/open").status_code == 200
+    assert next_number(agent) == mine["number"]
+
+
+def test_a_wrong_phone_reads_as_an_unknown_number_and_slows_the_kiosk_down(
+    client: TestClient, database: Database
+) -> None:
+    mine = take_remote_ticket(client, database)
+    wrong = type_in(client, {"number": mine["number"], "phone_last4": "0000"})
+    unknown = type_in(client, {"number": "A-099", "phone_last4": "3456"})
+    assert wrong[0] == unknown[0] == 404
+    assert wrong[1]["error"]["code"] == unknown[1]["error"]["code"] == "unknown_code"
+    for _ in range(3):
+        type_in(client, {"number": mine["number"], "phone_last4": "1111"})
+    assert type_in(client, {"number": mine["number"], "phone_last4": "3456"})[0] == 429
+
+
+def test_a_walk_in_ticket_has_no_phone_to_match(client: TestClient) -> None:
+    walk_in = take_ticket(client)
+    assert type_in(client, {"number": walk_in["number"], "phone_last4": "3456"})[1]["error"]["code"] == (
+        "unknown_code"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"number": "A-001"}, "phone_last4"),
+        ({"number": "A-001", "phone_last4": "123"}, "phone_last4"),
+        ({"number": "A-001", "phone_last4": "12a4"}, "phone_last4"),
+        ({"number": "12-AB", "phone_last4": "1234"}, "number"),
+        ({"code": "AC3467", "number": "A-001", "phone_last4": "1234"}, "number"),
+        ({}, "code"),
+    ],
+)
+def test_a_check_in_by_number_names_the_input_to_fix(client: TestClient, body: dict, field: str) -> None:  # type: ignore[type-arg]
+    status, answer = type_in(client, body)
+    assert (status, answer["error"]["code"], answer["error"]["field"]) == (422, "invalid_input", field)
+
+
+def test_refusals_of_a_check_in_by_number_are_in_the_kiosk_language(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/centres/DAM-01/check-in",
+        json={"number": "A-099", "phone_last4": "3456"},
+        headers={**KIOSK, "Accept-Language": "ar"},
+    )
+    assert response.json()["error"]["message"] == "لا توجد اليوم في DAM-01 بطاقة A-099 أُخذت بهذا الجوال"

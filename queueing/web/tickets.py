@@ -236,13 +236,15 @@ def paper_ticket(session: Session, ticket: Ticket, *, request: Request) -> Paper
     centre, service = known.centres_by_id[ticket.centre_id], known.services_by_id[ticket.service_id]
     view = ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
     return PaperTicket(
-        centre=centre.name_ar,
+        centre_ar=centre.name_ar,
+        centre_en=centre.name_en,
         service_ar=service.name_ar,
         service_en=service.name_en,
         number=ticket.number,
         ahead=view.ahead,
         wait_minutes=None if view.estimated_wait_s is None else max(1, round(view.estimated_wait_s / 60)),
-        issued_local=ticket.issued_at.astimezone(ZoneInfo(centre.timezone)).strftime("%Y-%m-%d %H:%M"),
+        issued=ticket.issued_at.astimezone(ZoneInfo(centre.timezone)),
+        language=ticket.language,
         tracking_url=view.tracking_url,
     )
 

@@ -1,5 +1,6 @@
 // The kiosk: touch first. Choose a service (priority and SMS optional), get a ticket with a QR code,
-// or check in an appointment. Every request carries an Idempotency-Key, so a double tap or a retry
+// or check in an appointment or a remote ticket (its number and the last digits of its phone). It
+// starts again in Arabic for the next citizen. Every request carries an Idempotency-Key, so a double tap or a retry
 // never makes two tickets. Offline, it says so and issues nothing; it recovers by itself.
 "use strict";
 
@@ -10,7 +11,8 @@
   const text = JSON.parse(document.getElementById("kiosk-text").textContent);
   const $ = (id) => document.getElementById(id);
   const IDLE_MS = 45000, WARN_MS = 15000;
-  const { local } = Dor;
+  const { local, ascii } = Dor;
+  const { count, join } = DorWords;
   const params = new URLSearchParams(location.search);
   if (params.get("token")) {
     localStorage.setItem("dor.kiosk.token", params.get("token"));
@@ -18,7 +20,7 @@
     history.replaceState(null, "", `${location.pathname}${params.size ? "?" + params : ""}`);
   }
   const token = () => localStorage.getItem("dor.kiosk.token") || "";
-  const state = { service: null, priority: "none", phone: "", intent: null, ticket: null };
+  const state = { service: null, priority: "none", phone: "", intent: null, ticket: null, number: null };
 
   // Every request carries the kiosk's device token (citizen.js makes the call); offline, or not yet
   // registered, the kiosk says so.
@@ -40,11 +42,23 @@
     touch();
   }
 
+  // The next citizen finds the start, in Arabic: a kiosk left in English is loaded again in Arabic
+  // (?lang=ar also makes the server remember Arabic in its dor_lang cookie).
   function reset() {
-    Object.assign(state, { service: null, priority: "none", phone: "", intent: null, ticket: null });
+    if (lang !== "ar") {
+      const next = new URLSearchParams(location.search);
+      next.set("lang", "ar");
+      location.replace(`${location.pathname}?${next}`);
+      return;
+    }
+    start();
+  }
+
+  function start() {
+    Object.assign(state, { service: null, priority: "none", phone: "", intent: null, ticket: null, number: null });
     $("phone").textContent = "";
-    $("code").value = "";
-    $("phone-error").hidden = $("code-error").hidden = true;
+    $("code").value = $("last4").value = "";
+    $("phone-error").hidden = $("code-error").hidden = $("last4-error").hidden = true;
     show("services");
     loadServices();
   }
@@ -65,12 +79,13 @@
         button.type = "button";
         button.className = "service";
         button.dataset.service = service.code;
-        button.innerHTML = '<span class="icon" aria-hidden="true"></span><span class="name"></span><span class="wait"></span>';
-        button.querySelector(".icon").textContent = service.code;
+        // The picture is decorative: the name beside it says the same.
+        button.innerHTML = '<img class="icon" alt="" width="96" height="96"><span class="name"></span><span class="wait"></span>';
+        button.querySelector(".icon").src = `/static/icons/${encodeURIComponent(service.icon)}.svg`;
         button.querySelector(".name").textContent = service.name[lang] || service.name.ar;
         button.querySelector(".wait").textContent = row.intake_open === false ? text.intake_stopped
           : row.waiting === 0 ? text.no_wait
-          : `${local(row.waiting)} ${text.waiting} · ${local(Math.max(1, Math.round(row.estimated_wait_s / 60)))} ${text.minutes}`;
+          : join([count(text.waiting, row.waiting), minutes(row.estimated_wait_s)]);
         button.disabled = row.intake_open === false;
         button.addEventListener("click", () => chooseService(service.code));
         li.appendChild(button);
@@ -78,6 +93,9 @@
       }
     } catch (error) { /* offline or unregistered: the overlay says so */ }
   }
+
+  // A wait in whole minutes, at least one: "١٢ دقيقة".
+  const minutes = (seconds) => count(text.minutes, Math.max(1, Math.round(seconds / 60)));
 
   function chooseService(code) {
     state.service = code;
@@ -103,11 +121,9 @@
     if (!here || !best || state.service !== code) return;
     const cost = (r) => r.distance_km * TRAVEL_S_PER_KM + r.estimated_wait_s;
     if (best.estimated_wait_s * 2 > here.estimated_wait_s || cost(here) - cost(best) < SAVES_S) return;
-    const wait = (s) => (s < 60 ? text.no_wait : `${local(Math.round(s / 60))} ${text.minutes}`);
-    // A comma, not a middle dot: next to Arabic-Indic digits a dot reads as a zero (٠).
-    const comma = lang === "ar" ? "،" : ",";
-    $("nearby-text").textContent = `${text.nearby}: ${best.name[lang] || best.name.ar} (${local(best.distance_km)} ${text.km})`
-      + `${comma} ${wait(best.estimated_wait_s)}${comma} ${text.here}: ${wait(here.estimated_wait_s)}`;
+    const wait = (s) => (s < 60 ? text.no_wait : minutes(s));
+    $("nearby-name").textContent = `${best.name[lang] || best.name.ar} (${local(best.distance_km)} ${text.km})`;
+    $("nearby-wait").textContent = join([`${text.there}: ${wait(best.estimated_wait_s)}`, `${text.here}: ${wait(here.estimated_wait_s)}`]);
     // Or take the ticket there from a phone, on the way: the QR leads to that centre's remote page.
     $("nearby-qr").src = `/remote/${encodeURIComponent(best.centre)}/qr.svg`;
     $("nearby").hidden = false;
@@ -115,7 +131,7 @@
 
   async function issue() {
     const body = { service: state.service, channel: "kiosk", priority: state.priority, language: lang };
-    if (state.phone) body.phone = state.phone;
+    if (state.phone) body.phone = ascii(state.phone);
     try {
       const ticket = await call("POST", `/api/v1/centres/${centre}/tickets`, body, { "Idempotency-Key": state.intent });
       showTicket(ticket);
@@ -136,12 +152,15 @@
     state.ticket = ticket;
     const service = $("services").querySelector(`[data-service="${ticket.service}"] .name`);
     $("t-service").textContent = service ? service.textContent : ticket.service;
-    $("t-number").textContent = ticket.number;
-    $("t-ahead").textContent = `${text.ahead}: ${local(ticket.ahead ?? 0)}`;
-    const minutes = (seconds) => local(Math.max(1, Math.round(seconds / 60)));
-    const [low, high] = ticket.estimated_wait_range_s || [0, 0];
-    const span = high > 0 ? ` (${local(Math.round(low / 60))}–${minutes(high)})` : "";
-    $("t-wait").textContent = `${text.wait}: ${minutes(ticket.estimated_wait_s || 0)} ${text.minutes}${span}`;
+    $("t-number").textContent = local(ticket.number);
+    $("t-ahead").textContent = count(text.ahead, ticket.ahead ?? 0);
+    $("t-wait").textContent = `${text.wait}: ${minutes(ticket.estimated_wait_s || 0)}`;
+    // The time of issue in the centre's time zone, in the page's language and digits.
+    const issued = new Intl.DateTimeFormat(lang === "ar" ? "ar-SY" : "en-GB", {
+      timeZone: root.dataset.timezone, dateStyle: "long", timeStyle: "short",
+      numberingSystem: DorWords.arabic ? "arab" : "latn",
+    });
+    $("t-issued").textContent = `${text.issued}: ${issued.format(new Date(ticket.issued_at))}`;
     $("t-qr").src = `/api/v1/tickets/${ticket.token}/qr.svg`;
     root.dataset.ticket = ticket.number;
     show("ticket");
@@ -156,35 +175,59 @@
     }
   }
 
+  // A ticket's number typed (A-012, a12, A١٢): the phone's last digits are asked next. Anything
+  // else is an appointment's code, or a QR scanned.
+  const TICKET_NUMBER = /^([A-Z])-?([0-9]{1,4})$/;
+
   async function checkIn() {
     const code = $("code").value.trim();
     if (!code) return;
+    const number = ascii(code).toUpperCase().match(TICKET_NUMBER);
+    if (number) {  // written as printed: A-012
+      state.number = `${number[1]}-${number[2].padStart(3, "0")}`;
+      // Isolated left to right: in an Arabic line, "A-٠١٢" would otherwise read "٠١٢-A".
+      $("last4-hint").textContent = text.for_ticket.replace("%(number)s", `\u2066${local(state.number)}\u2069`);
+      show("last4");
+      return;
+    }
+    await send({ code }, "code-error", (error) => text[error.code] || text.error);
+  }
+
+  async function checkInNumber() {
+    const last4 = $("last4").value.trim();
+    if (!/^[0-9]{4}$/.test(ascii(last4))) return;
+    await send({ number: state.number, phone_last4: last4 }, "last4-error", (error) => (
+      error.code === "unknown_code" || error.code === "invalid_input" ? text.unknown_number
+        : error.code === "already_checked_in" ? text.ticket_already_checked_in : text[error.code] || text.error));
+  }
+
+  async function send(body, errorBox, explain) {
     try {
-      const ticket = await call("POST", `/api/v1/centres/${centre}/check-in`, { code });
-      showTicket(ticket);
+      showTicket(await call("POST", `/api/v1/centres/${centre}/check-in`, body));
     } catch (error) {
       if (error.status === 0 || error.status === 401) return;
-      $("code-error").textContent = text[error.code] || text.error;
-      $("code-error").hidden = false;
+      Dor.showError(errorBox, explain(error));
     }
   }
 
-  // --- on-screen keypads: digits shown in the kiosk's language, letters of appointment codes ---
+  // --- on-screen keypads: digits in the page's digits, letters of appointment codes and of numbers ---
+  const CODE_LETTERS = "ACDEFGHJKMNPQRTUVWXY";  // booking/checkin.py CODE_ALPHABET
   function keypad(pad) {
-    const letters = pad.classList.contains("letters");
-    const keys = [...(letters ? "ACDEFGHJKMNPQRTUVWXY" : ""), ..."1234567890", "⌫"];
+    const letters = pad.classList.contains("letters")
+      ? [...new Set([...CODE_LETTERS, ...root.dataset.prefixes])].sort() : [];
+    const keys = [...letters, ..."1234567890", "⌫"];
     for (const key of keys) {
       const button = document.createElement("button");
       button.type = "button";
-      button.className = "key";
-      const digit = /[0-9]/.test(key);
-      button.textContent = digit ? local(key) : key;
-      button.setAttribute("aria-label", key === "⌫" ? "delete" : key);
+      button.className = key === "⌫" ? "key delete" : "key";
+      button.textContent = local(key);
+      button.setAttribute("aria-label", key === "⌫" ? text.delete : local(key));
       button.addEventListener("click", () => {
         const target = $(pad.dataset.target);
-        const current = target.value !== undefined && target.tagName === "INPUT" ? target.value : target.textContent;
-        const next = key === "⌫" ? current.slice(0, -1) : (current + key).slice(0, 20);
-        if (target.tagName === "INPUT") target.value = next; else target.textContent = next;
+        const input = target.tagName === "INPUT";
+        const current = input ? target.value : target.textContent;
+        const next = key === "⌫" ? current.slice(0, -1) : (current + local(key)).slice(0, Number(pad.dataset.max));
+        if (input) target.value = next; else target.textContent = next;
         if (pad.dataset.target === "phone") state.phone = next;
         touch();
       });
@@ -198,7 +241,8 @@
     clearTimeout(idleTimer);
     clearTimeout(warnTimer);
     $("timeout-warning").hidden = true;
-    if ($("step-services").hidden === false) return;
+    // At the start there is nothing to lose, unless the kiosk is left in another language than Arabic.
+    if ($("step-services").hidden === false && lang === "ar") return;
     warnTimer = setTimeout(() => { $("timeout-warning").hidden = false; $("stay").focus(); }, IDLE_MS - WARN_MS);
     idleTimer = setTimeout(reset, IDLE_MS);
   }
@@ -234,6 +278,9 @@
   $("go-checkin").addEventListener("click", () => { show("checkin"); $("code").focus(); });
   $("code-ok").addEventListener("click", checkIn);
   $("code").addEventListener("keydown", (event) => { if (event.key === "Enter") checkIn(); }); // hand scanners end with Enter
+  $("last4-ok").addEventListener("click", checkInNumber);
+  $("last4-back").addEventListener("click", () => { $("last4").value = ""; Dor.showError("last4-error", ""); show("checkin"); });
+  $("last4").addEventListener("keydown", (event) => { if (event.key === "Enter") checkInNumber(); });
   $("stay").addEventListener("click", touch);
   document.addEventListener("pointerdown", touch);
   $("setup").addEventListener("submit", (event) => {
@@ -246,5 +293,5 @@
   call("GET", "/api/v1/devices/me").then((device) => {
     if (device.kind !== "kiosk" || device.centre !== centre) $("unregistered").hidden = false;
   }).catch(() => null);
-  reset();
+  start();
 })();
