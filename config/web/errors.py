@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from config.errors import Refused
-from config.i18n import N_, Phrase, gettext_for, negotiate
+from config.i18n import N_, Phrase, direction, gettext_for, negotiate
 
 # An invalid input's message names what is wrong first: "field 'phone': ...", "query parameter 'to': ...".
 _NAMED = re.compile(r"^(?:field|query parameter|path parameter) '([\w.]+)'")
@@ -155,9 +155,21 @@ def refusal(error: Refused) -> ApiError:
 
 def localise(request: Request, error: ApiError) -> str:
     """The error's message in the request's language (English where the catalogue has no entry)."""
-    gettext = gettext_for(language(request))
+    reader = language(request)
+    gettext, rtl = gettext_for(reader), direction(reader) == "rtl"
     params = {
-        name: value.translated(gettext) if isinstance(value, Phrase) else value
+        name: value.translated(gettext)
+        if isinstance(value, Phrase)
+        else _isolated(value)
+        if rtl and isinstance(value, str)
+        else value
         for name, value in error.params.items()
     }
     return Phrase(error.template, params).translated(gettext)
+
+
+def _isolated(text: str) -> str:
+    """A text mixing digits with letters or signs (A-012, DAM-01, 2027-02-27, 09:30), isolated left to
+    right: among Arabic words it would otherwise read backwards (012-A)."""
+    mixed = any(c.isdigit() for c in text) and not text.isdigit()
+    return f"\u2066{text}\u2069" if mixed else text

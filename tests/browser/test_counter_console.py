@@ -91,7 +91,8 @@ def test_the_console_says_what_the_server_refuses_in_arabic(live_server: LiveSer
     page.fill("#call-number", "Z-999")
     page.fill("#call-reason", "مراجعة")
     page.locator("#call-form").get_by_role("button", name="نداء", exact=True).click()
-    expect(toast).to_contain_text("لا توجد اليوم بطاقة بالانتظار برقم Z-٩٩٩")
+    # The number keeps its order among the Arabic words: isolated left to right (U+2066 … U+2069).
+    expect(toast).to_have_text("لا توجد اليوم بطاقة بالانتظار برقم \u2066Z-٩٩٩\u2069")
     assert not any(letter in toast.inner_text() for letter in "aeiou"), "no English words"
 
 
