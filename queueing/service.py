@@ -26,6 +26,7 @@ from queueing.tickets import (
     intake_open,
     open_counters_serving,
     set_intake,
+    tracking_url,
     waiting_candidates,
 )
 from queueing.waits import Standing, standing, wait_model
@@ -115,7 +116,7 @@ def ticket_view(
         ahead=ahead,
         estimated_wait_s=wait,
         estimated_wait_range_s=span,
-        tracking_url=f"{base_url}/t/{ticket.token}",
+        tracking_url=tracking_url(base_url, ticket.token),
         away=ticket.away,
         counter=counter.number if counter else None,
         issued_at=ticket.issued_at,

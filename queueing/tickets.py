@@ -46,6 +46,11 @@ class Channel:
     WALK_INS = (KIOSK, REMOTE, STAFF)
 
 
+def tracking_url(base_url: str, token: str) -> str:
+    """The address of a ticket's tracker page (its QR code, its SMS, the answer that issues it)."""
+    return f"{base_url}/t/{token}"
+
+
 def find_ticket(session: Session, *, token: str) -> Ticket | None:
     """The ticket with this tracking token."""
     return session.exec(select(Ticket).where(Ticket.token == token)).first()

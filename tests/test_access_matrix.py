@@ -119,7 +119,7 @@ class World:
                         phone="+963944123456",
                         template="called",
                         language="ar",
-                        params={"number": "A-001", "counter": 1},
+                        params={"number": "A-001", "counter": 1, "link": "https://dor.gov.sy/t/x"},
                         now=self.clock(),
                     )
                     message = session.exec(select(SmsMessage)).one()

@@ -34,7 +34,7 @@ from queueing.printing import PaperTicket, PrinterError, render_escpos, render_p
 from queueing.schemas import CentreStatus, IssueTicketIn, TicketOut
 from queueing.service import centre_status, ticket_view
 from queueing.states import TicketStatus
-from queueing.tickets import Channel, find_ticket
+from queueing.tickets import Channel, find_ticket, tracking_url
 from queueing.waits import newcomer_standing, wait_model
 from queueing.web.context import policy_config, queue_notices
 
@@ -221,7 +221,7 @@ async def qr(request: Request) -> Response:
     found = await read(request, lambda session: find_ticket(session, token=token) is not None)
     if not found:
         raise not_found(request, "ticket", "…")
-    return qr_svg_response(f"{base_url}/t/{token}")
+    return qr_svg_response(tracking_url(base_url, token))
 
 
 def paper_ticket(session: Session, ticket: Ticket, *, request: Request) -> PaperTicket:
