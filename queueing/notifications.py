@@ -19,7 +19,7 @@ from organisation.models import Centre
 from queueing.models import Ticket
 from queueing.policy import PolicyConfig, ordered
 from queueing.states import TicketStatus
-from queueing.tickets import queue_heads, tracking_url
+from queueing.tickets import held_ticket, queue_heads, tracking_url
 from queueing.waits import wait_model
 from sms_gateway.outbox import enqueue
 from sms_gateway.templates import TemplateError
@@ -143,3 +143,24 @@ def notify_called(
             now=now,
             counter=counter_number,
         )
+
+
+def send_tracker_link(
+    session: Session, *, centre: Centre, number: str, phone: str, base_url: str, now: datetime
+) -> bool:
+    """Queues the tracker link of today's waiting or called ticket `number` at the centre to its
+    phone, if it was taken with `phone`; whether it did (the caller must not tell the asker)."""
+    ticket = held_ticket(session, centre=centre, number=number, phone=phone, now=now)
+    if ticket is None:
+        return False
+    # Each request its own message (the caller throttles them); twins sent at once make one.
+    _send(
+        session,
+        centre=centre,
+        ticket=ticket,
+        kind=f"tracker_link:{now.isoformat()}",
+        template="tracker_link",
+        base_url=base_url,
+        now=now,
+    )
+    return True

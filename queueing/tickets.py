@@ -56,6 +56,19 @@ def find_ticket(session: Session, *, token: str) -> Ticket | None:
     return session.exec(select(Ticket).where(Ticket.token == token)).first()
 
 
+def held_ticket(session: Session, *, centre: Centre, number: str, phone: str, now: datetime) -> Ticket | None:
+    """Today's waiting or called ticket `number` at the centre, if it was taken with this phone."""
+    return session.exec(
+        select(Ticket).where(
+            Ticket.centre_id == id_of(centre),
+            Ticket.day == hours.local_day(now, timezone=centre.timezone),
+            Ticket.number == number,
+            Ticket.phone == phone,
+            col(Ticket.status).in_([TicketStatus.WAITING.value, TicketStatus.CALLED.value]),
+        )
+    ).first()
+
+
 # A ticket in a counter's hand (called or being served). The statuses are written into the SQL, not
 # bound: only then can SQLite use the partial index ux_ticket_active_counter (WHERE status IN
 # ('called', 'serving')) instead of scanning every ticket.
