@@ -140,3 +140,14 @@ def test_an_aged_ticket_moving_back_stops_being_aged_until_it_is_again() -> None
     assert order_after_move(queue, mover=1, after=3) == [2, 3, 1]
     queue = [candidate(1, 100), candidate(2, 92), candidate(3, 10)]
     assert order_after_move(queue, mover=1, after=2) == [2, 1, 3]
+
+
+def test_the_trackers_of_those_let_go_first_move_up_live(client: TestClient, clock: VirtualClock) -> None:
+    tickets = []
+    for _ in range(3):
+        tickets.append(take_ticket(client))
+        clock.advance(30)
+    with client.websocket_connect(f"/ws/tickets/{tickets[1]['token']}") as ws:
+        assert ws.receive_json()["ahead"] == 1
+        assert late(client, tickets[0]["token"])[0] == 200
+        assert ws.receive_json()["ahead"] == 0
