@@ -16,6 +16,7 @@ hold together, and one checks them by reading them side by side.
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -33,12 +34,15 @@ from organisation.models import Centre, CentreService, Counter, Service
 from organisation.snapshot import organisation
 from queueing.counters import Queues, counter_queues, current_ticket
 from queueing.errors import (
+    AlreadyMovedBack,
+    AppointmentKeepsItsTime,
     CentreClosed,
     CounterBusy,
     CounterClosed,
     CounterPaused,
     CounterTaken,
     IntakeStopped,
+    NobodyBehind,
     NoCurrentTicket,
     NoShowTooEarly,
     NotForWalkIn,
@@ -48,10 +52,10 @@ from queueing.errors import (
 )
 from queueing.models import Ticket
 from queueing.numbering import allocate_number
-from queueing.policy import PolicyConfig, Priority, choose_next
+from queueing.policy import PolicyConfig, Priority, arrival_just_after, choose_next, ordered
 from queueing.presence import CannotCheckIn
 from queueing.states import Move, TicketStatus, next_status
-from queueing.tickets import IN_HAND, Channel, queue_heads
+from queueing.tickets import IN_HAND, Channel, queue_heads, waiting_candidates
 from sms_gateway.models import SmsMessage
 
 TOKEN_BYTES = 24  # 192 bits: unguessable tracking tokens
@@ -234,6 +238,66 @@ def check_in_ticket(
         data={"number": ticket.number, "kept_place": kept},
     )
     return kept
+
+
+# How many people a ticket running late lets go first (docs/queueing.md, "Running late").
+LATE_PLACES = 3
+
+
+def move_back(
+    session: Session, *, ticket: Ticket, centre: Centre, policy: PolicyConfig, actor: str, now: datetime
+) -> int:
+    """Its holder is running late: the waiting ticket goes behind the next LATE_PLACES people of its
+    queue (fewer if fewer wait behind it), once. Returns how many places it moved back."""
+    # The log's lock makes twin taps run one after the other, and the order read below the one the
+    # write changes: the second tap finds the ticket moved back already.
+    lock_log(session, centre_id=id_of(centre))
+    session.refresh(ticket)
+    if ticket.status != TicketStatus.WAITING.value:
+        raise TicketNotWaiting(N_("ticket %(number)s is not waiting"), number=ticket.number)
+    if ticket.moved_back > 0:
+        raise AlreadyMovedBack(N_("ticket %(number)s was moved back once already"), number=ticket.number)
+    if ticket.appointment_at is not None:
+        raise AppointmentKeepsItsTime(
+            N_("ticket %(number)s is an appointment: it is called at its time"), number=ticket.number
+        )
+    queue = waiting_candidates(session, centre_id=id_of(centre), service_ids=[ticket.service_id])
+    order = ordered(queue, weights={ticket.service_id: 1.0}, now=now, config=policy)
+    place = next(i for i, candidate in enumerate(order) if candidate.ticket_id == ticket.id)
+    behind = order[place + 1 : place + 1 + LATE_PLACES]
+    arrival = arrival_just_after(order[place], behind[-1], now=now, config=policy) if behind else now
+    # Counted in the order as it will be: a head start may keep it from going all the way back.
+    after = replace(order[place], arrived_at=arrival)
+    rest = [*order[:place], *order[place + 1 :]]
+    places = ordered([*rest, after], weights={ticket.service_id: 1.0}, now=now, config=policy).index(after)
+    places -= place
+    if places == 0:
+        raise NobodyBehind(N_("nobody behind ticket %(number)s can go first"), number=ticket.number)
+    moved = session.execute(
+        update(Ticket)
+        .where(
+            col(Ticket.id) == id_of(ticket),
+            col(Ticket.status) == TicketStatus.WAITING.value,
+            col(Ticket.moved_back) == 0,
+        )
+        .values(arrived_at=arrival, moved_back=places)
+    )
+    if moved.rowcount == 0:  # type: ignore[attr-defined]  # the guard, should a twin pass the lock
+        raise AlreadyMovedBack(N_("ticket %(number)s was moved back once already"), number=ticket.number)
+    set_committed_value(ticket, "arrived_at", arrival)
+    set_committed_value(ticket, "moved_back", places)
+    append_event(
+        session,
+        centre_id=id_of(centre),
+        centre_code=centre.code,
+        type="moved_back",
+        actor=actor,
+        at=now,
+        ticket_id=id_of(ticket),
+        # The new arrival, so that a replay of the log orders the queue as the calls after it saw it.
+        data={"number": ticket.number, "places": places, "arrived_at": arrival.isoformat()},
+    )
+    return places
 
 
 # --- counters -------------------------------------------------------------------------------------

@@ -77,3 +77,19 @@ class TicketChanged(QueueError):
 
 class InvalidMove(QueueError):
     code = "invalid_move"
+
+
+class AlreadyMovedBack(QueueError):
+    """A ticket's holder may say "I'm running late" once: a second move would be a slow way to wait."""
+
+    code = "already_moved_back"
+
+
+class AppointmentKeepsItsTime(QueueError):
+    """An appointment is ordered by its time once due: moving its arrival back would change nothing."""
+
+    code = "appointment_keeps_its_time"
+
+
+class NobodyBehind(QueueError):
+    code = "nobody_behind"

@@ -79,3 +79,6 @@ class Ticket(SQLModel, table=True):
     predicted_wait_s: int | None = None
     # A remote ticket whose holder has not checked in at the hall yet: it keeps its place, uncalled.
     away: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # How many people its holder, running late, let go first: once per ticket, so 0 until then
+    # (engine.py, `move_back`).
+    moved_back: int = Field(default=0, sa_column_kwargs={"server_default": "0"})

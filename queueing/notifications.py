@@ -1,7 +1,8 @@
 """SMS to people in the queue: one "your turn is near" when at most N people are ahead of a ticket
 with a phone or its estimated wait is within the lead time (the time to get to the hall), never
-repeated even if the ticket moves back; one more when it is called. Both are
-outbox rows written in the transaction that moved the queue, so they go out only if it commits."""
+repeated even if the ticket moves back; one more when it is called; each with the ticket's tracker
+link. All are outbox rows written in the transaction that moved the queue, so they go out only if it
+commits. The tracker link is also sent again on request (`send_tracker_link`)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from organisation.models import Centre
 from queueing.models import Ticket
 from queueing.policy import PolicyConfig, ordered
 from queueing.states import TicketStatus
-from queueing.tickets import queue_heads
+from queueing.tickets import held_ticket, queue_heads, tracking_url
 from queueing.waits import wait_model
 from sms_gateway.outbox import enqueue
 from sms_gateway.templates import TemplateError
@@ -31,6 +32,7 @@ MAX_REACH = 200  # "near" never reaches further down a queue than this
 class QueueNotices:
     ahead: int  # "your turn is near" once this many people or fewer are ahead,
     policy: PolicyConfig
+    base_url: str  # where the tracker links in the messages point
     lead_s: float = 0.0  # or once the estimated wait is this short
 
     def reach(self, wait_s: Callable[[int], float]) -> int:
@@ -48,6 +50,7 @@ def _send(
     centre: Centre,
     ticket: Ticket,
     kind: str,
+    base_url: str,
     now: datetime,
     template: str | None = None,
     **params: object,
@@ -55,6 +58,7 @@ def _send(
     """Queues one SMS of this kind for the ticket (at most one per kind: `kind` makes the key)."""
     assert ticket.phone is not None
     name = centre.name_ar if ticket.language == "ar" else centre.name_en
+    link = tracking_url(base_url, ticket.token)
     try:
         enqueue(
             session,
@@ -62,7 +66,7 @@ def _send(
             phone=ticket.phone,
             template=template or kind,
             language=ticket.language,
-            params={"number": ticket.number, "centre": name, **params},
+            params={"number": ticket.number, "centre": name, "link": link, **params},
             now=now,
             centre_id=id_of(centre),
         )
@@ -94,7 +98,14 @@ def notify_near(
         template = "turn_near_check_in" if ticket.away else "turn_near"
         ahead = ahead_of[id_of(ticket)]
         _send(
-            session, centre=centre, ticket=ticket, kind="turn_near", template=template, now=now, ahead=ahead
+            session,
+            centre=centre,
+            ticket=ticket,
+            kind="turn_near",
+            template=template,
+            base_url=notices.base_url,
+            now=now,
+            ahead=ahead,
         )
 
 
@@ -119,8 +130,37 @@ def _phones_waiting(session: Session, *, centre_id: int, service_id: int) -> boo
 
 
 def notify_called(
-    session: Session, *, centre: Centre, ticket: Ticket, counter_number: int, now: datetime
+    session: Session, *, centre: Centre, ticket: Ticket, counter_number: int, base_url: str, now: datetime
 ) -> None:
     """Queues the "go to counter N" SMS of a ticket with a phone (once: a recall sends nothing)."""
     if ticket.phone is not None:
-        _send(session, centre=centre, ticket=ticket, kind="called", now=now, counter=counter_number)
+        _send(
+            session,
+            centre=centre,
+            ticket=ticket,
+            kind="called",
+            base_url=base_url,
+            now=now,
+            counter=counter_number,
+        )
+
+
+def send_tracker_link(
+    session: Session, *, centre: Centre, number: str, phone: str, base_url: str, now: datetime
+) -> bool:
+    """Queues the tracker link of today's waiting or called ticket `number` at the centre to its
+    phone, if it was taken with `phone`; whether it did (the caller must not tell the asker)."""
+    ticket = held_ticket(session, centre=centre, number=number, phone=phone, now=now)
+    if ticket is None:
+        return False
+    # Each request its own message (the caller throttles them); twins sent at once make one.
+    _send(
+        session,
+        centre=centre,
+        ticket=ticket,
+        kind=f"tracker_link:{now.isoformat()}",
+        template="tracker_link",
+        base_url=base_url,
+        now=now,
+    )
+    return True

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -105,6 +105,27 @@ def choose_next(
         if best is None or key < best[0]:
             best = (key, candidate)
     return None if best is None else best[1]
+
+
+def arrival_just_after(
+    candidate: Candidate, other: Candidate, *, now: datetime, config: PolicyConfig
+) -> datetime:
+    """The arrival time that puts `candidate` right after `other` in its service's order at weight 1
+    (the order `ahead` counts), `other` being behind it now and neither a due appointment: how far a
+    ticket moves back when its holder is running late. The order of one service at one weight never
+    changes with time, so the move holds until one of the two is aged. A head start larger than the
+    other's score cannot be undone by an arrival: the candidate then goes where a newcomer of its
+    class would (arrival `now`), not as far."""
+    tick = timedelta(microseconds=1)  # after, not level: a tie would go to the lower ticket id
+    if rank_key(other, weight=1.0, now=now, config=config)[0] == AGED:
+        return other.arrived_at + tick  # both aged: by arrival
+    heads = config.priority_head_start_s
+    head_start = timedelta(seconds=heads.get(candidate.priority, 0.0) - heads.get(other.priority, 0.0))
+    # A score a tick below the other's; past the ageing limit it would go first again, so it waits
+    # just under the limit, still scoring below the other (which has waited less and started higher).
+    arrival = max(other.arrived_at + head_start + tick, now - timedelta(seconds=config.max_wait_s) + tick)
+    # Not later than now (the wait of a ticket never runs backwards) unless the other arrived just now.
+    return min(arrival, max(now, other.arrived_at + tick))
 
 
 def behind_everyone(priority: Priority, *, config: PolicyConfig) -> bool:

@@ -22,6 +22,19 @@ class IssueTicketIn(Strict):
     language: Literal["ar", "en"] = "ar"
 
 
+class FindTicketIn(Strict):
+    """POST /api/v1/centres/{centre}/tickets/find"""
+
+    number: str = Field(min_length=1, max_length=16, description='the ticket number, e.g. "A-012"')
+    phone: str = Field(min_length=1, max_length=32)
+
+
+class FindTicketOut(BaseModel):
+    """The same whether or not a ticket matched: nobody learns which numbers and phones go together."""
+
+    status: Literal["accepted"] = "accepted"
+
+
 class TicketOut(BaseModel):
     """A ticket as its holder sees it (the token is the holder's secret)."""
 
@@ -46,6 +59,12 @@ class TicketOut(BaseModel):
     )
     counter: int | None = None
     issued_at: datetime
+    moved_back: int = Field(
+        default=0, description="how many people its holder, running late, let go first (once per ticket)"
+    )
+    can_move_back: bool = Field(
+        default=False, description="POST /api/v1/tickets/{token}/late would move it back now"
+    )
 
 
 class ServiceStatus(BaseModel):

@@ -14,7 +14,7 @@ from organisation import hours
 from organisation.catalogue import service_code, services_of
 from organisation.models import Centre, Counter, Service
 from queueing.counters import counter_queues, current_ticket
-from queueing.engine import check_in_ticket, issue_ticket
+from queueing.engine import LATE_PLACES, check_in_ticket, issue_ticket
 from queueing.models import Ticket
 from queueing.policy import PolicyConfig
 from queueing.presence import CannotCheckIn, phone_ends_with, scanned_token, typed_number
@@ -27,11 +27,13 @@ from queueing.tickets import (
     intake_open,
     open_counters_serving,
     set_intake,
+    tracking_url,
     waiting_candidates,
 )
 from queueing.waits import Standing, standing, wait_model
 
 __all__ = [
+    "LATE_PLACES",
     "CannotCheckIn",
     "Channel",
     "centre_status",
@@ -119,10 +121,13 @@ def ticket_view(
         ahead=ahead,
         estimated_wait_s=wait,
         estimated_wait_range_s=span,
-        tracking_url=f"{base_url}/t/{ticket.token}",
+        tracking_url=tracking_url(base_url, ticket.token),
         away=ticket.away,
         counter=counter.number if counter else None,
         issued_at=ticket.issued_at,
+        moved_back=ticket.moved_back,
+        # Once, for a walk-in: an appointment is called at its time (queueing/engine.py, move_back).
+        can_move_back=ahead is not None and ticket.moved_back == 0 and ticket.appointment_at is None,
     )
 
 

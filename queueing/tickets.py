@@ -47,6 +47,11 @@ class Channel:
     WALK_INS = (KIOSK, REMOTE, STAFF)
 
 
+def tracking_url(base_url: str, token: str) -> str:
+    """The address of a ticket's tracker page (its QR code, its SMS, the answer that issues it)."""
+    return f"{base_url}/t/{token}"
+
+
 def find_ticket(session: Session, *, token: str) -> Ticket | None:
     """The ticket with this tracking token."""
     return session.exec(select(Ticket).where(Ticket.token == token)).first()
@@ -58,6 +63,13 @@ def find_ticket_today(session: Session, *, centre: Centre, number: str, now: dat
     return session.exec(
         select(Ticket).where(Ticket.centre_id == id_of(centre), Ticket.day == day, Ticket.number == number)
     ).first()
+
+
+def held_ticket(session: Session, *, centre: Centre, number: str, phone: str, now: datetime) -> Ticket | None:
+    """Today's waiting or called ticket `number` at the centre, if it was taken with this phone."""
+    ticket = find_ticket_today(session, centre=centre, number=number, now=now)
+    held = (TicketStatus.WAITING.value, TicketStatus.CALLED.value)
+    return ticket if ticket is not None and ticket.phone == phone and ticket.status in held else None
 
 
 # A ticket in a counter's hand (called or being served). The statuses are written into the SQL, not

@@ -33,19 +33,27 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "ar": "تذكير: موعدك غداً {time} في {centre}، الرمز {code}. للإلغاء: {link}",
         "en": "Reminder: your appointment is tomorrow at {time}, {centre}. Code {code}. Cancel: {link}",
     },
+    # Every message about a ticket ends with its tracker's address, on a line of its own so that
+    # phones make it a link: the place in line, live, and the QR to scan at the kiosk.
     "turn_near": {
-        "ar": "اقترب دورك {number}: أمامك {ahead}. توجه إلى {centre} الآن.",
-        "en": "Your turn is near ({number}): {ahead} ahead of you. Please come to {centre} now.",
+        "ar": "اقترب دورك {number}: أمامك {ahead}. توجه إلى {centre} الآن.\n{link}",
+        "en": "Your turn is near ({number}): {ahead} ahead of you. Please come to {centre} now.\n{link}",
     },
     # A remote ticket not checked in yet (docs/queueing.md): its place is kept until the kiosk scan.
     "turn_near_check_in": {
-        # One Arabic segment (70 UCS-2 units) leaves no room for the centre's name: the ticket says it.
-        "ar": "اقترب دورك {number}: أمامك {ahead}. تعال الآن وامسح رمز رقمك عند جهاز المركز.",
-        "en": "Your turn is near ({number}): {ahead} ahead. Come now and scan your QR at the centre's kiosk.",
+        # Without the centre's name the Arabic fits two segments with the link: the tracker says it.
+        "ar": "اقترب دورك {number}: أمامك {ahead}. تعال الآن وامسح رمز رقمك عند جهاز المركز.\n{link}",
+        "en": "Your turn is near ({number}): {ahead} ahead. "
+        "Come now and scan your QR at the centre's kiosk.\n{link}",
     },
     "called": {
-        "ar": "الرقم {number}: تفضل إلى الشباك {counter}.",
-        "en": "Number {number}: please go to counter {counter}.",
+        "ar": "الرقم {number}: تفضل إلى الشباك {counter}.\n{link}",
+        "en": "Number {number}: please go to counter {counter}.\n{link}",
+    },
+    # A lost tracker link, sent again to the phone that took the ticket (POST .../tickets/find).
+    "tracker_link": {
+        "ar": "رابط متابعة دورك {number} في {centre}:\n{link}",
+        "en": "Follow your ticket {number} at {centre}:\n{link}",
     },
     "cancelled": {
         "ar": "أُلغي موعدك {code} في {centre} يوم {date}.",

@@ -75,6 +75,8 @@ class World:
         for action in actions:
             if action == "ticket":
                 self.ticket = take_ticket(self.public)
+            elif action == "behind":  # someone after that ticket, whom it can let go first
+                take_ticket(self.public)
             elif action == "wait":
                 self.clock.advance(61)
             elif action == "history":  # a ticket of yesterday's: demand to plan counters from
@@ -119,7 +121,7 @@ class World:
                         phone="+963944123456",
                         template="called",
                         language="ar",
-                        params={"number": "A-001", "counter": 1},
+                        params={"number": "A-001", "counter": 1, "link": "https://dor.gov.sy/t/x"},
                         now=self.clock(),
                     )
                     message = session.exec(select(SmsMessage)).one()
@@ -172,6 +174,17 @@ MATRIX: dict[str, Row] = {
     ),
     "DELETE /api/v1/tickets/{token}": Row(
         PUBLIC, lambda w: ("DELETE", f"/api/v1/tickets/{w.ticket['token']}", None), ("ticket",)
+    ),
+    "POST /api/v1/tickets/{token}/late": Row(
+        PUBLIC, lambda w: ("POST", f"/api/v1/tickets/{w.ticket['token']}/late", None), ("ticket", "behind")
+    ),
+    "POST /api/v1/centres/{centre}/tickets/find": Row(
+        PUBLIC,
+        lambda w: (
+            "POST",
+            "/api/v1/centres/DAM-01/tickets/find",
+            {"number": "A-001", "phone": "0944 123 456"},
+        ),
     ),
     "GET /api/v1/tickets/{token}/qr.svg": Row(
         PUBLIC, lambda w: ("GET", f"/api/v1/tickets/{w.ticket['token']}/qr.svg", None), ("ticket",)

@@ -137,10 +137,11 @@ def test_moves_the_counter_does_not_allow_are_refused(client: TestClient, app: S
 
 
 def test_the_turn_near_sms_reaches_as_far_as_the_lead_time() -> None:
-    notices = QueueNotices(ahead=3, policy=PolicyConfig(), lead_s=1200)
+    notices = QueueNotices(ahead=3, policy=PolicyConfig(), base_url="", lead_s=1200)
     assert notices.reach(lambda ahead: ahead * 150.0) == 8  # 8 ahead: 20 minutes, the lead time
     assert notices.reach(lambda ahead: ahead * 600.0) == 3  # never fewer than `ahead`
-    assert QueueNotices(ahead=3, policy=PolicyConfig()).reach(lambda ahead: 0.0) == 3  # no lead time
+    no_lead = QueueNotices(ahead=3, policy=PolicyConfig(), base_url="")
+    assert no_lead.reach(lambda ahead: 0.0) == 3  # no lead time
 
 
 def test_automatic_balancing_switches_on_and_off_and_logs_each_change_once(

@@ -30,12 +30,16 @@ def test_an_unknown_centre_display_is_404(client: TestClient) -> None:
     assert client.get("/display/NOPE-1").status_code == 404
 
 
-def test_the_tracker_shows_the_number_and_nothing_personal(client: TestClient) -> None:
+def test_the_tracker_shows_the_number_where_to_go_and_nothing_personal(client: TestClient) -> None:
     ticket = take_ticket(client, phone="0944123456")
+    assert ticket["number"] == "A-001"
     response = client.get(f"/t/{ticket['token']}")
     assert response.status_code == 200
-    assert ticket["number"] in response.text
-    assert "944" not in response.text
+    assert "A-٠٠١" in response.text  # in the Arabic page's digits
+    assert "مركز خدمة المواطن - المزة" in response.text and "شارع المزة، جانب جامع الأكرم" in response.text
+    assert "944" not in response.text and "٩٤٤" not in response.text
+    english = client.get(f"/t/{ticket['token']}?lang=en").text
+    assert "A-001" in english and "Mezzeh Street, beside Al-Akram Mosque" in english
     assert client.get("/t/unknown-token").status_code == 404
 
 

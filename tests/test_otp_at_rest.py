@@ -131,12 +131,15 @@ def test_a_message_without_a_secret_keeps_its_text_for_support(
             phone=PHONE,
             template="called",
             language="en",
-            params={"number": "A-001", "counter": 1},
+            params={"number": "A-001", "counter": 1, "link": "https://dor.gov.sy/t/x"},
             now=clock(),
         )
     send(database, Phone(), clock)
     message = outbox(database)
-    assert (message.status, message.body) == (SmsStatus.SENT, "Number A-001: please go to counter 1.")
+    assert (message.status, message.body) == (
+        SmsStatus.SENT,
+        "Number A-001: please go to counter 1.\nhttps://dor.gov.sy/t/x",
+    )
 
 
 def test_the_console_of_demo_mode_keeps_the_code_for_the_demo_page(

@@ -59,7 +59,11 @@ def test_one_near_sms_at_three_ahead_and_one_when_called(
     assert sms(database) == []
     call_next(agent)  # 3 ahead
     assert sms(database) == [
-        ("turn_near", f"اقترب دورك {mine['number']}: أمامك 3. توجه إلى مركز خدمة المواطن - المزة الآن.")
+        (
+            "turn_near",
+            f"اقترب دورك {mine['number']}: أمامك 3. توجه إلى مركز خدمة المواطن - المزة الآن.\n"
+            + mine["tracking_url"],
+        )
     ]
     call_next(agent)
     call_next(agent)
@@ -67,7 +71,10 @@ def test_one_near_sms_at_three_ahead_and_one_when_called(
     assert [template for template, _ in sms(database)] == ["turn_near"]
     response = agent.post("/api/v1/centres/DAM-01/counters/1/next")
     assert response.json()["ticket"]["number"] == mine["number"]
-    assert sms(database)[-1] == ("called", f"الرقم {mine['number']}: تفضل إلى الشباك 1.")
+    assert sms(database)[-1] == (
+        "called",
+        f"الرقم {mine['number']}: تفضل إلى الشباك 1.\n{mine['tracking_url']}",
+    )
     clock.advance(30)
     assert agent.post("/api/v1/centres/DAM-01/counters/1/recall").status_code == 200
     assert [template for template, _ in sms(database)] == ["turn_near", "called"]
@@ -83,7 +90,7 @@ def test_moving_back_does_not_repeat_the_near_sms(
         (
             "turn_near",
             f"Your turn is near ({mine['number']}): 3 ahead of you. "
-            "Please come to Citizen Service Centre - Mezzeh now.",
+            f"Please come to Citizen Service Centre - Mezzeh now.\n{mine['tracking_url']}",
         )
     ]
     take_ticket(client, priority="elderly")  # goes ahead: 4 ahead now
@@ -97,7 +104,11 @@ def test_a_ticket_near_the_front_when_issued_is_told_at_once(client: TestClient,
     take_ticket(client)
     mine = remote(client, database)
     assert sms(database) == [
-        ("turn_near", f"اقترب دورك {mine['number']}: أمامك 1. توجه إلى مركز خدمة المواطن - المزة الآن.")
+        (
+            "turn_near",
+            f"اقترب دورك {mine['number']}: أمامك 1. توجه إلى مركز خدمة المواطن - المزة الآن.\n"
+            + mine["tracking_url"],
+        )
     ]
 
 

@@ -24,7 +24,7 @@ PHONE = "+963944123456"
 SENDER = "Dor"
 ARABIC = render("otp", "ar", {"code": "482913", "minutes": 10})
 # No newline: Kannel's fake SMSC cannot carry one in a GSM text (see tests/integration/kannel.py).
-ENGLISH = render("called", "en", {"number": "A-001", "counter": 3})
+ENGLISH = render("cancelled", "en", {"code": "482913", "centre": "Mezzeh", "date": "2026-12-01"})
 CONSOLE_LINE = re.compile(r"SMS #\d+ to (\S+): (.*)", re.DOTALL)
 
 

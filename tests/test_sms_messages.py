@@ -36,13 +36,14 @@ def test_segments_are_counted_as_operators_bill_them(
     assert cost(text) == (cost(text).__class__(encoding, units, segments))
 
 
-# Parameters as long as real ones: the longest demo centre name, a manage link.
+# Parameters as long as real ones: the longest demo centre name, a link as long as a tracker's
+# (a 192-bit token: 32 characters).
 REAL = {
     "code": "482913",
     "minutes": 10,
     "date": "2026-12-01",
     "time": "09:30",
-    "link": "https://dor.gov.sy/a/Xk3p9QzRt",
+    "link": "https://dor.gov.sy/t/" + "Xk3p9QzRt-" * 3 + "Qz",
     "number": "A-042",
     "ahead": 3,
     "counter": 12,
@@ -56,20 +57,35 @@ def test_every_template_renders_within_its_budget(template: str, language: str) 
     rendered = render(template, language, {**REAL, "centre": CENTRE[language]})
     for name in placeholders(TEMPLATES[template][language]) - {"centre"}:
         assert str(REAL[name]) in rendered.body
-    # One segment wherever the text allows it; the reminder carries a link, so Arabic needs two.
-    expected = 2 if (template, language) in {("reminder", "ar")} else 1
+    # One segment wherever the text allows it; a message with a link needs two in Arabic.
+    expected = 2 if language == "ar" and "link" in placeholders(TEMPLATES[template][language]) else 1
     assert rendered.cost.segments == expected, rendered.body
 
 
+# The tracker links of a deployment whose address is long, and names longer than any centre's now.
+LONG = {"number": "A-042", "ahead": 10, "counter": 12, "link": "https://dor.moct.gov.sy/t/" + "x" * 32}
+
+
+@pytest.mark.parametrize("language", ["ar", "en"])
+@pytest.mark.parametrize("template", ["turn_near", "turn_near_check_in", "called", "tracker_link"])
+def test_messages_with_a_tracker_link_fit_with_a_long_centre_name(template: str, language: str) -> None:
+    centre = CENTRE[language] + (" - الريف الشمالي" if language == "ar" else " North Countryside")
+    rendered = render(template, language, {**LONG, "centre": centre})
+    assert rendered.body.endswith("\n" + LONG["link"])  # on a line of its own: phones make it a link
+    assert rendered.cost.segments <= MAX_SEGMENTS
+
+
 def test_english_punctuation_is_kept_in_gsm7() -> None:
-    rendered = render("turn_near", "en", {"number": "A-1", "ahead": 2, "centre": "Mezzeh — “North”…"})
+    rendered = render(
+        "turn_near", "en", {"number": "A-1", "ahead": 2, "centre": "Mezzeh — “North”…", "link": "x"}
+    )
     assert rendered.cost.encoding is Encoding.GSM7
     assert 'Mezzeh - "North"...' in rendered.body
 
 
 def test_arabic_text_arrives_as_written() -> None:
-    rendered = render("called", "ar", {"number": "A-042", "counter": 3})
-    assert rendered.body == "الرقم A-042: تفضل إلى الشباك 3."
+    rendered = render("called", "ar", {"number": "A-042", "counter": 3, "link": "https://dor.gov.sy/t/x"})
+    assert rendered.body == "الرقم A-042: تفضل إلى الشباك 3.\nhttps://dor.gov.sy/t/x"
     assert rendered.cost.encoding is Encoding.UCS2
 
 
@@ -83,10 +99,12 @@ def test_a_parameter_that_would_pass_three_segments_is_refused_and_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="sms_gateway.templates"), pytest.raises(TemplateError):
-        render("turn_near", "ar", {"number": "A-1", "ahead": 1, "centre": ARABIC_LETTER * 200})
+        render("turn_near", "ar", {"number": "A-1", "ahead": 1, "link": "x", "centre": ARABIC_LETTER * 200})
     assert "refused SMS turn_near/ar" in caplog.text
     # Just under the limit is sent.
-    within = render("turn_near", "ar", {"number": "A-1", "ahead": 1, "centre": ARABIC_LETTER * 140})
+    within = render(
+        "turn_near", "ar", {"number": "A-1", "ahead": 1, "link": "x", "centre": ARABIC_LETTER * 140}
+    )
     assert within.cost.segments == MAX_SEGMENTS
 
 

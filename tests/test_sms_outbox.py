@@ -46,6 +46,9 @@ class Recorder:
         pass
 
 
+LINK = "https://dor.gov.sy/t/x"  # the tracker link every message about a ticket ends with
+
+
 def add(
     database: Database, clock: VirtualClock, key: str, template: str = "called", **params: object
 ) -> bool:
@@ -56,7 +59,7 @@ def add(
             phone=PHONE,
             template=template,
             language="ar",
-            params=params or {"number": "A-001", "counter": 1},
+            params={"link": LINK, **(params or {"number": "A-001", "counter": 1})},
             now=clock(),
         )
 
@@ -83,7 +86,7 @@ def test_a_logical_message_is_queued_once(database: Database, clock: VirtualCloc
     [message] = messages(database)
     assert (message.status, message.body, message.segments) == (
         "pending",
-        "الرقم A-001: تفضل إلى الشباك 1.",
+        f"الرقم A-001: تفضل إلى الشباك 1.\n{LINK}",
         1,
     )
 
@@ -278,7 +281,7 @@ def test_the_daily_segment_count_per_centre_is_reported(
     with database.write() as session:
         centre = session.exec(select(Centre).where(Centre.code == "DAM-01")).one()
         for n, (language, centre_name) in enumerate(
-            [("ar", "مركز " * 30), ("ar", "المزة"), ("en", "Mezzeh")]
+            [("ar", "مركز " * 26), ("ar", "المزة"), ("en", "Mezzeh")]
         ):
             enqueue(
                 session,
@@ -286,7 +289,7 @@ def test_the_daily_segment_count_per_centre_is_reported(
                 phone=PHONE,
                 template="turn_near",
                 language=language,
-                params={"number": "A-001", "ahead": 3, "centre": centre_name},
+                params={"number": "A-001", "ahead": 3, "centre": centre_name, "link": LINK},
                 now=clock(),
                 centre_id=centre.id,
             )

@@ -17,8 +17,11 @@ from config.web.errors import not_found
 from config.web.pages import render
 from config.web.threads import read
 from display import announcements
-from organisation.catalogue import find_centre
-from queueing.service import find_ticket, was_called
+from organisation.catalogue import find_centre, list_centres
+from organisation.models import Centre, Service
+from organisation.snapshot import organisation
+from queueing.models import Ticket
+from queueing.service import LATE_PLACES, find_ticket, was_called
 
 
 class AnnouncementQuery(BaseModel):
@@ -77,17 +80,38 @@ async def display_page(request: Request) -> Response:
     )
 
 
-async def tracker_page(request: Request) -> Response:
-    """Where a ticket's QR code leads: status, place in line, estimated wait; no personal data."""
-    token = request.path_params["token"]
-    ticket = await read(request, lambda s: find_ticket(s, token=token))
+def _ticket_where(session: Session, token: str) -> tuple[Ticket, Centre, Service] | None:
+    """The ticket with this token, its centre and its service."""
+    ticket = find_ticket(session, token=token)
     if ticket is None:
+        return None
+    known = organisation(session)
+    return ticket, known.centres_by_id[ticket.centre_id], known.services_by_id[ticket.service_id]
+
+
+async def tracker_page(request: Request) -> Response:
+    """Where a ticket's QR code and SMS lead: where to go (centre, address, service), status, place in
+    line, estimated wait; running late; no personal data."""
+    token = request.path_params["token"]
+    found = await read(request, lambda session: _ticket_where(session, token))
+    if found is None:
         return render(request, "not_found.html", {"what": ""}, status=404)
-    return render(request, "tracker.html", {"token": token, "number": ticket.number})
+    ticket, centre, service = found
+    context = {"token": token, "number": ticket.number, "centre": centre, "service": service}
+    return render(request, "tracker.html", {**context, "late_places": LATE_PLACES})
+
+
+async def find_page(request: Request) -> Response:
+    """Find my ticket: a lost tracker link sent again to the phone that took the ticket (`?centre=`
+    chooses the centre, as the centre's own pages link here)."""
+    centres = await read(request, lambda session: list(list_centres(session)))
+    chosen = request.query_params.get("centre")
+    return render(request, "find.html", {"centres": centres, "chosen": chosen})
 
 
 routes = [
     announcement,
     Route("/display/{centre}", display_page, methods=["GET"], name="display"),
     Route("/t/{token}", tracker_page, methods=["GET"], name="tracker"),
+    Route("/find", find_page, methods=["GET"], name="find"),
 ]

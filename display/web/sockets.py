@@ -44,6 +44,7 @@ MOVES = frozenset(
         "started",
         "recalled",
         "checked_in",
+        "moved_back",
     }
 )
 

@@ -25,5 +25,8 @@ def queue_notices(request: Request) -> QueueNotices:
     """When people in the queue get an SMS (settings.sms_notify_ahead and _lead_s, the routing policy)."""
     settings = request.app.state.settings
     return QueueNotices(
-        ahead=settings.sms_notify_ahead, policy=policy_config(request), lead_s=settings.sms_notify_lead_s
+        ahead=settings.sms_notify_ahead,
+        policy=policy_config(request),
+        base_url=settings.base_url,
+        lead_s=settings.sms_notify_lead_s,
     )

@@ -133,7 +133,12 @@ def _action_route(name: str, action: Action, *, summary: str, body: type[BaseMod
             if ticket is not None and name in QUEUE_MOVES:
                 if name != "transfer":
                     notify_called(
-                        session, centre=centre, ticket=ticket, counter_number=counter.number, now=at
+                        session,
+                        centre=centre,
+                        ticket=ticket,
+                        counter_number=counter.number,
+                        base_url=notices.base_url,
+                        now=at,
                     )
                 notify_near(session, centre=centre, service_id=ticket.service_id, notices=notices, now=at)
             # The answer comes from the rows in hand: a second transaction to read them back cost

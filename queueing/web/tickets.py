@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -14,12 +17,14 @@ from starlette.responses import JSONResponse, Response
 
 from config.i18n import N_
 from config.sql import id_of
+from config.throttle import Limit, take
 from config.web.context import now
 from config.web.endpoints import operation
 from config.web.errors import ApiError, not_found
 from config.web.qr import qr_svg_response
 from config.web.threads import read, write
 from identity.otp import Purpose, Verdict
+from identity.phones import to_ascii_digits
 from identity.web.otp import phone_field
 from identity.web.verified import IDEMPOTENCY_HEADER, PhoneCode, retries, write_once
 from organisation import catalogue
@@ -27,15 +32,15 @@ from organisation.hours import local_day
 from organisation.models import Centre, DeviceKind
 from organisation.snapshot import organisation
 from organisation.web.credentials import credentials, require_device
-from queueing.engine import cancel_ticket, issue_ticket
+from queueing.engine import cancel_ticket, issue_ticket, move_back
 from queueing.models import Ticket
-from queueing.notifications import notify_near
+from queueing.notifications import notify_near, send_tracker_link
 from queueing.policy import Priority
 from queueing.printing import PaperTicket, PrinterError, render_escpos, render_png, send
-from queueing.schemas import CentreStatus, IssueTicketIn, TicketOut
+from queueing.schemas import CentreStatus, FindTicketIn, FindTicketOut, IssueTicketIn, TicketOut
 from queueing.service import centre_status, ticket_view
 from queueing.states import TicketStatus
-from queueing.tickets import Channel, find_ticket
+from queueing.tickets import Channel, find_ticket, tracking_url
 from queueing.waits import newcomer_standing, wait_model
 from queueing.web.context import policy_config, queue_notices
 
@@ -170,6 +175,78 @@ def _ticket_and_centre(session: Session, request: Request, token: str) -> tuple[
     return ticket, centre
 
 
+# How often one phone, and one client address, may ask for a tracker link: enough for a citizen who
+# mistypes, too few to try numbers against a phone or phones against a number.
+FIND_PER_PHONE = Limit(5, timedelta(hours=1))
+FIND_PER_ADDRESS = Limit(20, timedelta(hours=1))
+TICKET_NUMBER = re.compile(r"^[A-Z]{1,3}-[0-9]{1,5}$")
+
+
+def number_field(raw: str) -> str:
+    """A typed ticket number ("a-12", "A-٠١٢", "A012") as the ticket shows it ("A-012"), or 422."""
+    typed = to_ascii_digits(raw).strip().upper().replace(" ", "")
+    if "-" not in typed:
+        typed = re.sub(r"^([A-Z]+)([0-9]+)$", r"\1-\2", typed)
+    if TICKET_NUMBER.match(typed) is None:
+        raise ApiError(422, "invalid_input", N_("field 'number': not a ticket number like A-012"))
+    prefix, digits = typed.split("-")
+    return f"{prefix}-{int(digits):03d}"
+
+
+@operation(
+    "POST",
+    "/api/v1/centres/{centre}/tickets/find",
+    summary="Send a ticket's tracker link again, by SMS to the phone that took it",
+    tag="tickets",
+    body=FindTicketIn,
+    responses={202: FindTicketOut},
+    errors=(404, 422, 429),
+)
+async def find(request: Request, body: FindTicketIn) -> Response:
+    """When today's waiting or called ticket with this number at the centre was taken with this phone,
+    its tracker link goes to that phone in the ticket's language. The answer is the same whether or
+    not one matched; each phone and each client address may ask a few times an hour (429)."""
+    code = request.path_params["centre"]
+    phone, number = phone_field(body.phone), number_field(body.number)
+    settings, at = request.app.state.settings, now(request)
+    address = request.client.host if request.client else "unknown"
+    # The phone is kept (throttle key) and logged only as a keyed hash: least data.
+    phone_hash = hmac.new(settings.secret, phone.encode(), hashlib.sha256).hexdigest()[:16]
+
+    def work(session: Session) -> bool:
+        centre = catalogue.find_centre(session, code=code)
+        if centre is None:
+            raise not_found(request, "centre", code)
+        for key, limit in (
+            (f"find:phone:{phone_hash}", FIND_PER_PHONE),
+            (f"find:address:{address}", FIND_PER_ADDRESS),
+        ):
+            wait = take(session, key=key, limit=limit, now=at)
+            if wait is not None:
+                log.warning("tracker link refused at %s: %s asked too often", code, key.split(":")[1])
+                raise ApiError(
+                    429,
+                    "too_many_requests",
+                    N_("too many requests; try again in %(seconds)d s"),
+                    headers={"Retry-After": str(wait)},
+                    seconds=wait,
+                )
+        return send_tracker_link(
+            session, centre=centre, number=number, phone=phone, base_url=settings.base_url, now=at
+        )
+
+    sent = await write(request, work)
+    log.info(
+        "tracker link asked at %s for %s by phone %s from %s: %s",
+        code,
+        number,
+        phone_hash,
+        address,
+        "sent" if sent else "no such ticket",
+    )
+    return JSONResponse(FindTicketOut().model_dump(), status_code=202)
+
+
 @operation(
     "GET",
     "/api/v1/tickets/{token}",
@@ -213,6 +290,31 @@ async def leave(request: Request) -> TicketOut:
 
 
 @operation(
+    "POST",
+    "/api/v1/tickets/{token}/late",
+    summary="Running late: let the next few people go first (once per ticket)",
+    tag="tickets",
+    responses={200: TicketOut},
+    errors=(404, 409),
+)
+async def late(request: Request) -> TicketOut:
+    """The holder of a waiting ticket moves it back behind the next few people of its queue, once;
+    409 `already_moved_back`, `ticket_not_waiting`, `appointment_keeps_its_time` or `nobody_behind`."""
+    token = request.path_params["token"]
+    settings, policy, at = request.app.state.settings, policy_config(request), now(request)
+    notices = queue_notices(request)
+
+    def work(session: Session) -> TicketOut:
+        ticket, centre = _ticket_and_centre(session, request, token)
+        move_back(session, ticket=ticket, centre=centre, policy=policy, actor="citizen", now=at)
+        # Those it let go first are a place nearer: one of them may now be near enough for its SMS.
+        notify_near(session, centre=centre, service_id=ticket.service_id, notices=notices, now=at)
+        return ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
+
+    return await write(request, work)
+
+
+@operation(
     "GET",
     "/api/v1/tickets/{token}/qr.svg",
     summary="QR code of the tracking URL",
@@ -226,7 +328,7 @@ async def qr(request: Request) -> Response:
     found = await read(request, lambda session: find_ticket(session, token=token) is not None)
     if not found:
         raise not_found(request, "ticket", "…")
-    return qr_svg_response(f"{base_url}/t/{token}")
+    return qr_svg_response(tracking_url(base_url, token))
 
 
 def paper_ticket(session: Session, ticket: Ticket, *, request: Request) -> PaperTicket:
@@ -334,4 +436,4 @@ async def status(request: Request) -> CentreStatus:
     return result
 
 
-routes = [issue, view, leave, qr, ticket_png, print_ticket, status]
+routes = [issue, find, view, leave, late, qr, ticket_png, print_ticket, status]

@@ -32,6 +32,8 @@ NO_SIGN_IN = "!"  # matches no password: nobody signs in as a simulated agent
 GRACE = timedelta(minutes=30)  # DOR_REMOTE_CHECK_IN_GRACE_S: later than this after the SMS, to the back
 # The SMS after which a remote citizen sets off for the hall.
 COME_NOW = ("turn_near", "turn_near_check_in", "called")
+# Where the simulated SMS's tracker links point: nobody follows them, but they are as long as real ones.
+TRACKER_BASE_URL = "https://dor.gov.sy"
 
 
 class DatabaseEngine:
@@ -50,6 +52,7 @@ class DatabaseEngine:
         self.notices = QueueNotices(
             ahead=scenario.remote.notify_ahead,
             policy=policy,
+            base_url=TRACKER_BASE_URL,
             lead_s=scenario.remote.notify_lead_min * 60,
         )
         self.layout = Layout([], {}, {})
@@ -202,7 +205,14 @@ class DatabaseEngine:
             if ticket is None:
                 return None
             if self.phones:  # as the counter API does
-                notify_called(session, centre=desk.centre, ticket=ticket, counter_number=counter[1], now=now)
+                notify_called(
+                    session,
+                    centre=desk.centre,
+                    ticket=ticket,
+                    counter_number=counter[1],
+                    base_url=TRACKER_BASE_URL,
+                    now=now,
+                )
                 notify_near(
                     session, centre=desk.centre, service_id=ticket.service_id, notices=self.notices, now=now
                 )

@@ -225,6 +225,17 @@ def test_a_ticket_leaves_the_queue_once(hall: Hall) -> None:
     assert hall.events("cancelled") == before + 1
 
 
+def test_a_late_ticket_moves_back_once(hall: Hall) -> None:
+    mine = ticket(hall)
+    for _ in range(3):
+        ticket(hall)
+    before = hall.events("moved_back")
+    answers = twins(hall, ANYONE, "POST", f"/api/v1/tickets/{mine['token']}/late")
+    one_success(answers)
+    assert {b["error"]["code"] for b in answers.bodies if "error" in b} == {"already_moved_back"}
+    assert hall.events("moved_back") == before + 1
+
+
 def test_one_next_at_one_counter_calls_one_ticket(hall: Hall) -> None:
     agent = signed_in(hall, "agent1")
     for _ in range(3):

@@ -1,9 +1,12 @@
-// The ticket tracker: live over a websocket; vibrates and chimes when the ticket is called.
+// The ticket tracker: live over a websocket; vibrates and chimes when the ticket is called. Every number
+// in the page's digits, counts in their plural forms (words.js).
 "use strict";
 
 (() => {
+  const { local, count } = window.DorWords;
   const box = document.getElementById("tracker");
   const token = box.dataset.token;
+  const latePlaces = Number(box.dataset.latePlaces);
   const text = JSON.parse(document.getElementById("tracker-text").textContent);
   const $ = (id) => document.getElementById(id);
   let backoff = 1000;
@@ -26,16 +29,21 @@
     const waiting = view.status === "waiting";
     $("ahead-row").hidden = $("wait-row").hidden = !waiting;
     if (waiting) {
-      $("ahead").textContent = view.ahead;
+      $("ahead").textContent = count(text.ahead, view.ahead);
       // The typical wait, then the range that holds 8 waits in 10 (docs/scheduling.md).
       const minutes = (seconds) => Math.max(1, Math.round(seconds / 60));
+      $("wait").textContent = count(text.minutes, minutes(view.estimated_wait_s));
       const [low, high] = view.estimated_wait_range_s || [0, 0];
-      const span = high > 0 ? ` (${Math.round(low / 60)}–${minutes(high)})` : "";
-      $("wait").textContent = `~${minutes(view.estimated_wait_s)} ${text.minutes}${span}`;
+      $("range").textContent = high > 0
+        ? text.range.replace("%(low)s", local(Math.round(low / 60))).replace("%(high)s", local(minutes(high)))
+        : "";
     }
     $("check-in").hidden = !(waiting && view.away);
     $("counter-row").hidden = !view.counter || !["called", "serving"].includes(view.status);
-    $("counter").textContent = view.counter || "";
+    $("counter").textContent = view.counter ? local(view.counter) : "";
+    $("moved").hidden = !(waiting && view.moved_back > 0);
+    $("moved").textContent = view.moved_back > 0 ? count(text.moved, view.moved_back) : "";
+    $("late-box").hidden = !view.can_move_back;
     $("leave").hidden = !["waiting", "called"].includes(view.status);
     if (view.status === "called" && lastStatus !== "called") {
       if (navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
@@ -57,10 +65,32 @@
     });
   }
 
+  // A change asked of the server: its answer is the ticket as it now stands; a refusal says why, in
+  // the page's language.
+  async function change(method, path) {
+    $("error").hidden = true;
+    try {
+      const response = await fetch(`/api/v1/tickets/${token}${path}`, {
+        method, headers: { "Accept-Language": window.DorWords.lang },
+      });
+      const body = await response.json();
+      if (response.ok) { render(body); return; }
+      $("error").textContent = body.error?.message || text.error;
+    } catch (error) {
+      $("error").textContent = text.error;
+    }
+    $("error").hidden = false;
+  }
+
+  $("late-hint").textContent = count(text.late_hint, latePlaces);
+  $("late").addEventListener("click", async () => {
+    if (!confirm(text.late_confirm)) return;
+    $("late").disabled = true;
+    await change("POST", "/late");
+    $("late").disabled = false;
+  });
   $("leave").addEventListener("click", async () => {
-    if (!confirm(text.confirm)) return;
-    const response = await fetch(`/api/v1/tickets/${token}`, { method: "DELETE" });
-    if (response.ok) render(await response.json());
+    if (confirm(text.confirm)) await change("DELETE", "");
   });
 
   connect();
