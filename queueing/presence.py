@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 import secrets
 
+from identity.phones import to_ascii_digits
 from queueing.errors import QueueError
 
 # A ticket's number as typed: its queue's letter, an optional dash, its digits ("a12" is A-012).
 TYPED_NUMBER = re.compile(r"^([A-Z])-?([0-9]{1,4})$")
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 # The tracker page's address, as a scanner types the QR: its last part is the ticket's token.
 TRACKER_LINK = re.compile(r"/t/([A-Za-z0-9_-]{16,64})/?$")
 
@@ -39,10 +39,10 @@ def scanned_token(scanned: str) -> str | None:
 def typed_number(typed: str) -> str | None:
     """The ticket number as numbering.py writes it (A-012), from what was typed in either digits;
     None when it is not one."""
-    match = TYPED_NUMBER.match(typed.translate(_DIGITS).upper().replace(" ", ""))
+    match = TYPED_NUMBER.match(to_ascii_digits(typed).upper().replace(" ", ""))
     return f"{match.group(1)}-{int(match.group(2)):03d}" if match else None
 
 
 def phone_ends_with(phone: str | None, last4: str) -> bool:
     """Whether the phone a ticket was taken with ends with these four digits (either script)."""
-    return phone is not None and secrets.compare_digest(phone[-4:], last4.translate(_DIGITS))
+    return phone is not None and secrets.compare_digest(phone[-4:], to_ascii_digits(last4))

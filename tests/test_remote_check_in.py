@@ -178,4 +178,7 @@ def test_refusals_of_a_check_in_by_number_are_in_the_kiosk_language(client: Test
         json={"number": "A-099", "phone_last4": "3456"},
         headers={**KIOSK, "Accept-Language": "ar"},
     )
-    assert response.json()["error"]["message"] == "لا توجد اليوم في DAM-01 بطاقة A-099 أُخذت بهذا الجوال"
+    assert (
+        response.json()["error"]["message"]
+        == "لا توجد اليوم في \u2066DAM-01\u2069 بطاقة \u2066A-099\u2069 أُخذت بهذا الجوال"
+    )

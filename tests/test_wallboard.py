@@ -30,12 +30,14 @@ def test_the_board_shows_queues_counters_and_alerts(
             1.0,
         )
         assert queues["ID"]["waiting"] == 5 and queues["ID"]["open_counters"] == 0
+        assert board["services"]["CR"] == {"ar": "إخراج قيد فردي", "en": "Civil-registry extract"}
         counters = {c["number"]: c for c in board["counters"]}
         assert counters[1] | {"since_s": 0} == {
             "number": 1,
             "label": "شباك ١",
             "state": "called",
             "agent": "agent1",
+            "agent_name": "لينا العمر",
             "ticket": first["number"],
             "since_s": 0,
             "reason": None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,7 +23,6 @@ from config.web.errors import ApiError, not_found
 from config.web.qr import qr_svg_response
 from config.web.threads import read, write
 from identity.otp import Purpose, Verdict
-from identity.phones import to_ascii_digits
 from identity.web.otp import phone_field
 from identity.web.verified import IDEMPOTENCY_HEADER, PhoneCode, retries, write_once
 from organisation import catalogue
@@ -38,7 +36,7 @@ from queueing.notifications import notify_near, send_tracker_link
 from queueing.policy import Priority
 from queueing.printing import PaperTicket, PrinterError, render_escpos, render_png, send
 from queueing.schemas import CentreStatus, FindTicketIn, FindTicketOut, IssueTicketIn, TicketOut
-from queueing.service import centre_status, ticket_view
+from queueing.service import centre_status, ticket_view, typed_number
 from queueing.states import TicketStatus
 from queueing.tickets import Channel, find_ticket, tracking_url
 from queueing.waits import newcomer_standing, wait_model
@@ -179,18 +177,14 @@ def _ticket_and_centre(session: Session, request: Request, token: str) -> tuple[
 # mistypes, too few to try numbers against a phone or phones against a number.
 FIND_PER_PHONE = Limit(5, timedelta(hours=1))
 FIND_PER_ADDRESS = Limit(20, timedelta(hours=1))
-TICKET_NUMBER = re.compile(r"^[A-Z]{1,3}-[0-9]{1,5}$")
 
 
 def number_field(raw: str) -> str:
     """A typed ticket number ("a-12", "A-٠١٢", "A012") as the ticket shows it ("A-012"), or 422."""
-    typed = to_ascii_digits(raw).strip().upper().replace(" ", "")
-    if "-" not in typed:
-        typed = re.sub(r"^([A-Z]+)([0-9]+)$", r"\1-\2", typed)
-    if TICKET_NUMBER.match(typed) is None:
+    number = typed_number(raw.strip())
+    if number is None:
         raise ApiError(422, "invalid_input", N_("field 'number': not a ticket number like A-012"))
-    prefix, digits = typed.split("-")
-    return f"{prefix}-{int(digits):03d}"
+    return number
 
 
 @operation(

@@ -136,10 +136,20 @@ def _queue(live_server: LiveServer, service: str, count: int) -> None:
             assert response.status_code == 201
 
 
+def _serving_at_al_midan(live_server: LiveServer) -> None:
+    """An agent opens counter 1 of DAM-02 (CR among its queues): a nearby centre is suggested only
+    where someone serves the service now."""
+    with httpx2.Client(base_url=live_server.url) as agent:
+        login = agent.post("/api/v1/auth/login", json={"username": "agent3", "password": "demo"})
+        agent.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+        assert agent.post("/api/v1/centres/DAM-02/counters/1/open").status_code == 200
+
+
 def test_a_much_shorter_wait_nearby_is_named_before_the_ticket(
     live_server: LiveServer, page: Page, tmp_path: Path
 ) -> None:
     _queue(live_server, "CR", 20)  # an hour's wait here; Al-Midan, 4.5 km away, has nobody
+    _serving_at_al_midan(live_server)
     page.goto(f"{live_server.url}/kiosk/DAM-01?token=demo-kiosk-DAM-01")
     page.locator("[data-service=CR]").click()
     page.get_by_role("button", name="لا").click()
@@ -206,6 +216,7 @@ def tap(page: Page, keys: str, pad: str) -> None:
 @SIZES
 def test_every_step_of_the_kiosk_fits_its_screen(live_server: LiveServer, page: Page, tmp_path: Path) -> None:
     _queue(live_server, "CR", 20)  # the nearby suggestion shows on the phone step
+    _serving_at_al_midan(live_server)
     page.clock.install(time=live_server.clock.now)
     page.goto(f"{live_server.url}{KIOSK_URL}")
     expect(page.locator("#services li")).to_have_count(8)
