@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -31,6 +32,11 @@ CHROMIUM_ARGS = [
     # A hall display is a kiosk-mode browser that may play sound without a touch.
     "--autoplay-policy=no-user-gesture-required",
 ]
+
+
+# Screenshots for the README are written only when asked (DOR_SCREENSHOTS=docs/screenshots), so a
+# test run leaves the work tree as it found it.
+SCREENSHOTS = Path(os.environ["DOR_SCREENSHOTS"]) if os.environ.get("DOR_SCREENSHOTS") else None
 
 
 class LiveServer:

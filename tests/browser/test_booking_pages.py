@@ -3,7 +3,6 @@ with the SMS code read from the console backend's outbox, then cancel by the man
 place return; errors are shown next to their field; axe-core finds no WCAG 2.2 A/AA violation."""
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -15,12 +14,9 @@ from playwright.sync_api import Browser, Page, expect
 from sqlmodel import col, select
 
 from sms_gateway.models import SmsMessage
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import SCREENSHOTS, LiveServer
 from tests.browser.test_kiosk_page import axe_violations
 
-# Screenshots for the README are written only when asked (DOR_SCREENSHOTS=docs/screenshots), so a
-# test run leaves the work tree as it found it.
-SCREENSHOTS = Path(os.environ["DOR_SCREENSHOTS"]) if os.environ.get("DOR_SCREENSHOTS") else None
 DAY = "2026-11-30"  # Monday: the live server's clock is Sunday 09:00 in Damascus
 START = f"{DAY}T10:00:00+03:00"
 ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")

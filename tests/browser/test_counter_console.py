@@ -5,8 +5,7 @@ from pathlib import Path
 import httpx2
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveServer
-from tests.browser.test_booking_pages import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, LiveServer
 from tests.browser.test_screens import arabic_digits
 
 

@@ -10,7 +10,7 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import SCREENSHOTS, LiveServer
 from tests.conftest import take_remote_ticket
 
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
@@ -198,10 +198,17 @@ OFF_SCREEN = """() => {
 }"""
 
 
+# The README shows the landscape kiosk's start and ticket (DOR_SCREENSHOTS, test_booking_pages.py).
+README_SHOTS = {"1-services": "kiosk-ar.png", "4-ticket": "kiosk-ticket-ar.png"}
+
+
 def fits(page: Page, tmp_path: Path, name: str) -> None:
     """Every control on screen, none too small, nothing to scroll, no WCAG violation; a screenshot."""
     page.wait_for_load_state("networkidle")
     page.screenshot(path=str(tmp_path / f"{name}.png"))
+    landscape = page.viewport_size is not None and page.viewport_size["width"] > page.viewport_size["height"]
+    if SCREENSHOTS is not None and landscape and name in README_SHOTS:
+        page.screenshot(path=str(SCREENSHOTS / README_SHOTS[name]))
     assert page.evaluate(OFF_SCREEN) == [], name
     violations = axe_violations(page)
     assert violations == [], json.dumps(violations, ensure_ascii=False)

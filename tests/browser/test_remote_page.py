@@ -12,8 +12,8 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveServer
-from tests.browser.test_booking_pages import ARABIC_DIGITS, SCREENSHOTS, latest_otp, no_horizontal_scroll
+from tests.browser.conftest import SCREENSHOTS, LiveServer
+from tests.browser.test_booking_pages import ARABIC_DIGITS, latest_otp, no_horizontal_scroll
 from tests.browser.test_kiosk_page import axe_violations
 
 PHONE = "٠٩٤٤ ١٢٣ ٤٥٦"  # Arabic-Indic digits, as a phone's Arabic keyboard types them

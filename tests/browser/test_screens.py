@@ -7,8 +7,8 @@ import httpx2
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveServer
-from tests.browser.test_booking_pages import ARABIC_DIGITS, SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, LiveServer
+from tests.browser.test_booking_pages import ARABIC_DIGITS
 
 ARABIC_FONTS = {
     "Noto Naskh Arabic",

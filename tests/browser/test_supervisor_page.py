@@ -6,8 +6,7 @@ import json
 import httpx2
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveServer
-from tests.browser.test_booking_pages import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, LiveServer
 from tests.browser.test_counter_console import issue
 from tests.browser.test_kiosk_page import axe_violations
 from tests.browser.test_screens import arabic_digits

@@ -6,8 +6,8 @@ import json
 import httpx2
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveServer
-from tests.browser.test_booking_pages import SCREENSHOTS, START, latest_otp
+from tests.browser.conftest import SCREENSHOTS, LiveServer
+from tests.browser.test_booking_pages import START, latest_otp
 from tests.browser.test_counter_console import issue
 from tests.browser.test_kiosk_page import axe_violations
 

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from sqlmodel import col, select
 
 from sms_gateway.models import SmsMessage
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import SCREENSHOTS, LiveServer
 from tests.browser.test_kiosk_page import axe_violations
 
 KIOSK = {"Authorization": "Bearer demo-kiosk-DAM-01"}
@@ -56,7 +56,7 @@ def test_the_tracker_says_where_to_go_in_arabic_digits_and_runs_late_once(
     expect(page.locator("#wait")).to_have_text(re.compile(r"^نحو [٠-٩]+ (دقيقة|دقائق)$"))
     expect(page.locator("#late-hint")).to_have_text("يتقدّم عليك ٣ أشخاص ممن بعدك. مرة واحدة فقط.")
     assert "·" not in page.locator("#tracker").inner_text()
-    page.screenshot(path=str(tmp_path / "tracker-ar.png"), full_page=True)
+    page.screenshot(path=str((SCREENSHOTS or tmp_path) / "tracker-ar.png"), full_page=True)
     no_violations(page)
 
     page.get_by_role("button", name="سأتأخر قليلاً").click()
