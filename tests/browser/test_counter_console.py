@@ -1,11 +1,13 @@
 """An agent works the counter console in a real browser, in Arabic."""
 
+import json
 from pathlib import Path
 
 import httpx2
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import SCREENSHOTS, LiveServer
+from tests.browser.test_kiosk_page import axe_violations
 from tests.browser.test_screens import arabic_digits
 
 
@@ -93,6 +95,8 @@ def test_the_console_says_what_the_server_refuses_in_arabic(live_server: LiveSer
     # The number keeps its order among the Arabic words: isolated left to right (U+2066 … U+2069).
     expect(toast).to_have_text("لا توجد اليوم بطاقة بالانتظار برقم \u2066Z-٩٩٩\u2069")
     assert not any(letter in toast.inner_text() for letter in "aeiou"), "no English words"
+    violations = axe_violations(page)
+    assert violations == [], json.dumps(violations, ensure_ascii=False)
 
 
 def test_a_wrong_password_is_said_without_saying_which_part(live_server: LiveServer, page: Page) -> None:

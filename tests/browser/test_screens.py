@@ -1,5 +1,6 @@
 """The hall display and the ticket tracker in a real browser."""
 
+import json
 import time
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import SCREENSHOTS, LiveServer
 from tests.browser.test_booking_pages import ARABIC_DIGITS
+from tests.browser.test_kiosk_page import axe_violations
 
 ARABIC_FONTS = {
     "Noto Naskh Arabic",
@@ -153,6 +155,8 @@ def test_the_last_calls_fit_the_screen_and_a_recall_is_one_marked_row(
     waiting = page.locator("#waits li").all_inner_texts()
     assert not any("·" in text for text in waiting), waiting
     page.screenshot(path=str(tmp_path / f"display-{viewport['width']}x{viewport['height']}.png"))
+    violations = axe_violations(page)
+    assert violations == [], json.dumps(violations, ensure_ascii=False)
 
 
 @pytest.mark.parametrize("viewport", [{"width": 390, "height": 844}])
