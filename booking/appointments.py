@@ -295,9 +295,11 @@ def cancel(
     centre: Centre,
     now: datetime,
     status: AppointmentStatus = AppointmentStatus.CANCELLED,
+    sms: str = "cancelled",
+    **sms_params: str,
 ) -> None:
     """Cancels a booked appointment (or voids it, as a broker's); its place returns to the pool and
-    the holder is told it is cancelled. Of twin requests only one finds it still booked."""
+    the holder is told by the SMS `sms`. Of twin requests only one finds it still booked."""
     cancelled = session.execute(
         update(Appointment)
         .where(
@@ -312,7 +314,7 @@ def cancel(
         )
     if appointment.start > now:
         _release_place(session, appointment)
-    send_appointment_sms(session, appointment, centre, "cancelled", now)
+    send_appointment_sms(session, appointment, centre, sms, now, **sms_params)
 
 
 def reschedule(

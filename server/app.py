@@ -42,7 +42,7 @@ from server.jobs import balance_rules, start_jobs
 from server.openapi import build_openapi
 from sms_gateway.backends import backend_from_url
 from sms_gateway.web import routes as sms_routes
-from supervision.web import controls, reports, transparency, wallboard
+from supervision.web import closures, controls, reports, transparency, wallboard
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,6 +113,7 @@ def create_app(
         *balance.routes,
         *wallboard.routes,
         *controls.routes,
+        *closures.routes,
         *sockets.routes,
         *display_pages.routes,
         *checkin.routes,
@@ -177,7 +178,9 @@ async def api_error(request: Request, exc: Exception) -> Response:
 async def refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Refused)
     error = refusal(exc)
-    return error_response(error.status, error.code, localise(request, error), error.headers)
+    return error_response(
+        error.status, error.code, localise(request, error), error.headers, field=error.field
+    )
 
 
 async def database_busy(request: Request, exc: Exception) -> Response:

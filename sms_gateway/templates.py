@@ -55,6 +55,11 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "ar": "رابط متابعة دورك {number} في {centre}:\n{link}",
         "en": "Follow your ticket {number} at {centre}:\n{link}",
     },
+    # A centre closed for a day (a power cut, a system down): its appointments that day are cancelled.
+    "closure": {
+        "ar": "{centre} مغلق يوم {date}: أُلغي موعدك {code}. احجز: {link}",
+        "en": "{centre} closed on {date}; appointment {code} cancelled. Rebook: {link}",
+    },
     "cancelled": {
         "ar": "أُلغي موعدك {code} في {centre} يوم {date}.",
         "en": "Your appointment {code} at {centre} on {date} is cancelled.",

@@ -260,6 +260,16 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/centres/{centre}/counter-plan": Row(
         MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/counter-plan", None), prepare=("history",)
     ),
+    "GET /api/v1/centres/{centre}/closures": Row(
+        MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/closures", None)
+    ),
+    "GET /api/v1/centres/{centre}/closures/{day}": Row(
+        MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/closures/2026-11-30", None)
+    ),
+    "POST /api/v1/centres/{centre}/closures": Row(
+        MANAGERS,
+        lambda w: ("POST", "/api/v1/centres/DAM-01/closures", {"day": "2026-11-30", "reason": "power cut"}),
+    ),
     "POST /api/v1/centres/{centre}/services/{service}/intake": Row(
         MANAGERS, lambda w: ("POST", "/api/v1/centres/DAM-01/services/CR/intake", {"open": False})
     ),

@@ -65,7 +65,7 @@ async def wallboard_route(request: Request) -> WallboardOut:
     return await read(request, work, slow=True)
 
 
-async def _supervising(request: Request, template: str) -> Response:
+async def supervising(request: Request, template: str) -> Response:
     """`template` for one of the signed-in supervisor's centres (`?centre=`; an admin may pick any)."""
     me = await signed_in(request)
     if me is None:
@@ -95,12 +95,12 @@ async def _supervising(request: Request, template: str) -> Response:
 
 async def supervisor_page(request: Request) -> Response:
     """The wallboard of one of the supervisor's centres."""
-    return await _supervising(request, "supervisor.html")
+    return await supervising(request, "supervisor.html")
 
 
 async def reports_page(request: Request) -> Response:
     """Reports as charts and CSV, the bookings flagged as a broker's, and the blocks."""
-    return await _supervising(request, "supervisor_reports.html")
+    return await supervising(request, "supervisor_reports.html")
 
 
 routes = [

@@ -10,11 +10,14 @@ const Dor = (() => {
   let idleMs = null;
   let absoluteEnd = null;
 
+  // The contract's {"error": {"code", "message", "field"}}: the message in the page's language, `field`
+  // the input an invalid_input is about.
   class ApiError extends Error {
-    constructor(status, code, message) {
+    constructor(status, code, message, field) {
       super(message);
       this.status = status;
       this.code = code;
+      this.field = field;
     }
   }
 
@@ -46,7 +49,7 @@ const Dor = (() => {
     const data = await response.json().catch(() => ({}));
     if (!response.ok) {
       const error = data.error || {};
-      throw new ApiError(response.status, error.code || "error", error.message || response.statusText);
+      throw new ApiError(response.status, error.code || "error", error.message || response.statusText, error.field);
     }
     if (!background && idleMs) expiresAt = Math.min(Date.now() + idleMs, absoluteEnd);
     return data;
