@@ -25,6 +25,11 @@ def find_service(session: Session, *, code: str) -> Service | None:
     return session.exec(select(Service).where(Service.code == code)).first()
 
 
+def list_services(session: Session) -> Sequence[Service]:
+    """Every service, by code."""
+    return session.exec(select(Service).order_by(col(Service.code))).all()
+
+
 def services_of(session: Session, *, centre_id: int) -> Sequence[Service]:
     """The services a centre offers, by code."""
     query = (

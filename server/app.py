@@ -31,7 +31,7 @@ from display.web.sockets import Guard
 from eventlog.bus import Publisher, bus_from_url
 from eventlog.log import publishing
 from identity.web import otp
-from organisation.web import admin, catalogue, sign_in
+from organisation.web import admin, catalogue, services, sign_in
 from organisation.web import pages as organisation_pages
 from queueing.web import counters, remote_pages, tickets
 from queueing.web import pages as queueing_pages
@@ -110,6 +110,7 @@ def create_app(
         *counters.routes,
         *sign_in.routes,
         *admin.routes,
+        *services.routes,
         *balance.routes,
         *wallboard.routes,
         *controls.routes,

@@ -43,6 +43,20 @@ PUBLIC = {
 STAFF = {"agent", "agent_elsewhere", "supervisor", "supervisor_elsewhere", "admin"}
 CENTRE_STAFF = {"agent", "supervisor", "admin"}
 MANAGERS = {"supervisor", "admin"}
+SERVICE_CHANGE = {
+    "name": {"ar": "إخراج قيد فردي", "en": "Civil-registry extract"},
+    "description": {
+        "ar": "صورة عن القيد الفردي من السجل المدني.",
+        "en": "An individual extract of the civil register.",
+    },
+    "documents": [{"ar": "البطاقة الشخصية", "en": "National ID card"}],
+    "fee": 2000,
+    "mean_service_s": 180,
+    "bookable": True,
+    "walk_in": True,
+    "icon": "document",
+    "reason": "wording",
+}
 USERS = {
     "agent": "agent1",  # DAM-01
     "agent_elsewhere": "agent3",  # DAM-02
@@ -399,6 +413,10 @@ MATRIX: dict[str, Row] = {
         MANAGERS, lambda w: ("DELETE", "/api/v1/centres/DAM-01/blocks/1", None), ("block",)
     ),
     "GET /api/v1/staff": Row(MANAGERS | {"supervisor_elsewhere"}, lambda w: ("GET", "/api/v1/staff", None)),
+    "GET /api/v1/services": Row(PUBLIC, lambda w: ("GET", "/api/v1/services", None)),
+    "PUT /api/v1/services/{service}": Row(
+        {"admin"}, lambda w: ("PUT", "/api/v1/services/CR", SERVICE_CHANGE)
+    ),
     "POST /api/v1/staff": Row(
         MANAGERS,
         lambda w: ("POST", "/api/v1/staff", {"username": "newagent", "role": "agent", "centres": ["DAM-01"]}),
