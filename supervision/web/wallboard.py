@@ -65,8 +65,9 @@ async def wallboard_route(request: Request) -> WallboardOut:
     return await read(request, work, slow=True)
 
 
-async def _supervising(request: Request, template: str) -> Response:
-    """`template` for one of the signed-in supervisor's centres (`?centre=`; an admin may pick any)."""
+async def supervising(request: Request, template: str, **extra: object) -> Response:
+    """`template` for one of the signed-in supervisor's centres (`?centre=`; an admin may pick any),
+    with `extra` in its context."""
     me = await signed_in(request)
     if me is None:
         return to_login(request)
@@ -89,18 +90,19 @@ async def _supervising(request: Request, template: str) -> Response:
             "national": me.role == Role.ADMIN,
             "today": today,
             "week_ago": today - timedelta(days=6),
+            **extra,
         },
     )
 
 
 async def supervisor_page(request: Request) -> Response:
     """The wallboard of one of the supervisor's centres."""
-    return await _supervising(request, "supervisor.html")
+    return await supervising(request, "supervisor.html")
 
 
 async def reports_page(request: Request) -> Response:
     """Reports as charts and CSV, the bookings flagged as a broker's, and the blocks."""
-    return await _supervising(request, "supervisor_reports.html")
+    return await supervising(request, "supervisor_reports.html")
 
 
 routes = [
