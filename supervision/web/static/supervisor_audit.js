@@ -7,7 +7,7 @@
   const centre = box.dataset.centre;
   const $ = (id) => document.getElementById(id);
   const api = `/api/v1/centres/${centre}`;
-  const { local, count, join } = DorWords;
+  const { local, count } = DorWords;
   let shown = 0;
 
   // Time in the centre's zone, written with Latin digits first so that the page's digits decide.
@@ -30,27 +30,37 @@
     return params;
   }
 
-  function cell(text, attributes = {}) {
+  // `ltr`: a text of Latin letters, digits and signs (times, numbers like A-042, the data's keys),
+  // isolated so that it reads left to right within an Arabic row.
+  function cell(text, { ltr = false, className = "" } = {}) {
     const td = document.createElement("td");
-    td.textContent = text;
-    Object.assign(td, attributes);
+    if (className) td.className = className;
+    if (ltr) {
+      const span = document.createElement("span");
+      span.dir = "ltr";
+      span.textContent = text;
+      td.appendChild(span);
+    } else {
+      td.textContent = text;
+    }
     return td;
   }
 
   function details(data) {
-    return join(Object.entries(data).map(([key, value]) => `${key}: ${typeof value === "object" ? JSON.stringify(value) : value}`));
+    // The log's own keys, as the CSV has them: read left to right, so joined with a Latin comma.
+    return Object.entries(data).map(([key, value]) => `${key}: ${typeof value === "object" ? JSON.stringify(value) : value}`).join(", ");
   }
 
   function row(entry) {
     const tr = document.createElement("tr");
     tr.append(
       cell(local(entry.seq)),
-      cell(when(entry.at)),
+      cell(when(entry.at), { ltr: true }),
       cell(Dor.t("kinds")[entry.kind] || entry.kind),
-      cell(entry.actor, { dir: "ltr" }),
-      cell(entry.ticket ? local(entry.ticket) : "", { dir: "ltr" }),
+      cell(entry.actor, { ltr: true }),
+      cell(entry.ticket ? local(entry.ticket) : "", { ltr: true }),
       cell(entry.counter ? local(entry.counter) : ""),
-      cell(local(details(entry.data)), { className: "details" }),
+      cell(local(details(entry.data)), { ltr: true, className: "details" }),
     );
     return tr;
   }
@@ -82,7 +92,7 @@
     try {
       const result = await Dor.api("POST", `${api}/audit/verify`);
       if (result.ok) {
-        verdict.textContent = join([Dor.t("intact"), count(Dor.t("entries"), result.entries)]);
+        verdict.textContent = `${Dor.t("intact")} ${count(Dor.t("entries"), result.entries)}.`;
         verdict.classList.add("ok");
       } else {
         const head = Dor.t("broken").replace("%(seq)s", local(result.broken.seq));
