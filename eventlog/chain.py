@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from config.i18n import N_
+
 GENESIS = "0" * 64
 NATIONAL = "national"  # the national log's name in verdicts and exported heads
 
@@ -59,10 +61,16 @@ def chain_hash(previous: str, entry: Entry) -> str:
 
 @dataclass(frozen=True)
 class Break:
-    """The first entry of a centre's log that is not what was written."""
+    """The first entry of a centre's log that is not what was written; why, as an English template
+    with its params, so that a page can say it in its reader's language."""
 
     seq: int
-    reason: str
+    template: str
+    params: dict[str, int]
+
+    @property
+    def reason(self) -> str:
+        return self.template % self.params
 
 
 @dataclass(frozen=True)
@@ -84,18 +92,30 @@ def first_break(entries: Iterable[Entry], *, counted: int, heads: Iterable[Head]
     for entry in entries:
         seq += 1
         if entry.seq != seq:
-            return Break(seq, f"entry {seq} is missing (the next one found is {entry.seq})")
+            return Break(
+                seq,
+                N_("entry %(seq)d is missing (the next one found is %(found)d)"),
+                {"seq": seq, "found": entry.seq},
+            )
         computed = chain_hash(previous, entry)
         if entry.hash != computed:
-            return Break(seq, f"entry {seq} was changed, or entries were moved (its hash does not match)")
+            return Break(
+                seq,
+                N_("entry %(seq)d was changed, or entries were moved (its hash does not match)"),
+                {"seq": seq},
+            )
         if seq in expected and expected.pop(seq) != computed:
-            return Break(seq, f"entry {seq} does not match the head exported for it")
+            return Break(seq, N_("entry %(seq)d does not match the head exported for it"), {"seq": seq})
         previous = computed
     if seq < counted:
-        return Break(seq + 1, f"entries {seq + 1} to {counted} are missing (the log counted {counted})")
+        return Break(
+            seq + 1,
+            N_("entries %(first)d to %(last)d are missing (the log counted %(last)d)"),
+            {"first": seq + 1, "last": counted},
+        )
     if expected:
         missing = min(expected)
-        return Break(missing, f"entry {missing}, an exported head, is missing")
+        return Break(missing, N_("entry %(seq)d, an exported head, is missing"), {"seq": missing})
     return None
 
 

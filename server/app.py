@@ -42,7 +42,7 @@ from server.jobs import balance_rules, start_jobs
 from server.openapi import build_openapi
 from sms_gateway.backends import backend_from_url
 from sms_gateway.web import routes as sms_routes
-from supervision.web import closures, controls, reports, transparency, wallboard
+from supervision.web import audit, closures, controls, reports, transparency, wallboard
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,6 +113,7 @@ def create_app(
         *services.routes,
         *balance.routes,
         *wallboard.routes,
+        *audit.routes,
         *controls.routes,
         *closures.routes,
         *sockets.routes,

@@ -71,15 +71,22 @@ class Verdict:
     broken: Break | None
 
 
+def verify_log(
+    session: Session, *, centre_id: int | None, code: str, heads: list[Head] | None = None
+) -> Verdict:
+    """One log's chain (a centre's, or the national one: None) checked from its first entry."""
+    counted = _counted(session, centre_id)
+    broken = first_break(_entries(session, centre_id), counted=counted, heads=heads or [])
+    entries = session.exec(select(func.count()).where(in_log(centre_id))).one()
+    return Verdict(code, entries, broken)
+
+
 def verify(session: Session, *, heads: dict[str, list[Head]] | None = None) -> list[Verdict]:
     """Each log's chain checked from its first entry: the first bad entry, if any."""
-    verdicts = []
-    for centre_id, code in _logs(session):
-        counted = _counted(session, centre_id)
-        broken = first_break(_entries(session, centre_id), counted=counted, heads=(heads or {}).get(code, []))
-        entries = session.exec(select(func.count()).where(in_log(centre_id))).one()
-        verdicts.append(Verdict(code, entries, broken))
-    return verdicts
+    return [
+        verify_log(session, centre_id=centre_id, code=code, heads=(heads or {}).get(code))
+        for centre_id, code in _logs(session)
+    ]
 
 
 def current_heads(session: Session) -> dict[str, Head]:

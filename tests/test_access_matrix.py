@@ -274,6 +274,15 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/centres/{centre}/counter-plan": Row(
         MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/counter-plan", None), prepare=("history",)
     ),
+    "GET /api/v1/centres/{centre}/audit": Row(
+        MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/audit", None)
+    ),
+    "GET /api/v1/centres/{centre}/audit.csv": Row(
+        MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/audit.csv", None)
+    ),
+    "POST /api/v1/centres/{centre}/audit/verify": Row(
+        MANAGERS, lambda w: ("POST", "/api/v1/centres/DAM-01/audit/verify", None)
+    ),
     "GET /api/v1/centres/{centre}/closures": Row(
         MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/closures", None)
     ),

@@ -68,10 +68,13 @@ async def exceptions_route(request: Request, query: UsageQuery) -> list[AgentExc
     )
 
 
-def as_csv(rows: Sequence[BaseModel], *, name: str) -> Response:
-    """The rows as a CSV download (UTF-8 with a byte-order mark, so spreadsheets read Arabic)."""
+def as_csv(rows: Sequence[BaseModel], *, name: str, header: Sequence[str] = ()) -> Response:
+    """The rows as a CSV download (UTF-8 with a byte-order mark, so spreadsheets read Arabic); `header`
+    heads a file with no row."""
     out = io.StringIO()
     writer: csv.DictWriter[str] | None = None
+    if not rows and header:
+        csv.writer(out).writerow(header)
     for row in rows:
         flat = {
             k: (";".join(f"{a}={b}" for a, b in v.items()) if isinstance(v, dict) else v)

@@ -65,8 +65,9 @@ async def wallboard_route(request: Request) -> WallboardOut:
     return await read(request, work, slow=True)
 
 
-async def supervising(request: Request, template: str) -> Response:
-    """`template` for one of the signed-in supervisor's centres (`?centre=`; an admin may pick any)."""
+async def supervising(request: Request, template: str, **extra: object) -> Response:
+    """`template` for one of the signed-in supervisor's centres (`?centre=`; an admin may pick any),
+    with `extra` in its context."""
     me = await signed_in(request)
     if me is None:
         return to_login(request)
@@ -89,6 +90,7 @@ async def supervising(request: Request, template: str) -> Response:
             "national": me.role == Role.ADMIN,
             "today": today,
             "week_ago": today - timedelta(days=6),
+            **extra,
         },
     )
 
