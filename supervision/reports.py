@@ -70,7 +70,8 @@ class AgentRowOut(BaseModel):
     pause_s: dict[str, int] = Field(description="paused time by the reason given")
 
 
-def _bounds(first: date, last: date, timezone: str) -> tuple[datetime, datetime]:
+def local_days_span(first: date, last: date, timezone: str) -> tuple[datetime, datetime]:
+    """From the start of the local day `first` to the end of `last`."""
     zone = ZoneInfo(timezone)
     return datetime.combine(first, time(), zone), datetime.combine(last + timedelta(days=1), time(), zone)
 
@@ -104,7 +105,7 @@ def service_rows(
     groups: defaultdict[tuple[date, str], list[Any]] = defaultdict(list)
     for row in tickets:
         groups[_period(row[0], period), codes[row[1]]].append(row)
-    start, end = _bounds(first, last, centre.timezone)
+    start, end = local_days_span(first, last, centre.timezone)
     zone = ZoneInfo(centre.timezone)
     appointments: defaultdict[tuple[date, str], list[str]] = defaultdict(list)
     for service_id, begins, status in session.exec(
@@ -149,7 +150,7 @@ def agent_rows(
     session: Session, *, centre: Centre, first: date, last: date, until: datetime
 ) -> list[AgentRowOut]:
     """Per agent, from the counter events of those days: each counter's open spans, pauses and services."""
-    start, end = _bounds(first, last, centre.timezone)
+    start, end = local_days_span(first, last, centre.timezone)
     stop = min(end, until)  # a counter still open counts until now
     events = session.exec(
         select(Event)
