@@ -38,7 +38,8 @@
     }
     $("feedback-rows").replaceChildren(...rows);
     const comments = report.comments.map((c) => {
-      const when = DorWords.local(c.given_at.slice(0, 16).replace("T", " ")); // the centre's time
+      // The centre's time, isolated left to right: among Arabic words it would read backwards.
+      const when = `\u2066${DorWords.local(c.given_at.slice(0, 16).replace("T", " "))}\u2069`;
       const counter = c.counter === null ? "" : `${Dor.t("by:counter")} ${DorWords.local(c.counter)}`;
       const li = element("li", `${DorWords.join([Dor.t(`rating:${c.rating}`), c.service, counter, when])}: `);
       li.appendChild(element("q", c.comment));
