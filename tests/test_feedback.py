@@ -9,7 +9,9 @@ from sqlmodel import select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from booking.upkeep import erase_personal_data
 from config.db import Database
+from eventlog.models import Event
 from organisation.models import Counter, Staff
 from queueing.models import Feedback
 from sms_gateway.models import SmsMessage
@@ -220,3 +222,18 @@ def test_the_open_figures_give_the_last_30_days_mean_and_no_comment(
     arabic = client.get("/transparency/DAM-01?lang=ar&digits=arabic").text
     assert "تقييمان في آخر ٣٠ يوماً" in arabic and "متوسط التقييم ٤٫٥ من ٥" in arabic
     assert "Secret remark" not in english + arabic + str(figures)
+
+
+def test_comments_are_erased_after_the_retention_period_and_ratings_stay(
+    client: TestClient, agent: TestClient, database: Database, clock: VirtualClock
+) -> None:
+    ticket = serve(agent, client)
+    assert rate(client, ticket["token"], {"rating": 2, "comment": "Ask for Samir, he was rude"})[0] == 201
+    clock.advance(timedelta(days=91).total_seconds())
+    with database.write() as session:
+        erase_personal_data(session, now=clock(), retention=timedelta(days=90))
+    with database.read() as session:
+        answers = [(a.rating, a.comment) for a in session.exec(select(Feedback)).all()]
+        erasure = session.exec(select(Event).where(Event.type == "personal_data_erased")).one()
+    assert answers == [(2, None)]
+    assert erasure.data["comments"] == 1
