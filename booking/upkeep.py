@@ -16,7 +16,7 @@ from config.sql import id_of
 from eventlog.log import append_event, append_national_event
 from identity.models import OtpChallenge
 from organisation.models import Centre
-from queueing.models import Ticket
+from queueing.models import Feedback, Ticket
 from sms_gateway.models import SmsMessage
 
 log = logging.getLogger(__name__)
@@ -77,9 +77,9 @@ def mark_no_shows(session: Session, *, now: datetime, grace: timedelta) -> int:
 
 
 def erase_personal_data(session: Session, *, now: datetime, retention: timedelta) -> None:
-    """Erases phones, the hashes of national IDs, browsers and addresses, blocks that ended, and
-    message texts older than the retention period, keeping the anonymous facts reports need (times,
-    services, centres, statuses, segment counts)."""
+    """Erases phones, the hashes of national IDs, browsers and addresses, blocks that ended, message
+    texts and feedback comments older than the retention period, keeping the anonymous facts reports
+    need (times, services, centres, statuses, segment counts, ratings)."""
     before = now - retention
     erased = {
         "appointments": session.execute(
@@ -105,6 +105,12 @@ def erase_personal_data(session: Session, *, now: datetime, retention: timedelta
             .values(phone=ERASED, body=ERASED, params={})
         ),
         "codes": session.execute(delete(OtpChallenge).where(col(OtpChallenge.created_at) < before)),
+        # Free text, where a citizen may have written a name; the rating stays for the reports.
+        "comments": session.execute(
+            update(Feedback)
+            .where(col(Feedback.given_at) < before, col(Feedback.comment).is_not(None))
+            .values(comment=None)
+        ),
     }
     counts = {what: result.rowcount for what, result in erased.items()}  # type: ignore[attr-defined]
     if any(counts.values()):

@@ -1,10 +1,10 @@
-"""The organisation: centres, the services they offer, their counters, staff and devices."""
+"""The queue's tables: tickets, and the feedback their holders give once served."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, Column, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from config.db import UtcDateTime
@@ -82,3 +82,26 @@ class Ticket(SQLModel, table=True):
     # How many people its holder, running late, let go first: once per ticket, so 0 until then
     # (engine.py, `move_back`).
     moved_back: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class Feedback(SQLModel, table=True):
+    """How a served ticket's holder rated the service: one answer per ticket, with whom it was given
+    by (its counter and agent) for the reports. Nothing personal but the optional comment."""
+
+    __table_args__ = (
+        # Two taps, two tabs: the database keeps one answer per ticket.
+        UniqueConstraint("ticket_id", name="ux_feedback_ticket"),
+        CheckConstraint("rating BETWEEN 1 AND 5", name="ck_feedback_rating"),
+        # The reports and the transparency page read a centre's answers over a span of days.
+        Index("ix_feedback_centre_given", "centre_id", "given_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    centre_id: int = Field(foreign_key="centre.id")
+    service_id: int = Field(foreign_key="service.id")
+    counter_id: int | None = Field(default=None, foreign_key="counter.id")
+    agent_id: int | None = Field(default=None, foreign_key="staff.id")
+    rating: int
+    comment: str | None = Field(default=None, sa_column=Column(String(280)))
+    given_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))

@@ -1,8 +1,9 @@
 """SMS to people in the queue: one "your turn is near" when at most N people are ahead of a ticket
 with a phone or its estimated wait is within the lead time (the time to get to the hall), never
-repeated even if the ticket moves back; one more when it is called; each with the ticket's tracker
-link. All are outbox rows written in the transaction that moved the queue, so they go out only if it
-commits. The tracker link is also sent again on request (`send_tracker_link`)."""
+repeated even if the ticket moves back; one more when it is called; one after it is served, asking
+how it went; each with the ticket's tracker link. All are outbox rows written in the transaction
+that moved the queue, so they go out only if it commits. The tracker link is also sent again on
+request (`send_tracker_link`)."""
 
 from __future__ import annotations
 
@@ -143,6 +144,13 @@ def notify_called(
             now=now,
             counter=counter_number,
         )
+
+
+def notify_served(session: Session, *, centre: Centre, ticket: Ticket, base_url: str, now: datetime) -> None:
+    """Queues the one "how was it?" SMS of a served ticket with a phone: its link leads to the tracker,
+    where the holder rates the service (queueing/feedback.py)."""
+    if ticket.phone is not None:
+        _send(session, centre=centre, ticket=ticket, kind="feedback", base_url=base_url, now=now)
 
 
 def send_tracker_link(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from config.schemas import Strict
+from queueing.feedback import COMMENT_MAX
 from queueing.policy import Priority
 
 
@@ -64,6 +65,24 @@ class TicketOut(BaseModel):
     )
     can_move_back: bool = Field(
         default=False, description="POST /api/v1/tickets/{token}/late would move it back now"
+    )
+    feedback_given: bool = Field(
+        default=False, description="its holder rated the service (POST /api/v1/tickets/{token}/feedback)"
+    )
+
+
+def _trimmed(comment: object) -> object:
+    """A comment without its surrounding spaces, none when nothing is left (not a text: left for the
+    field's own check to refuse)."""
+    return (comment.strip() or None) if isinstance(comment, str) else comment
+
+
+class FeedbackIn(Strict):
+    """POST /api/v1/tickets/{token}/feedback"""
+
+    rating: int = Field(strict=True, ge=1, le=5, description="1 very bad, 5 very good")
+    comment: Annotated[str | None, BeforeValidator(_trimmed)] = Field(
+        default=None, max_length=COMMENT_MAX, description="optional, trimmed"
     )
 
 

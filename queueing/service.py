@@ -15,6 +15,7 @@ from organisation.catalogue import service_code, services_of
 from organisation.models import Centre, Counter, Service
 from queueing.counters import counter_queues, current_ticket
 from queueing.engine import LATE_PLACES, check_in_ticket, issue_ticket
+from queueing.feedback import COMMENT_MAX, feedback_given
 from queueing.models import Ticket
 from queueing.policy import PolicyConfig
 from queueing.presence import CannotCheckIn, phone_ends_with, scanned_token, typed_number
@@ -33,6 +34,7 @@ from queueing.tickets import (
 from queueing.waits import Standing, standing, wait_model
 
 __all__ = [
+    "COMMENT_MAX",
     "LATE_PLACES",
     "CannotCheckIn",
     "Channel",
@@ -128,6 +130,8 @@ def ticket_view(
         moved_back=ticket.moved_back,
         # Once, for a walk-in: an appointment is called at its time (queueing/engine.py, move_back).
         can_move_back=ahead is not None and ticket.moved_back == 0 and ticket.appointment_at is None,
+        feedback_given=ticket.status == TicketStatus.DONE.value
+        and feedback_given(session, ticket_id=id_of(ticket)),
     )
 
 

@@ -60,6 +60,11 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "ar": "{centre} مغلق يوم {date}: أُلغي موعدك {code}. احجز: {link}",
         "en": "{centre} closed on {date}; appointment {code} cancelled. Rebook: {link}",
     },
+    # Once a ticket taken with a phone is served: the tracker then asks how it went (one answer).
+    "feedback": {
+        "ar": "شكراً لزيارتك {centre}. كيف كانت خدمتك {number}؟ قيّمها هنا:\n{link}",
+        "en": "Thank you for visiting {centre}. How was your service ({number})? Rate it here:\n{link}",
+    },
     "cancelled": {
         "ar": "أُلغي موعدك {code} في {centre} يوم {date}.",
         "en": "Your appointment {code} at {centre} on {date} is cancelled.",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
@@ -24,6 +24,7 @@ from config.sql import id_of
 from eventlog.log import append_event
 from eventlog.models import Event
 from organisation.models import Centre
+from supervision.reports import local_days
 
 log = logging.getLogger(__name__)
 MAX_AHEAD = timedelta(days=366)  # a closure is for a day of the coming year
@@ -40,16 +41,9 @@ class Closed:
     cancelled: int
 
 
-def day_bounds(centre: Centre, day: date) -> tuple[datetime, datetime]:
-    """The instants the centre-local `day` runs between."""
-    zone = ZoneInfo(centre.timezone)
-    start = datetime.combine(day, time(), tzinfo=zone)
-    return start, datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
-
-
 def booked_on(session: Session, *, centre: Centre, day: date) -> int:
     """How many appointments are booked at the centre for `day`: what a closure would cancel."""
-    start, end = day_bounds(centre, day)
+    start, end = local_days(day, day, centre.timezone)
     return session.exec(
         select(func.count())
         .select_from(Appointment)
@@ -84,7 +78,7 @@ def close_day(
         .where(col(Centre.id) == id_of(centre))
         .values(holidays=sorted([*holidays, day.isoformat()]))
     )
-    start, end = day_bounds(centre, day)
+    start, end = local_days(day, day, centre.timezone)
     booked = session.exec(
         select(Appointment).where(
             Appointment.centre_id == id_of(centre),

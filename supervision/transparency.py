@@ -21,6 +21,7 @@ from config.sql import id_of
 from organisation.models import Centre
 from queueing.models import Ticket
 from queueing.service import Channel
+from supervision.feedback import PublicFeedbackOut
 
 
 class TransparencyQuery(Strict):
@@ -39,6 +40,7 @@ class DayFiguresOut(BaseModel):
 class TransparencyOut(BaseModel):
     centre: str
     days: list[DayFiguresOut]
+    feedback: PublicFeedbackOut = Field(description="what citizens said after service, the last 30 days")
 
 
 @dataclass(frozen=True)

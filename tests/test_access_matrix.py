@@ -143,6 +143,9 @@ class World:
             elif action == "announced":  # the owner calls the ticket to counter 1, whoever the caller
                 for step in ("open", "next"):
                     assert self.owner.post(f"/api/v1/centres/DAM-01/counters/1/{step}").status_code == 200
+            elif action == "served":  # the owner serves the ticket at counter 1, whoever the caller
+                for step in ("open", "next", "start", "finish"):
+                    assert self.owner.post(f"/api/v1/centres/DAM-01/counters/1/{step}").status_code == 200
             elif action == "printer":
                 with self.database.write() as session:
                     for device in session.exec(select(Device)).all():
@@ -191,6 +194,11 @@ MATRIX: dict[str, Row] = {
     ),
     "POST /api/v1/tickets/{token}/late": Row(
         PUBLIC, lambda w: ("POST", f"/api/v1/tickets/{w.ticket['token']}/late", None), ("ticket", "behind")
+    ),
+    "POST /api/v1/tickets/{token}/feedback": Row(
+        PUBLIC,
+        lambda w: ("POST", f"/api/v1/tickets/{w.ticket['token']}/feedback", {"rating": 5}),
+        ("ticket", "served"),
     ),
     "POST /api/v1/centres/{centre}/tickets/find": Row(
         PUBLIC,
@@ -388,6 +396,10 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/centres/{centre}/reports/agents": Row(
         MANAGERS,
         lambda w: ("GET", "/api/v1/centres/DAM-01/reports/agents?from=2026-11-29&to=2026-11-29", None),
+    ),
+    "GET /api/v1/centres/{centre}/reports/feedback": Row(
+        MANAGERS,
+        lambda w: ("GET", "/api/v1/centres/DAM-01/reports/feedback?from=2026-11-29&to=2026-11-29", None),
     ),
     "GET /api/v1/centres/{centre}/reports/exceptions": Row(
         MANAGERS,

@@ -67,7 +67,9 @@ LONG = {"number": "A-042", "ahead": 10, "counter": 12, "link": "https://dor.moct
 
 
 @pytest.mark.parametrize("language", ["ar", "en"])
-@pytest.mark.parametrize("template", ["turn_near", "turn_near_check_in", "called", "tracker_link"])
+@pytest.mark.parametrize(
+    "template", ["turn_near", "turn_near_check_in", "called", "tracker_link", "feedback"]
+)
 def test_messages_with_a_tracker_link_fit_with_a_long_centre_name(template: str, language: str) -> None:
     centre = CENTRE[language] + (" - الريف الشمالي" if language == "ar" else " North Countryside")
     rendered = render(template, language, {**LONG, "centre": centre})

@@ -21,7 +21,7 @@ from organisation.catalogue import find_centre, list_centres
 from organisation.models import Centre, Service
 from organisation.snapshot import organisation
 from queueing.models import Ticket
-from queueing.service import LATE_PLACES, find_ticket, was_called
+from queueing.service import COMMENT_MAX, LATE_PLACES, find_ticket, was_called
 
 
 class AnnouncementQuery(BaseModel):
@@ -98,7 +98,8 @@ async def tracker_page(request: Request) -> Response:
         return render(request, "not_found.html", {"what": ""}, status=404)
     ticket, centre, service = found
     context = {"token": token, "number": ticket.number, "centre": centre, "service": service}
-    return render(request, "tracker.html", {**context, "late_places": LATE_PLACES})
+    limits = {"late_places": LATE_PLACES, "comment_max": COMMENT_MAX}
+    return render(request, "tracker.html", {**context, **limits})
 
 
 async def find_page(request: Request) -> Response:

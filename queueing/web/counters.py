@@ -27,7 +27,7 @@ from organisation.web.credentials import credentials, require_staff, session_pol
 from queueing.counters import counter_queues, current_ticket, find_desk_rows
 from queueing.engine import CounterDesk
 from queueing.models import Ticket
-from queueing.notifications import notify_called, notify_near
+from queueing.notifications import notify_called, notify_near, notify_served
 from queueing.schemas import (
     CounterActionOut,
     CounterOut,
@@ -141,6 +141,8 @@ def _action_route(name: str, action: Action, *, summary: str, body: type[BaseMod
                         now=at,
                     )
                 notify_near(session, centre=centre, service_id=ticket.service_id, notices=notices, now=at)
+            if ticket is not None and name == "finish":
+                notify_served(session, centre=centre, ticket=ticket, base_url=notices.base_url, now=at)
             # The answer comes from the rows in hand: a second transaction to read them back cost
             # more than building it here.
             view = counter_view(session, counter, desk=desk)

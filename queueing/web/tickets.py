@@ -1,4 +1,5 @@
-"""Ticket routes: issue (kiosk or remote), view, leave the queue, QR code; a centre's public status."""
+"""Ticket routes: issue (kiosk or remote), view, leave the queue, run late, rate the service, QR code; a
+centre's public status."""
 
 from __future__ import annotations
 
@@ -31,11 +32,19 @@ from organisation.models import Centre, DeviceKind
 from organisation.snapshot import organisation
 from organisation.web.credentials import credentials, require_device
 from queueing.engine import cancel_ticket, issue_ticket, move_back
+from queueing.feedback import give_feedback
 from queueing.models import Ticket
 from queueing.notifications import notify_near, send_tracker_link
 from queueing.policy import Priority
 from queueing.printing import PaperTicket, PrinterError, render_escpos, render_png, send
-from queueing.schemas import CentreStatus, FindTicketIn, FindTicketOut, IssueTicketIn, TicketOut
+from queueing.schemas import (
+    CentreStatus,
+    FeedbackIn,
+    FindTicketIn,
+    FindTicketOut,
+    IssueTicketIn,
+    TicketOut,
+)
 from queueing.service import centre_status, ticket_view, typed_number
 from queueing.states import TicketStatus
 from queueing.tickets import Channel, find_ticket, tracking_url
@@ -309,6 +318,30 @@ async def late(request: Request) -> TicketOut:
 
 
 @operation(
+    "POST",
+    "/api/v1/tickets/{token}/feedback",
+    summary="Rate the service once it is done: 1 to 5, with an optional comment (once per ticket)",
+    tag="tickets",
+    body=FeedbackIn,
+    responses={201: TicketOut},
+    errors=(404, 409, 422),
+)
+async def feedback(request: Request, body: FeedbackIn) -> Response:
+    """The holder of a served ticket rates the service; 409 `ticket_not_served` before it is done,
+    `feedback_given` once it has been rated (two answers at once make one)."""
+    token = request.path_params["token"]
+    settings, policy, at = request.app.state.settings, policy_config(request), now(request)
+
+    def work(session: Session) -> TicketOut:
+        ticket, centre = _ticket_and_centre(session, request, token)
+        give_feedback(session, ticket=ticket, rating=body.rating, comment=body.comment, now=at)
+        return ticket_view(session, ticket, centre=centre, policy=policy, base_url=settings.base_url, now=at)
+
+    rated = await write(request, work)
+    return JSONResponse(rated.model_dump(mode="json"), status_code=201)
+
+
+@operation(
     "GET",
     "/api/v1/tickets/{token}/qr.svg",
     summary="QR code of the tracking URL",
@@ -430,4 +463,4 @@ async def status(request: Request) -> CentreStatus:
     return result
 
 
-routes = [issue, find, view, leave, late, qr, ticket_png, print_ticket, status]
+routes = [issue, find, view, leave, late, feedback, qr, ticket_png, print_ticket, status]

@@ -1,4 +1,4 @@
-"""Supervisors' report routes: services, agents, exceptions and SMS usage; JSON, CSV or SVG."""
+"""Supervisors' report routes: services, agents, exceptions, feedback and SMS usage; JSON, CSV or SVG."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from organisation.models import Centre
 from organisation.web.managers import centre_report
 from sms_gateway.usage import daily_usage
 from supervision.exceptions import AgentExceptionsOut, exceptions
+from supervision.feedback import FeedbackQuery, FeedbackReportOut, feedback_report
 from supervision.reports import AgentQuery, AgentRowOut, ReportQuery, ServiceRowOut, agent_rows, service_rows
 from supervision.schemas import DayUsageOut
 from supervision.web.report_charts import agents_chart, services_chart
@@ -143,4 +144,26 @@ async def agents_report(request: Request, query: AgentQuery) -> list[AgentRowOut
     return as_csv(result, name=name) if query.format == "csv" else result
 
 
-routes = [services_report, agents_report, exceptions_route, sms_usage]
+@operation(
+    "GET",
+    "/api/v1/centres/{centre}/reports/feedback",
+    summary="What citizens said after service: answers and mean rating per service, counter and agent",
+    tag="reports",
+    query=FeedbackQuery,
+    responses={200: FeedbackReportOut},
+    errors=(401, 403),
+    security=("session",),
+)
+async def feedback_route(request: Request, query: FeedbackQuery) -> FeedbackReportOut | Response:
+    """Supervisors of the centre and admins; at most a year; the latest comments too; `format=csv`
+    for the figures as a spreadsheet (one row per service, counter and agent)."""
+    result = await centre_report(
+        request,
+        query,
+        lambda session, centre: feedback_report(session, centre=centre, first=query.from_, last=query.to),
+    )
+    name = f"{request.path_params['centre']}-feedback-{query.from_}-{query.to}"
+    return as_csv(result.rows, name=name) if query.format == "csv" else result
+
+
+routes = [services_report, agents_report, exceptions_route, feedback_route, sms_usage]

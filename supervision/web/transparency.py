@@ -20,19 +20,26 @@ from config.web.pages import page_language, render
 from config.web.threads import read
 from organisation.catalogue import find_centre
 from organisation.models import Centre
+from supervision.feedback import PublicFeedbackOut, public_feedback
 from supervision.transparency import DayFiguresOut, TransparencyOut, TransparencyQuery, figures
 
+Found = tuple[Centre, list[DayFiguresOut], PublicFeedbackOut]
 
-async def _figures(request: Request, days: int) -> tuple[Centre, list[DayFiguresOut]] | None:
-    """The centre of the path and its figures; None for an unknown centre."""
+
+async def _figures(request: Request, days: int) -> Found | None:
+    """The centre of the path, its figures and what citizens said of it; None for an unknown centre."""
     code, at, rules = request.path_params["centre"], now(request), booking_rules(request).slots
 
-    def work(session: Session) -> tuple[Centre, list[DayFiguresOut]] | None:
+    def work(session: Session) -> Found | None:
         centre = find_centre(session, code=code)
         if centre is None:
             return None
         today = at.astimezone(ZoneInfo(centre.timezone)).date()
-        return centre, figures(session, centre=centre, today=today, days=days, rules=rules)
+        return (
+            centre,
+            figures(session, centre=centre, today=today, days=days, rules=rules),
+            public_feedback(session, centre=centre, now=at),
+        )
 
     return await read(request, work, slow=True)
 
@@ -40,7 +47,8 @@ async def _figures(request: Request, days: int) -> tuple[Centre, list[DayFigures
 @operation(
     "GET",
     "/api/v1/centres/{centre}/transparency",
-    summary="Public figures of a centre, day by day: served, median wait, no-shows, booking places",
+    summary="Public figures of a centre, day by day: served, median wait, no-shows, booking places; "
+    "the mean rating citizens gave over 30 days",
     tag="catalogue",
     query=TransparencyQuery,
     responses={200: TransparencyOut},
@@ -49,8 +57,8 @@ async def transparency_api(request: Request, query: TransparencyQuery) -> Transp
     found = await _figures(request, query.days)
     if found is None:
         raise not_found(request, "centre", request.path_params["centre"])
-    centre, days = found
-    return TransparencyOut(centre=centre.code, days=days)
+    centre, days, feedback = found
+    return TransparencyOut(centre=centre.code, days=days, feedback=feedback)
 
 
 async def transparency_page(request: Request) -> Response:
@@ -58,7 +66,7 @@ async def transparency_page(request: Request) -> Response:
     found = await _figures(request, TransparencyQuery().days)
     if found is None:
         return render(request, "not_found.html", {"what": ""}, status=404)
-    centre, days = found
+    centre, days, feedback = found
     lang = page_language(request)
     digits = ARABIC_DIGITS if lang == "ar" else str.maketrans("", "")
     minutes = translations(lang).gettext("min")
@@ -74,7 +82,7 @@ async def transparency_page(request: Request) -> Response:
         }
         for d in reversed(days)
     ]
-    return render(request, "transparency.html", {"centre": centre, "rows": rows})
+    return render(request, "transparency.html", {"centre": centre, "rows": rows, "feedback": feedback})
 
 
 routes = [transparency_api, Route("/transparency/{centre}", transparency_page, methods=["GET"])]

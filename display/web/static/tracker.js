@@ -1,5 +1,6 @@
-// The ticket tracker: live over a websocket; vibrates and chimes when the ticket is called. Every number
-// in the page's digits, counts in their plural forms (words.js).
+// The ticket tracker: live over a websocket; vibrates and chimes when the ticket is called; once served,
+// asks how it went (one answer). Every number in the page's digits, counts in their plural forms
+// (words.js).
 "use strict";
 
 (() => {
@@ -7,6 +8,7 @@
   const box = document.getElementById("tracker");
   const token = box.dataset.token;
   const latePlaces = Number(box.dataset.latePlaces);
+  const commentMax = Number(box.dataset.commentMax);
   const text = JSON.parse(document.getElementById("tracker-text").textContent);
   const $ = (id) => document.getElementById(id);
   let backoff = 1000;
@@ -45,6 +47,8 @@
     $("moved").textContent = view.moved_back > 0 ? count(text.moved, view.moved_back) : "";
     $("late-box").hidden = !view.can_move_back;
     $("leave").hidden = !["waiting", "called"].includes(view.status);
+    $("feedback").hidden = !(view.status === "done" && !view.feedback_given);
+    $("thanks").hidden = !(view.status === "done" && view.feedback_given);
     if (view.status === "called" && lastStatus !== "called") {
       if (navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
       beep();
@@ -67,14 +71,18 @@
 
   // A change asked of the server: its answer is the ticket as it now stands; a refusal says why, in
   // the page's language.
-  async function change(method, path) {
+  async function change(method, path, payload) {
     $("error").hidden = true;
     try {
+      const headers = { "Accept-Language": window.DorWords.lang };
+      if (payload) headers["Content-Type"] = "application/json";
       const response = await fetch(`/api/v1/tickets/${token}${path}`, {
-        method, headers: { "Accept-Language": window.DorWords.lang },
+        method, headers, body: payload && JSON.stringify(payload),
       });
       const body = await response.json();
       if (response.ok) { render(body); return; }
+      // Answered already (another tab, a second tap): say thanks, as the answer that counts was taken.
+      if (body.error?.code === "feedback_given") { $("feedback").hidden = true; $("thanks").hidden = false; return; }
       $("error").textContent = body.error?.message || text.error;
     } catch (error) {
       $("error").textContent = text.error;
@@ -91,6 +99,23 @@
   });
   $("leave").addEventListener("click", async () => {
     if (confirm(text.confirm)) await change("DELETE", "");
+  });
+
+  function commentHint() {
+    const left = commentMax - $("comment").value.length;
+    $("comment-hint").textContent = text.comment_hint
+      .replace("%(num)s", local(commentMax)).replace("%(left)s", local(left));
+  }
+  commentHint();
+  $("comment").addEventListener("input", commentHint);
+  // Each choice is a submit button: one tap sends the rating, with the comment if one was written.
+  $("feedback").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const buttons = $("feedback").querySelectorAll("button");
+    buttons.forEach((b) => { b.disabled = true; });
+    const comment = $("comment").value.trim();
+    await change("POST", "/feedback", { rating: Number(event.submitter.value), ...(comment && { comment }) });
+    buttons.forEach((b) => { b.disabled = false; });
   });
 
   connect();

@@ -1,5 +1,6 @@
-// The supervisor's reports: charts rendered by the server (SVG) and their CSV, then the bookings
-// flagged as a broker's, to void and block, and the blocks, to lift. Every action asks why.
+// The supervisor's reports: charts rendered by the server (SVG) and their CSV, what citizens said after
+// service, then the bookings flagged as a broker's, to void and block, and the blocks, to lift. Every
+// action asks why.
 "use strict";
 
 (() => {
@@ -14,6 +15,38 @@
     $("services-csv").href = `${services}&format=csv`;
     $("agents-chart").src = `${api}/reports/agents?${range}&format=svg`;
     $("agents-csv").href = `${api}/reports/agents?${range}&format=csv`;
+    $("feedback-csv").href = `${api}/reports/feedback?${range}&format=csv`;
+  }
+
+  // A mean rating in the page's digits, with the Arabic decimal separator where the digits are Arabic.
+  const mean = (value) => DorWords.local(value.toFixed(2)).replace(".", DorWords.arabic ? "٫" : ".");
+
+  function renderFeedback(report) {
+    const rows = report.rows.map((row) => {
+      const tr = element("tr");
+      const key = row.by === "counter" ? DorWords.local(row.key) : row.key;
+      const what = element("th", `${Dor.t(`by:${row.by}`)} ${key}`);
+      what.scope = "row";
+      tr.append(what, element("td", DorWords.local(row.answers)), element("td", mean(row.mean_rating)));
+      return tr;
+    });
+    if (!rows.length) {
+      const none = element("td", Dor.t("no_answers"));
+      none.colSpan = 3;
+      rows.push(element("tr"));
+      rows[0].appendChild(none);
+    }
+    $("feedback-rows").replaceChildren(...rows);
+    const comments = report.comments.map((c) => {
+      // The centre's time, isolated left to right: among Arabic words it would read backwards.
+      const when = `\u2066${DorWords.local(c.given_at.slice(0, 16).replace("T", " "))}\u2069`;
+      const counter = c.counter === null ? "" : `${Dor.t("by:counter")} ${DorWords.local(c.counter)}`;
+      const li = element("li", `${DorWords.join([Dor.t(`rating:${c.rating}`), c.service, counter, when])}: `);
+      li.appendChild(element("q", c.comment));
+      return li;
+    });
+    if (!comments.length) comments.push(element("li", Dor.t("no_comments")));
+    $("feedback-comments").replaceChildren(...comments);
   }
 
   function element(tag, text, className) {
@@ -104,6 +137,7 @@
     try {
       const range = `from=${$("from").value}&to=${$("to").value}`;
       render(await Dor.api("GET", `${api}/bookings/flags?${range}`), await Dor.api("GET", `${api}/blocks`));
+      renderFeedback(await Dor.api("GET", `${api}/reports/feedback?${range}`));
     } catch (error) {
       Dor.toast(error.status === 0 ? Dor.t("offline") : error.message, "error");
     }
