@@ -15,7 +15,6 @@ from organisation.models import Centre, Counter
 from queueing.counters import find_desk_rows
 from queueing.engine import CounterDesk
 from queueing.errors import CounterBusy, CounterClosed, CounterTaken
-from queueing.models import Ticket
 
 
 class CounterNotFound(LookupError):
@@ -37,7 +36,7 @@ def _desk(session: Session, *, centre: Centre, number: int, actor: str, now: dat
 def _require_empty_handed(desk: CounterDesk) -> None:
     """A ticket in hand is a citizen called to this counter, perhaps standing at it: closing it
     would hide that ticket (docs/queueing.md, "A supervisor closes a counter")."""
-    ticket: Ticket | None = desk.holding()
+    ticket = desk.holding()
     if ticket is not None:
         raise CounterBusy(
             N_(

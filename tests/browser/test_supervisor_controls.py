@@ -109,19 +109,26 @@ def test_the_supervisor_stops_intake_closes_a_counter_moves_an_agent_and_writes_
     expect(page.locator("#message-now")).to_have_text("لا توجد رسالة على شاشة القاعة")
 
 
-def test_the_agents_console_follows_a_move_to_another_counter(live_server: LiveServer, page: Page) -> None:
+def test_the_agents_console_follows_a_move_to_another_counter_and_a_close(
+    live_server: LiveServer, page: Page
+) -> None:
     page.goto(f"{live_server.url}/login?next=/counter")
     page.fill("#username", "agent1")
     page.fill("#password", "demo")
     page.click("button[type=submit]")
     page.locator(".counter-card").first.get_by_role("button").click()
     expect(page.locator("#desk-number")).to_have_text("١")
-    moved = staff(live_server, "supervisor1").post(
+    supervisor = staff(live_server, "supervisor1")
+    moved = supervisor.post(
         "/api/v1/centres/DAM-01/counters/1/move-agent", json={"to": 3, "reason": "ازدحام"}
     )
     assert moved.status_code == 200
     expect(page.locator("#desk-number")).to_have_text("٣")  # on its next refresh
     expect(page.locator("#toast")).to_have_text("نقلك المشرف إلى الشباك ٣")
+    closed = supervisor.post("/api/v1/centres/DAM-01/counters/3/force-close", json={"reason": "غادر"})
+    assert closed.status_code == 200
+    expect(page.locator("#choose")).to_be_visible()  # back to choosing a counter
+    expect(page.locator("#toast")).to_have_text("أغلق المشرف شباكك")
 
 
 # The banner, the number called and the screen, as boxes.
