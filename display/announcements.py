@@ -18,6 +18,7 @@ import struct
 import subprocess
 import tempfile
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -82,13 +83,17 @@ def silence(seconds: float) -> bytes:
 
 
 def speak(text: str, *, voice: str) -> bytes:
-    """Frames of `text` spoken by espeak-ng; empty when espeak-ng is missing or fails."""
+    """Frames of `text` spoken by espeak-ng; empty when espeak-ng is missing or fails. The text comes
+    after `--`: a supervisor's message starting with "-" is words, never an option."""
     executable = shutil.which("espeak-ng")
     if executable is None:
         log.warning("espeak-ng is not installed: announcements are a chime only")
         return b""
     result = subprocess.run(  # noqa: S603 (fixed executable, text passed as one argument)
-        [executable, "-v", voice, "-s", "135", "--stdout", text], capture_output=True, timeout=20, check=False
+        [executable, "-v", voice, "-s", "135", "--stdout", "--", text],
+        capture_output=True,
+        timeout=20,
+        check=False,
     )
     if result.returncode != 0:
         log.warning("espeak-ng failed for %r: %s", text, result.stderr.decode(errors="replace"))
@@ -102,7 +107,15 @@ def speak(text: str, *, voice: str) -> bytes:
 
 def render(number: str, counter: int) -> bytes:
     """The whole announcement as a WAV file."""
-    arabic, english = phrases(number, counter)
+    return _spoken(*phrases(number, counter))
+
+
+def render_message(arabic: str, english: str) -> bytes:
+    """A supervisor's message for the hall (display/hall_messages.py) as a WAV file, like a call."""
+    return _spoken(arabic, english)
+
+
+def _spoken(arabic: str, english: str) -> bytes:
     frames = chime() + silence(0.25) + speak(arabic, voice="ar") + silence(0.4) + speak(english, voice="en")
     out = io.BytesIO()
     with wave.open(out, "wb") as file:
@@ -116,13 +129,24 @@ def render(number: str, counter: int) -> bytes:
 def cached(number: str, counter: int, *, directory: Path, keep: int) -> bytes:
     """The announcement, from the disk cache when it was made before; the cache keeps the newest
     `keep` files."""
-    key = hashlib.sha256(f"v1|{number}|{counter}".encode()).hexdigest()[:32]
+    return _cached(f"v1|{number}|{counter}", lambda: render(number, counter), directory=directory, keep=keep)
+
+
+def cached_message(arabic: str, english: str, *, directory: Path, keep: int) -> bytes:
+    """A hall message spoken, from the same disk cache as the calls."""
+    return _cached(
+        f"message|{arabic}|{english}", lambda: render_message(arabic, english), directory=directory, keep=keep
+    )
+
+
+def _cached(name: str, make: Callable[[], bytes], *, directory: Path, keep: int) -> bytes:
+    key = hashlib.sha256(name.encode()).hexdigest()[:32]
     path = directory / f"{key}.wav"
     try:
         return path.read_bytes()
     except FileNotFoundError:  # never made, or pruned since
         pass
-    audio = render(number, counter)
+    audio = make()
     directory.mkdir(parents=True, exist_ok=True)
     # A temporary file of its own, then an atomic rename: two threads or processes may make the same
     # announcement at once, and a reader must never see half a file.

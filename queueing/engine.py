@@ -397,19 +397,21 @@ class CounterDesk:
         self.session.refresh(self.counter)
         return bool(changed.rowcount)  # type: ignore[attr-defined]
 
-    def open(self, *, agent_id: int) -> None:
+    def open(self, *, agent_id: int, **logged: Any) -> None:
         """The agent takes this counter; 409 counter_taken if another agent holds it. Opening a
-        counter the agent holds open already changes nothing and logs nothing."""
+        counter the agent holds open already changes nothing and logs nothing. `logged`: more to
+        say in the log (a supervisor's reason)."""
         free = or_(col(Counter.agent_id).is_(None), col(Counter.agent_id) == agent_id)
         if self._change(free, col(Counter.is_open).is_(False), agent_id=agent_id, is_open=True):
-            self._event("counter_opened", agent=agent_id)
+            self._event("counter_opened", agent=agent_id, **logged)
         elif self.counter.agent_id != agent_id:
             raise CounterTaken(
                 N_("counter %(counter)d is held by another agent"), counter=self.counter.number
             )
 
-    def close(self) -> None:
-        """The agent leaves; the counter must not have a ticket in hand."""
+    def close(self, **logged: Any) -> None:
+        """The agent leaves (or a supervisor closes the counter for them, `logged` saying why); the
+        counter must not have a ticket in hand."""
         if self.holding() is not None:
             raise CounterBusy(N_("finish, transfer or mark no-show the current ticket before closing"))
         closed = self._change(
@@ -424,7 +426,7 @@ class CounterDesk:
             if current_ticket(self.session, counter_id=id_of(self.counter)) is not None:
                 raise CounterBusy(N_("finish, transfer or mark no-show the current ticket before closing"))
             raise CounterClosed(N_("counter %(counter)d is closed already"), counter=self.counter.number)
-        self._event("counter_closed")
+        self._event("counter_closed", **logged)
 
     def pause(self, *, reason: str) -> None:
         """The counter stops taking tickets, for a stated reason."""

@@ -20,6 +20,7 @@ from queueing.models import Ticket
 from queueing.policy import PolicyConfig
 from queueing.presence import CannotCheckIn, phone_ends_with, scanned_token, typed_number
 from queueing.schemas import CentreStatus, NowServing, ServiceStatus, TicketOut
+from queueing.staffing import CounterNotFound, force_close, move_agent
 from queueing.states import ACTIVE, TicketStatus
 from queueing.tickets import (
     Channel,
@@ -38,13 +39,16 @@ __all__ = [
     "LATE_PLACES",
     "CannotCheckIn",
     "Channel",
+    "CounterNotFound",
     "centre_status",
     "check_in_ticket",
     "counter_queues",
     "current_ticket",
     "find_ticket",
     "find_ticket_today",
+    "force_close",
     "issue_ticket",
+    "move_agent",
     "phone_ends_with",
     "recent_calls",
     "scanned_token",

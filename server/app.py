@@ -42,7 +42,16 @@ from server.jobs import balance_rules, start_jobs
 from server.openapi import build_openapi
 from sms_gateway.backends import backend_from_url
 from sms_gateway.web import routes as sms_routes
-from supervision.web import audit, closures, controls, reports, transparency, wallboard
+from supervision.web import (
+    audit,
+    closures,
+    controls,
+    counter_controls,
+    hall_messages,
+    reports,
+    transparency,
+    wallboard,
+)
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,6 +125,8 @@ def create_app(
         *audit.routes,
         *controls.routes,
         *closures.routes,
+        *counter_controls.routes,
+        *hall_messages.routes,
         *sockets.routes,
         *display_pages.routes,
         *checkin.routes,

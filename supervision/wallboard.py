@@ -15,6 +15,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from config.sql import id_of
+from display.hall_messages import HallMessageOut, current_message
 from eventlog.models import Event
 from organisation import catalogue, hours
 from organisation.models import Centre, Counter, Service
@@ -89,6 +90,7 @@ class WallboardOut(BaseModel):
     alerts: list[AlertOut]
     balance: BalanceOut
     hours: list[HourOut]
+    hall_message: HallMessageOut | None = Field(description="the message the hall displays show now")
 
 
 def _queues(session: Session, centre: Centre, at: datetime, target_s: int) -> list[QueueOut]:
@@ -274,6 +276,7 @@ def wallboard(
         alerts=_alerts(session, centre, queues, counters, target_s),
         balance=balance_view(session, centre=centre, rules=rules),
         hours=_hours(session, centre, at),
+        hall_message=current_message(session, centre=centre, now=at),
     )
 
 

@@ -22,7 +22,8 @@ from starlette.testclient import TestClient
 from booking.models import Appointment, BookingBlock
 from config.db import Database
 from config.settings import Settings
-from organisation.models import Device
+from display.hall_messages import show_message
+from organisation.models import Centre, Device
 from queueing.models import Ticket
 from server.openapi import operations
 from sms_gateway.models import SmsMessage
@@ -83,6 +84,7 @@ class World:
     ticket: dict[str, Any] = field(default_factory=dict)
     sms_id: int = 0
     otp: str = ""
+    hall_message: int = 0  # the seq of the message the hall displays show
 
     def counter(self, *actions: str, caller: TestClient) -> None:
         """Brings counter 1 to a state by performing `actions` as `caller`."""
@@ -146,6 +148,22 @@ class World:
             elif action == "served":  # the owner serves the ticket at counter 1, whoever the caller
                 for step in ("open", "next", "start", "finish"):
                     assert self.owner.post(f"/api/v1/centres/DAM-01/counters/1/{step}").status_code == 200
+            elif action == "held":  # counter 1 open by its agent, whoever the caller
+                assert self.owner.post("/api/v1/centres/DAM-01/counters/1/open").status_code == 200
+            elif action == "message":
+                with self.database.write() as session:
+                    centre = session.exec(select(Centre).where(Centre.code == "DAM-01")).one()
+                    now = self.clock()
+                    shown = show_message(
+                        session,
+                        centre=centre,
+                        ar="أهلاً",
+                        en="Welcome",
+                        ends=now + timedelta(hours=1),
+                        actor="staff:supervisor1",
+                        now=now,
+                    )
+                self.hall_message = shown.seq
             elif action == "printer":
                 with self.database.write() as session:
                     for device in session.exec(select(Device)).all():
@@ -300,6 +318,27 @@ MATRIX: dict[str, Row] = {
     "POST /api/v1/centres/{centre}/closures": Row(
         MANAGERS,
         lambda w: ("POST", "/api/v1/centres/DAM-01/closures", {"day": "2026-11-30", "reason": "power cut"}),
+    ),
+    "POST /api/v1/centres/{centre}/counters/{counter}/force-close": Row(
+        MANAGERS,
+        lambda w: ("POST", "/api/v1/centres/DAM-01/counters/1/force-close", {"reason": "left"}),
+        ("held",),
+    ),
+    "POST /api/v1/centres/{centre}/counters/{counter}/move-agent": Row(
+        MANAGERS,
+        lambda w: ("POST", "/api/v1/centres/DAM-01/counters/1/move-agent", {"to": 3, "reason": "busy"}),
+        ("held",),
+    ),
+    "PUT /api/v1/centres/{centre}/hall-message": Row(
+        MANAGERS, lambda w: ("PUT", "/api/v1/centres/DAM-01/hall-message", {"ar": "أهلاً", "en": "Welcome"})
+    ),
+    "DELETE /api/v1/centres/{centre}/hall-message": Row(
+        MANAGERS, lambda w: ("DELETE", "/api/v1/centres/DAM-01/hall-message", None), ("message",)
+    ),
+    "GET /api/v1/centres/{centre}/hall-message/{seq}.wav": Row(
+        PUBLIC,
+        lambda w: ("GET", f"/api/v1/centres/DAM-01/hall-message/{w.hall_message}.wav", None),
+        ("message",),
     ),
     "POST /api/v1/centres/{centre}/services/{service}/intake": Row(
         MANAGERS, lambda w: ("POST", "/api/v1/centres/DAM-01/services/CR/intake", {"open": False})

@@ -84,6 +84,7 @@ NOUNS = {
     "staff": N_("staff member"),
     "appointment": N_("appointment"),
     "block": N_("block"),
+    "hall_message": N_("hall message"),
 }
 
 

@@ -17,6 +17,7 @@ from config.web.errors import not_found
 from config.web.pages import render
 from config.web.threads import read
 from display import announcements
+from display.hall_messages import HallMessageOut, current_message
 from organisation.catalogue import find_centre, list_centres
 from organisation.models import Centre, Service
 from organisation.snapshot import organisation
@@ -62,6 +63,36 @@ async def announcement(request: Request, query: AnnouncementQuery) -> Response:
         announcements.cached, number, query.counter, directory=directory, keep=keep
     )
     return Response(audio, media_type="audio/wav", headers={"Cache-Control": "public, max-age=86400"})
+
+
+@operation(
+    "GET",
+    "/api/v1/centres/{centre}/hall-message/{seq}.wav",
+    summary="The current hall message spoken (chime, Arabic, English), as WAV",
+    tag="display",
+    responses={200: None},
+)
+async def hall_message_audio(request: Request) -> Response:
+    """Only the message the centre's displays show now (`seq`: its event in the log) is spoken, once
+    made then from the announcements' bounded cache: nobody can have any text of theirs spoken."""
+    code, raw = request.path_params["centre"], request.path_params["seq"]
+    at = now(request)
+
+    def shown(session: Session) -> HallMessageOut | None:
+        centre = find_centre(session, code=code)
+        if centre is None:
+            raise not_found(request, "centre", code)
+        return current_message(session, centre=centre, now=at)
+
+    message = await read(request, shown)
+    if message is None or raw != str(message.seq):
+        raise not_found(request, "hall_message", raw)
+    settings = request.app.state.settings
+    directory, keep = Path(settings.data_dir) / "audio", settings.announcement_cache_files
+    audio = await run_in_threadpool(
+        announcements.cached_message, message.ar, message.en, directory=directory, keep=keep
+    )
+    return Response(audio, media_type="audio/wav", headers={"Cache-Control": "no-store"})
 
 
 async def display_page(request: Request) -> Response:
@@ -112,6 +143,7 @@ async def find_page(request: Request) -> Response:
 
 routes = [
     announcement,
+    hall_message_audio,
     Route("/display/{centre}", display_page, methods=["GET"], name="display"),
     Route("/t/{token}", tracker_page, methods=["GET"], name="tracker"),
     Route("/find", find_page, methods=["GET"], name="find"),

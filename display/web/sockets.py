@@ -19,6 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from config.metrics import WEBSOCKETS_OPEN
 from config.web.endpoints import storable
+from display.hall_messages import current_message
 from display.hub import OVERFLOW, Hub
 from eventlog.log import event_message, last_seq
 from organisation.catalogue import find_centre, services_of
@@ -148,6 +149,7 @@ def _snapshot(session: Session, centre: Centre, websocket: WebSocket) -> dict[st
     now = websocket.app.state.clock()
     status = centre_status(session, centre=centre, now=now, always_open=settings.always_open)
     services = services_of(session, centre_id=centre.id or 0)
+    message = current_message(session, centre=centre, now=now)
     return {
         "type": "snapshot",
         "seq": last_seq(session, centre_id=centre.id or 0),
@@ -163,6 +165,8 @@ def _snapshot(session: Session, centre: Centre, websocket: WebSocket) -> dict[st
             row.code: {"waiting": row.waiting, "estimated_wait_s": row.estimated_wait_s}
             for row in status.services
         },
+        # After a reload too, a message still shows (and one that ended does not).
+        "hall_message": message.model_dump(mode="json") if message else None,
     }
 
 

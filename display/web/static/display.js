@@ -1,7 +1,8 @@
 // The hall display: a snapshot, then live calls over a websocket; announcements queued one after
 // another; reconnects by itself (with backoff) and resyncs when it sees a gap in `seq`. The list of
 // last calls holds one row per number (a recall moves its row to the top, marked) and as many rows as
-// the screen has room for.
+// the screen has room for. A supervisor's message shows in a band of its own until its end (the
+// page's clock takes it down, after a reload too) and is spoken once, after the calls queued before it.
 "use strict";
 
 (() => {
@@ -26,6 +27,7 @@
     { timeZone: screen.dataset.timezone, hour: "2-digit", minute: "2-digit", numberingSystem: arabicDigits ? "arab" : "latn" });
   function tick() {
     const now = new Date();
+    if (hallMessage && now.getTime() >= Date.parse(hallMessage.ends_at)) showMessage(null);
     $("date").textContent = dateFormat.format(now);
     $("time").textContent = timeFormat.format(now);
   }
@@ -37,8 +39,11 @@
   // What was played and when: lets anyone (and the browser tests) check nothing overlapped.
   window.dorAnnouncements = [];
   function announce(number, counter) {
+    say(`/api/v1/centres/${centre}/announcements/${encodeURIComponent(number)}.wav?counter=${counter}`);
+  }
+  function say(src) {
     if (muted) return;
-    queue.push(`/api/v1/centres/${centre}/announcements/${encodeURIComponent(number)}.wav?counter=${counter}`);
+    queue.push(src);
     playNext();
   }
   function playNext() {
@@ -60,6 +65,18 @@
   });
   player.addEventListener("error", () => { playing = false; playNext(); });
   $("enable-sound").addEventListener("click", () => { $("enable-sound").hidden = true; playNext(); });
+
+  // --- the supervisor's message ---
+  let hallMessage = null;
+  function showMessage(shown) {
+    hallMessage = shown && Date.parse(shown.ends_at) > Date.now() ? shown : null;
+    const band = $("hall-message");
+    band.hidden = !hallMessage;
+    for (const line of band.querySelectorAll("[data-text]")) {
+      line.textContent = hallMessage ? hallMessage[line.dataset.text] : "";
+    }
+    fitRecent(); // the band took room from the list, or gave it back
+  }
 
   // --- rendering ---
   function showCall(number, counter) {
@@ -137,6 +154,7 @@
       $("now-counter").textContent = digits(latest.counter);
     }
     renderWaits(message.waiting);
+    showMessage(message.hall_message);
   }
 
   function onEvent(message) {
@@ -147,6 +165,11 @@
       showCall(message.number, message.counter);
       addRecent(message.number, message.counter, message.type === "recalled");
       announce(message.number, message.counter);
+    } else if (message.type === "hall_message") {
+      showMessage(message);
+      say(`/api/v1/centres/${centre}/hall-message/${message.seq}.wav`);
+    } else if (message.type === "hall_message_cleared") {
+      showMessage(null);
     }
     refreshWaits();
   }

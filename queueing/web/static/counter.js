@@ -45,15 +45,28 @@
   }
 
   async function refresh(background) {
+    const [counterBefore, quiet] = [state.counter, !state.busy];
     try {
       [state.counters, state.status] = await Promise.all([
         Dor.api("GET", `${base()}/counters`, undefined, { background }),
         Dor.api("GET", `${base()}/status`, undefined, { background }),
       ]);
+      // Only from a list read while this page changed nothing: it is not older than its own actions.
+      if (quiet && !state.busy && state.counter === counterBefore) follow();
       render();
     } catch (error) {
       if (error.code === "offline") Dor.toast(Dor.t("offline"), "error");
     }
+  }
+
+  // A supervisor may close this counter, or move its agent to another, from the wallboard: the
+  // console follows to the counter this person now holds, or back to the choice, and says so.
+  function follow() {
+    if (state.counter === null) return;
+    const held = state.counters.find((c) => c.agent === state.me.username);
+    if (held && held.number === state.counter) return;
+    state.counter = held ? held.number : null;
+    Dor.toast(held ? `${Dor.t("moved_to")} ${local(held.number)}` : Dor.t("closed_by_supervisor"));
   }
 
   function current() { return state.counters.find((c) => c.number === state.counter) || null; }

@@ -1,5 +1,7 @@
 // The supervisor's wallboard: the centre's view from the API, reloaded whenever the centre's event
 // feed (the hall displays' websocket) rings, and every 30 s for the clocks; moves applied in one click.
+// The controls (a service's intake, closing a counter, moving its agent, the hall message) say what
+// the server answered, and the board shows the state it then reads back.
 "use strict";
 
 (() => {
@@ -52,6 +54,11 @@
       cell(row, `${minutes(q.estimated_wait_s)}`);
       cell(row, share(q.within_target));
       cell(row, local(q.open_counters));
+      const intake = cell(row, Dor.t(q.intake_open ? "intake_open" : "intake_stopped"));
+      intake.className = q.intake_open ? "intake" : "intake stopped";
+      intake.append(" ", control(Dor.t(q.intake_open ? "stop_intake" : "resume_intake"),
+        `${Dor.t(q.intake_open ? "stop_intake" : "resume_intake")} — ${serviceName(q.service)}`,
+        () => setIntake(q.service, !q.intake_open)));
       queues.appendChild(row);
     }
     const counters = $("counters");
@@ -67,6 +74,15 @@
       cell(row, c.agent_name || c.agent || "—");
       cell(row, c.ticket ? local(c.ticket) : "—").className = "ticket";
       cell(row, c.since_s === null ? "—" : local(Dor.seconds(c.since_s)));
+      const actions = cell(row, "");
+      if (c.state !== "closed") {
+        const label = c.label || `${Dor.t("counter")} ${local(c.number)}`;
+        actions.append(
+          control(Dor.t("close_counter"), `${Dor.t("close_counter")} — ${label}`, () => askCounter("close", c, view)),
+          " ",
+          control(Dor.t("move_agent"), `${Dor.t("move_agent")} — ${label}`, () => askCounter("move", c, view)),
+        );
+      }
       counters.appendChild(row);
     }
     const moves = $("moves");
@@ -95,7 +111,94 @@
       moves.appendChild(li);
     }
     chart(view.hours);
+    renderMessage(view.hall_message);
   }
+
+  // --- the controls ---------------------------------------------------------------------------
+
+  function control(text, name, act) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "small";
+    button.textContent = text;
+    button.setAttribute("aria-label", name);
+    button.addEventListener("click", act);
+    return button;
+  }
+
+  // Runs one control and says the server's answer: its own words on success, its refusal otherwise.
+  async function send(method, path, body, done) {
+    try {
+      const answer = await Dor.api(method, path, body);
+      Dor.toast(done(answer));
+      refresh();
+      return true;
+    } catch (error) {
+      Dor.toast(local(error.message), "error");
+      return false;
+    }
+  }
+
+  function setIntake(service, open) {
+    send("POST", `/api/v1/centres/${centre}/services/${service}/intake`, { open },
+      (answer) => `${Dor.t(answer.intake_open ? "intake_now_open" : "intake_now_stopped")} — ${serviceName(answer.service)}`);
+  }
+
+  let asked = null; // {kind, counter}
+  function askCounter(kind, counter, view) {
+    asked = { kind, counter: counter.number };
+    const label = counter.label || `${Dor.t("counter")} ${local(counter.number)}`;
+    $("counter-dialog-title").textContent = `${Dor.t(kind === "close" ? "close_title" : "move_title")} — ${label}`;
+    $("counter-confirm").textContent = Dor.t(kind === "close" ? "close_counter" : "move_agent");
+    $("move-to-field").hidden = kind !== "move";
+    const select = $("move-to");
+    select.replaceChildren();
+    select.required = kind === "move";
+    for (const c of view.counters.filter((other) => other.state === "closed")) {
+      const option = document.createElement("option");
+      option.value = String(c.number);
+      option.textContent = c.label || `${Dor.t("counter")} ${local(c.number)}`;
+      select.appendChild(option);
+    }
+    if (kind === "move" && !select.options.length) { Dor.toast(Dor.t("no_closed_counter"), "error"); return; }
+    $("counter-form").reset();
+    $("counter-dialog").showModal();
+    $("counter-reason").focus();
+  }
+
+  $("counter-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const reason = $("counter-reason").value.trim();
+    const path = `/api/v1/centres/${centre}/counters/${asked.counter}`;
+    const sent = asked.kind === "close"
+      ? await send("POST", `${path}/force-close`, { reason }, () => `${Dor.t("counter_now_closed")} — ${local(asked.counter)}`)
+      : await send("POST", `${path}/move-agent`, { to: Number($("move-to").value), reason },
+        (answer) => `${Dor.t("agent_now_moved")} — ${Dor.t("counter")} ${local(answer.counter)}`);
+    if (sent) $("counter-dialog").close();
+  });
+  document.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", () => b.closest("dialog").close()));
+
+  const clock = new Intl.DateTimeFormat(Dor.lang === "ar" ? "ar-SY" : "en-GB",
+    { timeZone: board.dataset.timezone, hour: "2-digit", minute: "2-digit", numberingSystem: DorWords.arabic ? "arab" : "latn" });
+  function renderMessage(message) {
+    $("message-now").textContent = message
+      ? `${message[Dor.lang] || message.ar} (${Dor.t("until")} ${clock.format(new Date(message.ends_at))})`
+      : Dor.t("no_message");
+    $("message-now").classList.toggle("shown", Boolean(message));
+    $("message-clear").hidden = !message;
+  }
+
+  $("message-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = { ar: $("message-ar").value, en: $("message-en").value };
+    if ($("message-until").value) body.until = $("message-until").value;
+    if (await send("PUT", `/api/v1/centres/${centre}/hall-message`, body, () => Dor.t("message_shown"))) {
+      $("message-form").reset();
+    }
+  });
+  $("message-clear").addEventListener("click", () => {
+    send("DELETE", `/api/v1/centres/${centre}/hall-message`, undefined, () => Dor.t("message_cleared"));
+  });
 
   // Arrivals and services per hour of today, side by side, against what the open counters could serve
   // (dashed): where demand ran ahead of the counters; the solid line is the queue at each hour's end.
