@@ -33,7 +33,7 @@ from eventlog.log import publishing
 from identity.web import otp
 from organisation.web import admin, catalogue, services, sign_in
 from organisation.web import pages as organisation_pages
-from queueing.web import counters, remote_pages, tickets
+from queueing.web import counters, paper, remote_pages, tickets
 from queueing.web import pages as queueing_pages
 from queueing.web.context import build_policy
 from scheduling.web import balance, recommendations
@@ -116,6 +116,7 @@ def create_app(
         *catalogue.routes,
         *recommendations.routes,
         *tickets.routes,
+        *paper.routes,
         *counters.routes,
         *sign_in.routes,
         *admin.routes,
