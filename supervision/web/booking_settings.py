@@ -34,6 +34,11 @@ LOOK_FOR_OPEN_DAY = 14  # the preview's day by default: the first of these days 
 MOST_WALK_IN_SHARE = 0.9
 MOST_HORIZON_DAYS = 365
 LEAST_TARGET_LOAD = 0.5
+BOUNDS = {
+    "walk_in_share": (0.0, MOST_WALK_IN_SHARE),
+    "horizon_days": (1, MOST_HORIZON_DAYS),
+    "target_load": (LEAST_TARGET_LOAD, 1.0),
+}
 
 
 class ShareOut(BaseModel):
@@ -234,7 +239,7 @@ def _next_open_day(centre: Centre, today: date) -> date:
 
 async def booking_page(request: Request) -> Response:
     """The booking capacity settings of one of the supervisor's centres, with their effect on a day."""
-    return await supervising(request, "booking_settings.html")
+    return await supervising(request, "booking_settings.html", bounds=BOUNDS)
 
 
 routes = [get_settings, put_settings, preview, Route("/supervisor/booking", booking_page, methods=["GET"])]

@@ -42,7 +42,9 @@
     for (const [name, id] of Object.entries(FIELDS)) {
       const setting = settings[name];
       $(id).value = setting.own === null ? "" : number(setting.own);
-      const lines = [Dor.t("national").replace("%(value)s", shown(name, setting.national)),
+      const bounds = Dor.t("range").replace("%(least)s", number(Number($(id).dataset.least)))
+        .replace("%(most)s", number(Number($(id).dataset.most)));
+      const lines = [bounds, Dor.t("national").replace("%(value)s", shown(name, setting.national)),
         Dor.t("in_effect").replace("%(value)s", shown(name, setting.effective))];
       if (name === "target_load" && settings.places === "flat") lines.push(Dor.t("flat"));
       $(`${id}-hint`).textContent = lines.join(" ");
@@ -90,6 +92,8 @@
       if (error.status === 0) { Dor.toast(Dor.t("offline"), "error"); return; }
       const box = document.querySelector(`#booking-settings .error[data-field="${error.field}"]`) || $("form-error");
       say(box, local(error.message));
+      // No places for values the server refuses: the last ones shown were for other values.
+      document.querySelectorAll("#preview-places td:nth-child(3)").forEach((td) => { td.textContent = "–"; });
     }
   }
 
