@@ -9,9 +9,12 @@
   const $ = (id) => document.getElementById(id);
   const { local, count, arabic } = DorWords;
   const FIELDS = { walk_in_share: "walk-in-share", horizon_days: "horizon-days", target_load: "target-load" };
+  // The errors a preview answers for: the settings' and the day's (not the reason's, which only saving reads).
+  const PREVIEWED = "#booking-settings .error[data-field]:not([data-field=reason])";
   const ARABIC = "٠١٢٣٤٥٦٧٨٩", PERSIAN = "۰۱۲۳۴۵۶۷۸۹";
   let previewing = null; // the timer of the next preview
   let current = null; // the settings as the server last gave them
+  let previews = 0; // previews asked: an answer to any but the last is stale
 
   // A number in the page's digits, with the Arabic decimal separator where digits are Arabic-Indic.
   const number = (value) => local(String(value)).replace(".", arabic ? "٫" : ".");
@@ -64,9 +67,11 @@
       if (value !== null) params.set(name, value);
     }
     if ($("preview-day").value) params.set("day", $("preview-day").value);
-    clearErrors("#booking-settings .error[data-field]");
+    const mine = ++previews;
     try {
       const day = await Dor.api("GET", `${base}/preview?${params}`, undefined, { background: true });
+      if (mine !== previews) return;
+      clearErrors(PREVIEWED);
       $("preview-day").value = day.day;
       $("preview-places").replaceChildren(...day.services.map((s) => {
         const tr = document.createElement("tr");
@@ -88,8 +93,9 @@
         return li;
       }));
     } catch (error) {
-      if (error.status === 401) return;
+      if (error.status === 401 || mine !== previews) return;
       if (error.status === 0) { Dor.toast(Dor.t("offline"), "error"); return; }
+      clearErrors(PREVIEWED);
       const box = document.querySelector(`#booking-settings .error[data-field="${error.field}"]`) || $("form-error");
       say(box, local(error.message));
       // No places for values the server refuses: the last ones shown were for other values.
