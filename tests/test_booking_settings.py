@@ -80,6 +80,19 @@ def test_a_centres_horizon_bounds_the_days_listed_and_booked(
     assert "2026-12-03" in slot_days(client, "DAM-01", "2026-12-01", 3)
 
 
+def test_an_appointment_is_not_moved_beyond_its_centres_horizon(
+    client: TestClient, supervisor: TestClient, database: Database
+) -> None:
+    made = client.post("/api/v1/appointments", json=booking(otp(client, database)))
+    assert made.status_code == 201, made.text
+    put(supervisor, horizon_days=3)
+    moved = client.post(
+        f"/api/v1/appointments/{made.json()['token']}/reschedule", json={"start": "2026-12-03T10:00:00+03:00"}
+    )
+    assert (moved.status_code, moved.json()["error"]["code"]) == (422, "slot_beyond_horizon")
+    assert client.get(f"/api/v1/appointments/{made.json()['token']}").json()["status"] == "booked"
+
+
 def test_a_slot_already_booked_keeps_the_places_it_was_sold_with(
     client: TestClient, supervisor: TestClient, database: Database
 ) -> None:
