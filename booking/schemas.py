@@ -26,13 +26,17 @@ class CentrePlacesOut(BaseModel):
     first_slot: SlotOut | None = Field(
         description="the earliest slot with a place left; null: none in the horizon"
     )
+    horizon_days: int = Field(description="this centre's slots can be booked up to this many days ahead")
 
 
 class AvailabilityOut(BaseModel):
     """GET /api/v1/services/{service}/availability"""
 
     service: str
-    horizon_days: int = Field(description="slots can be booked up to this many days ahead")
+    horizon_days: int = Field(
+        description="the national horizon: slots can be booked up to this many days ahead, unless a"
+        " centre sets its own (each centre's `horizon_days`)"
+    )
     centres: list[CentrePlacesOut] = Field(
         description="every centre offering the service, in catalogue order"
     )

@@ -76,6 +76,11 @@ class Centre(SQLModel, table=True):
     # A remote ticket is called only once its holder has checked in at the kiosk (keeping its place):
     # nobody at home holds a counter idle (docs/queueing.md, "Remote tickets").
     remote_check_in: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # The centre's own booking capacity settings; None: the national setting (DOR_BOOKING_*). The rules
+    # its slots are offered and booked by come from booking/centre_rules.py (`at_centre`).
+    booking_walk_in_share: float | None = None
+    booking_horizon_days: int | None = None
+    booking_target_load: float | None = None
 
 
 class Service(SQLModel, table=True):

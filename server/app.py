@@ -44,6 +44,7 @@ from sms_gateway.backends import backend_from_url
 from sms_gateway.web import routes as sms_routes
 from supervision.web import (
     audit,
+    booking_settings,
     closures,
     controls,
     counter_controls,
@@ -126,6 +127,7 @@ def create_app(
         *audit.routes,
         *controls.routes,
         *closures.routes,
+        *booking_settings.routes,
         *counter_controls.routes,
         *hall_messages.routes,
         *sockets.routes,

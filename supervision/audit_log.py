@@ -41,6 +41,7 @@ class Kind(StrEnum):
     QUEUE_ROLE_CHANGED = "queue_role_changed"
     AUTO_BALANCE_CHANGED = "auto_balance_changed"
     NO_SHOW_POLICY_CHANGED = "no_show_policy_changed"
+    BOOKING_SETTINGS_CHANGED = "booking_settings_changed"
     INTAKE_STOPPED = "intake_stopped"
     INTAKE_REOPENED = "intake_reopened"
     APPOINTMENT_VOIDED = "appointment_voided"
@@ -73,6 +74,7 @@ KIND_NAMES: dict[Kind, str] = {
     Kind.QUEUE_ROLE_CHANGED: N_("Backup queue taken up or let go"),
     Kind.AUTO_BALANCE_CHANGED: N_("Automatic balancing switched"),
     Kind.NO_SHOW_POLICY_CHANGED: N_("No-show rule changed"),
+    Kind.BOOKING_SETTINGS_CHANGED: N_("Booking capacity settings changed"),
     Kind.INTAKE_STOPPED: N_("Intake stopped"),
     Kind.INTAKE_REOPENED: N_("Intake reopened"),
     Kind.APPOINTMENT_VOIDED: N_("Appointment voided"),

@@ -319,6 +319,20 @@ MATRIX: dict[str, Row] = {
         MANAGERS,
         lambda w: ("POST", "/api/v1/centres/DAM-01/closures", {"day": "2026-11-30", "reason": "power cut"}),
     ),
+    "GET /api/v1/centres/{centre}/booking-settings": Row(
+        MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/booking-settings", None)
+    ),
+    "PUT /api/v1/centres/{centre}/booking-settings": Row(
+        MANAGERS,
+        lambda w: (
+            "PUT",
+            "/api/v1/centres/DAM-01/booking-settings",
+            {"walk_in_share": 0.6, "horizon_days": None, "target_load": None, "reason": "busy hall"},
+        ),
+    ),
+    "GET /api/v1/centres/{centre}/booking-settings/preview": Row(
+        MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/booking-settings/preview?walk_in_share=0.6", None)
+    ),
     "POST /api/v1/centres/{centre}/counters/{counter}/force-close": Row(
         MANAGERS,
         lambda w: ("POST", "/api/v1/centres/DAM-01/counters/1/force-close", {"reason": "left"}),

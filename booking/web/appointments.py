@@ -22,6 +22,7 @@ from booking.appointments import (
     reschedule,
 )
 from booking.availability import first_free_slot, open_slots
+from booking.centre_rules import at_centre
 from booking.identities import DEVICE_COOKIE, Identities, address_hash, device_hash, phone_hash
 from booking.models import Appointment
 from booking.schemas import (
@@ -48,7 +49,7 @@ from organisation.models import Centre, CentreService, Service
 
 
 def booking_rules(request: Request) -> BookingRules:
-    """The booking rules configured for this application."""
+    """The national booking rules, as configured (a centre's own: booking/centre_rules.py)."""
     s = request.app.state.settings
     return BookingRules(
         slots=SlotRules(
@@ -117,8 +118,9 @@ async def list_slots(request: Request, query: SlotsQuery) -> list[SlotOut]:
                 422, "service_not_bookable", N_("%(service)s cannot be booked"), service=service.code
             )
         first = query.from_ or at.astimezone(ZoneInfo(centre.timezone)).date()
+        here = at_centre(rules, centre).slots
         found = open_slots(
-            session, centre=centre, service=service, first=first, days=query.days, rules=rules.slots, now=at
+            session, centre=centre, service=service, first=first, days=query.days, rules=here, now=at
         )
         return [SlotOut(start=s.start, end=s.end, available=s.available) for s in found]
 
@@ -151,9 +153,12 @@ async def availability(request: Request) -> AvailabilityOut:
         for centre in list_centres(session):
             if session.get(CentreService, (id_of(centre), id_of(service))) is None:
                 continue
-            free = first_free_slot(session, centre=centre, service=service, rules=rules.slots, now=at)
+            here = at_centre(rules, centre).slots
+            free = first_free_slot(session, centre=centre, service=service, rules=here, now=at)
             slot = SlotOut(start=free.start, end=free.end, available=free.available) if free else None
-            centres.append(CentrePlacesOut(centre=centre.code, first_slot=slot))
+            centres.append(
+                CentrePlacesOut(centre=centre.code, first_slot=slot, horizon_days=here.horizon_days)
+            )
         return AvailabilityOut(service=service.code, horizon_days=rules.slots.horizon_days, centres=centres)
 
     return await read(request, work, slow=True)
@@ -191,8 +196,9 @@ async def create(request: Request, body: AppointmentIn) -> Response:
         if stored is not None:
             return AppointmentOut.model_validate(stored)
         centre, service = _centre_and_service(session, request, body.centre, body.service)
+        here = at_centre(rules, centre)
         try:
-            refuse_full_slot(session, centre=centre, service=service, start=body.start, rules=rules, now=at)
+            refuse_full_slot(session, centre=centre, service=service, start=body.start, rules=here, now=at)
         except BookingRefused as exc:
             raise refusal(exc) from None
         refused = PhoneCode(request, phone, Purpose.BOOKING, body.otp).check(session, once, now=at)
@@ -206,7 +212,7 @@ async def create(request: Request, body: AppointmentIn) -> Response:
                 start=body.start,
                 who=who,
                 language=body.language,
-                rules=rules,
+                rules=here,
                 now=at,
             )
         except BookingRefused as exc:
@@ -285,7 +291,14 @@ async def move(request: Request, body: RescheduleIn) -> AppointmentOut:
     def work(session: Session) -> AppointmentOut:
         appointment, centre = _by_token(session, request)
         try:
-            reschedule(session, appointment=appointment, centre=centre, start=body.start, rules=rules, now=at)
+            reschedule(
+                session,
+                appointment=appointment,
+                centre=centre,
+                start=body.start,
+                rules=at_centre(rules, centre),
+                now=at,
+            )
         except BookingRefused as exc:
             raise refusal(exc) from None
         return appointment_out(session, appointment, base_url=settings.base_url, rules=rules)

@@ -13,8 +13,9 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 from starlette.requests import Request
 
-from booking.appointments import BookingRefused, cancel
+from booking.appointments import BookingRefused, BookingRules, cancel
 from booking.brokers import Booking, BrokerRules, Flag, detect
+from booking.centre_rules import at_centre
 from booking.identities import identities_of, phone_hash
 from booking.models import Appointment, AppointmentStatus, BookingBlock, IdentityKind
 from booking.slots import released_at
@@ -103,10 +104,12 @@ def broker_rules(request: Request) -> BrokerRules:
 
 
 def _bookings(
-    session: Session, *, since: datetime, until: datetime, secret: bytes, horizon: int
+    session: Session, *, since: datetime, until: datetime, secret: bytes, rules: BookingRules
 ) -> list[Booking]:
-    """Every centre's bookings made in [since, until): a broker works across centres."""
+    """Every centre's bookings made in [since, until): a broker works across centres. A slot was
+    released its centre's horizon before its day (the horizon it has now)."""
     centres = {id_of(c): c for c in session.exec(select(Centre)).all()}
+    horizons = {centre_id: at_centre(rules, c).slots.horizon_days for centre_id, c in centres.items()}
     services = dict(session.exec(select(Service.id, Service.code)).all())
     rows = session.exec(
         select(Appointment).where(col(Appointment.created_at) >= since, col(Appointment.created_at) < until)
@@ -118,7 +121,9 @@ def _bookings(
             service=services[a.service_id],
             start=a.start,
             created_at=a.created_at,
-            released_at=released_at(a.start, timezone=centres[a.centre_id].timezone, horizon_days=horizon),
+            released_at=released_at(
+                a.start, timezone=centres[a.centre_id].timezone, horizon_days=horizons[a.centre_id]
+            ),
             status=a.status,
             identities=identities_of(a, secret),
         )
@@ -170,15 +175,13 @@ def flag_out(flag: Flag, centre: Centre, phones: dict[str, str]) -> FlagOut:
 async def flags(request: Request, query: FlagsQuery) -> list[FlagOut]:
     """Supervisors of the centre and admins; bookings made from `from` to `to` (local days, at most a
     year) at every centre, flags that touch this centre, the widest first."""
-    settings, rules, horizon = request.app.state.settings, broker_rules(request), booking_rules(request)
+    settings, rules, national = request.app.state.settings, broker_rules(request), booking_rules(request)
 
     def work(session: Session, centre: Centre) -> list[FlagOut]:
         zone = ZoneInfo(centre.timezone)
         since = datetime.combine(query.from_, time(), zone).astimezone(UTC)
         until = datetime.combine(query.to + timedelta(days=1), time(), zone).astimezone(UTC)
-        bookings = _bookings(
-            session, since=since, until=until, secret=settings.secret, horizon=horizon.slots.horizon_days
-        )
+        bookings = _bookings(session, since=since, until=until, secret=settings.secret, rules=national)
         phones = {
             phone_hash(settings.secret, phone): phone
             for phone in session.exec(

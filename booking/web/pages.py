@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from booking.appointments import find_by_token
+from booking.appointments import BookingRules, find_by_token
+from booking.centre_rules import at_centre
 from booking.identities import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE_S, new_device_id
 from booking.models import Appointment, AppointmentStatus
 from booking.web.appointments import booking_rules
@@ -31,8 +32,9 @@ ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")  # the trans
 BABEL_LOCALES = {"ar": "ar_SY", "en": "en_GB"}
 
 
-def _catalogue(session: Session) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The bookable services (each once, with its documents and fee) and the centres offering them."""
+def _catalogue(session: Session, rules: BookingRules) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The bookable services (each once, with its documents and fee) and the centres offering them,
+    each with how many days ahead it may be booked."""
     services: dict[str, dict[str, Any]] = {}
     centres: list[dict[str, Any]] = []
     for centre in list_centres(session):
@@ -57,6 +59,7 @@ def _catalogue(session: Session) -> tuple[list[dict[str, Any]], list[dict[str, A
                 "lat": centre.latitude,
                 "lon": centre.longitude,
                 "services": [s.code for s in offered],
+                "horizon_days": at_centre(rules, centre).slots.horizon_days,
             }
         )
     return sorted(services.values(), key=lambda s: str(s["code"])), centres
@@ -64,14 +67,12 @@ def _catalogue(session: Session) -> tuple[list[dict[str, Any]], list[dict[str, A
 
 async def book_page(request: Request) -> Response:
     """Step by step: a service and what to bring, a centre, a day and a time, the phone, the ID."""
-    services, centres = await read(request, _catalogue)
+    rules = booking_rules(request)
+    services, centres = await read(request, lambda session: _catalogue(session, rules))
     gettext = translations(page_language(request)).gettext
     for centre in centres:
         centre["governorate"] = gettext(centre["governorate"])
-    horizon_days = request.app.state.settings.booking_horizon_days
-    response = render(
-        request, "book.html", {"services": services, "centres": centres, "horizon_days": horizon_days}
-    )
+    response = render(request, "book.html", {"services": services, "centres": centres})
     if DEVICE_COOKIE not in request.cookies:
         # Marks this browser, so broker detection can see many IDs booked from one (booking/brokers.py).
         response.set_cookie(

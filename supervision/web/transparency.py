@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from booking.centre_rules import at_centre
 from booking.web.appointments import booking_rules
 from booking.web.pages import ARABIC_DIGITS, BABEL_LOCALES
 from config.i18n import translations
@@ -28,7 +29,7 @@ Found = tuple[Centre, list[DayFiguresOut], PublicFeedbackOut]
 
 async def _figures(request: Request, days: int) -> Found | None:
     """The centre of the path, its figures and what citizens said of it; None for an unknown centre."""
-    code, at, rules = request.path_params["centre"], now(request), booking_rules(request).slots
+    code, at, rules = request.path_params["centre"], now(request), booking_rules(request)
 
     def work(session: Session) -> Found | None:
         centre = find_centre(session, code=code)
@@ -37,7 +38,7 @@ async def _figures(request: Request, days: int) -> Found | None:
         today = at.astimezone(ZoneInfo(centre.timezone)).date()
         return (
             centre,
-            figures(session, centre=centre, today=today, days=days, rules=rules),
+            figures(session, centre=centre, today=today, days=days, rules=at_centre(rules, centre).slots),
             public_feedback(session, centre=centre, now=at),
         )
 

@@ -138,9 +138,10 @@
       return state.free.answer;
     }
 
-    const placesLine = (slot) => (slot
+    // A centre's first free slot, or that it has none in its horizon (each centre has its own).
+    const placesLine = (centre, slot) => (slot
       ? `${text.first_free}: ${dayLabel(slot.start)}`
-      : count(text.no_places, data.horizon_days));
+      : count(text.no_places, centre.horizon_days));
 
     // A centre as a choice: its name, where it is (and how far), and `more` lines filled later.
     function centreChoice(centre, more) {
@@ -171,7 +172,7 @@
         const b = li.firstChild;
         list.appendChild(li);
         free.then((first) => {
-          if (first && first.has(centre.code)) b.querySelector(".free").textContent = placesLine(first.get(centre.code));
+          if (first && first.has(centre.code)) b.querySelector(".free").textContent = placesLine(centre, first.get(centre.code));
         });
         call("GET", `/api/v1/centres/${centre.code}/status`).then((status) => {
           const row = status.services.find((s) => s.code === state.service);
@@ -222,7 +223,7 @@
 
     function noPlaces(centre, first) {
       $("book-picker").hidden = true;
-      $("no-places-text").textContent = count(text.no_places_here, data.horizon_days);
+      $("no-places-text").textContent = count(text.no_places_here, centre.horizon_days);
       const list = $("elsewhere");
       list.innerHTML = "";
       const others = data.centres.filter((c) => c.code !== centre.code && first.get(c.code));
@@ -230,7 +231,7 @@
         : first.get(a.code).start.localeCompare(first.get(b.code).start)));
       for (const other of others) {
         const li = centreChoice(other, ["free"]);
-        li.querySelector(".free").textContent = placesLine(first.get(other.code));
+        li.querySelector(".free").textContent = placesLine(other, first.get(other.code));
         list.appendChild(li);
       }
       $("elsewhere-title").hidden = others.length === 0;
