@@ -132,6 +132,9 @@ class CounterOut(BaseModel):
     services: list[str]
     # Of those, the ones it calls only when none of its own queues has anyone (docs/scheduling.md).
     backup_services: list[str] = []
+    # Of its own queues, the backups the balancer has raised for now (role `boosted`).
+    boosted: list[str] = []
+    weights: dict[str, float] = Field(default={}, description="each queue it serves: code -> weight")
     status: Literal["closed", "open", "paused"]
     agent: str | None
     paused_reason: str | None

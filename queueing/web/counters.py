@@ -21,7 +21,7 @@ from config.web.errors import ApiError, not_found
 from config.web.threads import read, write
 from organisation import catalogue
 from organisation.accounts import SignedIn
-from organisation.models import Counter, Role, Service
+from organisation.models import Counter, QueueRole, Role, Service
 from organisation.snapshot import organisation
 from organisation.web.credentials import credentials, require_staff, session_policy
 from queueing.counters import counter_queues, current_ticket, find_desk_rows
@@ -57,7 +57,9 @@ def staff_ticket(session: Session, ticket: Ticket) -> StaffTicket:
 def counter_view(session: Session, counter: Counter, *, desk: CounterDesk | None = None) -> CounterOut:
     """A counter's state, with the ticket in hand; after an action, as its `desk` left them."""
     queues = desk.queues() if desk else counter_queues(session, counter_id=id_of(counter))
-    codes = {service_id: catalogue.service_code(session, service_id) for service_id in queues.all()}
+    weights = queues.all()
+    codes = {service_id: catalogue.service_code(session, service_id) for service_id in weights}
+    roles = {s: role for s, _, role in organisation(session).queues.get(id_of(counter), ())}
     agent = organisation(session).staff.get(counter.agent_id) if counter.agent_id else None
     ticket = desk.holding() if desk else current_ticket(session, counter_id=id_of(counter))
     status = "closed" if not counter.is_open else ("paused" if counter.paused_reason else "open")
@@ -66,6 +68,8 @@ def counter_view(session: Session, counter: Counter, *, desk: CounterDesk | None
         label=counter.label,
         services=sorted(codes.values()),
         backup_services=sorted(codes[s] for s in queues.backups),
+        boosted=sorted(codes[s] for s in queues.own if roles.get(s) == QueueRole.BOOSTED.value),
+        weights={codes[s]: weight for s, weight in weights.items()},
         status=status,
         agent=agent.username if agent else None,
         paused_reason=counter.paused_reason,

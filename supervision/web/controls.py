@@ -1,7 +1,7 @@
-"""A supervisor steers a centre: a service's walk-in intake, a counter's services and weights, the
-no-show policy, a waiting ticket moved to another queue. Each change is authorised (supervisors of
-the centre, admins) and logged with its author, so it is in the audit chain and the exceptions
-report."""
+"""A supervisor steers a centre: a service's walk-in intake, a counter's services and weights (and
+the page that sets them), the no-show policy, a waiting ticket moved to another queue. Each change
+is authorised (supervisors of the centre, admins) and logged with its author, so it is in the audit
+chain and the exceptions report."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, delete, select
 from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from config.i18n import N_
 from config.schemas import Strict
@@ -36,6 +38,7 @@ from queueing.models import Ticket
 from queueing.service import set_intake
 from queueing.states import TicketStatus
 from supervision.schemas import IntakeIn, IntakeOut
+from supervision.web.wallboard import supervising
 
 Weight = Annotated[float, Field(gt=0, le=1)]
 T = TypeVar("T")
@@ -44,6 +47,7 @@ T = TypeVar("T")
 class CounterServicesIn(Strict):
     services: dict[str, Weight] = Field(min_length=1, description="its own queues: code -> weight")
     backups: dict[str, Weight] = Field(default={}, description="queues it takes only when its own are empty")
+    reason: str | None = Field(default=None, min_length=3, max_length=200, description="why, for the log")
 
 
 class NoShowPolicyIn(Strict):
@@ -118,7 +122,8 @@ async def _control(
     security=("session",),
 )
 async def counter_services(request: Request, body: CounterServicesIn) -> ControlOut:
-    """Supervisors of the centre and admins; logged as `counter_services_changed`."""
+    """Supervisors of the centre and admins; logged as `counter_services_changed`, with the reason
+    when one is given."""
     raw = request.path_params["counter"]
     number = path_number(raw, maximum=1000)
     if number is None:
@@ -159,12 +164,15 @@ async def counter_services(request: Request, body: CounterServicesIn) -> Control
                         counter_id=id_of(counter), service_id=ids[code], weight=weight, role=role.value
                     )
                 )
-        return {
+        data: dict[str, Any] = {
             "counter_id": id_of(counter),
             "counter": number,
             "services": body.services,
             "backups": body.backups,
         }
+        if body.reason is not None:
+            data["reason"] = body.reason
+        return data
 
     return await _control(request, "counter_services_changed", change)
 
@@ -286,4 +294,16 @@ async def intake(request: Request, body: IntakeIn) -> IntakeOut:
     return await write(request, work)
 
 
-routes = [intake, counter_services, no_show_policy, move_ticket]
+async def counters_page(request: Request) -> Response:
+    """The counters of one of the supervisor's centres and the queues each serves, changed counter by
+    counter with a reason (`PUT …/counters/{counter}/services`)."""
+    return await supervising(request, "counters.html")
+
+
+routes = [
+    intake,
+    counter_services,
+    no_show_policy,
+    move_ticket,
+    Route("/supervisor/counters", counters_page, methods=["GET"]),
+]
