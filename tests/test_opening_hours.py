@@ -67,6 +67,8 @@ def test_a_new_week_is_logged_with_who_and_why_and_the_slots_follow_it(
         event = session.exec(select(Event).where(Event.type == "hours_changed")).one()
     assert event.actor == "staff:supervisor1"
     assert event.data == {"reason": "دوام شتوي", "from": DEMO_WEEK, "to": week, "outside": 0}
+    audit = supervisor.get("/api/v1/centres/DAM-01/audit?kind=hours_changed").json()["entries"]
+    assert [(e["actor"], e["data"]["reason"]) for e in audit] == [("staff:supervisor1", "دوام شتوي")]
     slots = monday_slots(client)
     assert "12:00" not in slots and "12:30" not in slots  # the break
     assert (slots[0], slots[-1]) == ("08:00", "15:30")
