@@ -1,7 +1,7 @@
 """A centre's week of opening hours as people write it (the demo's TOML files, the hours screen and
 its API): for each weekday, none, one or two spans of local time like ["08:00", "14:00"]. One model
 validates both, and what it refuses is said in words the catalogues translate, the location naming
-the day and the span (`week.sun.1.0`)."""
+the day and the span (`week.sun.1.0` in the API, `hours.sun.1.0` in a file)."""
 
 from __future__ import annotations
 
