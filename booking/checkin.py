@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from booking.models import Appointment, AppointmentStatus
 from config.errors import Refused
 from config.i18n import N_
+from organisation import hours
 from organisation.models import Centre, Service
 from queueing.models import Ticket
 from queueing.service import (
@@ -105,13 +106,23 @@ def check_in(
         language=appointment.language,
         # Late arrivals queue like walk-ins; on time, they go first once their time has come.
         appointment_at=None if late else appointment.start,
-        ignore_hours=ignore_hours,
+        ignore_hours=ignore_hours or (not late and _kept_promise(appointment, centre)),
     )
     appointment.status = AppointmentStatus.CHECKED_IN.value
     appointment.checked_in_at = now
     appointment.ticket_id = ticket.id
     session.add(appointment)
     return ticket
+
+
+def _kept_promise(appointment: Appointment, centre: Centre) -> bool:
+    """An appointment booked before the centre's hours changed and left outside them: it is served
+    all the same (supervision/opening_hours.py), so the hours do not refuse its check-in. A closed
+    day still does: its appointments were cancelled when it was closed."""
+    day = appointment.start.astimezone(ZoneInfo(centre.timezone)).date()
+    return day.isoformat() not in centre.holidays and not hours.covers(
+        appointment.start, appointment.end, hours=centre.opening_hours, timezone=centre.timezone
+    )
 
 
 def check_in_remote(

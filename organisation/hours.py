@@ -44,3 +44,15 @@ def next_opening(
 def local_day(at: datetime, *, timezone: str) -> date:
     """The centre-local calendar day of an instant: ticket numbers restart each one."""
     return at.astimezone(ZoneInfo(timezone)).date()
+
+
+def covers(start: datetime, end: datetime, *, hours: Spans, timezone: str) -> bool:
+    """True when the week's hours hold [start, end) within one opening span of its local day, as a
+    slot is held (holidays aside: a closed day's appointments are cancelled when it is closed)."""
+    zone = ZoneInfo(timezone)
+    first, last = start.astimezone(zone), end.astimezone(zone)
+    if first.date() != last.date():
+        return False
+    return any(
+        opens <= first.time() and last.time() <= closes for opens, closes in spans_on(first.date(), hours, ())
+    )

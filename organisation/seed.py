@@ -16,7 +16,6 @@ from config.sql import id_of
 from organisation.models import (
     GOVERNORATES,
     SERVICE_ICONS,
-    WEEKDAYS,
     Centre,
     CentreService,
     Counter,
@@ -29,6 +28,7 @@ from organisation.models import (
     Staff,
     StaffCentre,
 )
+from organisation.week import Week
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 DEMO_DIR = Path(__file__).resolve().parent.parent / "config" / "demo"
@@ -90,7 +90,7 @@ class CentreSpec(_Strict):
     timezone: str = "Asia/Damascus"
     services: list[str] = Field(min_length=1)
     holidays: list[str] = []
-    hours: dict[str, list[list[str]]]
+    hours: Week
     counters: list[CounterSpec] = Field(min_length=1)
     # Remote tickets are called only once checked in at the kiosk (docs/queueing.md).
     remote_check_in: bool = False
@@ -101,17 +101,6 @@ class CentreSpec(_Strict):
         if governorate not in GOVERNORATES:
             raise ValueError(f"unknown governorate {governorate!r}; use one of {', '.join(GOVERNORATES)}")
         return governorate
-
-    @field_validator("hours")
-    @classmethod
-    def _weekdays(cls, hours: dict[str, list[list[str]]]) -> dict[str, list[list[str]]]:
-        for day, spans in hours.items():
-            if day not in WEEKDAYS:
-                raise ValueError(f"unknown weekday {day!r}; use {', '.join(WEEKDAYS)}")
-            for span in spans:
-                if len(span) != 2 or not all(_is_time(t) for t in span) or span[0] >= span[1]:
-                    raise ValueError(f"{day}: {span} is not an opening span like ['08:00', '14:00']")
-        return hours
 
 
 class StaffSpec(_Strict):
@@ -124,14 +113,6 @@ class StaffSpec(_Strict):
 class StaffFile(_Strict):
     password: str
     staff: list[StaffSpec]
-
-
-def _is_time(value: str) -> bool:
-    try:
-        datetime.strptime(value, "%H:%M")
-    except ValueError:
-        return False
-    return True
 
 
 def _load(path: Path, key: str, model: type[ModelT]) -> list[ModelT]:
@@ -204,7 +185,7 @@ def _upsert_centre(session: Session, spec: CentreSpec, services: dict[str, Servi
     centre.address_ar, centre.address_en = (spec.address.ar, spec.address.en) if spec.address else ("", "")
     centre.latitude, centre.longitude = spec.location.lat, spec.location.lon
     centre.timezone = spec.timezone
-    centre.opening_hours = spec.hours
+    centre.opening_hours = spec.hours.opening_hours()
     centre.holidays = spec.holidays
     centre.remote_check_in = spec.remote_check_in
     session.add(centre)

@@ -51,6 +51,9 @@ class Kind(StrEnum):
     DEVICE_REGISTERED = "device_registered"
     DEVICE_REVOKED = "device_revoked"
     DEVICE_PRINTER_SET = "device_printer_set"
+    DAY_CLOSED = "day_closed"
+    DAY_REOPENED = "day_reopened"
+    HOURS_CHANGED = "hours_changed"
 
 
 # What each kind is called on the audit screen and in its CSV.
@@ -84,6 +87,9 @@ KIND_NAMES: dict[Kind, str] = {
     Kind.DEVICE_REGISTERED: N_("Device registered"),
     Kind.DEVICE_REVOKED: N_("Device revoked"),
     Kind.DEVICE_PRINTER_SET: N_("Kiosk printer set"),
+    Kind.DAY_CLOSED: N_("Day closed"),
+    Kind.DAY_REOPENED: N_("Day reopened"),
+    Kind.HOURS_CHANGED: N_("Opening hours changed"),
 }
 
 PAGE = 100

@@ -1,7 +1,8 @@
 """A centre closed for a day it would have opened (a power cut, the civil registry's system down, a
 day of mourning): the day joins the centre's holidays, so no slot is offered and no ticket is issued
 for it, and each appointment booked for it is cancelled with an SMS that says why and where to book
-again. Who closed it and why is in the centre's audit chain (`day_closed`).
+again. Who closed it and why is in the centre's audit chain (`day_closed`). A closed day may be
+reopened (`day_reopened`); what its closure cancelled stays cancelled.
 
 The holidays are part of the organisation: the change bumps its version, so every process sees the
 closure on its next request (organisation/snapshot.py)."""
@@ -105,6 +106,40 @@ def close_day(
     )
     log.info("%s closed on %s by %s: %d appointments cancelled", centre.code, day, actor, cancelled)
     return Closed(day=day, cancelled=cancelled)
+
+
+def reopen_day(
+    session: Session, *, centre: Centre, day: date, reason: str, actor: str, now: datetime
+) -> None:
+    """Opens again a closed day (a closure or a holiday) from today on, logged as `day_reopened`; its
+    slots are offered again. The appointments its closure cancelled stay cancelled: their holders were
+    told, and may book again. ClosureRefused for a past day or one not closed."""
+    today = now.astimezone(ZoneInfo(centre.timezone)).date()
+    if day < today:
+        raise ClosureRefused(
+            N_("path parameter 'day': %(day)s is past; only today or a later day is reopened"),
+            day=day.isoformat(),
+        )
+    holidays = session.exec(
+        select(Centre.holidays).where(col(Centre.id) == id_of(centre)).with_for_update()
+    ).one()
+    if day.isoformat() not in holidays:
+        raise ClosureRefused(N_("path parameter 'day': %(day)s is not closed"), day=day.isoformat())
+    session.execute(
+        update(Centre)
+        .where(col(Centre.id) == id_of(centre))
+        .values(holidays=[kept for kept in holidays if kept != day.isoformat()])
+    )
+    append_event(
+        session,
+        centre_id=id_of(centre),
+        centre_code=centre.code,
+        type="day_reopened",
+        actor=actor,
+        at=now,
+        data={"day": day.isoformat(), "reason": reason},
+    )
+    log.info("%s reopened on %s by %s", centre.code, day, actor)
 
 
 def reasons(session: Session, *, centre: Centre) -> dict[str, str]:

@@ -333,6 +333,25 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/centres/{centre}/booking-settings/preview": Row(
         MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/booking-settings/preview?walk_in_share=0.6", None)
     ),
+    "DELETE /api/v1/centres/{centre}/closures/{day}": Row(
+        MANAGERS,
+        lambda w: ("DELETE", "/api/v1/centres/DAM-01/closures/2026-12-25", {"reason": "open after all"}),
+    ),
+    "GET /api/v1/centres/{centre}/hours": Row(
+        MANAGERS, lambda w: ("GET", "/api/v1/centres/DAM-01/hours", None)
+    ),
+    "POST /api/v1/centres/{centre}/hours/preview": Row(
+        MANAGERS,
+        lambda w: ("POST", "/api/v1/centres/DAM-01/hours/preview", {"week": {"sun": [["08:00", "12:00"]]}}),
+    ),
+    "PUT /api/v1/centres/{centre}/hours": Row(
+        MANAGERS,
+        lambda w: (
+            "PUT",
+            "/api/v1/centres/DAM-01/hours",
+            {"week": {"sun": [["08:00", "12:00"]]}, "reason": "winter hours"},
+        ),
+    ),
     "POST /api/v1/centres/{centre}/counters/{counter}/force-close": Row(
         MANAGERS,
         lambda w: ("POST", "/api/v1/centres/DAM-01/counters/1/force-close", {"reason": "left"}),

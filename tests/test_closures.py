@@ -1,6 +1,7 @@
 """A centre closed for a day: its appointments cancelled with an SMS that says where to book again, no
 slots or tickets that day, who and why in the audit chain; refused for a past day, a closed one, staff
-of other centres and agents."""
+of other centres and agents. A closed day reopened offers its slots again; what its closure cancelled
+stays cancelled."""
 
 from collections.abc import Iterator
 
@@ -13,6 +14,7 @@ from booking.models import Appointment
 from config.db import Database
 from config.settings import Settings
 from eventlog.models import Event
+from organisation.models import Centre
 from sms_gateway.models import SmsMessage
 from tests.conftest import VirtualClock, sign_in, take_ticket
 from tests.test_booking import MONDAY_10, booking, otp
@@ -124,3 +126,60 @@ def test_a_day_in_the_path_is_a_date(supervisor: TestClient) -> None:
     for day in ("2026-13-01", "20261130", "2026-W48-1", "x"):
         refused = supervisor.get(f"{CLOSURES}/{day}")
         assert (refused.status_code, refused.json()["error"]["field"]) == (422, "day")
+
+
+def test_reopening_a_day_offers_its_slots_again_and_leaves_its_cancelled_appointments_cancelled(
+    client: TestClient, supervisor: TestClient, database: Database
+) -> None:
+    held = book(client, database, "01234567890")
+    assert supervisor.post(CLOSURES, json={"day": MONDAY, "reason": "انقطاع الكهرباء"}).status_code == 201
+
+    reopened = supervisor.request("DELETE", f"{CLOSURES}/{MONDAY}", json={"reason": "عادت الكهرباء"})
+
+    assert reopened.status_code == 200, reopened.text
+    assert reopened.json() == {"day": MONDAY, "closed": False, "booked": 0}
+    assert client.get(f"/api/v1/appointments/{held['token']}").json()["status"] == "cancelled"
+    assert client.get(f"/api/v1/centres/DAM-01/services/CR/slots?from={MONDAY}&days=1").json() != []
+    assert MONDAY not in [c["day"] for c in supervisor.get(CLOSURES).json()["closures"]]
+    with database.read() as session:
+        event = session.exec(select(Event).where(Event.type == "day_reopened")).one()
+    assert event.actor == "staff:supervisor1"
+    assert event.data == {"day": MONDAY, "reason": "عادت الكهرباء"}
+
+
+def test_a_holiday_of_the_configuration_is_reopened_too(supervisor: TestClient) -> None:
+    reopened = supervisor.request("DELETE", f"{CLOSURES}/2026-12-25", json={"reason": "دوام استثنائي"})
+    assert reopened.status_code == 200, reopened.text
+    assert "2026-12-25" not in [c["day"] for c in supervisor.get(CLOSURES).json()["closures"]]
+
+
+@pytest.mark.parametrize(
+    ("day", "body", "field"),
+    [
+        ("2026-11-28", {"reason": "سبب"}, "day"),  # yesterday: past
+        (MONDAY, {"reason": "سبب"}, "day"),  # not closed
+        ("2026-12-25", {"reason": "x"}, "reason"),
+        ("2026-12-25", {}, "reason"),
+    ],
+)
+def test_a_reopening_that_cannot_be_is_refused_naming_what_to_fix(
+    supervisor: TestClient, database: Database, day: str, body: dict[str, str], field: str
+) -> None:
+    with database.write() as session:  # yesterday closed, as a closure made then would have left it
+        centre = session.exec(select(Centre).where(Centre.code == "DAM-01")).one()
+        centre.holidays = [*centre.holidays, "2026-11-28"]
+        session.add(centre)
+    refused = supervisor.request("DELETE", f"{CLOSURES}/{day}", json=body)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["field"] == field
+    with database.read() as session:
+        assert session.exec(select(Event).where(col(Event.type) == "day_reopened")).first() is None
+
+
+def test_only_the_centres_managers_reopen_a_day(app: Starlette, client: TestClient) -> None:
+    body = {"reason": "سبب"}
+    assert client.request("DELETE", f"{CLOSURES}/2026-12-25", json=body).status_code == 401
+    with sign_in(app, "agent1") as agent:
+        assert agent.request("DELETE", f"{CLOSURES}/2026-12-25", json=body).status_code == 403
+    with sign_in(app, "supervisor2") as elsewhere:
+        assert elsewhere.request("DELETE", f"{CLOSURES}/2026-12-25", json=body).status_code == 403

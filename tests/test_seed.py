@@ -73,3 +73,20 @@ def test_a_malformed_file_is_named_with_its_entry(empty_database: Database, tmp_
         empty_database.write() as session,
     ):
         seed_demo(session, directory=tmp_path, now=NOW)
+
+
+def test_the_files_hours_are_checked_as_the_hours_screen_checks_them(
+    empty_database: Database, tmp_path: Path
+) -> None:
+    for name in ("services.toml", "staff.toml"):
+        (tmp_path / name).write_text((DEMO_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
+    text = (DEMO_DIR / "centres.toml").read_text(encoding="utf-8")
+    overlapping = 'sun = [["08:00", "12:00"], ["11:00", "14:00"]]'
+    (tmp_path / "centres.toml").write_text(
+        text.replace('sun = [["08:00", "14:00"]]', overlapping, 1), encoding="utf-8"
+    )
+    with (
+        pytest.raises(SeedError, match=r"centres.toml: \[\[centre\]\] #2 hours.sun: .*must not overlap"),
+        empty_database.write() as session,
+    ):
+        seed_demo(session, directory=tmp_path, now=NOW)

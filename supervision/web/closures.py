@@ -1,5 +1,5 @@
 """A centre's closures: the coming days it is closed (holidays and closures), what closing a day would
-cancel, and closing it (supervision/closures.py). Supervisors of the centre and admins."""
+cancel, closing it and reopening it (supervision/closures.py). Supervisors of the centre and admins."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from config.web.errors import ApiError
 from organisation import hours
 from organisation.models import Centre
 from organisation.web.managers import managed_change, managed_read
-from supervision.closures import booked_on, close_day, reasons
+from supervision.closures import booked_on, close_day, reasons, reopen_day
 from supervision.web.wallboard import supervising
 
 ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -28,6 +28,12 @@ ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 class CloseDayIn(Strict):
     day: Day
+    reason: str = Field(
+        min_length=3, max_length=200, description="why: told to staff, kept in the audit chain"
+    )
+
+
+class ReopenIn(Strict):
     reason: str = Field(
         min_length=3, max_length=200, description="why: told to staff, kept in the audit chain"
     )
@@ -132,6 +138,28 @@ async def close(request: Request, body: CloseDayIn) -> Response:
     return JSONResponse(result.model_dump(mode="json"), status_code=201)
 
 
+@operation(
+    "DELETE",
+    "/api/v1/centres/{centre}/closures/{day}",
+    summary="Reopen a closed day (a closure or a holiday), today or later: its slots are offered again; "
+    "the appointments its closure cancelled stay cancelled (their holders were told and may book again)",
+    tag="administration",
+    body=ReopenIn,
+    responses={200: DayOut},
+    errors=(401, 403, 422),
+    security=("session",),
+)
+async def reopen(request: Request, body: ReopenIn) -> DayOut:
+    """Logged as `day_reopened` with who and why; every process offers the day on its next request."""
+    day, at = _day(request.path_params["day"]), now(request)
+
+    def work(session: Session, centre: Centre, actor: str) -> DayOut:
+        reopen_day(session, centre=centre, day=day, reason=body.reason, actor=actor, now=at)
+        return DayOut(day=day, closed=False, booked=booked_on(session, centre=centre, day=day))
+
+    return await managed_change(request, work)
+
+
 def _day(raw: str) -> date:
     """A path's day, written as the API writes days (2026-12-31), within the days it knows."""
     try:
@@ -148,4 +176,10 @@ async def closures_page(request: Request) -> Response:
     return await supervising(request, "closures.html")
 
 
-routes = [list_closures, closure_day, close, Route("/supervisor/closures", closures_page, methods=["GET"])]
+routes = [
+    list_closures,
+    closure_day,
+    close,
+    reopen,
+    Route("/supervisor/closures", closures_page, methods=["GET"]),
+]

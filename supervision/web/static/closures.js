@@ -1,5 +1,6 @@
 // A centre's closures: the closed days ahead, what closing a day would cancel (asked as the day is
-// chosen), and closing it with a reason, confirmed before anything is cancelled.
+// chosen), and closing it with a reason, confirmed before anything is cancelled; reopening a closed
+// day with a reason (DELETE …/closures/{day}).
 "use strict";
 
 (() => {
@@ -32,12 +33,21 @@
           cell.textContent = text;
           row.appendChild(cell);
         }
+        const cell = document.createElement("td");
+        const reopen = document.createElement("button");
+        reopen.type = "button";
+        reopen.className = "secondary";
+        reopen.textContent = Dor.t("reopen");
+        reopen.setAttribute("aria-label", `${Dor.t("reopen")}: ${dayLabel(c.day)}`);
+        reopen.addEventListener("click", () => askReopen(c.day));
+        cell.appendChild(reopen);
+        row.appendChild(cell);
         body.appendChild(row);
       }
       if (!closures.length) {
         const row = document.createElement("tr");
         const cell = document.createElement("td");
-        cell.colSpan = 3;
+        cell.colSpan = 4;
         cell.textContent = Dor.t("none");
         row.appendChild(cell);
         body.appendChild(row);
@@ -84,6 +94,33 @@
       $("close-day").disabled = false;
     }
   });
+
+  let reopening = null; // the day the dialog asks about
+  function askReopen(day) {
+    reopening = day;
+    $("reopen-form").reset();
+    say("reopen-error", "");
+    $("reopen-day").textContent = dayLabel(day);
+    $("reopen-dialog").showModal();
+    $("reopen-reason").focus();
+  }
+
+  $("reopen-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    say("reopen-error", "");
+    $("reopen-confirm").disabled = true;
+    try {
+      await Dor.api("DELETE", `${base}/${reopening}`, { reason: $("reopen-reason").value.trim() });
+      $("reopen-dialog").close();
+      Dor.toast(Dor.t("reopened"));
+      await list();
+    } catch (error) {
+      if (error.status !== 401) say("reopen-error", local(error.message));
+    } finally {
+      $("reopen-confirm").disabled = false;
+    }
+  });
+  document.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", () => b.closest("dialog").close()));
 
   Dor.me().then(() => { Dor.watchSession(); list(); });
 })();
