@@ -212,7 +212,7 @@ def _counter_specs(session: Session, staffed: Staffed, services: dict[int, Servi
 def _day(
     centre: Centre,
     day: date,
-    hours: tuple[time, time],
+    span: tuple[time, time],
     counters: Sequence[CounterSpec],
     services: dict[int, Service],
     *,
@@ -220,7 +220,7 @@ def _day(
 ) -> Scenario:
     """One open day at the centre: its services' arrivals, hour by hour, keep its open counters
     `load` busy on average, more on a Sunday and less on a Thursday."""
-    opens, closes = hours
+    opens, closes = span
     served = sorted({code for c in counters for code in (*c.services, *c.backups)})
     by_code = {s.code: s for s in services.values()}
     mix = {code: SERVICE_MIX.get(code, OTHER_SERVICE) for code in served}
