@@ -13,7 +13,7 @@ from sqlalchemy import event
 from config.db import Database
 from scheduling.simulation.history import seed_history
 
-HISTORY_WEEKS = 2
+HISTORY_WEEKS = 1
 
 
 def run(database: Database, *, weeks: int) -> None:
@@ -31,7 +31,8 @@ def run(database: Database, *, weeks: int) -> None:
 
     # Each of the past days' SMS would say so in the log.
     logging.getLogger("sms_gateway.outbox").setLevel(logging.WARNING)
-    print(f"demo history: {weeks} weeks at each centre whose log is empty", flush=True)
+    span = "the last week" if weeks == 1 else f"the last {weeks} weeks"
+    print(f"demo history: {span} at each centre whose log is empty", flush=True)
     written = seed_history(database, weeks=weeks, now=datetime.now(UTC), progress=_progress)
     _progress("")
     for centre in written:

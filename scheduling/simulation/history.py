@@ -1,6 +1,6 @@
 """The demo's past (`dor seed --demo --history WEEKS`): each centre's open days of the last weeks, up
-to yesterday, played by the simulator through the real engine at the centre as it is (its counters,
-their queues, one agent at each), so that every figure the reports, the transparency page and the
+to yesterday, played by the simulator through the real engine at the centre as it is (the counters
+a quiet day opens, an agent at each), so that every figure the reports, the transparency page and the
 counter plan show is what the engine wrote. Then a share of the served citizens rate their service.
 
 The log of a centre is a chain appended in time order, so a centre gets its past only while its log
@@ -42,15 +42,16 @@ from sms_gateway.models import SmsMessage, SmsStatus
 
 # Arrivals through the day, hour by hour from opening, as multiples of the day's mean hourly rate:
 # most citizens come in the morning, the afternoon is quiet.
-HOURLY_SHAPE = (0.9, 2.1, 1.8, 1.0, 0.5, 0.35, 0.25, 0.2)
+HOURLY_SHAPE = (1.0, 2.0, 1.8, 1.1, 0.6, 0.4, 0.3, 0.2)
 # How the day's citizens divide among the services (codes not named get OTHER_SERVICE).
 SERVICE_MIX = {"CR": 0.34, "FS": 0.14, "ID": 0.1, "PP": 0.06, "NC": 0.12, "RE": 0.06, "VT": 0.06, "BR": 0.1}
 OTHER_SERVICE = 0.08
 # Busier at the start of the week (Sunday), quieter before the weekend and on a Saturday morning.
 WEEKDAY_DEMAND = {"sun": 1.15, "mon": 1.05, "tue": 1.0, "wed": 0.95, "thu": 0.85, "fri": 0.8, "sat": 0.8}
-# The open counters' mean offered load, over the day: what keeps the first `make run` near half a
-# minute on two cores (docs/operations.md, "The demo's history"); a busy Damascus centre runs at 70-80%.
-LOAD = 0.22
+# The open counters' mean offered load over the day (more in the morning): queues of a few minutes,
+# longer where one counter holds a service, as at DAM-01's RE and VT. It also sets the run's length:
+# about 24 ms of CPU a ticket (docs/operations.md, "The demo's past").
+LOAD = 0.33
 CV = 0.6  # of a service's time
 PRIORITY_SHARE = 0.05  # elderly, disabled, pregnant
 REMOTE_SHARE = 0.05  # take a ticket from home and come on the SMS
