@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     seed.add_argument(
         "--history",
-        type=int,
+        type=history_cli.weeks,
         nargs="?",
         const=HISTORY_WEEKS,
         metavar="WEEKS",

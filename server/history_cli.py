@@ -3,6 +3,7 @@ with a line per day while it runs and one per centre at the end."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from datetime import UTC, datetime
@@ -14,6 +15,18 @@ from config.db import Database
 from scheduling.simulation.history import seed_history
 
 HISTORY_WEEKS = 1
+MAX_WEEKS = 52
+
+
+def weeks(value: str) -> int:
+    """`--history`'s value: a whole number of weeks, 1 to MAX_WEEKS."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= MAX_WEEKS:
+        raise argparse.ArgumentTypeError(f"give a number of weeks from 1 to {MAX_WEEKS}, not {value!r}")
+    return number
 
 
 def run(database: Database, *, weeks: int) -> None:
