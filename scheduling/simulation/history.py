@@ -50,7 +50,7 @@ OTHER_SERVICE = 0.08
 WEEKDAY_DEMAND = {"sun": 1.15, "mon": 1.05, "tue": 1.0, "wed": 0.95, "thu": 0.85, "fri": 0.8, "sat": 0.8}
 # The open counters' mean offered load over the day (more in the morning): queues of a few minutes,
 # longer where one counter holds a service, as at DAM-01's RE and VT. It also sets the run's length:
-# about 24 ms of CPU a ticket (docs/operations.md, "The demo's past").
+# about 14 ms of CPU a ticket (docs/operations.md, "The demo's past").
 LOAD = 0.33
 CV = 0.6  # of a service's time
 PRIORITY_SHARE = 0.05  # elderly, disabled, pregnant
