@@ -16,7 +16,8 @@ from starlette.routing import BaseRoute
 from config.db import Database
 from config.settings import Settings, SettingsError, load_settings
 from organisation.seed import SeedError, seed_demo
-from server import admin_cli, audit_cli, schema, simulate_cli
+from server import admin_cli, audit_cli, history_cli, schema, simulate_cli
+from server.history_cli import HISTORY_WEEKS
 from server.home import served_pages
 
 log = logging.getLogger("dor")
@@ -36,6 +37,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     seed.add_argument(
         "--demo", action="store_true", required=True, help="the demo centres, staff and devices"
     )
+    seed.add_argument(
+        "--history",
+        type=history_cli.weeks,
+        nargs="?",
+        const=HISTORY_WEEKS,
+        metavar="WEEKS",
+        help=f"and this many weeks of past days (default {HISTORY_WEEKS}) at every centre whose log is "
+        "empty, played through the real engine: tickets, calls, services, no-shows, feedback",
+    )
     admin_cli.register(commands)
     audit_cli.register(commands)
     simulate_cli.register(commands)
@@ -51,7 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # APScheduler logs every run of every job; Dor's jobs log what they did themselves.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    handlers = {"serve": serve, "migrate": migrate, "seed": seed_command}
+    if args.command == "seed":
+        return seed_command(settings, history_weeks=args.history)
+    handlers = {"serve": serve, "migrate": migrate}
     if args.command in handlers:
         return handlers[args.command](settings)
     if args.command == "audit":
@@ -69,19 +81,21 @@ def migrate(settings: Settings) -> int:
     return 0
 
 
-def seed_command(settings: Settings) -> int:
-    """Loads the demo organisation (idempotent)."""
+def seed_command(settings: Settings, *, history_weeks: int | None = None) -> int:
+    """Loads the demo organisation (idempotent), and its past when asked (once per centre)."""
     database = Database(settings.database_url)
     try:
         schema.ensure_current(database)
         with database.write() as session:
             seed_demo(session, now=datetime.now(UTC))
+        print("demo data loaded", flush=True)
+        if history_weeks:
+            history_cli.run(database, weeks=history_weeks)
     except (schema.SchemaOutdated, SeedError) as exc:
         print(f"dor seed: {exc}", file=sys.stderr)
         return 1
     finally:
         database.dispose()
-    print("demo data loaded")
     return 0
 
 
@@ -135,7 +149,7 @@ def welcome(settings: Settings, routes: Sequence[BaseRoute]) -> str:
     lines += [f"  {title:<{width}}{url}" for title, url in links]
     lines += [
         "Demo credentials:",
-        f"  {'Staff:':<{width}}admin, supervisor1, supervisor2, agent1 … agent5 — password: demo",
+        f"  {'Staff:':<{width}}admin, supervisor1, supervisor2, agent1 … agent13 — password: demo",
         f"  {'Kiosk tokens:':<{width}}demo-kiosk-<centre>, e.g. demo-kiosk-DAM-01",
         "",
     ]

@@ -36,6 +36,12 @@ def test_migrate_then_seed_twice(tmp_path: Path) -> None:
     assert "demo data loaded" in second.stdout
 
 
+def test_a_history_of_no_weeks_is_refused_naming_the_option(tmp_path: Path) -> None:
+    result = _run(["seed", "--demo", "--history", "0"], tmp_path, DOR_DEV="1")
+    assert result.returncode == 2
+    assert "--history: give a number of weeks from 1 to 52, not '0'" in result.stderr
+
+
 def test_seed_before_migrate_says_what_to_do(tmp_path: Path) -> None:
     result = _run(["seed", "--demo"], tmp_path, DOR_DEV="1")
     assert result.returncode == 1

@@ -19,6 +19,7 @@ from queueing.models import Ticket
 from scheduling.capacity import capacity
 from scheduling.erlang import erlang_c_probability, erlang_c_wait
 from scheduling.simulation.intervals import batch_means, interval_95, mser5
+from scheduling.simulation.memory_engine import unsupported
 from scheduling.simulation.report import summarise
 from scheduling.simulation.scenario import Scenario, load_scenario, overloaded, variant
 from server.cli import main
@@ -255,6 +256,20 @@ def test_a_remote_ticket_is_called_only_after_its_holder_checked_in_at_the_kiosk
     for ticket in remote:
         kinds = [kind for t, kind in events if t == ticket]
         assert kinds.index("checked_in") < kinds.index("called")
+
+
+def test_a_walk_in_who_left_is_called_twice_and_marked_a_no_show_and_everyone_else_is_served() -> None:
+    day = Scenario.model_validate({**SMALL_DAY, "walk_away_share": 0.2})
+    assert unsupported(day) == "walk-aways (their recalls and no-shows) run on the database engine only"
+    with on_database(day, seed=3) as (_, database), database.read() as session:
+        events = session.exec(select(Event.ticket_id, Event.type, Event.at).order_by(col(Event.seq))).all()
+        tickets = session.exec(select(Ticket)).all()
+    gone = {t.id for t in tickets if t.status == "no_show"}
+    assert gone and all(t.status == "done" for t in tickets if t.id not in gone)
+    for ticket in gone:
+        kinds = [(kind, at) for t, kind, at in events if t == ticket]
+        assert [kind for kind, _ in kinds] == ["issued", "called", "recalled", "no_show"]
+        assert kinds[-1][1] - kinds[1][1] == timedelta(seconds=90)
 
 
 def test_bookings_fill_each_slot_up_to_its_places_and_the_rest_take_the_nearest() -> None:

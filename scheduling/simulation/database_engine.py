@@ -1,9 +1,13 @@
 """The simulator's engine on a database: every step is a transaction of the real engine (issue_ticket,
 CounterDesk.call_next/start/finish/pause/resume/close, the balancer's round), with the queue SMS,
-the kiosk check-in and the centre recommendations that only it simulates (remote tickets, advice)."""
+the kiosk check-in and the centre recommendations that only it simulates (remote tickets, advice).
+It builds the scenario's organisation on an empty database, or works at a centre that exists
+(`Staffed`: the demo's history, scheduling/simulation/history.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -36,15 +40,39 @@ COME_NOW = ("turn_near", "turn_near_check_in", "called")
 TRACKER_BASE_URL = "https://dor.gov.sy"
 
 
+@dataclass(frozen=True)
+class Seat:
+    """A counter of an existing centre and the agent who works it."""
+
+    counter_number: int
+    counter_id: int
+    agent_id: int
+    username: str
+
+
+@dataclass(frozen=True)
+class Staffed:
+    """An existing centre for a one-centre scenario: its services' ids by code, and its counters in
+    the order of the scenario's counters (each of count 1), each with its agent."""
+
+    centre_id: int
+    service_ids: dict[str, int]
+    seats: Sequence[Seat]
+
+
 class DatabaseEngine:
-    """The real engine's commands on `database` (migrated and empty), for one scenario."""
+    """The real engine's commands on `database` for one scenario: on a migrated, empty database it
+    builds the scenario's organisation; with `staffed`, it works at that existing centre."""
 
     name = "database"
 
-    def __init__(self, database: Database, *, scenario: Scenario, policy: PolicyConfig) -> None:
+    def __init__(
+        self, database: Database, *, scenario: Scenario, policy: PolicyConfig, staffed: Staffed | None = None
+    ) -> None:
         self.db = database
         self.scenario = scenario
         self.policy = policy
+        self.staffed = staffed
         self.centres = scenario.centres()
         self.rules = BalanceRules(
             boost_above_s=scenario.balancer.boost_above_s, release_below_s=scenario.balancer.release_below_s
@@ -62,6 +90,8 @@ class DatabaseEngine:
     # --- the organisation -----------------------------------------------------------------------
 
     def build(self, *, now: datetime) -> Layout:
+        if self.staffed is not None:
+            return self._take_seats(self.staffed, now=now)
         scenario, layout = self.scenario, self.layout
         hours: dict[str, list[list[str]]] = {}
         timezone = "Asia/Damascus"
@@ -130,7 +160,29 @@ class DatabaseEngine:
                     session, centre=centre, counter=counter, actor=self._actor(index, number), now=now
                 ).open(agent_id=id_of(agent))
 
+    def _take_seats(self, staffed: Staffed, *, now: datetime) -> Layout:
+        """Every seat's agent opens their counter at the existing centre."""
+        layout = self.layout
+        layout.centre_ids.append(staffed.centre_id)
+        layout.service_ids.update(staffed.service_ids)
+        with self.db.write() as session:
+            centre = session.get(Centre, staffed.centre_id)
+            assert centre is not None
+            for number, seat in enumerate(staffed.seats, start=1):
+                layout.counter_ids[0, number] = seat.counter_id
+                counter = find_counter(
+                    session, centre_id=staffed.centre_id, number=seat.counter_number, lock=True
+                )
+                assert counter is not None
+                actor = self._actor(0, number)
+                CounterDesk(session, centre=centre, counter=counter, actor=actor, now=now).open(
+                    agent_id=seat.agent_id
+                )
+        return layout
+
     def _actor(self, centre: int, number: int) -> str:
+        if self.staffed is not None:
+            return f"staff:{self.staffed.seats[number - 1].username}"
         return f"staff:sim-agent-{self.centres[centre].code}-{number}"
 
     # --- tickets and counters, one transaction per action -----------------------------------------
@@ -138,7 +190,8 @@ class DatabaseEngine:
     def _desk(self, session: Session, counter: tuple[int, int], now: datetime) -> CounterDesk:
         index, number = counter
         centre = session.get(Centre, self.layout.centre_ids[index])
-        found = find_counter(session, centre_id=self.layout.centre_ids[index], number=number, lock=True)
+        real = self.staffed.seats[number - 1].counter_number if self.staffed is not None else number
+        found = find_counter(session, centre_id=self.layout.centre_ids[index], number=real, lock=True)
         assert centre is not None and found is not None
         return CounterDesk(session, centre=centre, counter=found, actor=self._actor(index, number), now=now)
 
@@ -236,6 +289,14 @@ class DatabaseEngine:
         with self.db.write() as session:
             self._desk(session, counter, now).resume()
 
+    def recall(self, *, now: datetime, counter: tuple[int, int]) -> None:
+        with self.db.write() as session:
+            self._desk(session, counter, now).recall()
+
+    def no_show(self, *, now: datetime, counter: tuple[int, int]) -> None:
+        with self.db.write() as session:
+            self._desk(session, counter, now).no_show()
+
     def close(self, *, now: datetime, counter: tuple[int, int]) -> None:
         with self.db.write() as session:
             self._desk(session, counter, now).close()
@@ -312,7 +373,8 @@ class DatabaseEngine:
                     col(Ticket.counter_id),
                     col(Ticket.appointment_at),
                 )
-                .where(col(Ticket.centre_id).in_(self.layout.centre_ids))
+                # At an existing centre, its earlier days are not this run's.
+                .where(col(Ticket.centre_id).in_(self.layout.centre_ids), col(Ticket.arrived_at) >= start)
                 .order_by(col(Ticket.id))
             ).all()
         rows = []

@@ -58,6 +58,8 @@ def unsupported(scenario: Scenario) -> str | None:
         return "remote tickets (their SMS and check-in) run on the database engine only"
     if scenario.advice.follow_share > 0:
         return "centre advice (the recommendations) runs on the database engine only"
+    if scenario.walk_away_share > 0:
+        return "walk-aways (their recalls and no-shows) run on the database engine only"
     return None
 
 

@@ -37,6 +37,10 @@ Progress = Callable[[int, int], None]  # (citizens arrived so far, citizens expe
 STATIONARY_START = datetime(2026, 11, 29, 0, 0, tzinfo=UTC)
 PRIORITIES = (Priority.ELDERLY, Priority.DISABLED, Priority.PREGNANT)
 ROLLING = 10
+# A walk-away's counter calls again after this long, and marks the no-show this long after the first
+# call: the centres' default minimum (organisation/models.py: two calls, 60 s) and an agent's patience.
+RECALL_S = 30.0
+NO_SHOW_S = 90.0
 
 
 def _stream(seed: int, name: str) -> random.Random:
@@ -48,13 +52,15 @@ class Kind(IntEnum):
     """What happens at an instant; at one instant, in this order (finishes free counters first)."""
 
     FINISH = 0
-    START = 1
-    BREAK_END = 2
-    BREAK_START = 3
-    PRESENT = 4  # a remote citizen reaches the hall
-    NEXT = 5  # a steady run draws a stream's next citizen (ahead of their arrival by the longest way)
-    ARRIVAL = 6
-    BALANCE = 7
+    NO_SHOW = 1  # a walk-away's counter gives up on them
+    START = 2
+    RECALL = 3  # a walk-away's counter calls them again
+    BREAK_END = 4
+    BREAK_START = 5
+    PRESENT = 6  # a remote citizen reaches the hall
+    NEXT = 7  # a steady run draws a stream's next citizen (ahead of their arrival by the longest way)
+    ARRIVAL = 8
+    BALANCE = 9
 
 
 @dataclass
@@ -71,6 +77,7 @@ class Arrival:
     service_s: float = 0.0  # how long their service will take
     wanted_s: float | None = None  # one who books instead of walking in: when they would have come
     displaced_s: float = 0.0  # their booking: how far its slot is from then (0 when it holds it)
+    walks_away: bool = False  # leaves the hall before their call
 
 
 @dataclass
@@ -193,6 +200,8 @@ class Simulation:
         self.choice_rng = _stream(seed, "choices")
         self.travel_rng = _stream(seed, "travel")
         self.booking_rng = _stream(seed, "bookings")
+        self.walk_away_rng = _stream(seed, "walk-aways")
+        self.gone: set[int] = set()  # ticket ids of the walk-ins who left the hall
         # Bookable places left: (centre, service) -> per slot of the day, from opening.
         self.places: dict[tuple[int, str], list[int]] = {}
         self.booked_walk_ins, self.booking_displacement_s = 0, 0.0
@@ -412,6 +421,8 @@ class Simulation:
             appointment_at=self._at(arrival.appointment_at) if arrival.appointment_at is not None else None,
             phone=f"+9639{len(self.remote) + 1:08d}" if remote else None,
         )
+        if arrival.walks_away:
+            self.gone.add(issued.ticket_id)
         if remote:
             assert arrival.travel_s is not None and arrival.walk_in_s is not None
             self.remote[issued.ticket_id] = Away(
@@ -487,7 +498,11 @@ class Simulation:
         desk.state, desk.serving_service = "walking", code
         desk.service_s = self.service_s.pop(called.ticket_id)
         self._set_off(now)
-        if called.ticket_id in self.remote and self.remote[called.ticket_id].where != "here":
+        if called.ticket_id in self.gone:  # nobody comes: called again, then marked a no-show
+            key = self.desks.index(desk)
+            self._push(now + RECALL_S, Kind.RECALL, key)
+            self._push(now + NO_SHOW_S, Kind.NO_SHOW, key)
+        elif called.ticket_id in self.remote and self.remote[called.ticket_id].where != "here":
             desk.awaiting = called.ticket_id  # the agent waits for the citizen on the way
         else:
             self._walk(now, desk)
@@ -504,6 +519,11 @@ class Simulation:
         self.in_hall[desk.centre] -= 1
         desk.state = "serving"
         self._push(now + desk.service_s, Kind.FINISH, self.desks.index(desk))
+
+    def _no_show(self, now: float, desk: Desk) -> None:
+        self._database().no_show(now=self._at(now), counter=(desk.centre, desk.number))
+        self.in_hall[desk.centre] -= 1  # counted in the hall until their counter gave up on them
+        self._free(now, desk)
 
     def _finish(self, now: float, desk: Desk) -> None:
         self.engine.finish(now=self._at(now), counter=(desk.centre, desk.number))
@@ -605,6 +625,13 @@ class Simulation:
             elif kind == Kind.START:
                 assert isinstance(payload, int)
                 self._start(now, self.desks[payload])
+            elif kind == Kind.RECALL:
+                assert isinstance(payload, int)
+                desk = self.desks[payload]
+                self._database().recall(now=self._at(now), counter=(desk.centre, desk.number))
+            elif kind == Kind.NO_SHOW:
+                assert isinstance(payload, int)
+                self._no_show(now, self.desks[payload])
             elif kind == Kind.PRESENT:
                 assert isinstance(payload, int)
                 self._present(now, payload)
@@ -703,6 +730,8 @@ class Simulation:
         elif self.choice_rng.random() < remote.share:
             low, high = remote.travel_min
             citizen.travel_s, citizen.walk_in_s = self.travel_rng.uniform(low, high) * 60, at
+        elif self.scenario.walk_away_share > 0:  # a stream of its own: other scenarios draw as before
+            citizen.walks_away = self.walk_away_rng.random() < self.scenario.walk_away_share
         return at, citizen
 
     def _send_off(self, at: float, citizen: Arrival) -> None:

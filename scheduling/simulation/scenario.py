@@ -150,6 +150,9 @@ class Scenario(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
     walk_s: float = Field(default=0, ge=0)  # from the call to the citizen reaching the counter
+    # The share of walk-ins who leave before their call: their counter calls them, calls again, and
+    # marks them a no-show (the database engine only).
+    walk_away_share: float = Field(default=0.0, ge=0, le=1)
     day: DaySpec | None = None
     stationary: StationarySpec | None = None
     appointments: AppointmentSpec = AppointmentSpec()
