@@ -14,7 +14,7 @@ from sqlalchemy import event
 from config.db import Database
 from scheduling.simulation.history import seed_history
 
-HISTORY_WEEKS = 1
+HISTORY_WEEKS = 3
 MAX_WEEKS = 52
 
 
