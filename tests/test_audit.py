@@ -68,11 +68,11 @@ def test_sign_ins_accounts_and_devices_are_chained_too(
     )
     with sign_in(app, "supervisor1") as supervisor:
         made = supervisor.post(
-            "/api/v1/staff", json={"username": "agent9", "role": "agent", "centres": ["DAM-01"]}
+            "/api/v1/staff", json={"username": "agent99", "role": "agent", "centres": ["DAM-01"]}
         )
         assert made.status_code == 201, made.text
-        assert supervisor.post("/api/v1/staff/agent9/password", json={}).status_code == 200
-        assert supervisor.post("/api/v1/staff/agent9/disable").status_code == 200
+        assert supervisor.post("/api/v1/staff/agent99/password", json={}).status_code == 200
+        assert supervisor.post("/api/v1/staff/agent99/disable").status_code == 200
         kiosk = supervisor.post("/api/v1/centres/DAM-01/devices", json={"kind": "kiosk", "name": "Hall B"})
         assert kiosk.status_code == 201, kiosk.text
         assert supervisor.delete(f"/api/v1/centres/DAM-01/devices/{kiosk.json()['id']}").status_code == 200
