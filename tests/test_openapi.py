@@ -18,7 +18,7 @@ from tests.conftest import sign_in
 
 STAFF = {"agent": "agent1", "supervisor": "supervisor1", "admin": "admin"}
 DEVICES = {"kiosk": "demo-kiosk-DAM-01", "display": "demo-display-DAM-01"}
-EXAMPLES = {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 10}  # per operation and role
+EXAMPLES = {GenerationMode.POSITIVE: 10, GenerationMode.NEGATIVE: 5}  # per operation and role
 AT_DAM_01 = {"centre": "DAM-01", "counter": "1", "service": "CR"}
 
 

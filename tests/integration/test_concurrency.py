@@ -1,4 +1,4 @@
-"""Eight agents at eight counters, served by four processes on one database, work through 1,000 tickets
+"""Eight agents at eight counters, served by four processes on one database, work through 500 tickets
 issued while they call: nobody is called twice or skipped, and every call is the one the policy makes."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 
 PROCESSES = 4
 AGENTS = 8
-TICKETS = 1000
+TICKETS = 500
 PRODUCERS = 2  # on different processes, so numbers are allocated concurrently
 # Agents start calling once this many tickets wait, so that `next` chooses among many; the producer
 # keeps at most BACKLOG waiting: every issue and call scans the waiting tickets under the centre's
@@ -238,7 +238,7 @@ def _replay_policy(session: Session, centre_id: int, events: list[Event]) -> tup
     return wrong, choices
 
 
-def test_eight_agents_four_processes_a_thousand_tickets(backend: str, tmp_path: Path) -> None:
+def test_eight_agents_four_processes_five_hundred_tickets(backend: str, tmp_path: Path) -> None:
     # As a country runs Dor: PostgreSQL with the processes' events rung through one Redis of their own.
     with (
         prepared_database(backend, tmp_path) as prepared,
