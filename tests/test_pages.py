@@ -4,9 +4,11 @@ import re
 from pathlib import Path
 
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from config.i18n import catalogue_path, translations
+from tests.conftest import sign_in
 
 PACKAGES = [
     "config",
@@ -79,3 +81,14 @@ def test_every_text_to_translate_has_an_arabic_translation() -> None:
                 missing.append(f"{package}/{filename}: {message}")
     assert catalogue_path("ar").is_file()
     assert missing == []
+
+
+def test_the_language_link_keeps_the_rest_of_the_address(app: Starlette) -> None:
+    """A supervisor switching language stays on the centre picked (?centre=)."""
+    admin = sign_in(app, "admin")
+    arabic = admin.get("/supervisor/counters?centre=DAM-02&lang=ar").text
+    link = re.search(r'<a href="([^"]*)" lang="en"', arabic)
+    assert link is not None and link.group(1) == "?centre=DAM-02&amp;lang=en"
+    english = admin.get("/supervisor/counters" + link.group(1).replace("&amp;", "&")).text
+    assert '<html lang="en"' in english
+    assert '<option value="DAM-02" selected>' in english

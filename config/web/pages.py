@@ -63,6 +63,8 @@ def render(
             "lang": language,
             "dir": direction(language),
             "other_languages": [lang for lang in LANGUAGES if lang != language],
+            # The same page in another language, keeping what else its address says (?centre=...).
+            "language_href": lambda other: "?" + request.url.include_query_params(lang=other).query,
             "gettext": catalogue.gettext,
             "ngettext": catalogue.ngettext,
             "_": catalogue.gettext,
