@@ -126,6 +126,23 @@ def test_the_reports_as_charts_in_the_readers_language(
     assert {"Hours per agent", "agent1", "Serving", "Idle", "Paused"} <= agent_texts
 
 
+def test_charts_of_days_without_tickets_say_so(app: Starlette) -> None:
+    with sign_in(app, "supervisor1") as supervisor:
+        base = "/api/v1/centres/DAM-01/reports"
+        charts = [
+            supervisor.get(f"{base}/services?{TODAY}&format=svg"),
+            supervisor.get(f"{base}/agents?{TODAY}&format=svg", headers={"Accept-Language": "en"}),
+        ]
+    texts = [
+        {t.text for t in ElementTree.fromstring(c.content).iter("{http://www.w3.org/2000/svg}text")}
+        for c in charts
+    ]
+    assert "لا شيء في هذه الأيام" in texts[0]
+    assert "Nothing in these days" in texts[1]
+    # No axis of numbers around zero: the only texts are the titles and the words.
+    assert texts[1] == {"Hours per agent", "Nothing in these days"}
+
+
 def test_bad_report_requests_are_refused(app: Starlette, agent: TestClient) -> None:
     with sign_in(app, "supervisor1") as supervisor:
         base = "/api/v1/centres/DAM-01/reports"

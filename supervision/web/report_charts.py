@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from matplotlib import rc_context
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from starlette.responses import Response
 
@@ -27,12 +28,20 @@ TEXTS = (
     N_("Serving"),
     N_("Idle"),
     N_("Paused"),
+    N_("Nothing in these days"),
 )
 
 
 def _style() -> AbstractContextManager[None]:
     # Text as <text> elements in the page's fonts, not glyph outlines: the browser shapes Arabic.
     return rc_context({"svg.fonttype": "none", "font.size": 11.0})
+
+
+def _nothing(axes: Axes, text: str) -> None:
+    """An empty chart says so, instead of axes around zero."""
+    axes.text(0.5, 0.5, text, ha="center", va="center", transform=axes.transAxes, color="dimgray")
+    axes.set_xticks([])
+    axes.set_yticks([])
 
 
 def _svg(figure: Figure) -> Response:
@@ -59,6 +68,13 @@ def services_chart(rows: Sequence[ServiceRowOut], *, target_s: int, language: st
     with _style():
         figure = Figure(figsize=(7, 5.5))
         count, wait = figure.subplots(2, 1, sharex=True)
+        if not rows:
+            count.set_title(_("Served per period"))
+            wait.set_title(_("Mean wait of walk-ins (min)"))
+            for axes in (count, wait):
+                _nothing(axes, _("Nothing in these days"))
+            figure.tight_layout()
+            return _svg(figure)
         bottom = [0] * len(periods)
         for service in services:
             count.bar(labels, served[service], bottom=bottom, label=service)
@@ -89,6 +105,11 @@ def agents_chart(rows: Sequence[AgentRowOut], *, language: str) -> Response:
     with _style():
         figure = Figure(figsize=(7, 1.6 + 0.5 * max(1, len(agents))))
         axes = figure.subplots()
+        if not rows:
+            axes.set_title(_("Hours per agent"))
+            _nothing(axes, _("Nothing in these days"))
+            figure.tight_layout()
+            return _svg(figure)
         left = [0.0] * len(agents)
         for part, colour in (("Serving", "seagreen"), ("Idle", "silver"), ("Paused", "orange")):
             axes.barh(agents, parts[part], left=left, color=colour, label=_(part))
