@@ -20,6 +20,10 @@ class Event(SQLModel, table=True):
         UniqueConstraint("centre_id", "seq"),
         # A day's events of a centre (the wallboard's hours, the reports) without walking its history.
         Index("ix_event_centre_at", "centre_id", "at"),
+        # The audit screen's searches by staff member and by kind, newest first, with no day: a rare
+        # one is read from these rather than by walking the centre's whole log (docs/operations.md).
+        Index("ix_event_centre_actor_seq", "centre_id", "actor", "seq"),
+        Index("ix_event_centre_type_seq", "centre_id", "type", "seq"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -167,6 +167,8 @@ def search(
     # With a day, its few thousand entries are found by (centre_id, at) and sorted: ordering by the
     # bare seq would let PostgreSQL walk the (centre_id, seq) index back from today instead, through
     # every entry since the day asked for (0.3 s for a day half a year back; docs/operations.md).
+    # Without a day, a staff member or a kind is read newest first from (centre_id, actor, seq) or
+    # (centre_id, type, seq), however few entries it has.
     newest_first = (col(Event.seq) + 0 if day is not None else col(Event.seq)).desc()
     rows = session.exec(query.order_by(newest_first).limit(limit + 1)).all()
     entries = [
