@@ -82,13 +82,15 @@ def test_a_centre_without_an_open_counter_for_the_service_comes_after_those_with
 
 
 @pytest.mark.parametrize(
-    ("query", "status"),
+    ("backend", "query", "status"),
     [
-        ("service=NOPE", 404),
-        ("service=CR&lat=33.5", 422),
-        ("service=CR&lat=95&lon=36", 422),
-        ("service=CR&lat=north&lon=36", 422),
-        ("lat=33.5&lon=36.2", 422),
+        ("sqlite", "service=NOPE", 404),
+        ("postgresql", "service=NOPE", 404),  # the catalogue is read for it
+        # Refused before any query, the same on either database: SQLite only.
+        ("sqlite", "service=CR&lat=33.5", 422),
+        ("sqlite", "service=CR&lat=95&lon=36", 422),
+        ("sqlite", "service=CR&lat=north&lon=36", 422),
+        ("sqlite", "lat=33.5&lon=36.2", 422),
     ],
 )
 def test_bad_queries_are_refused(client: TestClient, query: str, status: int) -> None:
