@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Date, Index, Integer, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from config.db import UtcDateTime
@@ -74,6 +74,8 @@ class BookingSlot(SQLModel, table=True):
     start: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     capacity: int
     booked: int = 0
+    # A slot whose places a draw gives (booking/draws.py): not for first come, first served booking.
+    draw_id: int | None = Field(default=None, foreign_key="draw.id")
 
 
 class IdentityKind(StrEnum):
@@ -98,3 +100,73 @@ class BookingBlock(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     until: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     lifted_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+
+
+class Draw(SQLModel, table=True):
+    """Places of a service at some centres over some days, given by a draw among those who applied in
+    a window (booking/lottery.py draws, booking/draws.py runs it). The seed stays secret until the
+    close; only its commitment is public before."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=Column(String(24), unique=True, nullable=False))
+    service_id: int = Field(foreign_key="service.id")
+    centres: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    opens_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    closes_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    first_day: date = Field(sa_column=Column(Date, nullable=False))
+    last_day: date = Field(sa_column=Column(Date, nullable=False))
+    seed: str = Field(sa_column=Column(String(64), nullable=False))  # hex; public once drawn
+    commitment: str = Field(sa_column=Column(String(64), nullable=False))
+    offer_hours: int = Field(description="how long a waiting applicant has to accept a place offered")
+    created_by: str = Field(sa_column=Column(String(64), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    drawn_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    list_digest: str | None = Field(default=None, sa_column=Column(String(64)))
+
+
+class ApplicationStatus(StrEnum):
+    APPLIED = "applied"
+    EXCLUDED = "excluded"  # before the draw, with a reason: a broker's, or one already booked
+    WON = "won"  # an appointment from the draw
+    WAITING = "waiting"
+    OFFERED = "offered"  # a place freed after the draw, offered until a deadline
+    ACCEPTED = "accepted"  # that place taken: an appointment
+    LAPSED = "lapsed"  # that place declined, or not taken in time: off the waiting list
+
+
+class DrawApplication(SQLModel, table=True):
+    """One person's application to a draw. The pseudonym is what the public list shows; the token is
+    the unguessable link to its status."""
+
+    __tablename__ = "draw_application"
+    __table_args__ = (
+        # One application per person and draw, enforced by the database whatever the concurrency.
+        UniqueConstraint("draw_id", "national_id_hash"),
+        UniqueConstraint("draw_id", "pseudonym"),
+        Index("ix_draw_application_waiting", "draw_id", "status", "waiting"),
+        Index("ix_draw_application_phone", "draw_id", "phone"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    draw_id: int = Field(foreign_key="draw.id")
+    pseudonym: str = Field(sa_column=Column(String(19), nullable=False))
+    token: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    national_id_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    phone: str | None = Field(default=None, sa_column=Column(String(20)))
+    device_hash: str | None = Field(default=None, sa_column=Column(String(64)))
+    address_hash: str | None = Field(default=None, sa_column=Column(String(64)))
+    language: str = Field(default="ar", sa_column=Column(String(2), nullable=False))
+    choices: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    status: str = Field(default=ApplicationStatus.APPLIED.value, sa_column=Column(String(16), nullable=False))
+    excluded_reason: str | None = Field(default=None, sa_column=Column(String(200)))
+    # The draw's outcome, as published: the position drawn, then a slot or a place on the waiting list.
+    rank: int | None = None
+    won_centre: str | None = Field(default=None, sa_column=Column(String(16)))
+    won_start: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    waiting: int | None = None
+    # A place freed after the draw, offered to this applicant until `offer_expires_at`.
+    offer_centre: str | None = Field(default=None, sa_column=Column(String(16)))
+    offer_start: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    offer_expires_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    appointment_id: int | None = Field(default=None, foreign_key="appointment.id")

@@ -28,6 +28,7 @@ CODE_DIGITS = 6
 class Purpose(StrEnum):
     BOOKING = "booking"
     REMOTE_TICKET = "remote_ticket"
+    DRAW = "draw"  # an application to a draw (booking/draws.py)
 
 
 class Verdict(StrEnum):

@@ -13,7 +13,7 @@ class OtpIn(Strict):
     """POST /api/v1/otp"""
 
     phone: str = Field(min_length=1, max_length=32, description="any usual form; Arabic-Indic digits too")
-    purpose: Literal["booking", "remote_ticket"]
+    purpose: Literal["booking", "remote_ticket", "draw"]
     language: Literal["ar", "en"] = "ar"
     centre: str | None = Field(
         default=None, max_length=16, description="the centre the code is for, if known (its SMS budget)"
