@@ -134,11 +134,11 @@ class _Left:
     def __init__(self, places: Sequence[Place]) -> None:
         self.slots: dict[tuple[str, date], deque[_Slot]] = {}
         for place in sorted(places, key=lambda p: (p.centre, p.day, p.start)):
-            day = self.slots.setdefault((place.centre, place.day), deque())
-            if day and day[-1].start == place.start:
-                day[-1].left += place.places
+            slots = self.slots.setdefault((place.centre, place.day), deque())
+            if slots and slots[-1].start == place.start:
+                slots[-1].left += place.places
             else:
-                day.append(_Slot(place.start, place.places))
+                slots.append(_Slot(place.start, place.places))
         self.days: dict[str, list[date]] = {}
         for centre, day in self.slots:
             self.days.setdefault(centre, []).append(day)
