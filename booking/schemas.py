@@ -194,3 +194,12 @@ class DrawRecordOut(BaseModel):
     places: list[DrawRecordPlace]
     applications: list[DrawRecordEntry]
     excluded: list[DrawRecordExcluded]
+
+
+class DrawFlagOut(BaseModel):
+    """Applications that share a phone, a browser or a network address (booking/brokers.py's rules)."""
+
+    reason: str = Field(description="shared_identity")
+    identity: Literal["phone", "device", "address"]
+    identities: int = Field(description="distinct national IDs behind it")
+    pseudonyms: list[str] = Field(description="the applications, still in the draw or excluded")
