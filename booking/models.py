@@ -147,7 +147,8 @@ class DrawApplication(SQLModel, table=True):
         UniqueConstraint("draw_id", "national_id_hash"),
         UniqueConstraint("draw_id", "pseudonym"),
         Index("ix_draw_application_waiting", "draw_id", "status", "waiting"),
-        Index("ix_draw_application_phone", "draw_id", "phone"),
+        Index("ix_draw_application_phone", "draw_id", "phone"),  # the caps per phone and browser
+        Index("ix_draw_application_device", "draw_id", "device_hash"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
