@@ -155,7 +155,8 @@ class DrawApplication(SQLModel, table=True):
     draw_id: int = Field(foreign_key="draw.id")
     pseudonym: str = Field(sa_column=Column(String(19), nullable=False))
     token: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
-    national_id_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    # Who applied, erased with the rest after the retention period (booking/upkeep.py).
+    national_id_hash: str | None = Field(default=None, sa_column=Column(String(64)))
     phone: str | None = Field(default=None, sa_column=Column(String(20)))
     device_hash: str | None = Field(default=None, sa_column=Column(String(64)))
     address_hash: str | None = Field(default=None, sa_column=Column(String(64)))

@@ -23,6 +23,7 @@ from booking.appointments import national_rules
 from booking.draw_results import offer_freed_places, run_due_draws
 from booking.lottery import Record, parse_record, verify
 from booking.models import Appointment, AppointmentStatus, DrawApplication
+from booking.upkeep import erase_personal_data
 from config.db import Database
 from config.settings import Settings
 from config.sql import id_of
@@ -466,3 +467,20 @@ def test_dor_draw_verify_re_runs_the_published_record_and_catches_tampering(
         assert caught.returncode == 1 and said in caught.stdout, caught.stdout
     published.write_text("{not json")
     assert dor_draw_verify(published).returncode == 2
+
+
+def test_who_applied_is_erased_after_the_retention_period_and_the_record_stays(
+    admin: TestClient, client: TestClient, database: Database, clock: VirtualClock, settings: Settings
+) -> None:
+    open_window(admin, clock)
+    applied = apply(client, database, 1).json()
+    close_and_draw(clock, database, settings)
+    clock.advance(90 * 86400)
+    with database.write() as session:
+        erase_personal_data(session, now=clock(), retention=timedelta(days=30))
+    with database.read() as session:
+        application = session.exec(select(DrawApplication)).one()
+    assert (application.phone, application.national_id_hash, application.device_hash) == (None, None, None)
+    record = client.get("/api/v1/draws/PASS-2026-12/record").json()
+    assert [a["pseudonym"] for a in record["applications"]] == [applied["pseudonym"]]
+    assert events(database, "personal_data_erased")[-1]["draw_applications"] == 1

@@ -45,7 +45,7 @@ def upgrade() -> None:
     sa.Column('draw_id', sa.Integer(), nullable=False),
     sa.Column('pseudonym', sa.String(length=19), nullable=False),
     sa.Column('token', sa.String(length=64), nullable=False),
-    sa.Column('national_id_hash', sa.String(length=64), nullable=False),
+    sa.Column('national_id_hash', sa.String(length=64), nullable=True),
     sa.Column('phone', sa.String(length=20), nullable=True),
     sa.Column('device_hash', sa.String(length=64), nullable=True),
     sa.Column('address_hash', sa.String(length=64), nullable=True),
