@@ -359,10 +359,11 @@ def apply(
         created_at=now,
     )
     session.add(application)
+    refusal = _applied_already(draw)  # before the flush: a failed one expires every row in hand
     try:
         session.flush()  # the unique key: a twin application of the same person lost the race
     except IntegrityError:
-        raise _applied_already(draw) from None
+        raise refusal from None
     return application
 
 

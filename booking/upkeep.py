@@ -95,7 +95,9 @@ def erase_personal_data(session: Session, *, now: datetime, retention: timedelta
         ),
         "draw_applications": session.execute(
             update(DrawApplication)
-            .where(col(DrawApplication.draw_id).in_(select(Draw.id).where(col(Draw.last_day) < before.date())))
+            .where(
+                col(DrawApplication.draw_id).in_(select(Draw.id).where(col(Draw.last_day) < before.date()))
+            )
             .where(
                 col(DrawApplication.phone).is_not(None)
                 | col(DrawApplication.national_id_hash).is_not(None)
