@@ -81,8 +81,9 @@ class ApplicationCaps:
     per_device: int = 4
 
 
-def _invalid(field: str, problem: str, /, **params: object) -> BookingRefused:
-    return BookingRefused(422, "invalid_input", N_("field '%(field)s': ") + problem, field=field, **params)
+def _invalid(message: str, /, **params: object) -> BookingRefused:
+    """A 422 whose message names its field first (`field`, or in the template)."""
+    return BookingRefused(422, "invalid_input", message, **params)
 
 
 def find_draw(session: Session, code: str) -> Draw | None:
@@ -112,29 +113,31 @@ def utc_start(start: datetime) -> str:
 
 def _check(session: Session, spec: DrawSpec, now: datetime) -> None:
     if spec.opens_at <= now:
-        raise _invalid("opens_at", N_("must be later than now: the commitment is published before"))
+        raise _invalid(N_("field 'opens_at': must be later than now: the commitment is published before"))
     if spec.closes_at <= spec.opens_at:
-        raise _invalid("closes_at", N_("must be after opens_at"))
+        raise _invalid(N_("field 'closes_at': must be after opens_at"))
     if spec.last_day < spec.first_day:
-        raise _invalid("last_day", N_("must not be before first_day"))
+        raise _invalid(N_("field 'last_day': must not be before first_day"))
     if (spec.last_day - spec.first_day).days >= MAX_DAYS:
-        raise _invalid("last_day", N_("at most %(days)d days from first_day"), days=MAX_DAYS)
+        raise _invalid(N_("field 'last_day': at most %(days)d days from first_day"), days=MAX_DAYS)
     if not spec.service.bookable:
-        raise _invalid("service", N_("%(service)s cannot be booked"), service=spec.service.code)
+        raise _invalid(N_("field 'service': %(service)s cannot be booked"), service=spec.service.code)
     codes = [c.code for c in spec.centres]
     for index, centre in enumerate(spec.centres):
         field = f"centres.{index}"
         if codes.index(centre.code) != index:
-            raise _invalid(field, N_("%(centre)s is listed twice"), centre=centre.code)
+            raise _invalid(
+                N_("field '%(field)s': %(centre)s is listed twice"), field=field, centre=centre.code
+            )
         if session.get(CentreService, (id_of(centre), id_of(spec.service))) is None:
             raise _invalid(
-                field,
-                N_("%(centre)s does not offer %(service)s"),
+                N_("field '%(field)s': %(centre)s does not offer %(service)s"),
+                field=field,
                 centre=centre.code,
                 service=spec.service.code,
             )
         if spec.first_day <= spec.closes_at.astimezone(ZoneInfo(centre.timezone)).date():
-            raise _invalid("first_day", N_("must be after the day the window closes"))
+            raise _invalid(N_("field 'first_day': must be after the day the window closes"))
     if find_draw(session, spec.code) is not None:
         raise BookingRefused(409, "draw_exists", N_("a draw named %(draw)s exists already"), draw=spec.code)
 
@@ -165,7 +168,7 @@ def open_draw(session: Session, *, spec: DrawSpec, rules: BookingRules, actor: s
         for centre in spec.centres
     )
     if total == 0:
-        raise _invalid("first_day", N_("these centres have no places for this service on these days"))
+        raise _invalid(N_("field 'first_day': these centres have no places for this service on these days"))
     append_national_event(
         session,
         type="draw_opened",
@@ -272,18 +275,31 @@ def _choices(session: Session, draw: Draw, choices: Sequence[str]) -> list[lotte
         try:
             choice = lottery.Choice.parse(text)
         except ValueError:
-            raise _invalid(field, N_("a centre and a day, as DAM-01@2027-01-12 or DAM-01@*")) from None
+            raise _invalid(
+                N_("field '%(field)s': a centre and a day, as DAM-01@2027-01-12 or DAM-01@*"), field=field
+            ) from None
         centre = centres.get(choice.centre)
         if centre is None:
-            raise _invalid(field, N_("%(centre)s is not one of this draw's centres"), centre=choice.centre)
+            raise _invalid(
+                N_("field '%(field)s': %(centre)s is not one of this draw's centres"),
+                field=field,
+                centre=choice.centre,
+            )
         if choice.day is not None and not draw.first_day <= choice.day <= draw.last_day:
-            raise _invalid(field, N_("%(day)s is not one of this draw's days"), day=choice.day.isoformat())
+            raise _invalid(
+                N_("field '%(field)s': %(day)s is not one of this draw's days"),
+                field=field,
+                day=choice.day.isoformat(),
+            )
         if choice.day is not None and not spans_on(choice.day, centre.opening_hours, centre.holidays):
             raise _invalid(
-                field, N_("%(centre)s is closed on %(day)s"), centre=centre.code, day=choice.day.isoformat()
+                N_("field '%(field)s': %(centre)s is closed on %(day)s"),
+                field=field,
+                centre=centre.code,
+                day=choice.day.isoformat(),
             )
         if choice in parsed:
-            raise _invalid(field, N_("this choice is listed twice"))
+            raise _invalid(N_("field '%(field)s': this choice is listed twice"), field=field)
         parsed.append(choice)
     return parsed
 
