@@ -50,13 +50,6 @@ from organisation.models import Centre, CentreService, Service
 
 log = logging.getLogger(__name__)
 MAX_DAYS = 31  # a draw's days
-DRAWN = (
-    ApplicationStatus.WON,
-    ApplicationStatus.WAITING,
-    ApplicationStatus.OFFERED,
-    ApplicationStatus.ACCEPTED,
-    ApplicationStatus.LAPSED,
-)
 
 
 @dataclass(frozen=True)
@@ -139,7 +132,21 @@ def _check(session: Session, spec: DrawSpec, now: datetime) -> None:
         if spec.first_day <= spec.closes_at.astimezone(ZoneInfo(centre.timezone)).date():
             raise _invalid(N_("field 'first_day': must be after the day the window closes"))
     if find_draw(session, spec.code) is not None:
-        raise BookingRefused(409, "draw_exists", N_("a draw named %(draw)s exists already"), draw=spec.code)
+        raise _exists(spec.code)
+
+
+def _exists(code: str) -> BookingRefused:
+    return BookingRefused(409, "draw_exists", N_("a draw named %(draw)s exists already"), draw=code)
+
+
+def _overlap(centre: str, day: date) -> BookingRefused:
+    return BookingRefused(
+        409,
+        "draw_overlap",
+        N_("%(centre)s's places on %(day)s are given by another draw already"),
+        centre=centre,
+        day=day.isoformat(),
+    )
 
 
 def open_draw(session: Session, *, spec: DrawSpec, rules: BookingRules, actor: str, now: datetime) -> Draw:
@@ -161,7 +168,11 @@ def open_draw(session: Session, *, spec: DrawSpec, rules: BookingRules, actor: s
         created_at=now,
     )
     session.add(draw)
-    session.flush()
+    exists = _exists(spec.code)  # built before the flush: a failed one expires every row in hand
+    try:
+        session.flush()  # the unique code: a twin request opened it first
+    except IntegrityError:
+        raise exists from None
     days = [spec.first_day + timedelta(days=d) for d in range((spec.last_day - spec.first_day).days + 1)]
     total = sum(
         _set_apart(session, draw, centre, spec.service, days, at_centre(rules, centre), now)
@@ -224,16 +235,15 @@ def _set_apart(
                 centre_id=id_of(centre), service_id=id_of(service), start=start, capacity=places
             )
         elif slot.draw_id is not None:
-            raise BookingRefused(
-                409,
-                "draw_overlap",
-                N_("%(centre)s's places on %(day)s are given by another draw already"),
-                centre=centre.code,
-                day=start.astimezone(ZoneInfo(centre.timezone)).date().isoformat(),
-            )
+            raise _overlap(centre.code, start.astimezone(ZoneInfo(centre.timezone)).date())
         slot.draw_id = draw.id
         session.add(slot)
         total += max(0, slot.capacity - slot.booked)
+    overlap = _overlap(centre.code, days[0])
+    try:
+        session.flush()  # a slot's unique key: another draw, opened at the same moment, took it first
+    except IntegrityError:
+        raise overlap from None
     return total
 
 
