@@ -94,7 +94,7 @@ def live_server(
         dev=True,
         port=port,
         data_dir=str(tmp_path),
-        **live_settings,  # type: ignore[arg-type]
+        **live_settings,
     )
     server = LiveServer(create_app(settings, database=database, clock=clock), clock, database, port)
     server.start()
