@@ -22,11 +22,12 @@ from sqlmodel import Session, col, select
 
 from booking.checkin import CODE_ALPHABET
 from booking.identities import Identities
-from booking.models import Appointment, AppointmentStatus, BookingBlock, BookingSlot
+from booking.models import Appointment, AppointmentStatus, BookingBlock, BookingSlot, Draw, DrawApplication
 from booking.places import places_at
 from booking.slots import NotBookable, SlotRules, check_bookable
 from config.errors import Refused
 from config.i18n import N_
+from config.settings import Settings
 from config.sql import id_of
 from identity.phones import to_ascii_digits
 from organisation.models import Centre, CentreService, Service
@@ -47,6 +48,24 @@ class BookingRules:
     no_show_limit: int = 3
     no_show_window: timedelta = timedelta(days=90)
     block_for: timedelta = timedelta(days=30)
+
+
+def national_rules(settings: Settings) -> BookingRules:
+    """The national booking rules, as configured (a centre's own: booking/centre_rules.py)."""
+    return BookingRules(
+        slots=SlotRules(
+            slot=timedelta(minutes=settings.booking_slot_minutes),
+            horizon_days=settings.booking_horizon_days,
+            min_notice=timedelta(minutes=settings.booking_min_notice_minutes),
+            walk_in_share=settings.booking_walk_in_share,
+            places=settings.booking_places,
+            target_load=settings.booking_target_load,
+        ),
+        max_active_per_phone=settings.booking_max_per_phone,
+        no_show_limit=settings.booking_no_show_limit,
+        no_show_window=timedelta(days=settings.booking_no_show_window_days),
+        block_for=timedelta(days=settings.booking_block_days),
+    )
 
 
 class BookingRefused(Refused):
@@ -94,7 +113,11 @@ def _take_place(
         )
     taken = session.execute(
         update(BookingSlot)
-        .where(*this_slot, col(BookingSlot.booked) < col(BookingSlot.capacity))
+        .where(
+            *this_slot,
+            col(BookingSlot.booked) < col(BookingSlot.capacity),
+            col(BookingSlot.draw_id).is_(None),
+        )
         .values(booked=col(BookingSlot.booked) + 1)
     )
     return bool(taken.rowcount)  # type: ignore[attr-defined]
@@ -113,11 +136,23 @@ def _release_place(session: Session, appointment: Appointment) -> None:
     )
 
 
-def _new_code(session: Session) -> str:
-    while True:
-        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        if session.exec(select(Appointment.id).where(Appointment.code == code)).first() is None:
-            return code
+def new_codes(session: Session, count: int) -> list[str]:
+    """`count` appointment codes that no appointment has (a draw's winners need thousands at once)."""
+    codes: set[str] = set()
+    while len(codes) < count:
+        fresh = {
+            "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+            for _ in range(count - len(codes))
+        }
+        fresh -= codes
+        for chunk in _chunks(sorted(fresh), 1000):
+            fresh -= set(session.exec(select(Appointment.code).where(col(Appointment.code).in_(chunk))).all())
+        codes |= fresh
+    return sorted(codes)
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _check_slot(start: datetime, *, centre: Centre, rules: BookingRules, now: datetime) -> datetime:
@@ -142,18 +177,36 @@ def refuse_full_slot(
     indexed read, before the phone's code and the person's limits are looked at. `book` still
     decides, race-safely."""
     _check_slot(start, centre=centre, rules=rules, now=now)
+    _refuse_slot(session, centre=centre, service=service, start=start, listed=True)
+
+
+def _refuse_slot(
+    session: Session, *, centre: Centre, service: Service, start: datetime, listed: bool = False
+) -> None:
+    """Refuses a slot a draw gives (`allocated_by_draw`), else one with no place left (`slot_full`):
+    the database has just refused its place, or, `listed`, its row shows none left."""
     sold = session.exec(
-        select(BookingSlot.capacity, BookingSlot.booked).where(
+        select(BookingSlot.capacity, BookingSlot.booked, Draw.code)
+        .outerjoin(Draw, col(Draw.id) == col(BookingSlot.draw_id))
+        .where(
             BookingSlot.centre_id == id_of(centre),
             BookingSlot.service_id == id_of(service),
             BookingSlot.start == start,
         )
     ).first()
-    if sold is not None and sold[1] >= sold[0]:
+    if sold is None and listed:
+        return  # never booked yet
+    places, booked, draw = sold if sold is not None else (0, 0, None)
+    if draw is not None:
+        raise BookingRefused(
+            409, "allocated_by_draw", N_("the places of this slot are given by the draw %(draw)s"), draw=draw
+        )
+    if booked >= places or not listed:
         raise BookingRefused(409, "slot_full", N_("this slot is full; choose another"))
 
 
-def _check_person(session: Session, *, who: Identities, rules: BookingRules, now: datetime) -> None:
+def check_not_blocked(session: Session, *, who: Identities, rules: BookingRules, now: datetime) -> None:
+    """Refuses a person barred from booking: an identity a supervisor blocked, or too many no-shows."""
     blocked = session.exec(
         select(func.max(BookingBlock.until)).where(
             or_(
@@ -184,6 +237,10 @@ def _check_person(session: Session, *, who: Identities, rules: BookingRules, now
             N_("too many missed appointments: booking is blocked until %(until)s"),
             until=until,
         )
+
+
+def _check_person(session: Session, *, who: Identities, rules: BookingRules, now: datetime) -> None:
+    check_not_blocked(session, who=who, rules=rules, now=now)
     active = session.exec(
         select(func.count())
         .select_from(Appointment)
@@ -238,28 +295,48 @@ def book(
     if existing is not None:
         raise BookingRefused(409, "quota_exceeded", N_("one active booking per person and service"))
     if not _take_place(session, centre=centre, service=service, start=start, rules=rules.slots, now=now):
-        raise BookingRefused(409, "slot_full", N_("this slot is full; choose another"))
+        _refuse_slot(session, centre=centre, service=service, start=start)
+    appointment = new_appointment(
+        session, centre=centre, service=service, start=start, end=end, holder=who, language=language, now=now
+    )
+    send_appointment_sms(session, appointment, centre, "booking_confirmed", now)
+    log.info("appointment %s booked at %s for %s", appointment.code, centre.code, start.isoformat())
+    return appointment
+
+
+def new_appointment(
+    session: Session,
+    *,
+    centre: Centre,
+    service: Service,
+    start: datetime,
+    end: datetime,
+    holder: Identities | DrawApplication,
+    language: str,
+    now: datetime,
+) -> Appointment:
+    """The appointment's row, its place already taken, for a person who booked or won a draw;
+    `quota_exceeded` if the person holds another of this service (the partial unique index: a twin
+    booking of the same person lost the race)."""
     appointment = Appointment(
-        code=_new_code(session),
+        code=new_codes(session, 1)[0],
         token=secrets.token_urlsafe(TOKEN_BYTES),
         centre_id=id_of(centre),
         service_id=id_of(service),
         start=start,
         end=end,
-        phone=who.phone,
-        national_id_hash=who.national_id,
-        device_hash=who.device,
-        address_hash=who.address,
+        phone=holder.phone,
+        national_id_hash=holder.national_id if isinstance(holder, Identities) else holder.national_id_hash,
+        device_hash=holder.device if isinstance(holder, Identities) else holder.device_hash,
+        address_hash=holder.address if isinstance(holder, Identities) else holder.address_hash,
         language=language,
         created_at=now,
     )
     session.add(appointment)
     try:
-        session.flush()  # the partial unique index: a twin booking of the same person lost the race
+        session.flush()
     except IntegrityError:
         raise BookingRefused(409, "quota_exceeded", N_("one active booking per person and service")) from None
-    send_appointment_sms(session, appointment, centre, "booking_confirmed", now)
-    log.info("appointment %s booked at %s for %s", appointment.code, centre.code, start.isoformat())
     return appointment
 
 
@@ -342,7 +419,7 @@ def reschedule(
     service = session.get(Service, appointment.service_id)
     assert service is not None
     if not _take_place(session, centre=centre, service=service, start=start, rules=rules.slots, now=now):
-        raise BookingRefused(409, "slot_full", N_("this slot is full; choose another"))
+        _refuse_slot(session, centre=centre, service=service, start=start)
     old_start = appointment.start
     moved = session.execute(
         update(Appointment)

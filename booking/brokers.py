@@ -88,6 +88,15 @@ def _threshold(kind: IdentityKind, rules: BrokerRules) -> int:
 
 def detect(bookings: Sequence[Booking], rules: BrokerRules) -> list[Flag]:
     """The flags raised by these bookings, the widest first (most national IDs, then bookings)."""
+    return widest_first(identity_flags(bookings, rules) + release_flags(bookings, rules))
+
+
+def widest_first(flags: list[Flag]) -> list[Flag]:
+    return sorted(flags, key=lambda f: (-f.identities, -len(f.bookings), f.reason.value, f.key))
+
+
+def identity_flags(bookings: Sequence[Booking], rules: BrokerRules) -> list[Flag]:
+    """Shared identities and no-show clusters: what a draw's applications are screened for too."""
     flags = []
     for kind in SHARED:
         groups: dict[str, list[Booking]] = defaultdict(list)
@@ -107,12 +116,15 @@ def detect(bookings: Sequence[Booking], rules: BrokerRules) -> list[Flag]:
             )
             if missed.no_shows >= rules.no_shows and missed.identities >= 2:
                 flags.append(missed)
+    return flags
+
+
+def release_flags(bookings: Sequence[Booking], rules: BrokerRules) -> list[Flag]:
     releases: dict[datetime, list[Booking]] = defaultdict(list)
     for booking in bookings:
         if 0 <= booking.seconds_after_release <= rules.release_s:
             releases[booking.released_at].append(booking)
-    flags += [
+    return [
         Flag(Reason.FAST_AFTER_RELEASE, None, released.isoformat(), tuple(group))
         for released, group in releases.items()
     ]
-    return sorted(flags, key=lambda f: (-f.identities, -len(f.bookings), f.reason.value, f.key))

@@ -10,7 +10,7 @@ import ipaddress
 import secrets
 from dataclasses import dataclass
 
-from booking.models import Appointment, IdentityKind
+from booking.models import Appointment, DrawApplication, IdentityKind
 
 DEVICE_COOKIE = "dor_device"
 DEVICE_COOKIE_MAX_AGE_S = 365 * 24 * 3600
@@ -83,3 +83,9 @@ def identities_of(appointment: Appointment, secret: bytes) -> dict[IdentityKind,
     """The identities an appointment was booked by, as hashes (none once its personal data is erased)."""
     phone = phone_hash(secret, appointment.phone) if appointment.phone else None
     return _present(appointment.national_id_hash, phone, appointment.device_hash, appointment.address_hash)
+
+
+def applicant_identities(application: DrawApplication, secret: bytes) -> dict[IdentityKind, str]:
+    """The identities a draw's application was made by, as hashes."""
+    phone = phone_hash(secret, application.phone) if application.phone else None
+    return _present(application.national_id_hash, phone, application.device_hash, application.address_hash)

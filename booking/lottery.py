@@ -23,9 +23,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 SEED_BYTES = 32
 MAX_CHOICES = 3
@@ -170,12 +171,34 @@ class Record:
     applications: Sequence[Application]
     places: Sequence[Place]
     outcomes: Sequence[Outcome]
+    list_digest: str | None = None  # as published; checked against the list when given
+
+
+def parse_record(data: Mapping[str, Any]) -> Record:
+    """A record as `GET /api/v1/draws/{draw}/record` publishes it; KeyError or ValueError if it is not
+    one."""
+    entries = data["applications"]
+    return Record(
+        commitment=str(data["commitment"]),
+        seed=bytes.fromhex(data["seed"]),
+        applications=[
+            Application(e["pseudonym"], tuple(Choice.parse(c) for c in e["choices"])) for e in entries
+        ],
+        places=[
+            Place(p["centre"], date.fromisoformat(p["day"]), p["start"], int(p["places"]))
+            for p in data["places"]
+        ],
+        outcomes=[Outcome(e["pseudonym"], e["rank"], e["centre"], e["start"], e["waiting"]) for e in entries],
+        list_digest=data.get("list_digest"),
+    )
 
 
 def verify(record: Record) -> list[str]:
     """What does not hold in a published draw (nothing: it is the draw its seed and list give)."""
     if commitment(record.seed) != record.commitment:
         return ["the seed does not match the commitment published before the draw"]
+    if record.list_digest is not None and record.list_digest != list_digest(record.applications):
+        return ["the list of applications is not the one whose digest was published at the close"]
     pseudonyms = [a.pseudonym for a in record.applications]
     if len(set(pseudonyms)) != len(pseudonyms):
         return ["an application is listed twice"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import JSON, Column, Date, Index, Integer, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -122,6 +123,8 @@ class Draw(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     drawn_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     list_digest: str | None = Field(default=None, sa_column=Column(String(64)))
+    # The places the draw gave, as published in its record: [{centre, day, start, places}].
+    places: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class ApplicationStatus(StrEnum):

@@ -207,14 +207,15 @@ def places_at(
 def stored_slots(
     session: Session, *, centre: Centre, service: Service, starts: list[datetime]
 ) -> dict[datetime, tuple[int, int]]:
-    """The slots among these that have been booked at least once: start -> (capacity, booked)."""
+    """The slots among these that have been booked at least once, or that a draw gives: start ->
+    (capacity, booked). A draw's slot counts as full: its places are not for first come, first served."""
     if not starts:
         return {}
     rows = session.exec(
-        select(BookingSlot.start, BookingSlot.capacity, BookingSlot.booked).where(
+        select(BookingSlot.start, BookingSlot.capacity, BookingSlot.booked, BookingSlot.draw_id).where(
             BookingSlot.centre_id == id_of(centre),
             BookingSlot.service_id == id_of(service),
             col(BookingSlot.start).in_(starts),
         )
     ).all()
-    return {start: (places, booked) for start, places, booked in rows}
+    return {start: (places, places if draw else booked) for start, places, booked, draw in rows}

@@ -1,5 +1,6 @@
 """The `dor` command: serve, migrate, seed; staff and device administration (server/admin_cli.py);
-the audit chain (server/audit_cli.py); the simulator (server/simulate_cli.py)."""
+the audit chain (server/audit_cli.py); the simulator (server/simulate_cli.py); re-running a published
+draw (server/draw_cli.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from starlette.routing import BaseRoute
 from config.db import Database
 from config.settings import Settings, SettingsError, load_settings
 from organisation.seed import SeedError, seed_demo
-from server import admin_cli, audit_cli, history_cli, schema, simulate_cli
+from server import admin_cli, audit_cli, draw_cli, history_cli, schema, simulate_cli
 from server.history_cli import HISTORY_WEEKS
 from server.home import served_pages
 
@@ -49,9 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     admin_cli.register(commands)
     audit_cli.register(commands)
     simulate_cli.register(commands)
+    draw_cli.register(commands)
     args = parser.parse_args(argv)
     if args.command == "simulate":  # runs on a throwaway database: the settings play no part
         return simulate_cli.run(args)
+    if args.command == "draw":  # reads a published record: no database, no settings
+        return draw_cli.run(args)
     try:
         settings = load_settings()
     except SettingsError as exc:

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from booking.appointments import national_rules
+from booking.draw_results import offer_freed_places, run_due_draws
 from booking.upkeep import erase_personal_data, mark_no_shows, send_reminders
 from config import idempotency, throttle
 from config.clock import Clock
@@ -31,6 +33,7 @@ from supervision.audit import export_heads
 log = logging.getLogger(__name__)
 UPKEEP_INTERVAL_S = 300  # reminders and no-shows
 DAY_CLOSE_INTERVAL_S = 300  # yesterday's queue is closed within 5 minutes of local midnight
+DRAWS_INTERVAL_S = 60  # a draw runs within a minute of its close; freed places are offered as fast
 RETENTION_INTERVAL_S = 3600
 AUDIT_HEADS_INTERVAL_S = 86400  # the chain heads, to a file that is meant to be copied elsewhere
 
@@ -83,6 +86,11 @@ def start_jobs(
             mark_no_shows(session, now=now, grace=timedelta(seconds=settings.checkin_late_s))
             send_reminders(session, now=now, base_url=settings.base_url)
 
+    def draws() -> None:
+        now, booking = clock(), national_rules(settings)
+        run_due_draws(database, rules=booking, base_url=settings.base_url, now=now)
+        offer_freed_places(database, rules=booking, base_url=settings.base_url, now=now)
+
     def day_close() -> None:
         with database.write() as session:
             close_past_days(session, now=clock())
@@ -110,6 +118,7 @@ def start_jobs(
     jobs = (
         (drain_outbox, settings.sms_drain_interval_s, "sms-outbox-drain"),
         (booking_upkeep, UPKEEP_INTERVAL_S, "booking-upkeep"),
+        (draws, DRAWS_INTERVAL_S, "draws"),
         (day_close, DAY_CLOSE_INTERVAL_S, "day-close"),
         (balance_counters, settings.balance_interval_s, "counter-balance"),
         # Hourly, so that a process restarted every night still runs it; erasing twice is harmless.

@@ -52,6 +52,43 @@ class RetryPolicy:
         return timedelta(seconds=min(self.cap_s, self.base_s * 2 ** max(0, attempts - 1)))
 
 
+@dataclass(frozen=True)
+class Message:
+    """A message to queue: once per `dedupe_key`, whoever asks again."""
+
+    dedupe_key: str
+    phone: str
+    template: str
+    language: str
+    params: Mapping[str, Any]
+    centre_id: int | None = None
+
+    def row(self, now: datetime) -> dict[str, Any]:
+        rendered = render(self.template, self.language, self.params)
+        return {
+            "dedupe_key": self.dedupe_key,
+            "phone": self.phone,
+            "template": self.template,
+            "language": self.language,
+            "params": dict(self.params),
+            "body": rendered.body,
+            "encoding": rendered.cost.encoding.value,
+            "segments": rendered.cost.segments,
+            "centre_id": self.centre_id,
+            "status": SmsStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+
+
+def _insert(session: Session) -> Any:
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    return dialect.insert(SmsMessage.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
+        index_elements=["dedupe_key"]
+    )
+
+
 def enqueue(
     session: Session,
     *,
@@ -65,32 +102,19 @@ def enqueue(
 ) -> bool:
     """Adds a message unless one with this key exists; True if it was added. TemplateError if the
     message cannot be rendered (unknown template, missing parameter, too long)."""
-    rendered = render(template, language, params)
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    statement = (
-        dialect.insert(SmsMessage.__table__)  # type: ignore[attr-defined]
-        .values(
-            dedupe_key=dedupe_key,
-            phone=phone,
-            template=template,
-            language=language,
-            params=dict(params),
-            body=rendered.body,
-            encoding=rendered.cost.encoding.value,
-            segments=rendered.cost.segments,
-            centre_id=centre_id,
-            status=SmsStatus.PENDING.value,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(col(SmsMessage.id))
-    )
-    added = session.execute(statement).first() is not None
+    row = Message(dedupe_key, phone, template, language, params, centre_id).row(now)
+    added = session.execute(_insert(session).values(row).returning(col(SmsMessage.id))).first() is not None
     if added:
-        log.info("SMS queued: %s (%s, %d segment(s))", template, language, rendered.cost.segments)
+        log.info("SMS queued: %s (%s, %d segment(s))", template, language, row["segments"])
     return added
+
+
+def enqueue_many(session: Session, messages: list[Message], *, now: datetime) -> None:
+    """Adds each message unless one with its key exists, in one statement however many: a draw's
+    results are one message per applicant."""
+    if messages:
+        session.execute(_insert(session), [message.row(now) for message in messages])
+        log.info("SMS queued: %d messages", len(messages))
 
 
 def report_signature(secret: bytes, message_id: int) -> str:

@@ -65,6 +65,21 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "ar": "شكراً لزيارتك {centre}. كيف كانت خدمتك {number}؟ قيّمها هنا:\n{link}",
         "en": "Thank you for visiting {centre}. How was your service ({number})? Rate it here:\n{link}",
     },
+    # A draw's results (booking/draws.py): a place won, a place on the waiting list, a freed place
+    # offered to the next on it. The link is the application's status page.
+    "draw_won": {
+        "ar": "فزت بالقرعة {date} {time}\n{centre}\nالرمز {code}",
+        "en": "You won a place in the draw: {centre}, {date} at {time}. Code: {code}",
+    },
+    "draw_waiting": {
+        "ar": "القرعة {draw}: لم تربح هذه المرة. رقمك على قائمة الانتظار {position}.\n{link}",
+        "en": "Draw {draw}: you are number {position} on the waiting list. We will text you if a"
+        " place frees up.\n{link}",
+    },
+    "draw_offer": {
+        "ar": "تحرر لك مكان في {centre}. اقبله قبل {deadline}:\n{link}",
+        "en": "A place is free for you at {centre}. Accept it by {deadline}:\n{link}",
+    },
     "cancelled": {
         "ar": "أُلغي موعدك {code} في {centre} يوم {date}.",
         "en": "Your appointment {code} at {centre} on {date} is cancelled.",

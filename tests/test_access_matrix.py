@@ -11,19 +11,24 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from booking.models import Appointment, BookingBlock
+from booking.appointments import BookingRules
+from booking.draw_results import run_draw
+from booking.draws import ApplicationCaps, DrawSpec, find_draw, open_draw
+from booking.draws import apply as apply_to_draw
+from booking.identities import Identities
+from booking.models import Appointment, BookingBlock, BookingSlot, DrawApplication
 from config.db import Database
 from config.settings import Settings
 from display.hall_messages import show_message
-from organisation.models import Centre, Device
+from organisation.models import Centre, Device, Service
 from queueing.models import Ticket
 from server.openapi import operations
 from sms_gateway.models import SmsMessage
@@ -68,6 +73,7 @@ USERS = {
 TOKENS = {"kiosk": "demo-kiosk-DAM-01", "display": "demo-display-DAM-01"}
 REFUSALS = {401, 403, 404}
 PHONE = "+963944123456"
+DRAW = "MATRIX-1"
 NEXT_DAY_SLOT = "2026-11-30T10:00:00+03:00"  # Monday, a bookable slot at DAM-01
 
 
@@ -85,10 +91,77 @@ class World:
     sms_id: int = 0
     otp: str = ""
     hall_message: int = 0  # the seq of the message the hall displays show
+    application: DrawApplication | None = None
+
+    def draw_action(self, action: str) -> bool:
+        """Brings the draw MATRIX-1 to a state; False for an action that is not a draw's."""
+        now = self.clock()
+        with self.database.write() as session:
+            draw = find_draw(session, DRAW)
+            if action == "draw":  # open since an hour ago, for PP at DAM-01 on the week after next
+                spec = DrawSpec(
+                    code=DRAW,
+                    service=session.exec(select(Service).where(Service.code == "PP")).one(),
+                    centres=[session.exec(select(Centre).where(Centre.code == "DAM-01")).one()],
+                    opens_at=now - timedelta(hours=1),
+                    closes_at=now + timedelta(days=2),
+                    first_day=date(2026, 12, 6),
+                    last_day=date(2026, 12, 8),
+                    offer_hours=24,
+                    reason="matrix",
+                )
+                open_draw(
+                    session,
+                    spec=spec,
+                    rules=BookingRules(),
+                    actor="staff:admin",
+                    now=now - timedelta(hours=2),
+                )
+            elif action == "applied" and draw is not None:
+                who = Identities(national_id="n" * 64, phone=PHONE, phone_hash="p" * 64)
+                self.application = apply_to_draw(
+                    session,
+                    draw=draw,
+                    who=who,
+                    choices=["DAM-01@*"],
+                    language="ar",
+                    caps=ApplicationCaps(),
+                    rules=BookingRules(),
+                    secret=b"matrix",
+                    now=now,
+                )
+            elif action == "drawn" and draw is not None:
+                draw.closes_at = now - timedelta(minutes=1)
+                session.add(draw)
+                session.flush()
+                run_draw(session, draw=draw, rules=BookingRules(), base_url="https://dor.test", now=now)
+            elif action == "offered" and self.application is not None and draw is not None:
+                slot = session.exec(
+                    select(BookingSlot).where(
+                        col(BookingSlot.draw_id) == draw.id,
+                        col(BookingSlot.booked) < col(BookingSlot.capacity),
+                    )
+                ).first()
+                assert slot is not None
+                application = session.get(DrawApplication, self.application.id)
+                assert application is not None
+                won = session.get(Appointment, application.appointment_id)
+                if won is not None:  # the only applicant won: as if they had cancelled, then waited
+                    won.status = "cancelled"
+                    session.add(won)
+                application.status = "offered"
+                application.offer_centre, application.offer_start = "DAM-01", slot.start
+                application.offer_expires_at = now + timedelta(hours=1)
+                session.add(application)
+            else:
+                return False
+        return True
 
     def counter(self, *actions: str, caller: TestClient) -> None:
         """Brings counter 1 to a state by performing `actions` as `caller`."""
         for action in actions:
+            if self.draw_action(action):
+                continue
             if action == "ticket":
                 self.ticket = take_ticket(self.public)
             elif action == "behind":  # someone after that ticket, whom it can let go first
@@ -121,9 +194,10 @@ class World:
                             until=self.clock() + timedelta(days=1),
                         )
                     )
-            elif action == "booking_otp":
+            elif action in ("booking_otp", "draw_otp"):
+                purpose = action.removesuffix("_otp")
                 assert (
-                    self.public.post("/api/v1/otp", json={"phone": PHONE, "purpose": "booking"}).status_code
+                    self.public.post("/api/v1/otp", json={"phone": PHONE, "purpose": purpose}).status_code
                     == 202
                 )
                 with self.database.read() as session:
@@ -519,6 +593,72 @@ MATRIX: dict[str, Row] = {
     ),
     "POST /api/v1/staff/{username}/password": Row(
         MANAGERS, lambda w: ("POST", "/api/v1/staff/agent2/password", {})
+    ),
+    "GET /api/v1/draws": Row(PUBLIC, lambda w: ("GET", "/api/v1/draws", None), ("draw",)),
+    "POST /api/v1/draws": Row(
+        {"admin"},
+        lambda w: (
+            "POST",
+            "/api/v1/draws",
+            {
+                "code": "MATRIX-2",
+                "service": "PP",
+                "centres": ["DAM-01"],
+                "opens_at": "2026-11-30T09:00:00+03:00",
+                "closes_at": "2026-12-01T09:00:00+03:00",
+                "first_day": "2026-12-09",
+                "last_day": "2026-12-10",
+                "reason": "matrix",
+            },
+        ),
+    ),
+    "GET /api/v1/draws/{draw}": Row(PUBLIC, lambda w: ("GET", f"/api/v1/draws/{DRAW}", None), ("draw",)),
+    "GET /api/v1/draws/{draw}/record": Row(
+        PUBLIC, lambda w: ("GET", f"/api/v1/draws/{DRAW}/record", None), ("draw", "applied", "drawn")
+    ),
+    "GET /api/v1/draws/{draw}/flags": Row(
+        {"admin"}, lambda w: ("GET", f"/api/v1/draws/{DRAW}/flags", None), ("draw", "applied")
+    ),
+    "POST /api/v1/draws/{draw}/applications/{pseudonym}/exclude": Row(
+        {"admin"},
+        lambda w: (
+            "POST",
+            f"/api/v1/draws/{DRAW}/applications/{w.application.pseudonym if w.application else ''}/exclude",
+            {"reason": "matrix"},
+        ),
+        ("draw", "applied"),
+    ),
+    "POST /api/v1/draws/{draw}/applications": Row(
+        PUBLIC,
+        lambda w: (
+            "POST",
+            f"/api/v1/draws/{DRAW}/applications",
+            {"phone": PHONE, "otp": w.otp, "national_id": "01234567890", "choices": ["DAM-01@*"]},
+        ),
+        ("draw", "draw_otp"),
+    ),
+    "GET /api/v1/draw-applications/{token}": Row(
+        PUBLIC,
+        lambda w: ("GET", f"/api/v1/draw-applications/{w.application.token if w.application else ''}", None),
+        ("draw", "applied"),
+    ),
+    "POST /api/v1/draw-applications/{token}/accept": Row(
+        PUBLIC,
+        lambda w: (
+            "POST",
+            f"/api/v1/draw-applications/{w.application.token if w.application else ''}/accept",
+            None,
+        ),
+        ("draw", "applied", "drawn", "offered"),
+    ),
+    "POST /api/v1/draw-applications/{token}/decline": Row(
+        PUBLIC,
+        lambda w: (
+            "POST",
+            f"/api/v1/draw-applications/{w.application.token if w.application else ''}/decline",
+            None,
+        ),
+        ("draw", "applied", "drawn", "offered"),
     ),
 }
 

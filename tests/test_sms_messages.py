@@ -47,6 +47,9 @@ REAL = {
     "number": "A-042",
     "ahead": 3,
     "counter": 12,
+    "draw": "PASS-2027-01",
+    "position": 1234,
+    "deadline": "2027-01-10 18:00",
 }
 CENTRE = {"ar": "مركز خدمة المواطن - الميدان", "en": "Citizen Service Centre — Al-Midan"}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -18,6 +17,7 @@ from booking.appointments import (
     cancel,
     find_by_token,
     national_id_hash,
+    national_rules,
     refuse_full_slot,
     reschedule,
 )
@@ -34,7 +34,6 @@ from booking.schemas import (
     SlotOut,
     SlotsQuery,
 )
-from booking.slots import SlotRules
 from config.i18n import N_
 from config.sql import id_of
 from config.web.context import now
@@ -50,21 +49,7 @@ from organisation.models import Centre, CentreService, Service
 
 def booking_rules(request: Request) -> BookingRules:
     """The national booking rules, as configured (a centre's own: booking/centre_rules.py)."""
-    s = request.app.state.settings
-    return BookingRules(
-        slots=SlotRules(
-            slot=timedelta(minutes=s.booking_slot_minutes),
-            horizon_days=s.booking_horizon_days,
-            min_notice=timedelta(minutes=s.booking_min_notice_minutes),
-            walk_in_share=s.booking_walk_in_share,
-            places=s.booking_places,
-            target_load=s.booking_target_load,
-        ),
-        max_active_per_phone=s.booking_max_per_phone,
-        no_show_limit=s.booking_no_show_limit,
-        no_show_window=timedelta(days=s.booking_no_show_window_days),
-        block_for=timedelta(days=s.booking_block_days),
-    )
+    return national_rules(request.app.state.settings)
 
 
 def _centre_and_service(

@@ -85,6 +85,8 @@ NOUNS = {
     "appointment": N_("appointment"),
     "block": N_("block"),
     "hall_message": N_("hall message"),
+    "draw": N_("draw"),
+    "application": N_("application"),
 }
 
 

@@ -35,6 +35,7 @@ def upgrade() -> None:
     sa.Column('created_at', config.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('drawn_at', config.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('list_digest', sa.String(length=64), nullable=True),
+    sa.Column('places', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code')

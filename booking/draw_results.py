@@ -1,0 +1,620 @@
+"""A draw's close and what follows: the draw itself (booking/lottery.py over the applications), its
+winners' appointments and everyone's SMS, its published record, and the waiting list, which is
+offered each place freed later, in order, with a deadline to accept.
+
+The draw runs in one transaction within a minute of the close (server/jobs.py): the seed is revealed,
+the places and outcomes are written, and the `draw_drawn` event puts the seed, the list digest and the
+results' digest in the audit chain. Whoever holds an appointment of the service by then is excluded
+first (one active booking per person and service), and said so in the record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import bindparam, exists, insert
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, func, select, update
+
+from booking import lottery
+from booking.appointments import (
+    TOKEN_BYTES,
+    BookingRefused,
+    BookingRules,
+    new_appointment,
+    new_codes,
+    send_appointment_sms,
+)
+from booking.centre_rules import at_centre
+from booking.draws import places_left, utc_start
+from booking.models import (
+    ApplicationStatus,
+    Appointment,
+    AppointmentStatus,
+    BookingSlot,
+    Draw,
+    DrawApplication,
+)
+from config.db import Database
+from config.i18n import N_
+from config.sql import id_of
+from eventlog.log import append_national_event
+from organisation.catalogue import list_centres
+from organisation.models import Centre, Service
+from sms_gateway.outbox import Message, enqueue_many
+
+log = logging.getLogger(__name__)
+SYSTEM = "system"
+HOLDS_APPOINTMENT = "holds an appointment for this service"
+
+
+def status_link(base_url: str, application: DrawApplication) -> str:
+    """The short link an SMS carries to the application's status page."""
+    return f"{base_url}/d/{application.token}"
+
+
+def _parse_start(published: str) -> datetime:
+    return datetime.strptime(published, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Drawn:
+    draw: str
+    applications: int
+    excluded: int
+    winners: int
+    waiting: int
+
+
+def run_due_draws(database: Database, *, rules: BookingRules, base_url: str, now: datetime) -> list[Drawn]:
+    """Draws every draw whose window has closed, each in its own transaction."""
+    with database.read() as session:
+        due = session.exec(
+            select(Draw.id).where(col(Draw.drawn_at).is_(None), col(Draw.closes_at) <= now)
+        ).all()
+    done = []
+    for draw_id in due:
+        with database.write() as session:
+            draw = session.get(Draw, draw_id)
+            drawn = run_draw(session, draw=draw, rules=rules, base_url=base_url, now=now) if draw else None
+        if drawn is not None:
+            done.append(drawn)
+    return done
+
+
+def run_draw(
+    session: Session, *, draw: Draw, rules: BookingRules, base_url: str, now: datetime
+) -> Drawn | None:
+    """The draw, once (None if it is not due or was drawn already)."""
+    claimed = session.execute(
+        update(Draw)
+        .where(col(Draw.id) == draw.id, col(Draw.drawn_at).is_(None), col(Draw.closes_at) <= now)
+        .values(drawn_at=now)
+    )
+    if claimed.rowcount == 0:  # type: ignore[attr-defined]
+        return None
+    _exclude_holders(session, draw)
+    excluded = session.exec(
+        select(func.count())
+        .select_from(DrawApplication)
+        .where(DrawApplication.draw_id == draw.id, DrawApplication.status == ApplicationStatus.EXCLUDED.value)
+    ).one()
+    rows = session.exec(
+        select(DrawApplication).where(
+            DrawApplication.draw_id == draw.id, DrawApplication.status == ApplicationStatus.APPLIED.value
+        )
+    ).all()
+    entries = [
+        lottery.Application(a.pseudonym, tuple(lottery.Choice.parse(c) for c in a.choices)) for a in rows
+    ]
+    places = places_left(session, draw)
+    seed = bytes.fromhex(draw.seed)
+    outcomes = lottery.run(seed, entries, places)
+    by_pseudonym = {a.pseudonym: a for a in rows}
+    centres = {c.code: c for c in list_centres(session)}
+    service = session.get(Service, draw.service_id)
+    assert service is not None
+    appointments = _appointments(session, draw, outcomes, by_pseudonym, centres, rules, now)
+    session.execute(
+        update(DrawApplication),
+        [
+            {
+                "id": by_pseudonym[o.pseudonym].id,
+                "status": (ApplicationStatus.WAITING if o.waiting else ApplicationStatus.WON).value,
+                "rank": o.rank,
+                "waiting": o.waiting,
+                "won_centre": o.centre,
+                "won_start": _parse_start(o.start) if o.start else None,
+                "appointment_id": appointments.get(o.pseudonym, (None, ""))[0],
+            }
+            for o in outcomes
+        ],
+    )
+    _take_places(session, draw, outcomes, centres)
+    _tell_everyone(session, draw, outcomes, by_pseudonym, appointments, centres, base_url, now)
+    digest = lottery.list_digest(entries)
+    session.execute(
+        update(Draw)
+        .where(col(Draw.id) == draw.id)
+        .values(list_digest=digest, places=[_place_json(p) for p in places])
+    )
+    drawn = Drawn(
+        draw.code,
+        applications=len(rows),
+        excluded=excluded,
+        winners=sum(1 for o in outcomes if o.waiting is None),
+        waiting=sum(1 for o in outcomes if o.waiting is not None),
+    )
+    append_national_event(
+        session,
+        type="draw_drawn",
+        actor=SYSTEM,
+        at=now,
+        data={
+            "draw": draw.code,
+            "seed": draw.seed,
+            "commitment": draw.commitment,
+            "list_digest": digest,
+            "results_digest": results_digest(outcomes),
+            "applications": drawn.applications,
+            "excluded": excluded,
+            "winners": drawn.winners,
+            "waiting": drawn.waiting,
+        },
+    )
+    log.info(
+        "draw %s drawn: %d applications, %d winners, %d waiting, %d excluded",
+        draw.code,
+        drawn.applications,
+        drawn.winners,
+        drawn.waiting,
+        excluded,
+    )
+    return drawn
+
+
+def published_places(draw: Draw) -> list[lottery.Place]:
+    """The places a drawn draw gave, as it published them."""
+    return [
+        lottery.Place(p["centre"], date.fromisoformat(p["day"]), p["start"], p["places"])
+        for p in draw.places or []
+    ]
+
+
+def _place_json(place: lottery.Place) -> dict[str, Any]:
+    return {
+        "centre": place.centre,
+        "day": place.day.isoformat(),
+        "start": place.start,
+        "places": place.places,
+    }
+
+
+def results_digest(outcomes: Sequence[lottery.Outcome]) -> str:
+    """SHA-256 of the results, one line `rank|pseudonym|centre|start|waiting` each, in drawn order."""
+    lines = (f"{o.rank}|{o.pseudonym}|{o.centre or ''}|{o.start or ''}|{o.waiting or ''}" for o in outcomes)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def _exclude_holders(session: Session, draw: Draw) -> None:
+    """Excludes those who hold an appointment of the service now: one active booking per person."""
+    holds = exists().where(
+        col(Appointment.national_id_hash) == col(DrawApplication.national_id_hash),
+        col(Appointment.service_id) == draw.service_id,
+        col(Appointment.status) == AppointmentStatus.BOOKED.value,
+    )
+    session.execute(
+        update(DrawApplication)
+        .where(
+            col(DrawApplication.draw_id) == draw.id,
+            col(DrawApplication.status) == ApplicationStatus.APPLIED.value,
+            holds,
+        )
+        .values(status=ApplicationStatus.EXCLUDED.value, excluded_reason=HOLDS_APPOINTMENT)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _appointments(
+    session: Session,
+    draw: Draw,
+    outcomes: Sequence[lottery.Outcome],
+    by_pseudonym: dict[str, DrawApplication],
+    centres: dict[str, Centre],
+    rules: BookingRules,
+    now: datetime,
+) -> dict[str, tuple[int, str]]:
+    """The winners' appointments, written at once: pseudonym -> (appointment id, code)."""
+    winners = [o for o in outcomes if o.centre is not None and o.start is not None]
+    codes = new_codes(session, len(winners))
+    rows = []
+    for outcome, code in zip(winners, codes, strict=True):
+        application, centre = by_pseudonym[outcome.pseudonym], centres[outcome.centre or ""]
+        start = _parse_start(outcome.start or "")
+        rows.append(
+            {
+                "code": code,
+                "token": secrets.token_urlsafe(TOKEN_BYTES),
+                "centre_id": id_of(centre),
+                "service_id": draw.service_id,
+                "start": start,
+                "end": start + at_centre(rules, centre).slots.slot,
+                "status": AppointmentStatus.BOOKED.value,
+                "phone": application.phone,
+                "national_id_hash": application.national_id_hash,
+                "device_hash": application.device_hash,
+                "address_hash": application.address_hash,
+                "language": application.language,
+                "created_at": now,
+                "reschedules": 0,
+            }
+        )
+    if not rows:
+        return {}
+    written = session.execute(
+        insert(Appointment).returning(col(Appointment.id), col(Appointment.code)), rows
+    ).all()
+    ids = {code: appointment_id for appointment_id, code in written}
+    return {o.pseudonym: (ids[code], code) for o, code in zip(winners, codes, strict=True)}
+
+
+def _take_places(
+    session: Session, draw: Draw, outcomes: Sequence[lottery.Outcome], centres: dict[str, Centre]
+) -> None:
+    taken = Counter((o.centre, o.start) for o in outcomes if o.centre is not None and o.start is not None)
+    if not taken:
+        return
+    slot = BookingSlot.__table__.c  # type: ignore[attr-defined]
+    session.execute(
+        update(BookingSlot.__table__)  # type: ignore[attr-defined]
+        .where(slot.draw_id == draw.id, slot.centre_id == bindparam("centre"), slot.start == bindparam("at"))
+        .values(booked=slot.booked + bindparam("taken")),
+        [
+            {"centre": id_of(centres[centre or ""]), "at": _parse_start(start or ""), "taken": count}
+            for (centre, start), count in taken.items()
+        ],
+    )
+
+
+def _tell_everyone(
+    session: Session,
+    draw: Draw,
+    outcomes: Sequence[lottery.Outcome],
+    by_pseudonym: dict[str, DrawApplication],
+    appointments: dict[str, tuple[int, str]],
+    centres: dict[str, Centre],
+    base_url: str,
+    now: datetime,
+) -> None:
+    messages = []
+    for outcome in outcomes:
+        application = by_pseudonym[outcome.pseudonym]
+        if application.phone is None:
+            continue
+        key = f"draw:{draw.code}:{application.pseudonym}"
+        if outcome.waiting is not None:
+            messages.append(
+                Message(
+                    f"{key}:waiting",
+                    application.phone,
+                    "draw_waiting",
+                    application.language,
+                    {
+                        "draw": draw.code,
+                        "position": outcome.waiting,
+                        "link": status_link(base_url, application),
+                    },
+                )
+            )
+            continue
+        centre = centres[outcome.centre or ""]
+        local = _parse_start(outcome.start or "").astimezone(ZoneInfo(centre.timezone))
+        messages.append(
+            Message(
+                f"{key}:won",
+                application.phone,
+                "draw_won",
+                application.language,
+                {
+                    "centre": centre.name_ar if application.language == "ar" else centre.name_en,
+                    "date": local.date().isoformat(),
+                    "time": local.strftime("%H:%M"),
+                    "code": appointments[outcome.pseudonym][1],
+                },
+                centre_id=id_of(centre),
+            )
+        )
+    enqueue_many(session, messages, now=now)
+
+
+@dataclass(frozen=True)
+class Record:
+    """A drawn draw as published: the lottery's record and those excluded before it, with why."""
+
+    draw: Draw
+    service: str
+    record: lottery.Record
+    excluded: list[tuple[str, str]]
+
+
+def published(session: Session, draw: Draw) -> Record | None:
+    """The record of a drawn draw (None before the draw)."""
+    if draw.drawn_at is None or draw.places is None:
+        return None
+    rows = session.execute(
+        sa_select(
+            col(DrawApplication.pseudonym),
+            col(DrawApplication.choices),
+            col(DrawApplication.rank),
+            col(DrawApplication.won_centre),
+            col(DrawApplication.won_start),
+            col(DrawApplication.waiting),
+            col(DrawApplication.excluded_reason),
+            col(DrawApplication.status),
+        )
+        .where(col(DrawApplication.draw_id) == draw.id)
+        .order_by(col(DrawApplication.rank), col(DrawApplication.pseudonym))
+    ).all()
+    entries, outcomes, excluded = [], [], []
+    for name, choices, rank, centre, start, waiting, reason, status in rows:
+        if status == ApplicationStatus.EXCLUDED.value or rank is None:
+            excluded.append((name, reason or ""))
+            continue
+        entries.append(lottery.Application(name, tuple(lottery.Choice.parse(c) for c in choices)))
+        outcomes.append(lottery.Outcome(name, rank, centre, utc_start(start) if start else None, waiting))
+    service = session.get(Service, draw.service_id)
+    assert service is not None
+    record = lottery.Record(
+        draw.commitment, bytes.fromhex(draw.seed), entries, published_places(draw), outcomes
+    )
+    return Record(draw, service.code, record, excluded)
+
+
+# The waiting list.
+
+
+def offer_freed_places(database: Database, *, rules: BookingRules, base_url: str, now: datetime) -> int:
+    """Lapses the offers past their deadline, then offers each draw's freed places to its waiting
+    list in order; returns how many were offered."""
+    with database.read() as session:
+        live = session.exec(
+            select(Draw.id).where(
+                col(Draw.drawn_at).is_not(None), col(Draw.last_day) >= (now - timedelta(days=1)).date()
+            )
+        ).all()
+    offered = 0
+    for draw_id in live:
+        with database.write() as session:
+            draw = session.get(Draw, draw_id)
+            if draw is not None:
+                _lapse_expired(session, draw, now)
+                offered += _offer(session, draw, rules, base_url, now)
+    return offered
+
+
+def _lapse_expired(session: Session, draw: Draw, now: datetime) -> None:
+    expired = session.exec(
+        select(DrawApplication).where(
+            DrawApplication.draw_id == draw.id,
+            DrawApplication.status == ApplicationStatus.OFFERED.value,
+            col(DrawApplication.offer_expires_at) <= now,
+        )
+    ).all()
+    for application in expired:
+        _lapse(session, draw, application, "draw_offer_lapsed", SYSTEM, now)
+
+
+def _lapse(
+    session: Session, draw: Draw, application: DrawApplication, kind: str, actor: str, now: datetime
+) -> None:
+    lapsed = session.execute(
+        update(DrawApplication)
+        .where(
+            col(DrawApplication.id) == application.id,
+            col(DrawApplication.status) == ApplicationStatus.OFFERED.value,
+        )
+        .values(status=ApplicationStatus.LAPSED.value)
+        .execution_options(synchronize_session=False)
+    )
+    if lapsed.rowcount == 0:  # type: ignore[attr-defined]
+        raise _offer_not_open()
+    append_national_event(
+        session,
+        type=kind,
+        actor=actor,
+        at=now,
+        data={
+            "draw": draw.code,
+            "pseudonym": application.pseudonym,
+            "centre": application.offer_centre,
+            "start": utc_start(application.offer_start) if application.offer_start else None,
+        },
+    )
+
+
+def _offer(session: Session, draw: Draw, rules: BookingRules, base_url: str, now: datetime) -> int:
+    centres = {c.code: c for c in list_centres(session)}
+    by_id = {id_of(c): c for c in centres.values()}
+    pending = Counter(
+        (centre, start)
+        for centre, start in session.exec(
+            select(DrawApplication.offer_centre, DrawApplication.offer_start).where(
+                DrawApplication.draw_id == draw.id, DrawApplication.status == ApplicationStatus.OFFERED.value
+            )
+        ).all()
+    )
+    free = []
+    for centre_id, start, capacity, booked in session.exec(
+        select(BookingSlot.centre_id, BookingSlot.start, BookingSlot.capacity, BookingSlot.booked)
+        .where(BookingSlot.draw_id == draw.id, col(BookingSlot.booked) < col(BookingSlot.capacity))
+        .order_by(col(BookingSlot.start))
+    ).all():
+        centre = by_id[centre_id]
+        notice = at_centre(rules, centre).slots.min_notice
+        left = capacity - booked - pending[centre.code, start]
+        if start - notice > now and left > 0:
+            free += [(centre, start)] * left
+    if not free:
+        return 0
+    waiting = list(
+        session.exec(
+            select(DrawApplication)
+            .where(
+                DrawApplication.draw_id == draw.id, DrawApplication.status == ApplicationStatus.WAITING.value
+            )
+            .order_by(col(DrawApplication.waiting))
+        ).all()
+    )
+    offered = 0
+    for centre, start in free:
+        day = start.astimezone(ZoneInfo(centre.timezone)).date()
+        taker = next((a for a in waiting if _wants(a, centre.code, day)), None)
+        if taker is None:
+            continue
+        waiting.remove(taker)
+        notice = at_centre(rules, centre).slots.min_notice
+        deadline = min(now + timedelta(hours=draw.offer_hours), start - notice)
+        taker.status = ApplicationStatus.OFFERED.value
+        taker.offer_centre, taker.offer_start, taker.offer_expires_at = centre.code, start, deadline
+        session.add(taker)
+        _tell_offer(session, draw, taker, centre, deadline, base_url, now)
+        offered += 1
+    return offered
+
+
+def _wants(application: DrawApplication, centre: str, day: date) -> bool:
+    return any(
+        c.centre == centre and c.day in (None, day) for c in map(lottery.Choice.parse, application.choices)
+    )
+
+
+def _tell_offer(
+    session: Session,
+    draw: Draw,
+    application: DrawApplication,
+    centre: Centre,
+    deadline: datetime,
+    base_url: str,
+    now: datetime,
+) -> None:
+    local, start = deadline.astimezone(ZoneInfo(centre.timezone)), application.offer_start or now
+    if application.phone is not None:
+        enqueue_many(
+            session,
+            [
+                Message(
+                    f"draw:{draw.code}:{application.pseudonym}:offer:{utc_start(start)}",
+                    application.phone,
+                    "draw_offer",
+                    application.language,
+                    {
+                        "centre": centre.name_ar if application.language == "ar" else centre.name_en,
+                        "deadline": local.strftime("%Y-%m-%d %H:%M"),
+                        "link": status_link(base_url, application),
+                    },
+                    centre_id=id_of(centre),
+                )
+            ],
+            now=now,
+        )
+    append_national_event(
+        session,
+        type="draw_place_offered",
+        actor=SYSTEM,
+        at=now,
+        data={
+            "draw": draw.code,
+            "pseudonym": application.pseudonym,
+            "waiting": application.waiting,
+            "centre": centre.code,
+            "start": utc_start(start),
+            "expires_at": deadline.isoformat(),
+        },
+    )
+
+
+def _offer_not_open() -> BookingRefused:
+    return BookingRefused(409, "offer_not_open", N_("no place is offered to this application now"))
+
+
+def accept(
+    session: Session, *, application: DrawApplication, rules: BookingRules, now: datetime
+) -> Appointment:
+    """Takes the place offered: an appointment, told by SMS; 409 if no offer stands."""
+    draw = session.get(Draw, application.draw_id)
+    assert draw is not None
+    if (
+        application.status != ApplicationStatus.OFFERED.value
+        or application.offer_start is None
+        or application.offer_expires_at is None
+        or application.offer_expires_at <= now
+    ):
+        raise _offer_not_open()
+    centre = next(c for c in list_centres(session) if c.code == application.offer_centre)
+    service = session.get(Service, draw.service_id)
+    assert service is not None
+    taken = session.execute(
+        update(BookingSlot)
+        .where(
+            col(BookingSlot.draw_id) == draw.id,
+            col(BookingSlot.centre_id) == id_of(centre),
+            col(BookingSlot.start) == application.offer_start,
+            col(BookingSlot.booked) < col(BookingSlot.capacity),
+        )
+        .values(booked=col(BookingSlot.booked) + 1)
+    )
+    if taken.rowcount == 0:  # type: ignore[attr-defined]
+        raise BookingRefused(409, "slot_full", N_("this slot is full; choose another"))
+    start = application.offer_start
+    appointment = new_appointment(
+        session,
+        centre=centre,
+        service=service,
+        start=start,
+        end=start + at_centre(rules, centre).slots.slot,
+        holder=application,
+        language=application.language,
+        now=now,
+    )
+    accepted = session.execute(
+        update(DrawApplication)
+        .where(
+            col(DrawApplication.id) == application.id,
+            col(DrawApplication.status) == ApplicationStatus.OFFERED.value,
+        )
+        .values(status=ApplicationStatus.ACCEPTED.value, appointment_id=appointment.id)
+        .execution_options(synchronize_session=False)
+    )
+    if accepted.rowcount == 0:  # type: ignore[attr-defined]  # a twin request took it first
+        raise _offer_not_open()
+    send_appointment_sms(session, appointment, centre, "booking_confirmed", now)
+    append_national_event(
+        session,
+        type="draw_offer_accepted",
+        actor=f"draw:{application.pseudonym}",
+        at=now,
+        data={
+            "draw": draw.code,
+            "pseudonym": application.pseudonym,
+            "centre": centre.code,
+            "start": utc_start(start),
+        },
+    )
+    session.refresh(application)
+    return appointment
+
+
+def decline(session: Session, *, application: DrawApplication, now: datetime) -> None:
+    """Gives the place offered back: it goes to the next on the waiting list."""
+    draw = session.get(Draw, application.draw_id)
+    assert draw is not None
+    _lapse(session, draw, application, "draw_offer_declined", f"draw:{application.pseudonym}", now)
+    session.refresh(application)

@@ -1,0 +1,503 @@
+"""Draw routes: the public draws, their published records and applications (booking/draws.py,
+booking/draw_results.py); opening a draw and screening its applications, for admins."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from booking.appointments import BookingRefused, InvalidNationalId, national_id_hash
+from booking.brokers import Booking, identity_flags, widest_first
+from booking.draw_results import accept, decline, published, published_places
+from booking.draws import (
+    ApplicationCaps,
+    DrawSpec,
+    applications,
+    apply,
+    exclude,
+    find_application,
+    find_draw,
+    list_draws,
+    open_draw,
+    places_left,
+    state,
+)
+from booking.identities import (
+    DEVICE_COOKIE,
+    Identities,
+    address_hash,
+    applicant_identities,
+    device_hash,
+    phone_hash,
+)
+from booking.models import ApplicationStatus, Appointment, Draw, DrawApplication
+from booking.schemas import (
+    DrawApplicationIn,
+    DrawApplicationOut,
+    DrawExclusionIn,
+    DrawFlagOut,
+    DrawIn,
+    DrawOfferOut,
+    DrawOut,
+    DrawPlacesOut,
+    DrawRecordEntry,
+    DrawRecordExcluded,
+    DrawRecordOut,
+    DrawRecordPlace,
+)
+from booking.web.appointments import appointment_out, booking_rules
+from booking.web.brokers import broker_rules
+from config.i18n import N_
+from config.web.context import now
+from config.web.endpoints import operation
+from config.web.errors import ApiError, not_found, refusal
+from config.web.threads import read, write
+from identity.otp import Purpose, Verdict
+from identity.web.otp import phone_field
+from identity.web.verified import IDEMPOTENCY_HEADER, PhoneCode, retries, write_once
+from organisation.catalogue import find_centre, find_service
+from organisation.models import Role, Service
+from organisation.web.credentials import credentials, require_role, require_staff, session_policy
+
+
+def _draw_out(session: Session, request: Request, draw: Draw) -> DrawOut:
+    service = session.get(Service, draw.service_id)
+    assert service is not None
+    at = now(request)
+    drawn = draw.drawn_at is not None
+    per_day: Counter[tuple[str, date]] = Counter()
+    for place in published_places(draw) if drawn else places_left(session, draw):
+        per_day[place.centre, place.day] += place.places
+    counts = _outcomes(session, draw) if drawn else {}
+    return DrawOut(
+        code=draw.code,
+        service=service.code,
+        centres=draw.centres,
+        opens_at=draw.opens_at,
+        closes_at=draw.closes_at,
+        first_day=draw.first_day,
+        last_day=draw.last_day,
+        state=state(draw, at),
+        commitment=draw.commitment,
+        seed=draw.seed if drawn else None,
+        list_digest=draw.list_digest,
+        applications=applications(session, draw),
+        places=[DrawPlacesOut(centre=c, day=d, places=n) for (c, d), n in sorted(per_day.items())],
+        places_total=sum(per_day.values()),
+        winners=counts.get("winners") if drawn else None,
+        waiting=counts.get("waiting") if drawn else None,
+        offer_hours=draw.offer_hours,
+        record_url=f"{request.app.state.settings.base_url}/api/v1/draws/{draw.code}/record",
+    )
+
+
+def _outcomes(session: Session, draw: Draw) -> dict[str, int]:
+    ranks = session.exec(
+        select(DrawApplication.waiting).where(
+            DrawApplication.draw_id == draw.id, col(DrawApplication.rank).is_not(None)
+        )
+    ).all()
+    return {"winners": sum(1 for w in ranks if w is None), "waiting": sum(1 for w in ranks if w is not None)}
+
+
+def _draw_of_path(session: Session, request: Request) -> Draw:
+    code = request.path_params["draw"]
+    draw = find_draw(session, code)
+    if draw is None:
+        raise not_found(request, "draw", code)
+    return draw
+
+
+@operation(
+    "GET",
+    "/api/v1/draws",
+    summary="Every draw, the latest window first: its service, centres, days, places, window and the"
+    " commitment to its seed",
+    tag="draws",
+    responses={200: list[DrawOut]},
+)
+async def list_route(request: Request) -> list[DrawOut]:
+    def work(session: Session) -> list[DrawOut]:
+        return [_draw_out(session, request, draw) for draw in list_draws(session)]
+
+    return await read(request, work, slow=True)
+
+
+@operation(
+    "GET",
+    "/api/v1/draws/{draw}",
+    summary="A draw: its places, window and commitment; once drawn, its seed and list digest",
+    tag="draws",
+    responses={200: DrawOut},
+)
+async def view_route(request: Request) -> DrawOut:
+    def work(session: Session) -> DrawOut:
+        return _draw_out(session, request, _draw_of_path(session, request))
+
+    return await read(request, work)
+
+
+@operation(
+    "GET",
+    "/api/v1/draws/{draw}/record",
+    summary="A drawn draw's record: the seed, the places, every application by pseudonym with its choices"
+    " and result, and those excluded with why; `dor draw verify` re-runs it",
+    tag="draws",
+    responses={200: DrawRecordOut},
+    errors=(409,),
+)
+async def record_route(request: Request) -> DrawRecordOut:
+    def work(session: Session) -> DrawRecordOut:
+        draw = _draw_of_path(session, request)
+        found = published(session, draw)
+        if found is None:
+            raise ApiError(409, "draw_not_drawn", "%(draw)s has not been drawn yet", draw=draw.code)
+        record = found.record
+        outcomes = {o.pseudonym: o for o in record.outcomes}
+        return DrawRecordOut(
+            draw=draw.code,
+            service=found.service,
+            commitment=record.commitment,
+            seed=record.seed.hex(),
+            list_digest=draw.list_digest or "",
+            places=[
+                DrawRecordPlace(centre=p.centre, day=p.day, start=p.start, places=p.places)
+                for p in record.places
+            ],
+            applications=[
+                DrawRecordEntry(
+                    pseudonym=a.pseudonym,
+                    choices=[str(c) for c in a.choices],
+                    rank=outcomes[a.pseudonym].rank,
+                    centre=outcomes[a.pseudonym].centre,
+                    start=outcomes[a.pseudonym].start,
+                    waiting=outcomes[a.pseudonym].waiting,
+                )
+                for a in record.applications
+            ],
+            excluded=[DrawRecordExcluded(pseudonym=p, reason=r) for p, r in found.excluded],
+        )
+
+    return await read(request, work, slow=True)
+
+
+@operation(
+    "POST",
+    "/api/v1/draws",
+    summary="Open a draw (admins): its slots are set apart from booking and the commitment to its seed"
+    " is published at once",
+    tag="draws",
+    body=DrawIn,
+    responses={201: DrawOut},
+    errors=(401, 403, 409),
+    security=("session",),
+)
+async def open_route(request: Request, body: DrawIn) -> Response:
+    creds, at, policy, rules = (
+        credentials(request),
+        now(request),
+        session_policy(request),
+        booking_rules(request),
+    )
+
+    def work(session: Session) -> DrawOut:
+        admin = require_staff(session, creds, now=at, policy=policy)
+        require_role(admin, Role.ADMIN)
+        service = find_service(session, code=body.service)
+        if service is None:
+            raise _unknown("service", body.service)
+        centres = []
+        for index, code in enumerate(body.centres):
+            centre = find_centre(session, code=code)
+            if centre is None:
+                raise _unknown(f"centres.{index}", code)
+            centres.append(centre)
+        spec = DrawSpec(
+            code=body.code,
+            service=service,
+            centres=centres,
+            opens_at=body.opens_at,
+            closes_at=body.closes_at,
+            first_day=body.first_day,
+            last_day=body.last_day,
+            offer_hours=body.offer_hours,
+            reason=body.reason,
+        )
+        try:
+            draw = open_draw(session, spec=spec, rules=rules, actor=admin.actor, now=at)
+        except BookingRefused as exc:
+            raise refusal(exc) from None
+        return _draw_out(session, request, draw)
+
+    out = await write(request, work)
+    return JSONResponse(out.model_dump(mode="json"), status_code=201)
+
+
+def _unknown(field: str, code: str) -> ApiError:
+    return ApiError(
+        422, "invalid_input", N_("field '%(field)s': no such code: %(code)s"), field=field, code=code
+    )
+
+
+def _admin_of_draw(session: Session, request: Request) -> tuple[Draw, str]:
+    admin = require_staff(session, credentials(request), now=now(request), policy=session_policy(request))
+    require_role(admin, Role.ADMIN)
+    return _draw_of_path(session, request), admin.actor
+
+
+@operation(
+    "GET",
+    "/api/v1/draws/{draw}/flags",
+    summary="Applications that share a phone, a browser or a network address beyond the broker rules"
+    " (admins), to exclude before the close",
+    tag="draws",
+    responses={200: list[DrawFlagOut]},
+    errors=(401, 403),
+    security=("session",),
+)
+async def flags_route(request: Request) -> list[DrawFlagOut]:
+    secret, rules = request.app.state.settings.secret, broker_rules(request)
+
+    def work(session: Session) -> list[DrawFlagOut]:
+        draw, _ = _admin_of_draw(session, request)
+        rows = session.exec(select(DrawApplication).where(DrawApplication.draw_id == draw.id)).all()
+        bookings = [_as_booking(a, secret) for a in rows]
+        return [
+            DrawFlagOut(
+                reason=flag.reason.value,
+                identity=str(flag.identity),
+                identities=flag.identities,
+                pseudonyms=[b.code for b in flag.bookings],
+            )
+            for flag in widest_first(identity_flags(bookings, rules))
+        ]
+
+    return await read(request, work, slow=True)
+
+
+def _as_booking(application: DrawApplication, secret: bytes) -> Booking:
+    """An application as broker detection reads a booking: its pseudonym for a code, its identities."""
+    return Booking(
+        code=application.pseudonym,
+        centre="",
+        service="",
+        start=application.created_at,
+        created_at=application.created_at,
+        released_at=application.created_at,
+        status=application.status,
+        identities=applicant_identities(application, secret),
+    )
+
+
+@operation(
+    "POST",
+    "/api/v1/draws/{draw}/applications/{pseudonym}/exclude",
+    summary="Take an application out of a draw before its close (admins), with why: published beside"
+    " its pseudonym and logged",
+    tag="draws",
+    body=DrawExclusionIn,
+    responses={200: DrawRecordExcluded},
+    errors=(401, 403, 404, 409),
+    security=("session",),
+)
+async def exclude_route(request: Request, body: DrawExclusionIn) -> DrawRecordExcluded:
+    at, name = now(request), request.path_params["pseudonym"]
+
+    def work(session: Session) -> DrawRecordExcluded:
+        draw, actor = _admin_of_draw(session, request)
+        try:
+            application = exclude(session, draw=draw, pseudonym=name, reason=body.reason, actor=actor, now=at)
+        except BookingRefused as exc:
+            if exc.code == "not_found":
+                raise not_found(request, "application", name) from None
+            raise refusal(exc) from None
+        return DrawRecordExcluded(pseudonym=application.pseudonym, reason=application.excluded_reason or "")
+
+    return await write(request, work)
+
+
+def application_out(session: Session, request: Request, application: DrawApplication) -> DrawApplicationOut:
+    settings = request.app.state.settings
+    draw = session.get(Draw, application.draw_id)
+    assert draw is not None
+    appointment = session.get(Appointment, application.appointment_id) if application.appointment_id else None
+    offer = None
+    if application.status == ApplicationStatus.OFFERED.value and application.offer_centre:
+        centre = find_centre(session, code=application.offer_centre)
+        assert centre is not None and application.offer_start and application.offer_expires_at
+        zone = ZoneInfo(centre.timezone)
+        offer = DrawOfferOut(
+            centre=centre.code,
+            start=application.offer_start.astimezone(zone),
+            expires_at=application.offer_expires_at.astimezone(zone),
+        )
+    return DrawApplicationOut(
+        draw=draw.code,
+        pseudonym=application.pseudonym,
+        token=application.token,
+        status=application.status,
+        choices=application.choices,
+        excluded_reason=application.excluded_reason,
+        rank=application.rank,
+        waiting=application.waiting,
+        offer=offer,
+        appointment=appointment_out(
+            session, appointment, base_url=settings.base_url, rules=booking_rules(request)
+        )
+        if appointment
+        else None,
+        status_url=f"{settings.base_url}/draws/applications/{application.token}",
+    )
+
+
+@operation(
+    "POST",
+    "/api/v1/draws/{draw}/applications",
+    summary="Apply to an open draw (phone verified by an OTP of purpose 'draw'): one application per"
+    " national ID; applying early gains nothing",
+    tag="draws",
+    body=DrawApplicationIn,
+    responses={201: DrawApplicationOut},
+    errors=(401, 404, 409),
+    headers=(IDEMPOTENCY_HEADER,),
+)
+async def apply_route(request: Request, body: DrawApplicationIn) -> Response:
+    """A retry with the same Idempotency-Key gets the first answer."""
+    retry = retries(request, body)
+    phone = phone_field(body.phone)
+    settings, rules, at = request.app.state.settings, booking_rules(request), now(request)
+    caps = ApplicationCaps(
+        per_phone=settings.broker_phone_identities, per_device=settings.broker_device_identities
+    )
+    try:
+        who = Identities(
+            national_id=national_id_hash(settings.secret, body.national_id),
+            phone=phone,
+            phone_hash=phone_hash(settings.secret, phone),
+            device=device_hash(settings.secret, request.cookies.get(DEVICE_COOKIE)),
+            address=address_hash(settings.secret, request.client.host if request.client else None),
+        )
+    except InvalidNationalId as exc:
+        raise ApiError(422, "invalid_input", f"field 'national_id': {exc}") from None
+
+    def work(session: Session) -> DrawApplicationOut | Verdict:
+        once = retry.scoped(f"draw:{phone}")
+        stored = once.replayed(session)
+        if stored is not None:
+            return DrawApplicationOut.model_validate(stored)
+        draw = _draw_of_path(session, request)
+        refused = PhoneCode(request, phone, Purpose.DRAW, body.otp).check(session, once, now=at)
+        if refused is not None:
+            return DrawApplicationOut.model_validate(refused) if isinstance(refused, dict) else refused
+        try:
+            application = apply(
+                session,
+                draw=draw,
+                who=who,
+                choices=body.choices,
+                language=body.language,
+                caps=caps,
+                rules=rules,
+                secret=settings.secret,
+                now=at,
+            )
+        except BookingRefused as exc:
+            raise refusal(exc) from None
+        out = application_out(session, request, application)
+        once.remember(session, out.model_dump(mode="json"), now=at)
+        return out
+
+    result = await write_once(request, work)
+    return JSONResponse(result.model_dump(mode="json"), status_code=201)
+
+
+def _application_of_path(session: Session, request: Request) -> DrawApplication:
+    application = find_application(session, request.path_params["token"])
+    if application is None:
+        raise not_found(request, "application", "…")
+    return application
+
+
+@operation(
+    "GET",
+    "/api/v1/draw-applications/{token}",
+    summary="An application: its pseudonym, choices and, once drawn, its result, offer or appointment",
+    tag="draws",
+    responses={200: DrawApplicationOut},
+)
+async def application_route(request: Request) -> DrawApplicationOut:
+    def work(session: Session) -> DrawApplicationOut:
+        return application_out(session, request, _application_of_path(session, request))
+
+    return await read(request, work)
+
+
+@operation(
+    "POST",
+    "/api/v1/draw-applications/{token}/accept",
+    summary="Take the place offered from the waiting list, before its deadline: an appointment",
+    tag="draws",
+    responses={200: DrawApplicationOut},
+    errors=(409,),
+)
+async def accept_route(request: Request) -> DrawApplicationOut:
+    rules, at = booking_rules(request), now(request)
+
+    def work(session: Session) -> DrawApplicationOut:
+        application = _application_of_path(session, request)
+        try:
+            accept(session, application=application, rules=rules, now=at)
+        except BookingRefused as exc:
+            raise refusal(exc) from None
+        return application_out(session, request, application)
+
+    return await write(request, work)
+
+
+@operation(
+    "POST",
+    "/api/v1/draw-applications/{token}/decline",
+    summary="Give the place offered back: it goes to the next on the waiting list",
+    tag="draws",
+    responses={200: DrawApplicationOut},
+    errors=(409,),
+)
+async def decline_route(request: Request) -> DrawApplicationOut:
+    at = now(request)
+
+    def work(session: Session) -> DrawApplicationOut:
+        application = _application_of_path(session, request)
+        try:
+            decline(session, application=application, now=at)
+        except BookingRefused as exc:
+            raise refusal(exc) from None
+        return application_out(session, request, application)
+
+    return await write(request, work)
+
+
+async def short_link(request: Request) -> Response:
+    """The link an SMS carries (short, to fit the message) to an application's status page."""
+    return RedirectResponse(f"/draws/applications/{request.path_params['token']}", status_code=302)
+
+
+routes: Sequence[Route] = [
+    list_route,
+    open_route,
+    view_route,
+    record_route,
+    flags_route,
+    exclude_route,
+    apply_route,
+    application_route,
+    accept_route,
+    decline_route,
+    Route("/d/{token}", short_link, methods=["GET"]),
+]
