@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, func, select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -22,7 +23,8 @@ from booking import draws
 from booking.lottery import Choice
 from booking.models import ApplicationStatus, Draw, DrawApplication
 from booking.schemas import DrawApplicationOut, DrawOut
-from booking.web.draws import application_out, draw_out
+from booking.web.draws import _draw_out as draw_out
+from booking.web.draws import application_out
 from booking.web.pages import BABEL_LOCALES
 from config.i18n import translations
 from config.sql import id_of
@@ -87,7 +89,7 @@ class Words:
     def short_moment(self, at: datetime, centre: str) -> str:
         comma = "،" if self.lang == "ar" else ","
         return format_datetime(
-            at, format=f"EEE d MMM{comma} HH:mm", tzinfo=self.names.zone(centre), locale=self.locale
+            at, format=f"EEE d/M{comma} HH:mm", tzinfo=self.names.zone(centre), locale=self.locale
         )
 
     def centre(self, code: str) -> str:
@@ -132,9 +134,12 @@ def _search(text: str) -> str:
 
 
 def _results(session: Session, draw: Draw, page: int, query: str) -> Results:
-    ranked = (DrawApplication.draw_id == id_of(draw), col(DrawApplication.rank).is_not(None))
+    ranked: list[ColumnElement[bool]] = [
+        col(DrawApplication.draw_id) == id_of(draw),
+        col(DrawApplication.rank).is_not(None),
+    ]
     if query:
-        ranked = (*ranked, col(DrawApplication.pseudonym).contains(query, autoescape=True))
+        ranked.append(col(DrawApplication.pseudonym).contains(query, autoescape=True))
     found = session.exec(select(func.count()).select_from(DrawApplication).where(*ranked)).one()
     pages = max(1, math.ceil(found / PAGE_SIZE))
     page = min(max(page, 1), pages)
@@ -188,6 +193,8 @@ async def draw_page(request: Request) -> Response:
         "places": places,
         "offered": {c: [d.isoformat() for d in ds] for c, ds in offered.items()},
         "day_labels": {d.isoformat(): words.long_day(d) for d in days},
+        # The record on this site, whatever the base URL the API writes (the command shows that one).
+        "record_path": urlsplit(draw.record_url).path,
         "results": results,
     }
     return render(request, "draw.html", context)

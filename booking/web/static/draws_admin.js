@@ -9,7 +9,8 @@
   const catalogue = JSON.parse($("draw-catalogue").textContent);
   const named = (thing) => (thing ? thing.name[Dor.lang] || thing.name.ar : "");
   const centreNamed = (code) => named(catalogue.centres.find((c) => c.code === code)) || code;
-  const fill = (template, values) => template.replace(/%\((\w+)\)s/g, (_, key) => values[key]);
+  // Codes and pseudonyms are isolated (FSI … PDI), so that an Arabic sentence keeps them whole.
+  const fill = (template, values) => template.replace(/%\((\w+)\)s/g, (_, key) => `\u2068${values[key]}\u2069`);
 
   // ---- the form ----
   function listCentres() {
@@ -165,7 +166,7 @@
         button.className = "warn";
         button.dataset.pseudonym = pseudonym;
         button.textContent = Dor.t("exclude");
-        button.addEventListener("click", () => askReason(draw.code, pseudonym, button));
+        button.addEventListener("click", () => askReason(draw.code, pseudonym, section));
         li.append(name, " ", button);
         list.appendChild(li);
       }
@@ -177,8 +178,8 @@
 
   // ---- excluding one application, with a reason ----
   let excluding = null;
-  function askReason(draw, pseudonym, button) {
-    excluding = { draw, pseudonym, button };
+  function askReason(draw, pseudonym, section) {
+    excluding = { draw, pseudonym, section };
     $("exclude-title").textContent = fill(Dor.t("exclude_what"), { pseudonym, draw });
     $("exclude-reason").value = "";
     $("exclude-error").hidden = true;
@@ -187,12 +188,15 @@
   $("exclude-cancel").addEventListener("click", () => $("exclude-dialog").close());
   $("exclude-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const { draw, pseudonym, button } = excluding;
+    const { draw, pseudonym, section } = excluding;
     try {
       await Dor.api("POST", `/api/v1/draws/${draw}/applications/${encodeURIComponent(pseudonym)}/exclude`,
         { reason: $("exclude-reason").value.trim() });
       $("exclude-dialog").close();
-      button.replaceWith(Dor.t("excluded"));
+      // The same application may be flagged for its phone and for its address: excluded in both.
+      section.querySelectorAll("button[data-pseudonym]").forEach((b) => {
+        if (b.dataset.pseudonym === pseudonym) b.replaceWith(Dor.t("excluded"));
+      });
       Dor.toast(Dor.t("done"));
     } catch (error) {
       if (error.status === 401) return;
