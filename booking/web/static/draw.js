@@ -54,6 +54,18 @@
       if (choice) return `choice-${chosenIndex(Number(choice[1]))}-error`;
       return "form-error";
     }
+    // What went wrong in the page's words where the page knows them (the server's otherwise): what a
+    // field's refusal says depends only on the field.
+    function explain(error) {
+      if (error.status === 0) return text.offline;
+      if (error.code === "otp_invalid") return text.otp_invalid;
+      if (error.code === "invalid_input") {
+        const field = (error.field || "").split(".")[0];
+        const known = { national_id: text.national_id_fake, phone: text.bad_phone, otp: text.otp_invalid, choices: text.not_a_choice };
+        if (known[field]) return known[field];
+      }
+      return error.message || text.error;
+    }
     function chosenIndex(n) {
       return preferences.filter((i) => $(`centre-${i}`).value)[n] ?? 0;
     }
@@ -93,7 +105,7 @@
         const application = await call("POST", `/api/v1/draws/${code}/applications`, body, { "Idempotency-Key": intent.key });
         applied(application);
       } catch (error) {
-        show(place(error), error.status === 0 ? text.offline : error.message || text.error);
+        show(place(error), explain(error));
       } finally {
         $("submit-application").disabled = false;
       }
