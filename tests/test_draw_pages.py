@@ -11,8 +11,11 @@ from starlette.testclient import TestClient
 
 from booking.appointments import national_rules
 from booking.draw_results import run_due_draws
+from booking.draws import find_draw
+from booking.models import ApplicationStatus, DrawApplication
 from config.db import Database
 from config.settings import Settings
+from config.sql import id_of
 from tests.conftest import VirtualClock, sign_in
 
 DRAW = {
@@ -88,3 +91,33 @@ def test_the_admins_page_sends_others_to_sign_in_or_away(client: TestClient, app
         page = admin.get("/admin/draws")
     assert page.status_code == 200 and 'id="draw-form"' in page.text
     assert 'value="PP"' in page.text  # the bookable services to choose from
+
+
+def test_the_results_come_a_hundred_a_page_in_drawn_order_and_the_search_finds_one(
+    client: TestClient, drawn: None, database: Database, clock: VirtualClock
+) -> None:
+    with database.write() as session:
+        draw = find_draw(session, "PASS-2026-12")
+        assert draw is not None
+        for rank in range(1, 151):
+            session.add(
+                DrawApplication(
+                    draw_id=id_of(draw),
+                    pseudonym=f"{rank:04X}-AAAA-BBBB-CCCC",
+                    token=f"token-{rank}",
+                    national_id_hash=f"hash-{rank}",
+                    choices=["DAM-01@*"],
+                    created_at=clock(),
+                    status=ApplicationStatus.WAITING.value,
+                    rank=rank,
+                    waiting=rank,
+                )
+            )
+    first = client.get("/draws/PASS-2026-12?lang=en").text
+    assert first.count("<tr data-pseudonym=") == 100
+    assert first.index("0001-AAAA") < first.index("0064-AAAA")  # rank 100
+    assert "0065-AAAA" not in first and 'rel="next"' in first and "page 1 of 2" in first
+    second = client.get("/draws/PASS-2026-12?lang=en&page=2").text
+    assert second.count("<tr data-pseudonym=") == 50 and "0065-AAAA" in second and 'rel="prev"' in second
+    found = client.get("/draws/PASS-2026-12?lang=en&q=0078-aaaa").text  # rank 120, typed in lower case
+    assert found.count("<tr data-pseudonym=") == 1 and "Waiting list 120" in found
