@@ -13,7 +13,7 @@ unexport PYTHONDONTWRITEBYTECODE
 
 run: install run-deps
 	DOR_DEMO=true $(VENV)/bin/dor migrate
-	DOR_DEMO=true $(VENV)/bin/dor seed --demo --history
+	DOR_DEMO=true $(VENV)/bin/dor seed --demo --history --draw
 	DOR_DEMO=true DOR_ALWAYS_OPEN=$${DOR_ALWAYS_OPEN:-true} $(VENV)/bin/dor serve
 
 test: install deps node-deps services lint typecheck layers pytest

@@ -473,11 +473,20 @@ def _offer(session: Session, draw: Draw, rules: BookingRules, base_url: str, now
             .order_by(col(DrawApplication.waiting))
         ).all()
     )
-    offered = 0
+    wants = {id_of(a): [lottery.Choice.parse(c) for c in a.choices] for a in waiting}
+    offered, unwanted = 0, set()
     for centre, start in free:
         day = start.astimezone(ZoneInfo(centre.timezone)).date()
-        taker = next((a for a in waiting if _wants(a, centre.code, day)), None)
+        taker = next(
+            (
+                a
+                for a in waiting
+                if any(c.centre == centre.code and c.day in (None, day) for c in wants[id_of(a)])
+            ),
+            None,
+        )
         if taker is None:
+            unwanted.add((id_of(centre), start))
             continue
         waiting.remove(taker)
         notice = at_centre(rules, centre).slots.min_notice
@@ -487,13 +496,32 @@ def _offer(session: Session, draw: Draw, rules: BookingRules, base_url: str, now
         session.add(taker)
         _tell_offer(session, draw, taker, centre, deadline, base_url, now)
         offered += 1
+    _release(session, draw, unwanted, now)
     return offered
 
 
-def _wants(application: DrawApplication, centre: str, day: date) -> bool:
-    return any(
-        c.centre == centre and c.day in (None, day) for c in map(lottery.Choice.parse, application.choices)
+def _release(session: Session, draw: Draw, slots: set[tuple[int, datetime]], now: datetime) -> None:
+    """Gives back to first come, first served booking the slots with places that nobody left on the
+    waiting list wants (all of them once the list is empty): places no one would take otherwise."""
+    if not slots:
+        return
+    table = BookingSlot.__table__.c  # type: ignore[attr-defined]
+    session.execute(
+        update(BookingSlot.__table__)  # type: ignore[attr-defined]
+        .where(
+            table.draw_id == draw.id, table.centre_id == bindparam("centre"), table.start == bindparam("at")
+        )
+        .values(draw_id=None),
+        [{"centre": centre, "at": start} for centre, start in sorted(slots)],
     )
+    append_national_event(
+        session,
+        type="draw_places_released",
+        actor=SYSTEM,
+        at=now,
+        data={"draw": draw.code, "slots": len(slots)},
+    )
+    log.info("draw %s: %d slots nobody waiting wants, back to booking", draw.code, len(slots))
 
 
 def _tell_offer(

@@ -50,13 +50,6 @@ from organisation.models import Centre, CentreService, Service
 
 log = logging.getLogger(__name__)
 MAX_DAYS = 31  # a draw's days
-DRAWN = (
-    ApplicationStatus.WON,
-    ApplicationStatus.WAITING,
-    ApplicationStatus.OFFERED,
-    ApplicationStatus.ACCEPTED,
-    ApplicationStatus.LAPSED,
-)
 
 
 @dataclass(frozen=True)
@@ -81,8 +74,9 @@ class ApplicationCaps:
     per_device: int = 4
 
 
-def _invalid(field: str, problem: str, /, **params: object) -> BookingRefused:
-    return BookingRefused(422, "invalid_input", N_("field '%(field)s': ") + problem, field=field, **params)
+def _invalid(message: str, /, **params: object) -> BookingRefused:
+    """A 422 whose message names its field first (`field`, or in the template)."""
+    return BookingRefused(422, "invalid_input", message, **params)
 
 
 def find_draw(session: Session, code: str) -> Draw | None:
@@ -112,31 +106,47 @@ def utc_start(start: datetime) -> str:
 
 def _check(session: Session, spec: DrawSpec, now: datetime) -> None:
     if spec.opens_at <= now:
-        raise _invalid("opens_at", N_("must be later than now: the commitment is published before"))
+        raise _invalid(N_("field 'opens_at': must be later than now: the commitment is published before"))
     if spec.closes_at <= spec.opens_at:
-        raise _invalid("closes_at", N_("must be after opens_at"))
+        raise _invalid(N_("field 'closes_at': must be after opens_at"))
     if spec.last_day < spec.first_day:
-        raise _invalid("last_day", N_("must not be before first_day"))
+        raise _invalid(N_("field 'last_day': must not be before first_day"))
     if (spec.last_day - spec.first_day).days >= MAX_DAYS:
-        raise _invalid("last_day", N_("at most %(days)d days from first_day"), days=MAX_DAYS)
+        raise _invalid(N_("field 'last_day': at most %(days)d days from first_day"), days=MAX_DAYS)
     if not spec.service.bookable:
-        raise _invalid("service", N_("%(service)s cannot be booked"), service=spec.service.code)
+        raise _invalid(N_("field 'service': %(service)s cannot be booked"), service=spec.service.code)
     codes = [c.code for c in spec.centres]
     for index, centre in enumerate(spec.centres):
         field = f"centres.{index}"
         if codes.index(centre.code) != index:
-            raise _invalid(field, N_("%(centre)s is listed twice"), centre=centre.code)
+            raise _invalid(
+                N_("field '%(field)s': %(centre)s is listed twice"), field=field, centre=centre.code
+            )
         if session.get(CentreService, (id_of(centre), id_of(spec.service))) is None:
             raise _invalid(
-                field,
-                N_("%(centre)s does not offer %(service)s"),
+                N_("field '%(field)s': %(centre)s does not offer %(service)s"),
+                field=field,
                 centre=centre.code,
                 service=spec.service.code,
             )
         if spec.first_day <= spec.closes_at.astimezone(ZoneInfo(centre.timezone)).date():
-            raise _invalid("first_day", N_("must be after the day the window closes"))
+            raise _invalid(N_("field 'first_day': must be after the day the window closes"))
     if find_draw(session, spec.code) is not None:
-        raise BookingRefused(409, "draw_exists", N_("a draw named %(draw)s exists already"), draw=spec.code)
+        raise _exists(spec.code)
+
+
+def _exists(code: str) -> BookingRefused:
+    return BookingRefused(409, "draw_exists", N_("a draw named %(draw)s exists already"), draw=code)
+
+
+def _overlap(centre: str, day: date) -> BookingRefused:
+    return BookingRefused(
+        409,
+        "draw_overlap",
+        N_("%(centre)s's places on %(day)s are given by another draw already"),
+        centre=centre,
+        day=day.isoformat(),
+    )
 
 
 def open_draw(session: Session, *, spec: DrawSpec, rules: BookingRules, actor: str, now: datetime) -> Draw:
@@ -158,14 +168,18 @@ def open_draw(session: Session, *, spec: DrawSpec, rules: BookingRules, actor: s
         created_at=now,
     )
     session.add(draw)
-    session.flush()
+    exists = _exists(spec.code)  # built before the flush: a failed one expires every row in hand
+    try:
+        session.flush()  # the unique code: a twin request opened it first
+    except IntegrityError:
+        raise exists from None
     days = [spec.first_day + timedelta(days=d) for d in range((spec.last_day - spec.first_day).days + 1)]
     total = sum(
         _set_apart(session, draw, centre, spec.service, days, at_centre(rules, centre), now)
         for centre in spec.centres
     )
     if total == 0:
-        raise _invalid("first_day", N_("these centres have no places for this service on these days"))
+        raise _invalid(N_("field 'first_day': these centres have no places for this service on these days"))
     append_national_event(
         session,
         type="draw_opened",
@@ -221,16 +235,15 @@ def _set_apart(
                 centre_id=id_of(centre), service_id=id_of(service), start=start, capacity=places
             )
         elif slot.draw_id is not None:
-            raise BookingRefused(
-                409,
-                "draw_overlap",
-                N_("%(centre)s's places on %(day)s are given by another draw already"),
-                centre=centre.code,
-                day=start.astimezone(ZoneInfo(centre.timezone)).date().isoformat(),
-            )
+            raise _overlap(centre.code, start.astimezone(ZoneInfo(centre.timezone)).date())
         slot.draw_id = draw.id
         session.add(slot)
         total += max(0, slot.capacity - slot.booked)
+    overlap = _overlap(centre.code, days[0])
+    try:
+        session.flush()  # a slot's unique key: another draw, opened at the same moment, took it first
+    except IntegrityError:
+        raise overlap from None
     return total
 
 
@@ -272,18 +285,31 @@ def _choices(session: Session, draw: Draw, choices: Sequence[str]) -> list[lotte
         try:
             choice = lottery.Choice.parse(text)
         except ValueError:
-            raise _invalid(field, N_("a centre and a day, as DAM-01@2027-01-12 or DAM-01@*")) from None
+            raise _invalid(
+                N_("field '%(field)s': a centre and a day, as DAM-01@2027-01-12 or DAM-01@*"), field=field
+            ) from None
         centre = centres.get(choice.centre)
         if centre is None:
-            raise _invalid(field, N_("%(centre)s is not one of this draw's centres"), centre=choice.centre)
+            raise _invalid(
+                N_("field '%(field)s': %(centre)s is not one of this draw's centres"),
+                field=field,
+                centre=choice.centre,
+            )
         if choice.day is not None and not draw.first_day <= choice.day <= draw.last_day:
-            raise _invalid(field, N_("%(day)s is not one of this draw's days"), day=choice.day.isoformat())
+            raise _invalid(
+                N_("field '%(field)s': %(day)s is not one of this draw's days"),
+                field=field,
+                day=choice.day.isoformat(),
+            )
         if choice.day is not None and not spans_on(choice.day, centre.opening_hours, centre.holidays):
             raise _invalid(
-                field, N_("%(centre)s is closed on %(day)s"), centre=centre.code, day=choice.day.isoformat()
+                N_("field '%(field)s': %(centre)s is closed on %(day)s"),
+                field=field,
+                centre=centre.code,
+                day=choice.day.isoformat(),
             )
         if choice in parsed:
-            raise _invalid(field, N_("this choice is listed twice"))
+            raise _invalid(N_("field '%(field)s': this choice is listed twice"), field=field)
         parsed.append(choice)
     return parsed
 
@@ -359,10 +385,11 @@ def apply(
         created_at=now,
     )
     session.add(application)
+    refusal = _applied_already(draw)  # before the flush: a failed one expires every row in hand
     try:
         session.flush()  # the unique key: a twin application of the same person lost the race
     except IntegrityError:
-        raise _applied_already(draw) from None
+        raise refusal from None
     return application
 
 

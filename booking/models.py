@@ -147,14 +147,16 @@ class DrawApplication(SQLModel, table=True):
         UniqueConstraint("draw_id", "national_id_hash"),
         UniqueConstraint("draw_id", "pseudonym"),
         Index("ix_draw_application_waiting", "draw_id", "status", "waiting"),
-        Index("ix_draw_application_phone", "draw_id", "phone"),
+        Index("ix_draw_application_phone", "draw_id", "phone"),  # the caps per phone and browser
+        Index("ix_draw_application_device", "draw_id", "device_hash"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     draw_id: int = Field(foreign_key="draw.id")
     pseudonym: str = Field(sa_column=Column(String(19), nullable=False))
     token: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
-    national_id_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    # Who applied, erased with the rest after the retention period (booking/upkeep.py).
+    national_id_hash: str | None = Field(default=None, sa_column=Column(String(64)))
     phone: str | None = Field(default=None, sa_column=Column(String(20)))
     device_hash: str | None = Field(default=None, sa_column=Column(String(64)))
     address_hash: str | None = Field(default=None, sa_column=Column(String(64)))

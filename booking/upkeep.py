@@ -11,7 +11,7 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from booking.appointments import send_appointment_sms
-from booking.models import Appointment, AppointmentStatus, BookingBlock
+from booking.models import Appointment, AppointmentStatus, BookingBlock, Draw, DrawApplication
 from config.sql import id_of
 from eventlog.log import append_event, append_national_event
 from identity.models import OtpChallenge
@@ -90,6 +90,19 @@ def erase_personal_data(session: Session, *, now: datetime, retention: timedelta
                 | col(Appointment.national_id_hash).is_not(None)
                 | col(Appointment.device_hash).is_not(None)
                 | col(Appointment.address_hash).is_not(None)
+            )
+            .values(phone=None, national_id_hash=None, device_hash=None, address_hash=None)
+        ),
+        "draw_applications": session.execute(
+            update(DrawApplication)
+            .where(
+                col(DrawApplication.draw_id).in_(select(Draw.id).where(col(Draw.last_day) < before.date()))
+            )
+            .where(
+                col(DrawApplication.phone).is_not(None)
+                | col(DrawApplication.national_id_hash).is_not(None)
+                | col(DrawApplication.device_hash).is_not(None)
+                | col(DrawApplication.address_hash).is_not(None)
             )
             .values(phone=None, national_id_hash=None, device_hash=None, address_hash=None)
         ),

@@ -18,6 +18,7 @@ from config.db import Database
 from config.settings import Settings, SettingsError, load_settings
 from organisation.seed import SeedError, seed_demo
 from server import admin_cli, audit_cli, draw_cli, history_cli, schema, simulate_cli
+from server.demo_draw import open_demo_draw
 from server.history_cli import HISTORY_WEEKS
 from server.home import served_pages
 
@@ -47,6 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"and this many weeks of past days (default {HISTORY_WEEKS}) at every centre whose log is "
         "empty, played through the real engine: tickets, calls, services, no-shows, feedback",
     )
+    seed.add_argument(
+        "--draw",
+        action="store_true",
+        help="and a demo draw for passports, open for applications a minute later (once)",
+    )
     admin_cli.register(commands)
     audit_cli.register(commands)
     simulate_cli.register(commands)
@@ -66,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # APScheduler logs every run of every job; Dor's jobs log what they did themselves.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if args.command == "seed":
-        return seed_command(settings, history_weeks=args.history)
+        return seed_command(settings, history_weeks=args.history, draw=args.draw)
     handlers = {"serve": serve, "migrate": migrate}
     if args.command in handlers:
         return handlers[args.command](settings)
@@ -85,8 +91,9 @@ def migrate(settings: Settings) -> int:
     return 0
 
 
-def seed_command(settings: Settings, *, history_weeks: int | None = None) -> int:
-    """Loads the demo organisation (idempotent), and its past when asked (once per centre)."""
+def seed_command(settings: Settings, *, history_weeks: int | None = None, draw: bool = False) -> int:
+    """Loads the demo organisation (idempotent), its past when asked (once per centre), and a demo draw
+    when asked (once)."""
     database = Database(settings.database_url)
     try:
         schema.ensure_current(database)
@@ -95,6 +102,8 @@ def seed_command(settings: Settings, *, history_weeks: int | None = None) -> int
         print("demo data loaded", flush=True)
         if history_weeks:
             history_cli.run(database, weeks=history_weeks)
+        if draw:
+            print(open_demo_draw(database, settings, now=datetime.now(UTC)), flush=True)
     except (schema.SchemaOutdated, SeedError) as exc:
         print(f"dor seed: {exc}", file=sys.stderr)
         return 1

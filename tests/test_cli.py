@@ -63,3 +63,12 @@ def test_welcome_names_the_home_page_and_demo_credentials() -> None:
     assert "password: demo" in text
     long_title = welcome(Settings(demo=True, port=8123), [Route("/book", page)])
     assert "Book an appointment  http://127.0.0.1:8123/book" in long_title  # titles never run into links
+
+
+def test_seed_opens_the_demo_draw_once(tmp_path: Path) -> None:
+    assert _run(["migrate"], tmp_path, DOR_DEV="1").returncode == 0
+    first = _run(["seed", "--demo", "--draw"], tmp_path, DOR_DEV="1")
+    assert first.returncode == 0, first.stderr
+    assert "demo draw: DEMO-PASSPORTS for passports at DAM-01, DAM-02, RIF-02" in first.stdout
+    second = _run(["seed", "--demo", "--draw"], tmp_path, DOR_DEV="1")
+    assert "DEMO-PASSPORTS exists already (announced)" in second.stdout

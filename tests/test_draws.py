@@ -23,6 +23,7 @@ from booking.appointments import national_rules
 from booking.draw_results import offer_freed_places, run_due_draws
 from booking.lottery import Record, parse_record, verify
 from booking.models import Appointment, AppointmentStatus, DrawApplication
+from booking.upkeep import erase_personal_data
 from config.db import Database
 from config.settings import Settings
 from config.sql import id_of
@@ -466,3 +467,39 @@ def test_dor_draw_verify_re_runs_the_published_record_and_catches_tampering(
         assert caught.returncode == 1 and said in caught.stdout, caught.stdout
     published.write_text("{not json")
     assert dor_draw_verify(published).returncode == 2
+
+
+def test_who_applied_is_erased_after_the_retention_period_and_the_record_stays(
+    admin: TestClient, client: TestClient, database: Database, clock: VirtualClock, settings: Settings
+) -> None:
+    open_window(admin, clock)
+    applied = apply(client, database, 1).json()
+    close_and_draw(clock, database, settings)
+    clock.advance(90 * 86400)
+    with database.write() as session:
+        erase_personal_data(session, now=clock(), retention=timedelta(days=30))
+    with database.read() as session:
+        application = session.exec(select(DrawApplication)).one()
+    assert (application.phone, application.national_id_hash, application.device_hash) == (None, None, None)
+    record = client.get("/api/v1/draws/PASS-2026-12/record").json()
+    assert [a["pseudonym"] for a in record["applications"]] == [applied["pseudonym"]]
+    assert events(database, "personal_data_erased")[-1]["draw_applications"] == 1
+
+
+def test_places_nobody_on_the_waiting_list_wants_go_back_to_booking(
+    admin: TestClient, client: TestClient, database: Database, clock: VirtualClock, settings: Settings
+) -> None:
+    open_window(admin, clock)
+    assert apply(client, database, 1, ("DAM-01@2026-12-06",)).status_code == 201
+    close_and_draw(clock, database, settings)
+    slots = f"/api/v1/centres/DAM-01/services/{SERVICE}/slots?from={FIRST_DAY}&days=3"
+    assert all(slot["available"] == 0 for slot in client.get(slots).json())
+    offer_freed_places(database, rules=national_rules(settings), base_url=settings.base_url, now=clock())
+    listed = client.get(slots).json()
+    # Every place but the one won is for first come, first served booking again.
+    assert (
+        sum(slot["available"] for slot in listed)
+        == client.get("/api/v1/draws/PASS-2026-12").json()["places_total"] - 1
+    )
+    [released] = events(database, "draw_places_released")
+    assert released["slots"] > 0

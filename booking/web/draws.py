@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -99,12 +99,14 @@ def _draw_out(session: Session, request: Request, draw: Draw) -> DrawOut:
 
 
 def _outcomes(session: Session, draw: Draw) -> dict[str, int]:
-    ranks = session.exec(
-        select(DrawApplication.waiting).where(
-            DrawApplication.draw_id == draw.id, col(DrawApplication.rank).is_not(None)
-        )
+    """How many the draw gave a place, and how many it put on the waiting list."""
+    drawn = session.exec(
+        select(col(DrawApplication.waiting).is_(None), func.count())
+        .where(DrawApplication.draw_id == draw.id, col(DrawApplication.rank).is_not(None))
+        .group_by(col(DrawApplication.waiting).is_(None))
     ).all()
-    return {"winners": sum(1 for w in ranks if w is None), "waiting": sum(1 for w in ranks if w is not None)}
+    counts = dict(drawn)
+    return {"winners": counts.get(True, 0), "waiting": counts.get(False, 0)}
 
 
 def _draw_of_path(session: Session, request: Request) -> Draw:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import subprocess
+import sys
 from collections import Counter as Tally
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +28,10 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from booking.models import Appointment, AppointmentStatus, BookingSlot
+from booking.appointments import BookingRules
+from booking.draw_results import run_due_draws
+from booking.draws import DrawSpec, open_draw
+from booking.models import Appointment, AppointmentStatus, BookingSlot, Draw, DrawApplication
 from config.db import Database
 from config.sql import id_of
 from organisation.models import Centre, Service
@@ -41,6 +47,7 @@ CITIZENS = 500
 PLACES = 50
 IN_FLIGHT = 100  # requests in flight at once, spread over the processes
 TWINS = 20
+DRAW_ATTEMPTS = 50
 DEADLINE_S = 120.0  # bound on each batch of requests
 OTP_CAPS = {"DOR_OTP_PER_ADDRESS_HOUR": "1000000"}  # every client is 127.0.0.1
 TIMEZONE = ZoneInfo("Asia/Damascus")  # DAM-01's
@@ -152,10 +159,12 @@ def give_places(url: str, start: str, places: int) -> None:
         database.dispose()
 
 
-async def verify(clients: Clients, url: str, people: Sequence[Citizen]) -> dict[str, str]:
-    """Asks a booking code for every phone through the API; returns each phone's code from its SMS."""
+async def verify(
+    clients: Clients, url: str, people: Sequence[Citizen], purpose: str = "booking"
+) -> dict[str, str]:
+    """Asks a code for every phone through the API; returns each phone's code from its SMS."""
     phones = sorted({p.phone for p in people})
-    answers = await clients.all("POST", "/api/v1/otp", [{"phone": p, "purpose": "booking"} for p in phones])
+    answers = await clients.all("POST", "/api/v1/otp", [{"phone": p, "purpose": purpose} for p in phones])
     refused = [a for a in answers if a.status != 202]
     assert not refused, f"{len(refused)} code requests refused, e.g. {refused[:3]}"
     database = Database(url)
@@ -329,3 +338,76 @@ def test_one_person_double_clicking_with_one_idempotency_key_gets_one_appointmen
     assert slot_in_database(site.url, start)[1:] == (1, 1, 1)
     outcomes = Tally((a.status, a.code) for a in answers)
     assert len(outcomes) == 1 and next(iter(outcomes))[0] == 201, outcomes
+
+
+def test_fifty_attempts_of_one_national_id_to_apply_to_a_draw_make_one_application(site: Site) -> None:
+    """Fifty phones, each with its own valid code, apply for one national ID at once over three
+    processes: one application, 49 `already_applied`, by the database's unique key. The draw is then
+    run at its close and `dor draw verify` re-runs it from the record the servers publish."""
+    code = f"RACE-{site.backend.upper()}"
+    opened_at = datetime.now(UTC) - timedelta(minutes=1)
+    database = Database(site.url)
+    try:
+        with database.write() as session:
+            spec = DrawSpec(
+                code=code,
+                service=session.exec(select(Service).where(Service.code == "PP")).one(),
+                centres=[session.exec(select(Centre).where(Centre.code == CENTRE)).one()],
+                opens_at=opened_at + timedelta(seconds=1),
+                closes_at=opened_at + timedelta(hours=1),
+                first_day=opened_at.astimezone(TIMEZONE).date() + timedelta(days=2),
+                last_day=opened_at.astimezone(TIMEZONE).date() + timedelta(days=8),
+                offer_hours=24,
+                reason="the race test",
+            )
+            open_draw(session, spec=spec, rules=BookingRules(), actor="staff:admin", now=opened_at)
+    finally:
+        database.dispose()
+    phones = citizens(DRAW_ATTEMPTS, first=40_000)
+    people = [Citizen(p.phone, phones[0].national_id) for p in phones]
+
+    async def attempts() -> list[Answer]:
+        clients = Clients(site.urls, DRAW_ATTEMPTS)
+        try:
+            codes = await verify(clients, site.url, people, purpose="draw")
+            bodies = [
+                {
+                    "phone": p.phone,
+                    "otp": codes[p.phone],
+                    "national_id": p.national_id,
+                    "choices": [f"{CENTRE}@*"],
+                }
+                for p in people
+            ]
+            return await clients.all("POST", f"/api/v1/draws/{code}/applications", bodies)
+        finally:
+            await clients.close()
+
+    answers = run(attempts())
+    outcomes = Tally((a.status, a.code if a.status != 201 else "applied") for a in answers)
+    assert outcomes == {(201, "applied"): 1, (409, "already_applied"): DRAW_ATTEMPTS - 1}, outcomes
+
+    database = Database(site.url)
+    try:
+        with database.write() as session:
+            draw = session.exec(select(Draw).where(Draw.code == code)).one()
+            assert (
+                len(session.exec(select(DrawApplication).where(DrawApplication.draw_id == draw.id)).all())
+                == 1
+            )
+            draw.closes_at = datetime.now(UTC) - timedelta(seconds=1)
+            session.add(draw)
+        # A server's own job may draw it first: either way it is drawn once.
+        run_due_draws(database, rules=BookingRules(), base_url=site.urls[0], now=datetime.now(UTC))
+    finally:
+        database.dispose()
+    checked = subprocess.run(
+        [sys.executable, "-m", "server.cli", "draw", "verify", f"{site.urls[1]}/api/v1/draws/{code}/record"],
+        env={k: v for k, v in os.environ.items() if not k.startswith("DOR_")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "1 applications it gives the published results: 1 places won" in checked.stdout

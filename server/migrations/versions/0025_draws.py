@@ -45,7 +45,7 @@ def upgrade() -> None:
     sa.Column('draw_id', sa.Integer(), nullable=False),
     sa.Column('pseudonym', sa.String(length=19), nullable=False),
     sa.Column('token', sa.String(length=64), nullable=False),
-    sa.Column('national_id_hash', sa.String(length=64), nullable=False),
+    sa.Column('national_id_hash', sa.String(length=64), nullable=True),
     sa.Column('phone', sa.String(length=20), nullable=True),
     sa.Column('device_hash', sa.String(length=64), nullable=True),
     sa.Column('address_hash', sa.String(length=64), nullable=True),
@@ -70,6 +70,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('token')
     )
     with op.batch_alter_table('draw_application', schema=None) as batch_op:
+        batch_op.create_index('ix_draw_application_device', ['draw_id', 'device_hash'], unique=False)
         batch_op.create_index('ix_draw_application_phone', ['draw_id', 'phone'], unique=False)
         batch_op.create_index('ix_draw_application_waiting', ['draw_id', 'status', 'waiting'], unique=False)
     with op.batch_alter_table('booking_slot', schema=None) as batch_op:
@@ -84,5 +85,6 @@ def downgrade() -> None:
     with op.batch_alter_table('draw_application', schema=None) as batch_op:
         batch_op.drop_index('ix_draw_application_waiting')
         batch_op.drop_index('ix_draw_application_phone')
+        batch_op.drop_index('ix_draw_application_device')
     op.drop_table('draw_application')
     op.drop_table('draw')
