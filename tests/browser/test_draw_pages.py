@@ -3,8 +3,8 @@ form (a refusal shown beside its field) and excludes a flagged application; a ci
 the draw's page, the code read from the outbox; the draw runs at the close; the results list names
 the pseudonym with its place and the search finds it; the status page shows the appointment won; a
 place freed later is offered on a waiting applicant's status page and accepted there. axe-core finds
-no WCAG 2.2 A/AA violation on any of these pages; each is photographed, the citizens' at a phone's
-width, and none scrolls sideways.
+no WCAG 2.2 A/AA violation on any of these pages; none scrolls sideways; each is photographed (the
+citizens' at a phone's width) in the test's folder, to be looked at.
 Clock: Sunday 2026-11-29 09:00 in Damascus (UTC+3)."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlmodel import col, select
 from booking.appointments import national_rules
 from booking.draw_results import offer_freed_places, run_due_draws
 from sms_gateway.models import SmsMessage
-from tests.browser.conftest import SCREENSHOTS, LiveServer
+from tests.browser.conftest import LiveServer
 from tests.browser.test_booking_pages import no_horizontal_scroll
 from tests.browser.test_kiosk_page import axe_violations
 
@@ -74,7 +74,7 @@ def look(page: Page, name: str, tmp_path: Path) -> None:
     violations = axe_violations(page)
     assert violations == [], json.dumps(violations, ensure_ascii=False)
     assert no_horizontal_scroll(page), name
-    page.screenshot(path=str((SCREENSHOTS or tmp_path) / f"draw-{name}.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / f"draw-{name}.png"), full_page=True)
 
 
 def code_sent_to(server: LiveServer, phone: str) -> str:
