@@ -34,7 +34,7 @@ FIRST_DAY, LAST_DAY = "2026-12-06", "2026-12-07"  # Sunday and Monday at DAM-01
 WORDS = {
     "ar": {
         "announced": "معلَنة", "open": "مفتوحة للطلبات", "drawn": "تمّ السحب", "applied": "في القرعة",
-        "won": "فاز بموعد", "offered": "عُرض عليك موعد", "accepted": "قُبل الموعد", "excluded": "مستبعَد",
+        "won": "فزتَ بموعد", "offered": "عُرض عليك موعد", "accepted": "قُبل الموعد", "excluded": "مستبعَد",
     },
     "en": {
         "announced": "Announced", "open": "Open for applications", "drawn": "Drawn", "applied": "In the draw",
