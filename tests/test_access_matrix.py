@@ -85,13 +85,20 @@ class World:
     clock: VirtualClock
     database: Database
     printer: str
-    owner: TestClient  # agent1, who holds counter 1 of DAM-01
     public: TestClient
     ticket: dict[str, Any] = field(default_factory=dict)
     sms_id: int = 0
     otp: str = ""
     hall_message: int = 0  # the seq of the message the hall displays show
     application: DrawApplication | None = None
+    signed_owner: TestClient | None = None
+
+    @property
+    def owner(self) -> TestClient:
+        """agent1, who holds counter 1 of DAM-01: signed in when a case first needs them (most do not)."""
+        if self.signed_owner is None:
+            self.signed_owner = sign_in(self.app, "agent1")
+        return self.signed_owner
 
     def draw_action(self, action: str) -> bool:
         """Brings the draw MATRIX-1 to a state; False for an action that is not a draw's."""
@@ -157,8 +164,8 @@ class World:
                 return False
         return True
 
-    def counter(self, *actions: str, caller: TestClient) -> None:
-        """Brings counter 1 to a state by performing `actions` as `caller`."""
+    def counter(self, *actions: str, caller: TestClient | None) -> None:
+        """Brings counter 1 to a state by performing `actions` as `caller` (the owner if None)."""
         for action in actions:
             if self.draw_action(action):
                 continue
@@ -245,7 +252,9 @@ class World:
                         session.add(device)
             else:
                 body = {"reason": "break"} if action == "pause" else None
-                response = caller.post(f"/api/v1/centres/DAM-01/counters/1/{action}", json=body)
+                response = (caller or self.owner).post(
+                    f"/api/v1/centres/DAM-01/counters/1/{action}", json=body
+                )
                 assert response.status_code in (200, 204), (action, response.text)
 
 
@@ -706,8 +715,10 @@ def world(
 ) -> Iterator[World]:
     # The clients below send their requests through the lifespan `client` started: entering them
     # would start and stop it once more each.
-    with closing(sign_in(app, "agent1")) as owner:
-        yield World(app=app, clock=clock, database=database, printer=sink, owner=owner, public=client)
+    world = World(app=app, clock=clock, database=database, printer=sink, public=client)
+    yield world
+    if world.signed_owner is not None:
+        world.signed_owner.close()
 
 
 def caller(world: World, principal: str) -> TestClient:
@@ -731,7 +742,7 @@ class AccessMatrix:
         with closing(caller(world, principal)) as who:
             # Prepare the state in which the operation would succeed: as the caller when it may act,
             # otherwise as the agent who holds the counter.
-            world.counter(*row.prepare, caller=who if allowed else world.owner)
+            world.counter(*row.prepare, caller=who if allowed else None)
             method, url, body = row.request(world)
             response = who.request(method, url, json=body)
         answer = (operation, principal, response.status_code, response.text)
