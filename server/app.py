@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from booking.web import appointments, brokers, checkin, draws
+from booking.web import appointments, brokers, checkin, draw_pages, draws
 from booking.web import pages as booking_pages
 from config.clock import Clock, system_clock
 from config.db import Database
@@ -149,6 +149,7 @@ def create_app(
         *queueing_pages.routes,
         *remote_pages.routes,
         *booking_pages.routes,
+        *draw_pages.routes,
         Route("/", home.page, methods=["GET"], name="home"),
         *(Mount(f"/static/{name}", StaticFiles(directory=path)) for name, path in PACKAGE_STATIC.items()),
         Mount("/static", StaticFiles(directory=ROOT / "config" / "web" / "static"), name="static"),

@@ -19,6 +19,7 @@ PAGES = (
     (N_("Hall display"), "/display/{centre}"),
     (N_("Counter console"), "/counter"),
     (N_("Book an appointment"), "/book"),
+    (N_("Draws for scarce places"), "/draws"),
     (N_("Open figures"), "/transparency/{centre}"),
     (N_("Supervisor"), "/supervisor"),
     (N_("Administration"), "/admin"),

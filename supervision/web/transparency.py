@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -10,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from booking import draws
 from booking.centre_rules import at_centre
 from booking.web.appointments import booking_rules
 from booking.web.pages import ARABIC_DIGITS, BABEL_LOCALES
@@ -25,6 +28,15 @@ from supervision.feedback import PublicFeedbackOut, public_feedback
 from supervision.transparency import DayFiguresOut, TransparencyOut, TransparencyQuery, figures
 
 Found = tuple[Centre, list[DayFiguresOut], PublicFeedbackOut]
+
+
+@dataclass(frozen=True)
+class DrawHere:
+    """A draw naming the centre, as its transparency page lists it."""
+
+    code: str
+    state: draws.State
+    commitment: str
 
 
 async def _figures(request: Request, days: int) -> Found | None:
@@ -62,12 +74,23 @@ async def transparency_api(request: Request, query: TransparencyQuery) -> Transp
     return TransparencyOut(centre=centre.code, days=days, feedback=feedback)
 
 
+def _draws_at(session: Session, centre: Centre, at: datetime) -> list[DrawHere]:
+    """The draws whose places include this centre's, with their state and commitment."""
+    return [
+        DrawHere(d.code, draws.state(d, at), d.commitment)
+        for d in draws.list_draws(session)
+        if centre.code in d.centres
+    ]
+
+
 async def transparency_page(request: Request) -> Response:
-    """The same figures for anyone, in Arabic or English, the latest day first."""
+    """The same figures for anyone, in Arabic or English, the latest day first; the centre's draws."""
     found = await _figures(request, TransparencyQuery().days)
     if found is None:
         return render(request, "not_found.html", {"what": ""}, status=404)
     centre, days, feedback = found
+    at = now(request)
+    draws_here = await read(request, lambda session: _draws_at(session, centre, at))
     lang = page_language(request)
     digits = ARABIC_DIGITS if lang == "ar" else str.maketrans("", "")
     minutes = translations(lang).gettext("min")
@@ -83,7 +106,8 @@ async def transparency_page(request: Request) -> Response:
         }
         for d in reversed(days)
     ]
-    return render(request, "transparency.html", {"centre": centre, "rows": rows, "feedback": feedback})
+    context = {"centre": centre, "rows": rows, "feedback": feedback, "draws": draws_here}
+    return render(request, "transparency.html", context)
 
 
 routes = [transparency_api, Route("/transparency/{centre}", transparency_page, methods=["GET"])]

@@ -79,13 +79,22 @@ def backend() -> str:
 
 
 @pytest.fixture
-def live_server(database: Database, clock: VirtualClock, tmp_path: Path) -> Iterator[LiveServer]:
+def live_settings() -> dict[str, object]:
+    """Settings a test module changes for its live server."""
+    return {}
+
+
+@pytest.fixture
+def live_server(
+    database: Database, clock: VirtualClock, tmp_path: Path, live_settings: dict[str, object]
+) -> Iterator[LiveServer]:
     port = _free_port()
     settings = Settings(
         database_url=database.url.render_as_string(hide_password=False),
         dev=True,
         port=port,
         data_dir=str(tmp_path),
+        **live_settings,
     )
     server = LiveServer(create_app(settings, database=database, clock=clock), clock, database, port)
     server.start()
