@@ -203,3 +203,4 @@ class DrawFlagOut(BaseModel):
     identity: Literal["phone", "device", "address"]
     identities: int = Field(description="distinct national IDs behind it")
     pseudonyms: list[str] = Field(description="the applications, still in the draw or excluded")
+    excluded: list[str] = Field(description="those of them excluded already")

@@ -397,6 +397,8 @@ def test_an_admin_excludes_a_flagged_application_before_the_close(
         "reason": "one broker's browser",
     }
     assert events(database, "draw_application_excluded")[0]["reason"] == "one broker's browser"
+    [flag] = [f for f in admin.get("/api/v1/draws/PASS-2026-12/flags").json() if f["identity"] == "device"]
+    assert flag["excluded"] == [pseudonyms[0]]
     unknown = admin.post(
         "/api/v1/draws/PASS-2026-12/applications/0000-0000-0000-0000/exclude", json={"reason": "x" * 3}
     )

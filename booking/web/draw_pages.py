@@ -23,8 +23,7 @@ from booking import draws
 from booking.lottery import Choice
 from booking.models import ApplicationStatus, Draw, DrawApplication
 from booking.schemas import DrawApplicationOut, DrawOut
-from booking.web.draws import _draw_out as draw_out
-from booking.web.draws import application_out
+from booking.web.draws import application_out, draw_out
 from booking.web.pages import BABEL_LOCALES
 from config.i18n import translations
 from config.sql import id_of

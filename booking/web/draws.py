@@ -67,7 +67,7 @@ from organisation.models import Role, Service
 from organisation.web.credentials import credentials, require_role, require_staff, session_policy
 
 
-def _draw_out(session: Session, request: Request, draw: Draw) -> DrawOut:
+def draw_out(session: Session, request: Request, draw: Draw) -> DrawOut:
     service = session.get(Service, draw.service_id)
     assert service is not None
     at = now(request)
@@ -127,7 +127,7 @@ def _draw_of_path(session: Session, request: Request) -> Draw:
 )
 async def list_route(request: Request) -> list[DrawOut]:
     def work(session: Session) -> list[DrawOut]:
-        return [_draw_out(session, request, draw) for draw in list_draws(session)]
+        return [draw_out(session, request, draw) for draw in list_draws(session)]
 
     return await read(request, work, slow=True)
 
@@ -141,7 +141,7 @@ async def list_route(request: Request) -> list[DrawOut]:
 )
 async def view_route(request: Request) -> DrawOut:
     def work(session: Session) -> DrawOut:
-        return _draw_out(session, request, _draw_of_path(session, request))
+        return draw_out(session, request, _draw_of_path(session, request))
 
     return await read(request, work)
 
@@ -236,7 +236,7 @@ async def open_route(request: Request, body: DrawIn) -> Response:
             draw = open_draw(session, spec=spec, rules=rules, actor=admin.actor, now=at)
         except BookingRefused as exc:
             raise refusal(exc) from None
-        return _draw_out(session, request, draw)
+        return draw_out(session, request, draw)
 
     out = await write(request, work)
     return JSONResponse(out.model_dump(mode="json"), status_code=201)
@@ -277,6 +277,7 @@ async def flags_route(request: Request) -> list[DrawFlagOut]:
                 identity=str(flag.identity),
                 identities=flag.identities,
                 pseudonyms=[b.code for b in flag.bookings],
+                excluded=[b.code for b in flag.bookings if b.status == ApplicationStatus.EXCLUDED.value],
             )
             for flag in widest_first(identity_flags(bookings, rules))
         ]

@@ -161,13 +161,17 @@
         name.dir = "ltr";
         name.className = "mono";
         name.textContent = pseudonym;
-        const button = document.createElement("button");
-        button.type = "button";
-        button.className = "warn";
-        button.dataset.pseudonym = pseudonym;
-        button.textContent = Dor.t("exclude");
-        button.addEventListener("click", () => askReason(draw.code, pseudonym, section));
-        li.append(name, " ", button);
+        if (flag.excluded.includes(pseudonym)) {
+          li.append(name, " ", Dor.t("excluded"));
+        } else {
+          const button = document.createElement("button");
+          button.type = "button";
+          button.className = "warn";
+          button.dataset.pseudonym = pseudonym;
+          button.textContent = Dor.t("exclude");
+          button.addEventListener("click", () => askReason(draw.code, pseudonym, section));
+          li.append(name, " ", button);
+        }
         list.appendChild(li);
       }
       item.append(what, list);
