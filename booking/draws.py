@@ -174,12 +174,17 @@ def open_draw(session: Session, *, spec: DrawSpec, rules: BookingRules, actor: s
     except IntegrityError:
         raise exists from None
     days = [spec.first_day + timedelta(days=d) for d in range((spec.last_day - spec.first_day).days + 1)]
-    total = sum(
-        _set_apart(session, draw, centre, spec.service, days, at_centre(rules, centre), now)
-        for centre in spec.centres
-    )
-    if total == 0:
-        raise _invalid(N_("field 'first_day': these centres have no places for this service on these days"))
+    total = 0
+    for index, centre in enumerate(spec.centres):
+        places = _set_apart(session, draw, centre, spec.service, days, at_centre(rules, centre), now)
+        if places == 0:  # applicants choosing it could never win there
+            raise _invalid(
+                N_("field '%(field)s': %(centre)s has no places for %(service)s on these days"),
+                field=f"centres.{index}",
+                centre=centre.code,
+                service=spec.service.code,
+            )
+        total += places
     append_national_event(
         session,
         type="draw_opened",

@@ -21,7 +21,7 @@ from tests.conftest import VirtualClock, sign_in
 DRAW = {
     "code": "PASS-2026-12",
     "service": "PP",
-    "centres": ["DAM-01", "DAM-02"],
+    "centres": ["DAM-01"],
     "opens_at": "2026-11-29T10:00:00+03:00",
     "closes_at": "2026-12-01T12:00:00+03:00",
     "first_day": "2026-12-06",

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -28,7 +28,7 @@ from config.db import Database
 from config.settings import Settings
 from config.sql import id_of
 from eventlog.models import Event
-from organisation.models import Service
+from organisation.models import Centre, Service
 from sms_gateway.models import SmsMessage
 from tests.conftest import VirtualClock, sign_in
 
@@ -42,6 +42,14 @@ FIRST_DAY, LAST_DAY = "2026-12-06", "2026-12-08"  # Sunday to Tuesday
 def settings(settings: Settings) -> Settings:
     """Many applicants ask for codes from one test client: the caps on sends have their own tests."""
     return settings.model_copy(update={"otp_per_phone_hour": 100, "otp_per_address_hour": 10_000})
+
+
+@pytest.fixture(autouse=True)
+def passports_at_dam_02(database: Database) -> None:
+    """DAM-02's one passport counter has no place to spare at the national walk-in share (half its
+    time): it keeps none for walk-ins here, so that a draw can span two centres."""
+    with database.write() as session:
+        session.execute(update(Centre).where(col(Centre.code) == "DAM-02").values(booking_walk_in_share=0.0))
 
 
 @pytest.fixture
@@ -498,10 +506,16 @@ def test_places_nobody_on_the_waiting_list_wants_go_back_to_booking(
     assert all(slot["available"] == 0 for slot in client.get(slots).json())
     offer_freed_places(database, rules=national_rules(settings), base_url=settings.base_url, now=clock())
     listed = client.get(slots).json()
-    # Every place but the one won is for first come, first served booking again.
+    # Every place at DAM-01 but the one won is for first come, first served booking again.
+    drawn = client.get("/api/v1/draws/PASS-2026-12").json()
     assert (
         sum(slot["available"] for slot in listed)
-        == client.get("/api/v1/draws/PASS-2026-12").json()["places_total"] - 1
+        == sum(p["places"] for p in drawn["places"] if p["centre"] == "DAM-01") - 1
     )
     [released] = events(database, "draw_places_released")
     assert released["slots"] > 0
+
+
+def test_a_centre_without_places_for_the_service_on_those_days_is_refused(admin: TestClient) -> None:
+    refused = admin.post("/api/v1/draws", json=draw_body(centres=["DAM-01", "RIF-02"]))
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "centres.1"
