@@ -24,7 +24,7 @@ from sqlmodel import col, select
 from booking.appointments import national_rules
 from booking.draw_results import offer_freed_places, run_due_draws
 from sms_gateway.models import SmsMessage
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import SCREENSHOTS, LiveServer
 from tests.browser.test_booking_pages import no_horizontal_scroll
 from tests.browser.test_kiosk_page import axe_violations
 
@@ -75,6 +75,12 @@ def look(page: Page, name: str, tmp_path: Path) -> None:
     assert violations == [], json.dumps(violations, ensure_ascii=False)
     assert no_horizontal_scroll(page), name
     page.screenshot(path=str(tmp_path / f"draw-{name}.png"), full_page=True)
+    if SCREENSHOTS is not None and name in README_SHOTS:
+        page.screenshot(path=str(SCREENSHOTS / f"draw-{name}.png"), full_page=True)
+
+
+# The pages the README shows.
+README_SHOTS = {"status-offered-ar", "applied-ar"}
 
 
 def code_sent_to(server: LiveServer, phone: str) -> str:
