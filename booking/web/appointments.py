@@ -52,6 +52,22 @@ def booking_rules(request: Request) -> BookingRules:
     return national_rules(request.app.state.settings)
 
 
+def citizen(request: Request, *, national_id: str, phone: str) -> Identities:
+    """Who is asking, as their identities' keyed hashes: the national ID typed (422 if it is not
+    one), the verified phone, the browser's cookie and the network the request came from."""
+    secret = request.app.state.settings.secret
+    try:
+        return Identities(
+            national_id=national_id_hash(secret, national_id),
+            phone=phone,
+            phone_hash=phone_hash(secret, phone),
+            device=device_hash(secret, request.cookies.get(DEVICE_COOKIE)),
+            address=address_hash(secret, request.client.host if request.client else None),
+        )
+    except InvalidNationalId as exc:
+        raise ApiError(422, "invalid_input", f"field 'national_id': {exc}") from None
+
+
 def _centre_and_service(
     session: Session, request: Request, centre_code: str, service_code: str
 ) -> tuple[Centre, Service]:
@@ -164,16 +180,7 @@ async def create(request: Request, body: AppointmentIn) -> Response:
     retry = retries(request, body)
     phone = phone_field(body.phone)
     settings, rules, at = request.app.state.settings, booking_rules(request), now(request)
-    try:
-        who = Identities(
-            national_id=national_id_hash(settings.secret, body.national_id),
-            phone=phone,
-            phone_hash=phone_hash(settings.secret, phone),
-            device=device_hash(settings.secret, request.cookies.get(DEVICE_COOKIE)),
-            address=address_hash(settings.secret, request.client.host if request.client else None),
-        )
-    except InvalidNationalId as exc:
-        raise ApiError(422, "invalid_input", f"field 'national_id': {exc}") from None
+    who = citizen(request, national_id=body.national_id, phone=phone)
 
     def work(session: Session) -> AppointmentOut | Verdict:
         once = retry.scoped(f"appointment:{phone}")

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from booking.appointments import BookingRefused, InvalidNationalId, national_id_hash
+from booking.appointments import BookingRefused
 from booking.brokers import Booking, identity_flags, widest_first
 from booking.draw_results import accept, decline, published, published_places
 from booking.draws import (
@@ -30,12 +30,7 @@ from booking.draws import (
     state,
 )
 from booking.identities import (
-    DEVICE_COOKIE,
-    Identities,
-    address_hash,
     applicant_identities,
-    device_hash,
-    phone_hash,
 )
 from booking.models import ApplicationStatus, Appointment, Draw, DrawApplication
 from booking.schemas import (
@@ -52,7 +47,7 @@ from booking.schemas import (
     DrawRecordOut,
     DrawRecordPlace,
 )
-from booking.web.appointments import appointment_out, booking_rules
+from booking.web.appointments import appointment_out, booking_rules, citizen
 from booking.web.brokers import broker_rules
 from config.i18n import N_
 from config.web.context import now
@@ -379,16 +374,7 @@ async def apply_route(request: Request, body: DrawApplicationIn) -> Response:
     caps = ApplicationCaps(
         per_phone=settings.broker_phone_identities, per_device=settings.broker_device_identities
     )
-    try:
-        who = Identities(
-            national_id=national_id_hash(settings.secret, body.national_id),
-            phone=phone,
-            phone_hash=phone_hash(settings.secret, phone),
-            device=device_hash(settings.secret, request.cookies.get(DEVICE_COOKIE)),
-            address=address_hash(settings.secret, request.client.host if request.client else None),
-        )
-    except InvalidNationalId as exc:
-        raise ApiError(422, "invalid_input", f"field 'national_id': {exc}") from None
+    who = citizen(request, national_id=body.national_id, phone=phone)
 
     def work(session: Session) -> DrawApplicationOut | Verdict:
         once = retry.scoped(f"draw:{phone}")
