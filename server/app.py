@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from booking.web import appointments, brokers, checkin, draw_pages, draws
+from booking.web import appointments, brokers, checkin, draw_admin, draw_pages, draws
 from booking.web import pages as booking_pages
 from config.clock import Clock, system_clock
 from config.db import Database
@@ -140,6 +140,7 @@ def create_app(
         *reports.routes,
         *brokers.routes,
         *draws.routes,
+        *draw_admin.routes,
         *otp.routes,
         *sms_routes.routes,
         health.route,
