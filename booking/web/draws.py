@@ -1,5 +1,6 @@
-"""Draw routes: the public draws, their published records and applications (booking/draws.py,
-booking/draw_results.py); opening a draw and screening its applications, for admins."""
+"""Draw routes for everyone: the draws, their published records, applying and an application's
+status, accepting or declining a place offered (booking/draws.py, booking/draw_results.py). The
+admins' are booking/web/draw_admin.py."""
 
 from __future__ import annotations
 
