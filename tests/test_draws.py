@@ -288,6 +288,22 @@ def test_the_draw_gives_appointments_to_winners_and_waiting_places_to_the_others
     with database.read() as session:
         texts = session.exec(select(SmsMessage.template).where(col(SmsMessage.template).like("draw_%"))).all()
     assert sorted(set(texts)) == ["draw_waiting", "draw_won"] and len(texts) == applicants
+    # A waiting applicant's SMS links to their status page.
+    waiting = next(r for r in results if r["waiting"] == 1)
+    with database.read() as session:
+        sms = session.exec(
+            select(SmsMessage).where(
+                SmsMessage.template == "draw_waiting",
+                SmsMessage.phone == f"+96393{results.index(waiting):07d}",
+            )
+        ).one()
+    assert "number 1 on the waiting list" in sms.body
+    link = sms.body.rsplit("\n", 1)[1]
+    assert link == f"{settings.base_url}/d/{waiting['token']}"
+    opened = client.get(link.removeprefix(settings.base_url), follow_redirects=False)
+    assert (
+        opened.status_code == 302 and opened.headers["location"] == f"/draws/applications/{waiting['token']}"
+    )
     # What the record publishes is the draw its seed and list give.
     assert verify(record_of(client)) == []
     # Every place is now taken: the listing still offers none of them to first come, first served.
