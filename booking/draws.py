@@ -1,6 +1,6 @@
 """Draws: the places of a scarce service at some centres over some days, given by a draw among those
 who applied in a window, instead of to whoever books fastest (booking/lottery.py draws; the results
-and the waiting list are booking/draw_results.py).
+are booking/draw_results.py, the waiting list booking/waiting_list.py).
 
 Opening a draw sets its slots apart: each gets its `BookingSlot` row marked with the draw, which first
 come, first served booking leaves alone, and a secret seed whose commitment is public at once. In the

@@ -14,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from booking.appointments import national_rules
-from booking.draw_results import offer_freed_places, run_due_draws
+from booking.draw_results import run_due_draws
 from booking.upkeep import erase_personal_data, mark_no_shows, send_reminders
+from booking.waiting_list import offer_freed_places
 from config import idempotency, throttle
 from config.clock import Clock
 from config.db import Database

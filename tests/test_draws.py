@@ -20,10 +20,11 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from booking.appointments import national_rules
-from booking.draw_results import offer_freed_places, run_due_draws
+from booking.draw_results import run_due_draws
 from booking.lottery import Record, parse_record, verify
 from booking.models import Appointment, AppointmentStatus, DrawApplication
 from booking.upkeep import erase_personal_data
+from booking.waiting_list import offer_freed_places
 from config.db import Database
 from config.settings import Settings
 from config.sql import id_of

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from booking.appointments import BookingRefused
-from booking.draw_results import accept, decline, published, published_places
+from booking.draw_results import published, published_places
 from booking.draws import (
     ApplicationCaps,
     applications,
@@ -38,6 +38,7 @@ from booking.schemas import (
     DrawRecordOut,
     DrawRecordPlace,
 )
+from booking.waiting_list import accept, decline
 from booking.web.appointments import appointment_out, booking_rules, citizen
 from config.web.context import now
 from config.web.endpoints import operation

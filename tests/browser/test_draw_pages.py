@@ -22,7 +22,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlmodel import col, select
 
 from booking.appointments import national_rules
-from booking.draw_results import offer_freed_places, run_due_draws
+from booking.draw_results import run_due_draws
+from booking.waiting_list import offer_freed_places
 from sms_gateway.models import SmsMessage
 from tests.browser.conftest import SCREENSHOTS, LiveServer
 from tests.browser.test_booking_pages import no_horizontal_scroll
