@@ -20,9 +20,10 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from booking.appointments import BookingRules
+from booking.draw_applications import ApplicationCaps
+from booking.draw_applications import apply as apply_to_draw
 from booking.draw_results import run_draw
-from booking.draws import ApplicationCaps, DrawSpec, find_draw, open_draw
-from booking.draws import apply as apply_to_draw
+from booking.draws import DrawSpec, find_draw, open_draw
 from booking.identities import Identities
 from booking.models import Appointment, BookingBlock, BookingSlot, DrawApplication
 from config.db import Database

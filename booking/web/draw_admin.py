@@ -12,7 +12,8 @@ from starlette.routing import Route
 
 from booking.appointments import BookingRefused
 from booking.brokers import Booking, identity_flags, widest_first
-from booking.draws import DrawSpec, exclude, open_draw
+from booking.draw_applications import exclude
+from booking.draws import DrawSpec, open_draw
 from booking.identities import applicant_identities
 from booking.models import ApplicationStatus, Draw, DrawApplication
 from booking.schemas import DrawExclusionIn, DrawFlagOut, DrawIn, DrawOut, DrawRecordExcluded

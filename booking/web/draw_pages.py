@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from booking import draws
+from booking import draw_applications, draws
 from booking.lottery import Choice
 from booking.models import ApplicationStatus, Draw, DrawApplication
 from booking.schemas import DrawApplicationOut, DrawOut
@@ -204,7 +204,7 @@ async def application_page(request: Request) -> Response:
     token = request.path_params["token"]
 
     def work(session: Session) -> tuple[DrawApplicationOut, DrawOut, Names] | None:
-        application = draws.find_application(session, token)
+        application = draw_applications.find_application(session, token)
         if application is None:
             return None
         draw = session.get(Draw, application.draw_id)
