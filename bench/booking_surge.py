@@ -39,14 +39,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter as Tally
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -320,33 +322,56 @@ async def measure_bare(args: argparse.Namespace, backend: str, folder: Path) -> 
         stop(process)
 
 
+def dor_env(url: str, **settings: str) -> dict[str, str]:
+    """The environment of Dor's processes on `url`: this one's without its DOR_ settings, the dev
+    mode, and the per-address OTP cap raised (every client is 127.0.0.1; the per-phone caps stay)."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DOR_")},
+        "DOR_DATABASE_URL": url,
+        "DOR_DEV": "1",
+        "DOR_ALWAYS_OPEN": "true",
+        "DOR_HOST": HOST,
+        "DOR_LOG_LEVEL": "WARNING",
+        "DOR_OTP_PER_ADDRESS_HOUR": "1000000",
+        **settings,
+    }
+
+
+@contextlib.contextmanager
+def dor_servers(
+    env: dict[str, str], folder: Path, name: str, count: int
+) -> Iterator[tuple[list[subprocess.Popen[bytes]], list[str]]]:
+    """`count` x `dor serve` on env's database, up and answering; stopped on the way out, and the
+    errors they logged reported."""
+    processes: list[subprocess.Popen[bytes]] = []
+    urls: list[str] = []
+    logs: list[Path] = []
+    try:
+        for index in range(count):
+            port = free_port()
+            logs.append(folder / f"dor-{name}-{index}.log")
+            processes.append(
+                start([sys.executable, "-m", "server.cli", "serve"], {**env, "DOR_PORT": str(port)}, logs[-1])
+            )
+            urls.append(f"http://{HOST}:{port}")
+            wait_until_up(f"{urls[-1]}/healthz", processes[-1], logs[-1])
+        yield processes, urls
+        for process, log in zip(processes, logs, strict=True):
+            if process.poll() is not None:
+                raise SystemExit(f"Dor exited during the run:\n{log.read_text()[-3000:]}")
+    finally:
+        for process in processes:
+            stop(process)
+        for log in logs:
+            report_server_errors(name, log)
+
+
 async def measure_dor(args: argparse.Namespace, backend: str, folder: Path) -> tuple[list[Run], Audit]:
     with database(backend, folder) as url:
-        base_env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("DOR_")},
-            "DOR_DATABASE_URL": url,
-            "DOR_DEV": "1",
-            "DOR_ALWAYS_OPEN": "true",
-            "DOR_HOST": HOST,
-            "DOR_LOG_LEVEL": "WARNING",
-            "DOR_OTP_PER_ADDRESS_HOUR": "1000000",
-        }
+        base_env = dor_env(url)
         dor(["migrate"], base_env)
         dor(["seed", "--demo"], base_env)
-        processes, urls, logs = [], [], []
-        try:
-            for index in range(args.processes):
-                port = free_port()
-                logs.append(folder / f"dor-{backend}-{index}.log")
-                processes.append(
-                    start(
-                        [sys.executable, "-m", "server.cli", "serve"],
-                        {**base_env, "DOR_PORT": str(port)},
-                        logs[-1],
-                    )
-                )
-                urls.append(f"http://{HOST}:{port}")
-                wait_until_up(f"{urls[-1]}/healthz", processes[-1], logs[-1])
+        with dor_servers(base_env, folder, backend, args.processes) as (processes, urls):
             pids = tuple(p.pid for p in processes)
             # Unloaded first, on the week after the release week: the same free slots the surge meets.
             unloaded = Run(backend, "unloaded", 1, server_pids=pids)
@@ -355,15 +380,7 @@ async def measure_dor(args: argparse.Namespace, backend: str, folder: Path) -> t
             surge = Run(backend, "surge", args.clients, server_pids=pids)
             flows = await prepare(urls, url, args.clients, 0, release_day())
             await run_flows(surge, urls, flows, bare=False, limit=args.time_limit, earliest=args.earliest)
-            for process, log in zip(processes, logs, strict=True):
-                if process.poll() is not None:
-                    raise SystemExit(f"Dor exited during the run:\n{log.read_text()[-3000:]}")
-            return [unloaded, surge], audit(url)
-        finally:
-            for process in processes:
-                stop(process)
-            for log in logs:
-                report_server_errors(backend, log)
+        return [unloaded, surge], audit(url)
 
 
 # --- report ---------------------------------------------------------------------------------------

@@ -201,7 +201,7 @@ def _tell_offer(
                     {
                         "centre": centre.name_ar if application.language == "ar" else centre.name_en,
                         "deadline": local.strftime("%Y-%m-%d %H:%M"),
-                        "link": status_link(base_url, application),
+                        "link": status_link(base_url, application.token),
                     },
                     centre_id=id_of(centre),
                 )
