@@ -2,7 +2,10 @@
 
 The database guards every limit that a race could break: a slot's places (`booked < capacity` in a
 conditional update), one active booking per person and service (a partial unique index). Limits that
-only slow abuse down (bookings per phone, the no-show block) are checked in the transaction.
+only slow abuse down (bookings per phone, the no-show block) are checked in the transaction. A slot
+a draw gives (booking/draws.py) is not for booking here. Over 400 lines: every guard on a slot's
+places and on a person's bookings is read side by side, and a draw's winners are booked by the same
+`new_appointment`.
 """
 
 from __future__ import annotations
