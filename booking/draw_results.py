@@ -141,24 +141,7 @@ def run_draw(
     service = session.get(Service, draw.service_id)
     assert service is not None
     appointments = _appointments(session, draw, outcomes, by_pseudonym, centres, rules, now)
-    # Core, one statement for all: it sets the columns its rows name (no ORM objects to keep in step).
-    session.execute(
-        update(DrawApplication.__table__).where(  # type: ignore[attr-defined]
-            DrawApplication.__table__.c.id == bindparam("application")  # type: ignore[attr-defined]
-        ),
-        [
-            {
-                "application": by_pseudonym[o.pseudonym].id,
-                "status": (ApplicationStatus.WAITING if o.waiting else ApplicationStatus.WON).value,
-                "rank": o.rank,
-                "waiting": o.waiting,
-                "won_centre": o.centre,
-                "won_start": _parse_start(o.start) if o.start else None,
-                "appointment_id": appointments.get(o.pseudonym, (None, ""))[0],
-            }
-            for o in outcomes
-        ],
-    )
+    _write_outcomes(session, outcomes, by_pseudonym, appointments)
     _take_places(session, draw, outcomes, centres)
     _tell_everyone(session, draw, outcomes, by_pseudonym, appointments, centres, base_url, now)
     digest = lottery.list_digest(entries)
@@ -200,6 +183,34 @@ def run_draw(
         excluded,
     )
     return drawn
+
+
+def _write_outcomes(
+    session: Session,
+    outcomes: Sequence[lottery.Outcome],
+    by_pseudonym: dict[str, _Applicant],
+    appointments: dict[str, tuple[int, str]],
+) -> None:
+    """Each application's result, by one Core statement for all: it sets the columns its rows name
+    (no ORM objects to keep in step). A draw nobody applied to writes none."""
+    if not outcomes:
+        return
+    table = DrawApplication.__table__  # type: ignore[attr-defined]
+    session.execute(
+        update(table).where(table.c.id == bindparam("application")),
+        [
+            {
+                "application": by_pseudonym[o.pseudonym].id,
+                "status": (ApplicationStatus.WAITING if o.waiting else ApplicationStatus.WON).value,
+                "rank": o.rank,
+                "waiting": o.waiting,
+                "won_centre": o.centre,
+                "won_start": _parse_start(o.start) if o.start else None,
+                "appointment_id": appointments.get(o.pseudonym, (None, ""))[0],
+            }
+            for o in outcomes
+        ],
+    )
 
 
 def published_places(draw: Draw) -> list[lottery.Place]:

@@ -536,3 +536,15 @@ def test_places_nobody_on_the_waiting_list_wants_go_back_to_booking(
 def test_a_centre_without_places_for_the_service_on_those_days_is_refused(admin: TestClient) -> None:
     refused = admin.post("/api/v1/draws", json=draw_body(centres=["DAM-01", "RIF-02"]))
     assert refused.status_code == 422 and refused.json()["error"]["field"] == "centres.1"
+
+
+def test_a_draw_nobody_applied_to_is_drawn_and_gives_its_places_back(
+    admin: TestClient, client: TestClient, database: Database, clock: VirtualClock, settings: Settings
+) -> None:
+    open_window(admin, clock)
+    close_and_draw(clock, database, settings)
+    drawn = client.get("/api/v1/draws/PASS-2026-12").json()
+    assert (drawn["state"], drawn["applications"], drawn["winners"], drawn["waiting"]) == ("drawn", 0, 0, 0)
+    offer_freed_places(database, rules=national_rules(settings), base_url=settings.base_url, now=clock())
+    listed = client.get(f"/api/v1/centres/DAM-01/services/{SERVICE}/slots?from={FIRST_DAY}&days=1").json()
+    assert sum(slot["available"] for slot in listed) > 0
