@@ -63,6 +63,7 @@ from ticket_engine import (
     cpu_meter,
     database,
     dor,
+    fastest_loop,
     free_port,
     markdown,
     report_server_errors,
@@ -508,14 +509,7 @@ def main() -> int:
     if not 1 <= args.processes <= 8:
         parser.error("--processes: 1 to 8")
     sys.path.insert(0, str(ROOT))  # the project's packages and the race test's helpers
-    try:
-        import uvloop
-
-        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
-    except ImportError:
-        runner = asyncio.Runner()
-    with runner:
-        return runner.run(run(args))
+    return fastest_loop(run(args))
 
 
 if __name__ == "__main__":

@@ -67,6 +67,7 @@ from ticket_engine import (
     cpu_meter,
     database,
     dor,
+    fastest_loop,
     free_port,
     markdown,
     start,
@@ -800,14 +801,7 @@ def main() -> int:
     if not 0 < args.minute < args.applications:
         parser.error("--minute: more than 0 and fewer than --applications")
     sys.path.insert(0, str(ROOT))  # the project's packages and the race test's helpers
-    try:
-        import uvloop
-
-        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
-    except ImportError:
-        runner = asyncio.Runner()
-    with runner:
-        return runner.run(run(args))
+    return fastest_loop(run(args))
 
 
 if __name__ == "__main__":

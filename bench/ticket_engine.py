@@ -85,7 +85,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -1420,6 +1420,12 @@ def main() -> int:
         print(f"profiles go to {args.profile_dir}")
     if args.generator == "wrk" and shutil.which("wrk") is None:
         parser.error("wrk is not installed (apt-get install -y wrk), or use --generator python")
+    return fastest_loop(run(args))
+
+
+def fastest_loop(main: Coroutine[Any, Any, int]) -> int:
+    """Runs the benchmark's coroutine on uvloop where it is installed (a faster generator), else on
+    asyncio's own loop."""
     try:
         import uvloop
 
@@ -1427,7 +1433,7 @@ def main() -> int:
     except ImportError:
         runner = asyncio.Runner()
     with runner:
-        return runner.run(run(args))
+        return runner.run(main)
 
 
 if __name__ == "__main__":
