@@ -1,6 +1,6 @@
 """A draw's close: the draw itself (booking/lottery.py over the applications), its winners'
-appointments and everyone's SMS, and its published record. Places freed later go to the waiting
-list (booking/waiting_list.py).
+appointments and everyone's SMS. What it publishes is booking/draw_record.py; places freed later go
+to the waiting list (booking/waiting_list.py).
 
 The draw runs in one transaction within a minute of the close (server/jobs.py): the seed is revealed,
 the places and outcomes are written, and the `draw_drawn` event puts the seed, the list digest and the
@@ -16,7 +16,7 @@ import secrets
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -31,7 +31,7 @@ from booking.appointments import (
     new_codes,
 )
 from booking.centre_rules import at_centre
-from booking.draws import places_left, utc_start
+from booking.draws import places_left
 from booking.models import (
     ApplicationStatus,
     Appointment,
@@ -213,14 +213,6 @@ def _write_outcomes(
     )
 
 
-def published_places(draw: Draw) -> list[lottery.Place]:
-    """The places a drawn draw gave, as it published them."""
-    return [
-        lottery.Place(p["centre"], date.fromisoformat(p["day"]), p["start"], p["places"])
-        for p in draw.places or []
-    ]
-
-
 def _place_json(place: lottery.Place) -> dict[str, Any]:
     return {
         "centre": place.centre,
@@ -365,46 +357,3 @@ def _tell_everyone(
             )
         )
     enqueue_many(session, messages, now=now)
-
-
-@dataclass(frozen=True)
-class Record:
-    """A drawn draw as published: the lottery's record and those excluded before it, with why."""
-
-    draw: Draw
-    service: str
-    record: lottery.Record
-    excluded: list[tuple[str, str]]
-
-
-def published(session: Session, draw: Draw) -> Record | None:
-    """The record of a drawn draw (None before the draw)."""
-    if draw.drawn_at is None or draw.places is None:
-        return None
-    rows = session.execute(
-        sa_select(
-            col(DrawApplication.pseudonym),
-            col(DrawApplication.choices),
-            col(DrawApplication.rank),
-            col(DrawApplication.won_centre),
-            col(DrawApplication.won_start),
-            col(DrawApplication.waiting),
-            col(DrawApplication.excluded_reason),
-            col(DrawApplication.status),
-        )
-        .where(col(DrawApplication.draw_id) == draw.id)
-        .order_by(col(DrawApplication.rank), col(DrawApplication.pseudonym))
-    ).all()
-    entries, outcomes, excluded = [], [], []
-    for name, choices, rank, centre, start, waiting, reason, status in rows:
-        if status == ApplicationStatus.EXCLUDED.value or rank is None:
-            excluded.append((name, reason or ""))
-            continue
-        entries.append(lottery.Application(name, tuple(lottery.Choice.parse(c) for c in choices)))
-        outcomes.append(lottery.Outcome(name, rank, centre, utc_start(start) if start else None, waiting))
-    service = session.get(Service, draw.service_id)
-    assert service is not None
-    record = lottery.Record(
-        draw.commitment, bytes.fromhex(draw.seed), entries, published_places(draw), outcomes
-    )
-    return Record(draw, service.code, record, excluded)

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from booking.appointments import BookingRefused
 from booking.draw_applications import ApplicationCaps, applications, apply, find_application
-from booking.draw_results import published, published_places
+from booking.draw_record import published, published_places
 from booking.draws import find_draw, list_draws, places_left, state
 from booking.models import ApplicationStatus, Appointment, Draw, DrawApplication
 from booking.schemas import (
