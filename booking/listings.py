@@ -4,18 +4,18 @@ Why: at a booking release thousands of citizens ask for the same week of the sam
 instant, and each listing reads the counters, four weeks of walk-ins and the week's slot rows (a few
 milliseconds of the one quick read thread, config/web/threads.py): computed for each of them, listings
 drained at about a hundred a second and the last citizens waited many seconds for their week. One
-answer, computed once and sent to everyone who asks within a second, costs no more than a bare
-endpoint.
+answer, computed once and sent to everyone who asks within a second, leaves a listing the cost of
+the web stack alone (docs/performance.md, "Booking release surge").
 
 How fresh: a snapshot serves a request while it is less than a second old (the monotonic clock), the
 application's clock has moved less than a second forward from the time it was computed for (a virtual
 clock that jumps gets a fresh answer), and nothing has changed the centre's slots in this process since
 it was taken. A commit hook (config/db.py) moves a centre's generation when a transaction changed its
 slot rows (`slots_changed`, called where `booking_slot` rows are written: a booking, a cancellation, a
-draw) or appended to its event log (its booking settings, hours, closures, counters). So a change made
-through this process shows in the next listing at once, and one made through another process within a
-second. A listing is only a guide: the booking itself takes a place under the database's guard
-(booking/appointments.py), whatever the listing said.
+draw) or appended to its event log (its booking settings, hours, closures, counters). So such a change
+made through this process shows in the next listing at once; one made through another process, and
+any other (a service's mean time, say), within a second. A listing is only a guide: the booking
+itself takes a place under the database's guard (booking/appointments.py), whatever it said.
 
 Concurrent requests for the same snapshot await the one computation in flight instead of each reading
 the database. A computation that fails (an unknown centre or service, one that cannot be booked) is not
@@ -81,6 +81,8 @@ class Listings:
         # Moved by the commit hook on writer threads, read on the event loop.
         self._generations: dict[str, int] = {}
         self._moving = Lock()
+        self._from_snapshot = SLOT_LISTINGS.labels(answer="snapshot")
+        self._computed = SLOT_LISTINGS.labels(answer="computed")
 
     def committed(self, session: Session) -> None:
         """The commit hook (Database.after_every_commit): moves the generation of every centre the
@@ -103,7 +105,7 @@ class Listings:
             if not snapshot.answer.done():
                 await asyncio.wait([snapshot.answer])  # waiting never cancels it
             if not snapshot.answer.cancelled():
-                SLOT_LISTINGS.labels(answer="snapshot").inc()
+                self._from_snapshot.inc()
                 return snapshot.answer.result()
             # It failed for the request that began it: this one tries for itself.
 
@@ -128,7 +130,7 @@ class Listings:
         self._snapshots.move_to_end(key)
         while len(self._snapshots) > self.kept:
             self._snapshots.popitem(last=False)
-        SLOT_LISTINGS.labels(answer="computed").inc()
+        self._computed.inc()
         try:
             body = await compute()
         except BaseException:
