@@ -133,7 +133,7 @@ async def list_slots(request: Request, query: SlotsQuery) -> Response:
 
     listings: Listings = request.app.state.listings
     key = (centre_code, service_code, query.from_, query.days)
-    body = await listings.answer(key, now=at, compute=lambda: read(request, work))
+    body = await listings.answer(key, now=at, compute=lambda: read(request, work, shared=True))
     return Response(body, media_type="application/json")
 
 

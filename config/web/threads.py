@@ -112,11 +112,15 @@ def _threads(group: RunVar[CapacityLimiter], size: int) -> CapacityLimiter:
         return group.get()
 
 
-async def read(request: Request, work: Callable[[Session], T], *, slow: bool = False) -> T:
+async def read(
+    request: Request, work: Callable[[Session], T], *, slow: bool = False, shared: bool = False
+) -> T:
     """Runs `work` in a read transaction on a read thread; `slow` for a report or a view over many
-    rows or centres (and the health check, which must answer while quick reads queue)."""
+    rows or centres (and the health check, which must answer while quick reads queue); `shared` for
+    a quick read whose answer many requests are waiting for (a slot listing's snapshot): it does not
+    wait for the writes, which it would hold up far less than they would hold up its requests."""
     database: Transactions = request.app.state.database
-    writes = _write_load(database) if database.writes_first and not slow else None
+    writes = _write_load(database) if database.writes_first and not slow and not shared else None
 
     def run() -> T:
         if writes is not None:
