@@ -44,7 +44,8 @@ SLOW_READ_THREADS = 2
 # step of what someone came to do (a booking after its listing, a counter's call): at a booking
 # release, listings running beside every booking stretch the one writer's queue (bench/booking_surge.py,
 # docs/performance.md). A read waits at most this long, however busy the writes, so that a stream of
-# writes cannot starve the reads.
+# writes cannot starve the reads. A read whose answer many requests wait for (a slot listing's
+# snapshot, booking/listings.py) does not wait at all.
 MOST_A_READ_WAITS_FOR_WRITES_S = 1.0
 
 
