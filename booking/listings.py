@@ -18,7 +18,10 @@ any other (a service's mean time, say), within a second. A listing is only a gui
 itself takes a place under the database's guard (booking/appointments.py), whatever it said.
 
 Concurrent requests for the same snapshot await the one computation in flight instead of each reading
-the database. A computation that fails (an unknown centre or service, one that cannot be booked) is not
+the database; or, when it renews an answer less than a second old, they get that answer at once: at
+a release every booking renews the week, and the listings would otherwise each wait for the
+database, busy with the bookings. The first listing after a change renews and shows it; those asked
+while it is renewed may be up to a second behind, as across processes. A computation that fails (an unknown centre or service, one that cannot be booked) is not
 kept: the requests that waited for it each try again, so that each gets its error in its own language.
 """
 
@@ -64,11 +67,21 @@ def changed_centres(session: Session) -> set[str]:
 
 
 @dataclass(frozen=True)
+class _Answered:
+    body: bytes
+    at: datetime  # the application's time it was computed for
+    taken: float  # the monotonic time its computation began
+
+
+@dataclass(frozen=True)
 class _Snapshot:
     answer: asyncio.Future[bytes]  # done, or still being computed
     at: datetime  # the application's time it was computed for
     taken: float  # the monotonic time its computation began
     generation: int  # the centre's generation then
+    # The answer it renews, sent meanwhile to whoever asks while it is young enough: at a release
+    # every booking renews the week, and the listings would otherwise each wait for the database.
+    renews: _Answered | None = None
 
 
 class Listings:
@@ -103,6 +116,10 @@ class Listings:
                 return await self._compute(key, now=now, compute=compute)
             self._snapshots.move_to_end(key)
             if not snapshot.answer.done():
+                renews = snapshot.renews
+                if renews is not None and self._young(renews.taken, renews.at, now):
+                    self._from_snapshot.inc()
+                    return renews.body
                 await asyncio.wait([snapshot.answer])  # waiting never cancels it
             if not snapshot.answer.cancelled():
                 self._from_snapshot.inc()
@@ -110,21 +127,25 @@ class Listings:
             # It failed for the request that began it: this one tries for itself.
 
     def _serves(self, snapshot: _Snapshot, centre: str, now: datetime) -> bool:
-        lag = timedelta(seconds=MOST_A_LISTING_LAGS_S)
-        return (
-            self.monotonic() - snapshot.taken < MOST_A_LISTING_LAGS_S
-            and timedelta(0) <= now - snapshot.at < lag
-            and self._generations.get(centre, 0) == snapshot.generation
+        return self._young(snapshot.taken, snapshot.at, now) and (
+            self._generations.get(centre, 0) == snapshot.generation
         )
+
+    def _young(self, taken: float, at: datetime, now: datetime) -> bool:
+        """Computed less than the most a listing lags ago, by both clocks (a test's jumps)."""
+        lag = timedelta(seconds=MOST_A_LISTING_LAGS_S)
+        return self.monotonic() - taken < MOST_A_LISTING_LAGS_S and timedelta(0) <= now - at < lag
 
     async def _compute(self, key: ListingKey, *, now: datetime, compute: Compute) -> bytes:
         # The generation is read before the database is: a change committed meanwhile moves it, and
         # the next request computes again.
+        old = self._snapshots.get(key)
         snapshot = _Snapshot(
             answer=asyncio.get_running_loop().create_future(),
             at=now,
             taken=self.monotonic(),
             generation=self._generations.get(key[0], 0),
+            renews=_answered(old) or (old.renews if old is not None else None),
         )
         self._snapshots[key] = snapshot
         self._snapshots.move_to_end(key)
@@ -140,3 +161,9 @@ class Listings:
             raise
         snapshot.answer.set_result(body)
         return body
+
+
+def _answered(snapshot: _Snapshot | None) -> _Answered | None:
+    if snapshot is None or not snapshot.answer.done() or snapshot.answer.cancelled():
+        return None
+    return _Answered(snapshot.answer.result(), snapshot.at, snapshot.taken)

@@ -7,11 +7,11 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from booking.listings import Listings
+from booking.listings import Listings, slots_changed
 from config.db import Database
 from config.settings import Settings
 from organisation.models import Service
@@ -183,3 +183,43 @@ async def test_the_least_recently_asked_listing_makes_room() -> None:
     for key in (week, fortnight, week, month, week, fortnight):  # the month pushes out the fortnight
         await listings.answer(key, now=OPEN_HOURS, compute=compute)
     assert len(computed) == 4
+
+
+async def test_while_a_change_is_renewed_others_get_the_answer_it_renews_if_young() -> None:
+    ticks = Ticks()
+    listings, release = Listings(monotonic=ticks), asyncio.Event()
+    bodies = iter([b"[before]", b"[after]", b"[later]"])
+
+    async def compute() -> bytes:
+        body = next(bodies)
+        if body != b"[before]":
+            await release.wait()
+        return body
+
+    key = ("DAM-01", "CR", None, 7)
+    assert await listings.answer(key, now=OPEN_HOURS, compute=compute) == b"[before]"
+    listings.committed(booked_at("DAM-01"))  # a booking: the next listing renews
+    renewing = asyncio.create_task(listings.answer(key, now=OPEN_HOURS, compute=compute))
+    await asyncio.sleep(0)
+    ticks.now += 0.9  # the answer renewed is still under a second old: sent at once
+    assert await listings.answer(key, now=OPEN_HOURS, compute=compute) == b"[before]"
+    release.set()
+    assert await renewing == b"[after]"  # the listing that renews shows the booking
+
+    release.clear()
+    listings.committed(booked_at("DAM-01"))
+    renewing = asyncio.create_task(listings.answer(key, now=OPEN_HOURS, compute=compute))
+    await asyncio.sleep(0)
+    ticks.now += 1.0  # now the answer renewed is a second old: the others wait for the new one
+    waiting = asyncio.create_task(listings.answer(key, now=OPEN_HOURS, compute=compute))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    release.set()
+    assert (await renewing, await waiting) == (b"[later]", b"[later]")
+
+
+def booked_at(centre: str) -> Session:
+    """A committed transaction's session that changed the centre's slots."""
+    session = Session()
+    slots_changed(session, centre)
+    return session
