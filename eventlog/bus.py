@@ -66,8 +66,8 @@ class MemoryBus:
 
         try:
             yield messages()
-        finally:
-            self._subscribers[channel].discard(queue)
+        finally:  # the bus may have been closed first (a server stopping): nothing left to leave
+            self._subscribers.get(channel, set()).discard(queue)
 
     async def ping(self) -> None:
         return None

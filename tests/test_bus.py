@@ -54,3 +54,8 @@ async def test_every_subscriber_gets_each_message(bus: Bus) -> None:
 async def test_an_unknown_scheme_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported bus URL"):
         bus_from_url("kafka://broker:9092")
+
+
+async def test_a_subscription_that_ends_after_the_bus_closed_ends_quietly(bus: Bus) -> None:
+    async with bus.subscribe("centre:T-6"):
+        await bus.close()  # a server stopping closes its bus while its feeds are still leaving
