@@ -1,0 +1,1341 @@
+"""Dor's websockets at national peaks (issue #37): a reconnect storm, national load, a rolling restart.
+
+The modes of `bench/websocket_fanout.py` --storm, --national and --rolling-restart (its docstring and
+docs/performance.md say what each measures). This module holds them: the client (every seat one
+logical subscriber, a display or a ticket tracker, that keeps every message with its arrival time and
+may reconnect), the baseline server, the setup of the organisation and tickets, the counter agents
+who make the calls, and the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+import tomllib
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from websocket_fanout import (
+    HOST,
+    ROOT,
+    Clients,
+    Server,
+    Subscriber,
+    dor_env,
+    handshake,
+    prepare_database,
+    raise_fd_limit,
+    start_server,
+)
+
+# Targets of issue #37.
+TARGET_STORM_S = 10.0
+TARGET_STORM_RATIO = 4.0
+TARGET_LAST_P99_MS = 500.0
+TARGET_KIB_PER_CONN = 40.0
+TARGET_RSS_MIB = 1024.0
+TARGET_RESUME_S = 15.0
+# The reconnect policy of the pages (full jitter): the first attempt after a loss at random 0..5 s,
+# then random(0, min(30 s, 1 s * 2^n)) after the n-th failed one.
+FIRST_RETRY_S = 5.0
+RETRY_CAP_S = 30.0
+CONNECT_TIMEOUT_S = 30.0
+SNAPSHOT_TIMEOUT_S = 90.0  # a seat whose first message takes longer gives up and tries again
+SECRET_KEY = "wsbench-secret-key-for-two-processes-0123456789"
+BUS_URL = "redis://127.0.0.1:6379/11"
+PASSWORD = "demo"
+COUNTER = 1  # the counter each centre's agent works
+PORTS = range(18300, 18400)  # this bench's ports
+
+
+class Deadline(Exception):
+    """The run's time limit passed."""
+
+
+def pct(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+def fmt(value: float, digits: int = 1) -> str:
+    return "n/a" if value != value else f"{value:,.{digits}f}"
+
+
+# --- the client: seats that keep every message ---------------------------------------------------
+
+
+@dataclass(eq=False)
+class Seat:
+    """One subscriber across its connections: what it received, when, and how long it was without."""
+
+    path: str
+    address: str
+    connection: int = 0  # the current connection's number
+    messages: list[tuple[float, int, bytes]] = field(default_factory=list)  # (arrival, connection, text)
+    started: float = 0.0  # when its first connection began
+    peer: Peer | None = None
+    lost_at: float | None = None  # when it lost its socket, until a new first message arrives
+    losses: int = 0
+    attempts: int = 0
+    waits: list[float] = field(default_factory=list)  # from a loss to the next first message, seconds
+
+
+class Peer(Subscriber):
+    """One connection of a seat (the fan-out bench's protocol); every message kept as it arrived."""
+
+    def __init__(self, seat: Seat, request: bytes, crowd: Crowd) -> None:
+        super().__init__(request, False, crowd)  # type: ignore[arg-type]  # only `armed` is read
+        self.seat = seat
+        self.crowd = crowd
+        self.number = seat.connection
+
+    def message(self, payload: bytes, now: float) -> None:
+        seat = self.seat
+        seat.messages.append((now, self.number, self.inflate(payload)))
+        if not self.ready.done():
+            if seat.lost_at is not None:
+                seat.waits.append(now - seat.lost_at)
+                seat.lost_at = None
+            self.ready.set_result(True)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        had_message = self.ready.done() and self.ready.result()
+        super().connection_lost(exc)
+        seat = self.seat
+        if seat.peer is not self:
+            return
+        seat.peer = None
+        if had_message:
+            seat.losses += 1
+            seat.lost_at = time.time()
+            if self.crowd.reconnect and not self.crowd.stopping:
+                self.crowd.tasks.add(asyncio.ensure_future(self.crowd.rejoin(seat)))
+
+
+class Crowd:
+    """The seats of one client process."""
+
+    def __init__(self) -> None:
+        self.seats: list[Seat] = []
+        self.ports: list[int] = []  # the servers a load balancer would send a new connection to
+        self.compression = True
+        self.reconnect = False
+        self.stopping = False
+        self.armed = False  # read by Subscriber: never, here (every chunk is parsed as it comes)
+        self.tasks: set[asyncio.Future[Any]] = set()
+
+    async def attempt(self, seat: Seat, port: int, timeout: float) -> bool:
+        """One connection of the seat to `port`; True once its first message arrived."""
+        loop = asyncio.get_running_loop()
+        seat.connection += 1
+        seat.attempts += 1
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            sock.bind((seat.address, 0))
+            await asyncio.wait_for(loop.sock_connect(sock, (HOST, port)), CONNECT_TIMEOUT_S)
+            request = handshake(port, seat.path, self.compression)
+            _, peer = await loop.create_connection(lambda: Peer(seat, request, self), sock=sock)
+        except (OSError, TimeoutError):
+            sock.close()
+            return False
+        seat.peer = peer
+        try:
+            return await asyncio.wait_for(asyncio.shield(peer.ready), timeout)
+        except TimeoutError:
+            peer.abort()
+            return False
+
+    async def rejoin(self, seat: Seat) -> None:
+        """Reconnects with the pages' policy (full jitter) to a random server among those accepting."""
+        failures = 0
+        delay = random.uniform(0, FIRST_RETRY_S)
+        while not self.stopping:
+            await asyncio.sleep(delay)
+            if self.stopping or not self.ports:
+                return
+            if await self.attempt(seat, random.choice(self.ports), SNAPSHOT_TIMEOUT_S):
+                return
+            failures += 1
+            delay = random.uniform(0, min(RETRY_CAP_S, 2.0**failures))
+
+    async def open(self, specs: list[tuple[str, str, int]], gate: int, timeout: float) -> dict[str, Any]:
+        """Connects new seats (path, source address, port): all at once, or `gate` at a time."""
+        semaphore = asyncio.Semaphore(gate) if gate else contextlib.nullcontext()
+        failures = 0
+        seats = [Seat(path, address) for path, address, _ in specs]
+        self.seats.extend(seats)
+
+        async def one(seat: Seat, port: int) -> None:
+            nonlocal failures
+            async with semaphore:  # type: ignore[attr-defined]
+                seat.started = time.time()
+                if not await self.attempt(seat, port, timeout):
+                    failures += 1
+
+        await asyncio.gather(*(one(seat, port) for seat, (_, _, port) in zip(seats, specs, strict=True)))
+        return {"opened": len(seats) - failures, "failures": failures}
+
+    def close(self) -> int:
+        self.stopping, self.reconnect = True, False
+        for task in self.tasks:
+            task.cancel()
+        count = 0
+        for seat in self.seats:
+            if seat.peer is not None and seat.peer.transport is not None:
+                seat.peer.transport.abort()
+                count += 1
+        self.seats, self.tasks = [], set()
+        self.stopping = False
+        return count
+
+    # --- what the driver asks for once the traffic is over ---
+
+    def first_times(self) -> list[tuple[float, float | None]]:
+        """Per seat: when it began connecting, and when its first message arrived."""
+        return [(s.started, s.messages[0][0] if s.messages else None) for s in self.seats]
+
+    def samples(self) -> dict[str, str]:
+        """The first message of a display and of a tracker, and the last of each (texts)."""
+        out: dict[str, str] = {}
+        for seat in self.seats:
+            kind = "display" if "/display" in seat.path else "tracker"
+            if seat.messages:
+                out.setdefault(f"{kind}_first", seat.messages[0][2].decode())
+                if len(seat.messages) > 1:
+                    out.setdefault(f"{kind}_later", seat.messages[-1][2].decode())
+        return out
+
+    def live(self) -> int:
+        return sum(s.peer is not None and not s.peer.lost for s in self.seats)
+
+    def called(self) -> list[dict[str, Any]]:
+        """The calls the displays saw: one per (centre, seq)."""
+        seen: dict[tuple[str, int], dict[str, Any]] = {}
+        for seat in self.seats:
+            if "/display" not in seat.path:
+                continue
+            for _, _, text in seat.messages:
+                if b'"called"' not in text:
+                    continue
+                event = json.loads(text)
+                if event.get("type") == "called":
+                    seen.setdefault((event["centre"], event["seq"]), event)
+        return list(seen.values())
+
+    def behind(self, last: dict[str, int]) -> int:
+        """Displays that have not yet received their centre's event `last[centre]` (or newer)."""
+        count = 0
+        for seat in self.seats:
+            centre = display_centre(seat.path)
+            if centre is None or centre not in last:
+                continue
+            newest = max((json.loads(t).get("seq", -1) for _, _, t in seat.messages[-3:]), default=-1)
+            count += newest < last[centre]
+        return count
+
+    def deliveries(self, calls: list[dict[str, Any]], trackers: dict[str, tuple[str, str]]) -> dict[str, Any]:
+        """Per call: its subscribers' delays from the event's `at` (displays: the event; trackers of the
+        called service's queue: the first view after it with a lower position or no longer waiting)."""
+        by_centre: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for call in calls:
+            by_centre[call["centre"]].append(call)
+        last: dict[int, float] = {}  # call index -> latest arrival
+        count: Counter[int] = Counter()
+        missing: Counter[int] = Counter()
+        delays: list[float] = []
+        for seat in self.seats:
+            centre = display_centre(seat.path)
+            if centre is not None:
+                times: dict[int, float] = {}
+                for at, _, text in seat.messages:
+                    message = json.loads(text)
+                    if message.get("type") != "snapshot":
+                        times.setdefault(message["seq"], at)
+                first_seq = json.loads(seat.messages[0][2]).get("seq", 0) if seat.messages else 1 << 60
+                for call in by_centre[centre]:
+                    if call["seq"] <= first_seq:
+                        continue
+                    arrived = times.get(call["seq"])
+                    if arrived is None:
+                        missing[call["index"]] += 1
+                        continue
+                    delay = arrived - call["at_ts"]
+                    delays.append(delay)
+                    count[call["index"]] += 1
+                    last[call["index"]] = max(last.get(call["index"], 0.0), delay)
+                continue
+            token = seat.path.rsplit("/", 1)[1]
+            centre, service = trackers[token]
+            views = [(at, json.loads(text)) for at, _, text in seat.messages]
+            for call in by_centre[centre]:
+                if call["service"] != service:
+                    continue
+                before = [v for at, v in views if at < call["at_ts"]]
+                if not before or before[-1].get("status") != "waiting":
+                    continue
+                position = before[-1].get("position") or 0
+                moved = next(
+                    (
+                        at
+                        for at, v in views
+                        if at >= call["at_ts"]
+                        and (v.get("status") != "waiting" or (v.get("position") or 0) < position)
+                    ),
+                    None,
+                )
+                if moved is None:
+                    missing[call["index"]] += 1
+                    continue
+                delay = moved - call["at_ts"]
+                delays.append(delay)
+                count[call["index"]] += 1
+                last[call["index"]] = max(last.get(call["index"], 0.0), delay)
+        return {"last": last, "count": dict(count), "missing": dict(missing), "delays": delays}
+
+    def baseline_deliveries(self) -> dict[str, Any]:
+        """The baseline's texts carry their call's seq and `at`: per seq, the latest delay."""
+        last: dict[int, float] = {}
+        count: Counter[int] = Counter()
+        delays: list[float] = []
+        for seat in self.seats:
+            for arrived, _, text in seat.messages[1:]:
+                message = json.loads(text)
+                delay = arrived - datetime.fromisoformat(message["at"]).timestamp()
+                seq = message["seq"]
+                delays.append(delay)
+                count[seq] += 1
+                last[seq] = max(last.get(seq, 0.0), delay)
+        return {"last": last, "count": dict(count), "delays": delays}
+
+    def resumed(self) -> dict[str, Any]:
+        """After a restart: the seats that lost their socket, and whether and how fast they resumed."""
+        lost = [s for s in self.seats if s.losses]
+        return {
+            "lost": len(lost),
+            "resumed": sum(s.lost_at is None and s.peer is not None for s in lost),
+            "waits": [w for s in lost for w in s.waits],
+            "attempts": sum(s.attempts - 1 for s in lost),
+            "still_without": [time.time() - s.lost_at for s in lost if s.lost_at is not None],
+        }
+
+    def verify(self, calls: list[dict[str, Any]]) -> dict[str, Any]:
+        """Displays: calls missed (no event with its seq, no snapshot at or past it) and gaps in seq
+        after a snapshot. Trackers: their last view, for the driver to compare with a fresh GET."""
+        by_centre: dict[str, list[int]] = defaultdict(list)
+        for call in calls:
+            by_centre[call["centre"]].append(call["seq"])
+        missed = gaps = displays = 0
+        examples: list[str] = []
+        finals: dict[str, dict[str, Any]] = {}
+        for seat in self.seats:
+            centre = display_centre(seat.path)
+            if centre is None:
+                if seat.messages:
+                    finals[seat.path.rsplit("/", 1)[1]] = json.loads(seat.messages[-1][2])
+                continue
+            displays += 1
+            delivered: set[int] = set()
+            snapshots: list[int] = []
+            expected: int | None = None
+            gap = False
+            for _, _, text in seat.messages:
+                message = json.loads(text)
+                if message.get("type") == "snapshot":
+                    snapshots.append(message["seq"])
+                    expected = message["seq"] + 1
+                    continue
+                if expected is not None and message["seq"] != expected:
+                    gap = True
+                delivered.add(message["seq"])
+                expected = message["seq"] + 1
+            gaps += gap
+            first = snapshots[0] if snapshots else 1 << 60
+            newest_snapshot = max(snapshots, default=-1)
+            for seq in by_centre[centre]:
+                if seq > first and seq not in delivered and newest_snapshot < seq:
+                    missed += 1
+                    if len(examples) < 5:
+                        examples.append(f"{seat.path} seq {seq}")
+        return {"displays": displays, "missed": missed, "gaps": gaps, "examples": examples, "finals": finals}
+
+
+def display_centre(path: str) -> str | None:
+    """The centre of a display's path (Dor's or the baseline's), None for a tracker."""
+    parts = path.split("/")
+    if path.startswith("/ws/centres/"):
+        return parts[3]
+    if path.startswith("/display/"):
+        return parts[2]
+    return None
+
+
+def peaks_worker(pipe: Connection) -> None:
+    """A client process: runs the driver's commands on its own event loop until told to exit."""
+    raise_fd_limit()
+    import uvloop
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        crowd = Crowd()
+        commands: asyncio.Queue[Any] = asyncio.Queue()
+
+        def read() -> None:
+            try:
+                commands.put_nowait(pipe.recv())
+            except EOFError:  # the driver is gone
+                os._exit(0)
+
+        loop.add_reader(pipe.fileno(), read)
+        while True:
+            name, *args = await commands.get()
+            result: Any = None
+            if name == "exit":
+                crowd.close()
+                pipe.send(None)
+                return
+            if name == "open":
+                result = await crowd.open(*args)
+            elif name == "settings":
+                crowd.ports, crowd.compression, crowd.reconnect = args
+            elif name == "close":
+                result = crowd.close()
+                await asyncio.sleep(0.2)
+            else:
+                result = getattr(crowd, name)(*args)
+            pipe.send(result)
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main())
+
+
+class Crowds(Clients):
+    """The client processes of this bench: seats split evenly between them."""
+
+    def __init__(self, processes: int) -> None:
+        super().__init__(processes, peaks_worker)
+
+    def settings(self, ports: list[int], compression: bool, reconnect: bool) -> None:
+        self.call("settings", ports, compression, reconnect)
+
+    def open(  # type: ignore[override]
+        self, specs: list[tuple[str, str, int]], gate: int, timeout: float
+    ) -> tuple[int, int]:
+        count = len(self.pipes)
+        each = [(specs[i::count], gate, timeout) for i in range(count)]
+        replies = self.call("open", each=each, timeout=timeout + 3600)
+        return sum(r["opened"] for r in replies), sum(r["failures"] for r in replies)
+
+    def gather(self, name: str, *args: Any, timeout: float = 300) -> list[Any]:
+        return self.call(name, *args, timeout=timeout)
+
+
+def seat_specs(paths: list[str], ports: list[int], addresses: list[str], per_address: int) -> list[Any]:
+    """Each path with a source address (at most `per_address` each) and a port (in turn)."""
+    return [(path, addresses[i // per_address], ports[i % len(ports)]) for i, path in enumerate(paths)]
+
+
+# --- the baseline server -------------------------------------------------------------------------
+
+
+def serve_baseline(port: int, texts_file: str) -> None:
+    """websockets' own server: on connect it sends a display the snapshot's text and a tracker the
+    view's; GET /publish?centre=&service=&seq= broadcasts the event's text to the centre's displays
+    and the view's (with that seq and `at`) to the centre's trackers of the service."""
+    import uvloop
+    from websockets.asyncio.server import ServerConnection, broadcast, serve
+    from websockets.http11 import Request, Response
+
+    texts = json.loads(Path(texts_file).read_text())
+    groups: dict[str, set[ServerConnection]] = defaultdict(set)
+
+    async def handler(connection: ServerConnection) -> None:
+        assert connection.request is not None
+        parts = connection.request.path.strip("/").split("/")
+        key = ":".join(parts)
+        groups[key].add(connection)
+        try:
+            await connection.send(texts["display_first" if parts[0] == "display" else "tracker_first"])
+            await connection.wait_closed()
+        finally:
+            groups[key].discard(connection)
+
+    def stamped(text: str, seq: int) -> str:
+        message = json.loads(text)
+        message.update(seq=seq, at=datetime.now(UTC).isoformat())  # as Dor's clock, just before
+        return json.dumps(message, ensure_ascii=False)
+
+    def process_request(connection: ServerConnection, request: Request) -> Response | None:
+        url = urlsplit(request.path)
+        if url.path == "/healthz":
+            return connection.respond(200, "ok\n")
+        if url.path == "/publish":
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            seq = int(query["seq"])
+            displays = groups[f"display:{query['centre']}"]
+            trackers = groups[f"tracker:{query['centre']}:{query['service']}"]
+            broadcast(displays, stamped(texts["display_later"], seq))
+            broadcast(trackers, stamped(texts["tracker_later"], seq))
+            return connection.respond(200, f"{len(displays) + len(trackers)}\n")
+        return None
+
+    async def main() -> None:
+        async with serve(handler, HOST, port, process_request=process_request, backlog=2048) as server:
+            await server.serve_forever()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner, contextlib.suppress(KeyboardInterrupt):
+        runner.run(main())  # until the driver's SIGINT
+
+
+def start_baseline(name: str, texts: dict[str, str], folder: Path, port: int) -> Server:
+    texts_file = folder / "baseline-texts.json"
+    texts_file.write_text(json.dumps(texts, ensure_ascii=False))
+    command = [sys.executable, str(Path(__file__).resolve().parent / "websocket_fanout.py")]
+    command += ["--serve-peaks-baseline", str(texts_file)]
+    return start_server(name, command, dict(os.environ), folder, port)
+
+
+# --- setup: an organisation, waiting tickets -----------------------------------------------------
+
+
+def toml_value(value: Any) -> str:
+    """The TOML of the values the demo's files hold (strings, numbers, booleans, lists, tables)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return "{ " + ", ".join(f'"{k}" = {toml_value(v)}' for k, v in value.items()) + " }"
+
+
+def national_organisation(folder: Path, centres: int) -> list[str]:
+    """A copy of the demo's organisation with `centres` centres, each a copy of a demo centre (NAT-01,
+    NAT-02, ...) with one agent (nat01, ...): the files `seed_demo` reads. Returns the codes."""
+    demo = ROOT / "config" / "demo"
+    templates = tomllib.loads((demo / "centres.toml").read_text(encoding="utf-8"))["centre"]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "services.toml").write_text((demo / "services.toml").read_text(encoding="utf-8"))
+    codes, blocks = [], []
+    staff = [f'password = "{PASSWORD}"\n']
+    for i in range(centres):
+        spec = dict(templates[i % len(templates)])
+        code = f"NAT-{i + 1:02d}"
+        spec["code"] = code
+        spec["name"] = {lang: f"{text} {i + 1}" for lang, text in spec["name"].items()}
+        spec["remote_check_in"] = False
+        codes.append(code)
+        blocks.append("[[centre]]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in spec.items()))
+        staff.append(
+            f'[[staff]]\nusername = "nat{i + 1:02d}"\nname = "agent {code}"\nrole = "agent"\n'
+            f'centres = ["{code}"]\n'
+        )
+    (folder / "centres.toml").write_text("\n".join(blocks), encoding="utf-8")
+    (folder / "staff.toml").write_text("\n".join(staff), encoding="utf-8")
+    return codes
+
+
+def seed(database_url: str, directory: Path) -> None:
+    from config.db import Database
+    from organisation.seed import seed_demo
+
+    database = Database(database_url)
+    try:
+        with database.write() as session:
+            seed_demo(session, directory=directory, now=datetime.now(UTC))
+    finally:
+        database.dispose()
+
+
+def issue_waiting(database_url: str, wanted: list[tuple[str, str]]) -> list[str]:
+    """Issues a waiting kiosk ticket for each (centre, service), in-process through Dor's engine, a
+    few hundred to a transaction; their tracking tokens, in order."""
+    from config.db import Database
+    from organisation.snapshot import organisation
+    from queueing.engine import issue_ticket
+    from queueing.tickets import Channel
+
+    database = Database(database_url)
+    tokens: list[str] = []
+    try:
+        for start in range(0, len(wanted), 400):
+            with database.write() as session:
+                known = organisation(session)
+                for centre_code, service_code in wanted[start : start + 400]:
+                    ticket = issue_ticket(
+                        session,
+                        centre=known.centres[centre_code],
+                        service=known.services[service_code],
+                        channel=Channel.KIOSK,
+                        actor="bench",
+                        now=datetime.now(UTC),
+                        ignore_hours=True,
+                    )
+                    tokens.append(ticket.token)
+    finally:
+        database.dispose()
+    return tokens
+
+
+def services_of_counter(centre_code: str, counter: int | None) -> list[str]:
+    """The walk-in services of a demo-derived centre (all, or those of one counter), from the TOML."""
+    demo = ROOT / "config" / "demo"
+    templates = tomllib.loads((demo / "centres.toml").read_text(encoding="utf-8"))["centre"]
+    services = {s["code"]: s for s in tomllib.loads((demo / "services.toml").read_text())["service"]}
+    number = int(centre_code.split("-")[1]) - 1 if centre_code.startswith("NAT-") else None
+    spec = (
+        templates[number % len(templates)]
+        if number is not None
+        else next(t for t in templates if t["code"] == centre_code)
+    )
+    codes = list(spec["counters"][counter - 1]["services"]) if counter else list(spec["services"])
+    return [c for c in codes if services[c].get("walk_in", True)]
+
+
+# --- the counter agents --------------------------------------------------------------------------
+
+
+def request(
+    port: int, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        data = json.dumps(body).encode() if body is not None else None
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        connection.request(method, path, body=data, headers=sent)
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+@dataclass
+class Call:
+    centre: str
+    sent: float
+    number: str
+    service: str
+
+
+class Agents:
+    """One agent per centre, signed in, working counter 1: each call finishes the ticket in hand
+    (start, finish) and calls the next one. Requests go to a random process among those up."""
+
+    def __init__(self, centres: list[str], ports: list[int]) -> None:
+        self.centres = centres
+        self.ports = list(ports)
+        self.sessions: dict[str, dict[str, str]] = {}
+        self.in_hand: set[str] = set()
+        self.calls: list[Call] = []
+        self.errors: Counter[str] = Counter()
+
+    def send(self, centre: str, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
+        for _ in range(3):  # another process when one is going down
+            try:
+                status, _, data = request(
+                    random.choice(self.ports), method, path, body, self.sessions[centre]
+                )
+            except OSError as exc:
+                self.errors[type(exc).__name__] += 1
+                time.sleep(0.05)
+                continue
+            if status < 500:
+                return status, data
+            self.errors[str(status)] += 1
+        return 599, b""
+
+    def sign_in(self) -> None:
+        for i, centre in enumerate(self.centres):
+            port = self.ports[0]
+            body = {"username": f"nat{i + 1:02d}", "password": PASSWORD}
+            status, headers, data = request(port, "POST", "/api/v1/auth/login", body)
+            if status != 200:
+                raise RuntimeError(f"sign-in of nat{i + 1:02d}: {status} {data[:200]!r}")
+            cookie = headers["set-cookie"].split(";", 1)[0]
+            self.sessions[centre] = {"Cookie": cookie, "X-CSRF-Token": json.loads(data)["csrf_token"]}
+            status, data = self.send(centre, "POST", self.counter_path(centre, "open"))
+            if status != 200:
+                raise RuntimeError(f"{centre} counter {COUNTER} open: {status} {data[:200]!r}")
+
+    def counter_path(self, centre: str, action: str) -> str:
+        return f"/api/v1/centres/{centre}/counters/{COUNTER}/{action}"
+
+    def call(self, centre: str) -> None:
+        if centre in self.in_hand:
+            for action in ("start", "finish"):
+                status, data = self.send(centre, "POST", self.counter_path(centre, action))
+                if status != 200:
+                    self.errors[f"{action} {status}"] += 1
+            self.in_hand.discard(centre)
+        sent = time.time()
+        status, data = self.send(centre, "POST", self.counter_path(centre, "next"))
+        if status == 200:
+            ticket = json.loads(data)["ticket"]
+            self.calls.append(Call(centre, sent, ticket["number"], ticket["service"]))
+            self.in_hand.add(centre)
+        else:
+            self.errors[f"next {status}"] += 1
+
+    def run(self, seconds: float, interval: float, stop: threading.Event, start_at: int = 0) -> int:
+        """Calls at the centres in turn, one every `interval` seconds, for `seconds` or until `stop`."""
+        began = time.monotonic()
+        k = start_at
+        while time.monotonic() - began < seconds and not stop.is_set():
+            self.call(self.centres[k % len(self.centres)])
+            k += 1
+            wait = began + (k - start_at) * interval - time.monotonic()
+            if wait > 0:
+                stop.wait(wait)
+        return k
+
+
+# --- the storm -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Storm:
+    system: str
+    subscribers: int
+    opened: int = 0
+    total_s: float = float("nan")  # first connect to last first message
+    each_s: list[float] = field(default_factory=list)  # per subscriber: its connect to its first message
+    sizes: dict[str, int] = field(default_factory=dict)  # the first messages' sizes, bytes
+
+
+def storm_once(system: str, crowds: Crowds, specs: list[Any], timeout: float) -> Storm:
+    result = Storm(system, len(specs))
+    result.opened, _ = crowds.open(specs, 0, timeout)
+    times = [t for reply in crowds.gather("first_times") for t in reply]
+    firsts = [first for _, first in times if first is not None]
+    if firsts:
+        result.total_s = max(firsts) - min(start for start, _ in times)
+    result.each_s = [first - start for start, first in times if first is not None]
+    crowds.gather("close")
+    return result
+
+
+def run_storm(args: argparse.Namespace, folder: Path, crowds: Crowds) -> list[Storm]:
+    """N subscribers connect at once to one Dor process: half displays, half trackers; then the same
+    N to the bare websockets server, which sends each the text of the same size on connect."""
+    n = args.storm
+    database_url = f"sqlite:///{folder / 'storm.sqlite3'}"
+    prepare_database(database_url)
+    centres = ["DAM-01", "DAM-02", "RIF-01", "RIF-02"]
+    wanted = []
+    for i in range(n - n // 2):  # the trackers' tickets: every walk-in service of each centre in turn
+        services = services_of_counter(centres[i % len(centres)], None)
+        wanted.append((centres[i % len(centres)], services[i // len(centres) % len(services)]))
+    tokens = issue_waiting(database_url, wanted)
+    paths = [f"/ws/centres/{centres[i % len(centres)]}/display" for i in range(n // 2)]
+    paths += [f"/ws/tickets/{token}" for token in tokens]
+    random.Random(1).shuffle(paths)
+    port = PORTS[0]
+    env = dor_env(database_url, DOR_ALWAYS_OPEN="true", DOR_LOG_LEVEL="WARNING")
+    results = []
+    dor = start_server("dor", [sys.executable, "-m", "server.cli", "serve"], env, folder, port)
+    try:
+        crowds.settings([port], args.compression, False)
+        probe = [
+            paths.index(next(p for p in paths if "/display" in p)),
+            paths.index(next(p for p in paths if "/tickets/" in p)),
+        ]
+        crowds.open(seat_specs([paths[i] for i in probe], [port], crowds.addresses(1), 40), 0, 60)
+        texts: dict[str, str] = {}
+        for reply in crowds.gather("samples"):
+            texts.update(reply)
+        crowds.gather("close")
+        time.sleep(1)
+        addresses = crowds.addresses(-(-n // args.per_address))
+        print(f"... storm: {n:,} subscribers to Dor", flush=True)
+        results.append(
+            storm_once(
+                "dor", crowds, seat_specs(paths, [port], addresses, args.per_address), args.storm_timeout
+            )
+        )
+    finally:
+        dor.stop()
+    texts["display_later"] = texts["tracker_later"] = "{}"
+    base = start_baseline("baseline", texts, folder, PORTS[1])
+    try:
+        print(f"... storm: {n:,} subscribers to the baseline", flush=True)
+        base_paths = [baseline_path(p, {}) for p in paths]
+        specs = seat_specs(
+            base_paths, [base.port], crowds.addresses(-(-n // args.per_address)), args.per_address
+        )
+        results.append(storm_once("baseline", crowds, specs, args.storm_timeout))
+    finally:
+        base.stop()
+    results[0].sizes = {k: len(v.encode()) for k, v in texts.items() if k.endswith("first")}
+    return results
+
+
+def baseline_path(path: str, trackers: dict[str, tuple[str, str]]) -> str:
+    """The baseline's path for a Dor path: /display/{centre} or /tracker/{centre}/{service}."""
+    centre = display_centre(path)
+    if centre is not None:
+        return f"/display/{centre}"
+    token = path.rsplit("/", 1)[1]
+    centre, service = trackers.get(token, ("any", "any"))
+    return f"/tracker/{centre}/{service}"
+
+
+def report_storm(results: list[Storm], args: argparse.Namespace) -> list[tuple[str, bool, str]]:
+    dor, base = results
+    print()
+    print(
+        f"Reconnect storm: {dor.subscribers:,} subscribers connect at once to one process (half hall "
+        "displays over the 4 demo centres, half trackers of distinct waiting tickets); SQLite"
+    )
+    header = f"{'system':<21} {'opened':>7} {'all served s':>12} {'ratio':>6} {'p50 s':>7} {'p99 s':>7}"
+    print(header)
+    print("-" * len(header))
+    for run in results:
+        name = "dor" if run.system == "dor" else "websockets (bare)"
+        print(
+            f"{name:<21} {run.opened:>7,} {fmt(run.total_s, 2):>12} {fmt(run.total_s / base.total_s, 2):>6} "
+            f"{fmt(pct(run.each_s, 50), 2):>7} {fmt(pct(run.each_s, 99), 2):>7}"
+        )
+    print(
+        "all served: from the first connect to the last first message (Dor: snapshot or view); p50/p99:\n"
+        f"per subscriber, from its connect to its first message. First messages: {dor.sizes} bytes"
+    )
+    ratio = dor.total_s / base.total_s
+    return [
+        (
+            f"storm of {dor.subscribers:,}: all served within {TARGET_STORM_S:.0f} s",
+            dor.total_s <= TARGET_STORM_S and dor.opened == dor.subscribers,
+            f"{dor.total_s:.2f} s, {dor.opened:,} served",
+        ),
+        (
+            f"storm: at most {TARGET_STORM_RATIO:.0f}x the baseline's time",
+            ratio <= TARGET_STORM_RATIO,
+            f"{ratio:.2f}x",
+        ),
+    ]
+
+
+# --- national load and the rolling restart -------------------------------------------------------
+
+
+@dataclass
+class National:
+    system: str
+    subscribers: int
+    opened: int = 0
+    open_s: float = 0.0
+    rss_before_kib: list[int] = field(default_factory=list)
+    rss_after_kib: list[int] = field(default_factory=list)
+    calls: int = 0
+    last_ms: list[float] = field(default_factory=list)  # per call: its last delivery
+    delays_ms: list[float] = field(default_factory=list)  # every subscriber's
+    deliveries: int = 0
+    missing: int = 0
+    note: str = ""
+
+    @property
+    def kib_per_conn(self) -> float:
+        return (sum(self.rss_after_kib) - sum(self.rss_before_kib)) / max(1, self.opened)
+
+
+@dataclass
+class Restart:
+    lost: int = 0
+    resumed: int = 0
+    waits: list[float] = field(default_factory=list)
+    still_without: list[float] = field(default_factory=list)
+    attempts: int = 0
+    calls: int = 0
+    displays: int = 0
+    missed: int = 0
+    gaps: int = 0
+    examples: list[str] = field(default_factory=list)
+    trackers: int = 0
+    trackers_checked: int = 0
+    tracker_mismatches: int = 0
+    tracker_examples: list[str] = field(default_factory=list)
+    stop_s: float = 0.0
+    down_s: float = 0.0
+    note: str = ""
+
+
+COMPARED = ("status", "position", "ahead", "counter")
+
+
+def national_paths(codes: list[str], tokens_of: dict[str, list[str]], displays: int) -> list[str]:
+    """Per centre its displays and trackers, interleaved so that each process gets half of each."""
+    paths = []
+    for code in codes:
+        paths += [f"/ws/centres/{code}/display"] * displays
+        paths += [f"/ws/tickets/{token}" for token in tokens_of[code]]
+    return paths
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    from calls_per_request import database_url
+
+    with database_url("postgresql") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def redis_db() -> Iterator[None]:
+    import redis
+
+    client = redis.Redis.from_url(BUS_URL)
+    client.flushdb()
+    try:
+        yield
+    finally:
+        client.flushdb()
+        client.close()
+
+
+def calls_seen(crowds: Crowds, agents: Agents, first: int) -> list[dict[str, Any]]:
+    """The calls the agents made from `first` on, with their event's seq and `at` as displays saw them."""
+    events: dict[tuple[str, str], dict[str, Any]] = {}
+    for reply in crowds.gather("called"):
+        for event in reply:
+            events.setdefault((event["centre"], event["number"]), event)
+    out = []
+    for index, call in enumerate(agents.calls[first:], start=first):
+        event = events.get((call.centre, call.number))
+        if event is not None:
+            at = datetime.fromisoformat(event["at"]).timestamp()
+            out.append(
+                {
+                    "index": index,
+                    "centre": call.centre,
+                    "seq": event["seq"],
+                    "at_ts": at,
+                    "service": event["service"],
+                }
+            )
+    return out
+
+
+def settle(crowds: Crowds, calls: list[dict[str, Any]], timeout: float) -> int:
+    """Waits until every display has its centre's last call (or the timeout); how many have not."""
+    last: dict[str, int] = {}
+    for call in calls:
+        last[call["centre"]] = max(last.get(call["centre"], 0), call["seq"])
+    deadline = time.monotonic() + timeout
+    while True:
+        behind = sum(crowds.gather("behind", last))
+        if not behind or time.monotonic() > deadline:
+            return behind
+        time.sleep(1)
+
+
+def measure_deliveries(
+    run: National, crowds: Crowds, calls: list[dict[str, Any]], trackers: dict[str, tuple[str, str]]
+) -> None:
+    last: dict[int, float] = {}
+    for reply in crowds.gather("deliveries", calls, trackers):
+        for index, delay in reply["last"].items():
+            last[index] = max(last.get(index, 0.0), delay)
+        run.delays_ms += [1000 * d for d in reply["delays"]]
+        run.deliveries += sum(reply["count"].values())
+        run.missing += sum(reply["missing"].values())
+    run.calls = len(calls)
+    run.last_ms = [1000 * v for v in last.values()]
+
+
+def run_national(
+    args: argparse.Namespace, folder: Path, crowds: Crowds
+) -> tuple[list[National], Restart | None]:
+    codes_count, displays, trackers_per = args.centres, args.displays, args.trackers
+    n = codes_count * (displays + trackers_per)
+    ports = [PORTS[10], PORTS[11]]
+    results: list[National] = []
+    restart: Restart | None = None
+    with postgres_database() as database_url, redis_db():
+        prepare_database(database_url, seed=False)
+        codes = national_organisation(folder / "organisation", codes_count)
+        seed(database_url, folder / "organisation")
+        wanted = []
+        for code in codes:
+            services = services_of_counter(code, COUNTER)
+            wanted += [(code, services[i % len(services)]) for i in range(trackers_per)]
+        print(f"... national: issuing {len(wanted):,} waiting tickets", flush=True)
+        tokens = issue_waiting(database_url, wanted)
+        trackers = {token: want for token, want in zip(tokens, wanted, strict=True)}
+        tokens_of: dict[str, list[str]] = defaultdict(list)
+        for token, (code, _) in trackers.items():
+            tokens_of[code].append(token)
+        paths = national_paths(codes, tokens_of, displays)
+        env = dor_env(
+            database_url,
+            DOR_ALWAYS_OPEN="true",
+            DOR_LOG_LEVEL="WARNING",
+            DOR_BUS_URL=BUS_URL,
+            DOR_SECRET_KEY=SECRET_KEY,
+        )
+        envs = [env, {**env, "DOR_JOBS": "false"}]
+        command = [sys.executable, "-m", "server.cli", "serve"]
+        servers = [start_server(f"dor{i + 1}", command, envs[i], folder, ports[i]) for i in range(2)]
+        texts: dict[str, str] = {}
+        try:
+            run = National("dor", n)
+            agents = Agents(codes, ports)
+            agents.sign_in()
+            crowds.settings(ports, args.compression, False)
+            # Warm-up: a display and a tracker on each process, one call; then the memory before.
+            warm = [f"/ws/centres/{codes[0]}/display"] * 2 + [f"/ws/tickets/{tokens_of[codes[0]][-1]}"] * 2
+            crowds.open(seat_specs(warm, ports, crowds.addresses(1), 40), 0, 60)
+            agents.call(codes[0])
+            time.sleep(2)
+            for reply in crowds.gather("samples"):
+                for key, value in reply.items():
+                    texts.setdefault(key, value)
+            crowds.gather("close")
+            first_call = len(agents.calls)
+            time.sleep(2)
+            run.rss_before_kib = [s.rss_kib() for s in servers]
+            print(f"... national: opening {n:,} subscribers on 2 Dor processes", flush=True)
+            started = time.monotonic()
+            specs = seat_specs(paths, ports, crowds.addresses(-(-n // args.per_address)), args.per_address)
+            run.opened, failures = crowds.open(specs, args.gate, SNAPSHOT_TIMEOUT_S)
+            run.open_s = time.monotonic() - started
+            time.sleep(5)
+            run.rss_after_kib = [s.rss_kib() for s in servers]
+            print(
+                f"... national: {run.opened:,} open in {run.open_s:.0f} s; calls for {args.national_seconds:.0f} s",
+                flush=True,
+            )
+            agents.run(args.national_seconds, args.call_interval, threading.Event())
+            national_end = len(agents.calls)
+            time.sleep(2)
+            calls = calls_seen(crowds, agents, first_call)
+            behind = settle(crowds, calls, 30)
+            if behind:
+                run.note += f"{behind} displays behind at the end; "
+            measure_deliveries(run, crowds, calls, trackers)
+            missed_calls = len(agents.calls) - first_call - len(calls)
+            if missed_calls:
+                run.note += f"{missed_calls} calls seen by no display; "
+            if agents.errors:
+                run.note += f"agents' errors {dict(agents.errors)}; "
+            results.append(run)
+            if args.rolling_restart:
+                restart = rolling_restart(args, folder, crowds, servers, agents, envs, trackers)
+            crowds.gather("close")
+        finally:
+            for server in servers:
+                server.stop()
+    # The baseline: two bare servers holding the same connections, broadcasting the same calls.
+    for key in ("display_later", "tracker_later"):
+        texts.setdefault(key, texts.get(key.replace("later", "first"), "{}"))
+    bases = [start_baseline(f"baseline{i + 1}", texts, folder, PORTS[20 + i]) for i in range(2)]
+    try:
+        base = National("baseline", n)
+        time.sleep(1)
+        base.rss_before_kib = [s.rss_kib() for s in bases]
+        base_ports = [s.port for s in bases]
+        crowds.settings(base_ports, args.compression, False)
+        specs = seat_specs(
+            [baseline_path(p, trackers) for p in paths],
+            base_ports,
+            crowds.addresses(-(-n // args.per_address)),
+            args.per_address,
+        )
+        print(f"... national: opening {n:,} subscribers on 2 baseline processes", flush=True)
+        started = time.monotonic()
+        base.opened, _ = crowds.open(specs, args.gate, SNAPSHOT_TIMEOUT_S)
+        base.open_s = time.monotonic() - started
+        time.sleep(5)
+        base.rss_after_kib = [s.rss_kib() for s in bases]
+        made = agents.calls[first_call:national_end]
+        began = time.monotonic()
+        for seq, call in enumerate(made, start=1):
+            for port in base_ports:
+                request(port, "GET", f"/publish?centre={call.centre}&service={call.service}&seq={seq}")
+            wait = began + seq * args.call_interval - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+        time.sleep(3)
+        last: dict[int, float] = {}
+        for reply in crowds.gather("baseline_deliveries"):
+            for seq, delay in reply["last"].items():
+                last[seq] = max(last.get(seq, 0.0), delay)
+            base.delays_ms += [1000 * d for d in reply["delays"]]
+            base.deliveries += sum(reply["count"].values())
+        base.calls = len(made)
+        base.last_ms = [1000 * v for v in last.values()]
+        crowds.gather("close")
+        results.append(base)
+    finally:
+        for server in bases:
+            server.stop()
+    return results, restart
+
+
+def rolling_restart(
+    args: argparse.Namespace,
+    folder: Path,
+    crowds: Crowds,
+    servers: list[Server],
+    agents: Agents,
+    envs: list[dict[str, str]],
+    trackers: dict[str, tuple[str, str]],
+) -> Restart:
+    """SIGTERM the first process while the calls go on, start it again on its port; its clients
+    reconnect with the pages' policy to either process."""
+    result = Restart()
+    ports = [s.port for s in servers]
+    crowds.settings(ports, args.compression, True)
+    first_call = len(agents.calls)
+    stop = threading.Event()
+    caller = threading.Thread(target=agents.run, args=(3600, args.call_interval, stop, 7), daemon=True)
+    caller.start()
+    try:
+        time.sleep(5)
+        victim = servers[0]
+        print(f"... rolling restart: SIGTERM to {victim.name} (pid {victim.pid})", flush=True)
+        agents.ports = [ports[1]]
+        crowds.settings([ports[1]], args.compression, True)  # the load balancer takes it out
+        began = time.monotonic()
+        victim.process.send_signal(signal.SIGTERM)
+        try:
+            victim.process.wait(30)
+        except Exception:
+            result.note += "did not exit within 30 s of SIGTERM (killed); "
+            victim.process.kill()
+            victim.process.wait(5)
+        result.stop_s = time.monotonic() - began
+        command = [sys.executable, "-m", "server.cli", "serve"]
+        servers[0] = start_server(victim.name, command, envs[0], folder, victim.port)
+        result.down_s = time.monotonic() - began
+        agents.ports = ports
+        crowds.settings(ports, args.compression, True)
+        print(
+            f"... rolling restart: back after {result.down_s:.1f} s; waiting for every subscriber", flush=True
+        )
+        deadline = time.monotonic() + args.resume_timeout
+        while time.monotonic() < deadline:
+            states = crowds.gather("resumed")
+            if sum(s["lost"] for s in states) and sum(s["resumed"] for s in states) == sum(
+                s["lost"] for s in states
+            ):
+                break
+            time.sleep(2)
+        time.sleep(10)  # calls go on after everyone is back
+    finally:
+        stop.set()
+        caller.join(60)
+    crowds.settings(ports, args.compression, False)
+    time.sleep(2)
+    for state in crowds.gather("resumed"):
+        result.lost += state["lost"]
+        result.resumed += state["resumed"]
+        result.waits += state["waits"]
+        result.attempts += state["attempts"]
+        result.still_without += state["still_without"]
+    calls = calls_seen(crowds, agents, first_call)
+    result.calls = len(calls)
+    settle(crowds, calls, 30)
+    all_calls = calls_seen(crowds, agents, 0)
+    finals: dict[str, dict[str, Any]] = {}
+    for reply in crowds.gather("verify", all_calls):
+        result.displays += reply["displays"]
+        result.missed += reply["missed"]
+        result.gaps += reply["gaps"]
+        result.examples += reply["examples"]
+        finals.update(reply["finals"])
+    result.trackers = len(trackers)
+    check_trackers(result, finals, trackers, [s.port for s in servers])
+    if len(agents.calls) - first_call != len(calls):
+        result.note += f"{len(agents.calls) - first_call - len(calls)} calls seen by no display; "
+    return result
+
+
+def check_trackers(
+    result: Restart, finals: dict[str, dict[str, Any]], trackers: dict[str, Any], ports: list[int]
+) -> None:
+    """Every tracker's last view against a fresh GET of its ticket."""
+
+    def fetch(token: str) -> tuple[str, dict[str, Any] | None]:
+        status, _, data = request(ports[hash(token) % len(ports)], "GET", f"/api/v1/tickets/{token}")
+        return token, json.loads(data) if status == 200 else None
+
+    with ThreadPoolExecutor(8) as pool:
+        for token, fresh in pool.map(fetch, trackers):
+            result.trackers_checked += 1
+            final = finals.get(token)
+            if fresh is None or final is None or any(final.get(k) != fresh.get(k) for k in COMPARED):
+                result.tracker_mismatches += 1
+                if len(result.tracker_examples) < 5:
+                    shown = {k: (final or {}).get(k) for k in COMPARED}
+                    result.tracker_examples.append(
+                        f"{token[:8]}: ws {shown} GET { ({k: (fresh or {}).get(k) for k in COMPARED}) }"
+                    )
+
+
+def report_national(results: list[National], args: argparse.Namespace) -> list[tuple[str, bool, str]]:
+    dor, base = results
+    print()
+    print(
+        f"National load: {args.centres} centres x ({args.displays} displays + {args.trackers} trackers) = "
+        f"{dor.subscribers:,} subscribers on 2 processes (PostgreSQL, Redis); a call every "
+        f"{args.call_interval * 1000:.0f} ms at the centres in turn"
+    )
+    header = (
+        f"{'system':<21} {'calls':>5} {'last p50':>9} {'last p99':>9} {'ratio':>6} {'max':>8} "
+        f"{'each p50':>9} {'each p99':>9} {'deliveries':>10} {'missing':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for run in results:
+        name = "dor" if run.system == "dor" else "websockets (bare)"
+        print(
+            f"{name:<21} {run.calls:>5} {fmt(pct(run.last_ms, 50)):>9} {fmt(pct(run.last_ms, 99)):>9} "
+            f"{fmt(pct(run.last_ms, 99) / pct(base.last_ms, 99), 2):>6} {fmt(max(run.last_ms, default=float('nan'))):>8} "
+            f"{fmt(pct(run.delays_ms, 50)):>9} {fmt(pct(run.delays_ms, 99)):>9} {run.deliveries:>10,} {run.missing:>7}"
+            + (f"  {run.note}" if run.note else "")
+        )
+    print(
+        "ms from the event's `at`; last: per call, its last delivery (displays of the centre: the event;\n"
+        "trackers of the called service's queue: their new view); each: every delivery"
+    )
+    print()
+    print("Memory, idle with every connection open (VmRSS per process, before -> after opening)")
+    for run in results:
+        name = "dor" if run.system == "dor" else "websockets (bare)"
+        shown = ", ".join(
+            f"{b / 1024:.0f} -> {a / 1024:.0f} MiB"
+            for b, a in zip(run.rss_before_kib, run.rss_after_kib, strict=True)
+        )
+        print(
+            f"  {name:<21} {shown}: {run.kib_per_conn:.1f} KiB/conn ({run.opened:,} opened in {run.open_s:.0f} s)"
+        )
+    p99 = pct(dor.last_ms, 99)
+    biggest = max(dor.rss_after_kib) / 1024
+    return [
+        (
+            f"national: last delivery p99 <= {TARGET_LAST_P99_MS:.0f} ms",
+            p99 <= TARGET_LAST_P99_MS and dor.missing == 0,
+            f"{p99:.0f} ms ({pct(base.last_ms, 99):.0f} ms baseline), {dor.missing} missing",
+        ),
+        (
+            f"national: <= {TARGET_KIB_PER_CONN:.0f} KiB per idle connection",
+            dor.kib_per_conn <= TARGET_KIB_PER_CONN,
+            f"{dor.kib_per_conn:.1f} KiB ({base.kib_per_conn:.1f} baseline)",
+        ),
+        (
+            f"national: no process over {TARGET_RSS_MIB:.0f} MiB",
+            biggest <= TARGET_RSS_MIB,
+            f"largest {biggest:.0f} MiB",
+        ),
+    ]
+
+
+def report_restart(result: Restart) -> list[tuple[str, bool, str]]:
+    print()
+    print(
+        f"Rolling restart: SIGTERM to one of the two processes under the national load, calls going on;\n"
+        f"it exited in {result.stop_s:.1f} s and answered again {result.down_s:.1f} s after the signal. "
+        "Clients reconnect with full jitter (first try at random 0-5 s, then random(0, min(30, 2^n)) s) to "
+        "either process"
+    )
+    longest = max(result.waits, default=float("nan"))
+    print(
+        f"  lost their socket {result.lost:,}; resumed {result.resumed:,}; retries {result.attempts:,}; "
+        f"wait from loss to snapshot/view: p50 {fmt(pct(result.waits, 50), 2)} s, p99 "
+        f"{fmt(pct(result.waits, 99), 2)} s, longest {fmt(longest, 2)} s"
+    )
+    print(
+        f"  calls during it {result.calls}; displays {result.displays:,}: missed calls {result.missed}, "
+        f"seq gaps {result.gaps}; trackers {result.trackers:,}: checked {result.trackers_checked:,}, "
+        f"last view != GET {result.tracker_mismatches}"
+    )
+    for example in result.examples + result.tracker_examples:
+        print(f"    {example}")
+    if result.note:
+        print(f"  {result.note}")
+    missed = result.missed + result.gaps + result.tracker_mismatches
+    return [
+        (
+            "restart: every subscriber resumed",
+            result.lost > 0 and result.resumed == result.lost,
+            f"{result.resumed:,}/{result.lost:,}",
+        ),
+        (
+            f"restart: none waits more than {TARGET_RESUME_S:.0f} s",
+            longest <= TARGET_RESUME_S,
+            f"longest {longest:.1f} s, p99 {pct(result.waits, 99):.1f} s",
+        ),
+        ("restart: no missed call", missed == 0, f"{missed}"),
+    ]
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    """The modes asked for, each with its baseline; every process, database and Redis db they made is
+    gone at the end, whatever happened."""
+    limit = raise_fd_limit()
+    print(f"RLIMIT_NOFILE {limit} per process", flush=True)
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise Deadline(f"stopped by the {args.time_limit:.0f} s time limit")
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(int(args.time_limit))
+    started = time.perf_counter()
+    folder = Path(tempfile.mkdtemp(prefix="dor-peaks-"))
+    crowds = None
+    verdicts: list[tuple[str, bool, str]] = []
+    try:
+        crowds = Crowds(args.client_processes)
+        if args.storm:
+            verdicts += report_storm(run_storm(args, folder, crowds), args)
+        if args.national or args.rolling_restart:
+            national, restart = run_national(args, folder, crowds)
+            verdicts += report_national(national, args)
+            if restart is not None:
+                verdicts += report_restart(restart)
+        print()
+        print("Targets")
+        for label, ok, shown in verdicts:
+            print(f"  {'met   ' if ok else 'MISSED'}  {label}: {shown}")
+        print(f"\n(run took {time.perf_counter() - started:.0f} s, ended {datetime.now(UTC):%H:%M} UTC)")
+        return 0
+    except Deadline as exc:
+        print(f"\n{exc}", file=sys.stderr)
+        return 1
+    finally:
+        signal.alarm(0)
+        if crowds is not None:
+            crowds.shutdown()
+        for log in folder.glob("*.log"):
+            lines = log.read_text(errors="replace").splitlines()
+            errors = [i for i, line in enumerate(lines) if "ERROR" in line or "Traceback" in line]
+            if errors:
+                shown = "\n".join(lines[errors[0] : errors[0] + 30])
+                print(f"{log.name}: {len(errors)} error lines; the first:\n{shown}", file=sys.stderr)
+        shutil.rmtree(folder, ignore_errors=True)
