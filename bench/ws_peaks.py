@@ -266,6 +266,7 @@ class Crowd:
         count: Counter[int] = Counter()
         missing: Counter[int] = Counter()
         delays: list[float] = []
+        tracker_delays: list[float] = []
         for seat in self.seats:
             centre = display_centre(seat.path)
             if centre is not None:
@@ -310,25 +311,32 @@ class Crowd:
                     missing[call["index"]] += 1
                     continue
                 delay = moved - call["at_ts"]
-                delays.append(delay)
+                tracker_delays.append(delay)
                 count[call["index"]] += 1
                 last[call["index"]] = max(last.get(call["index"], 0.0), delay)
-        return {"last": last, "count": dict(count), "missing": dict(missing), "delays": delays}
+        return {
+            "last": last,
+            "count": dict(count),
+            "missing": dict(missing),
+            "delays": delays,
+            "tracker_delays": tracker_delays,
+        }
 
     def baseline_deliveries(self) -> dict[str, Any]:
         """The baseline's texts carry their call's seq and `at`: per seq, the latest delay."""
         last: dict[int, float] = {}
         count: Counter[int] = Counter()
-        delays: list[float] = []
+        delays: dict[bool, list[float]] = {True: [], False: []}
         for seat in self.seats:
+            display = display_centre(seat.path) is not None
             for arrived, _, text in seat.messages[1:]:
                 message = json.loads(text)
                 delay = arrived - datetime.fromisoformat(message["at"]).timestamp()
                 seq = message["seq"]
-                delays.append(delay)
+                delays[display].append(delay)
                 count[seq] += 1
                 last[seq] = max(last.get(seq, 0.0), delay)
-        return {"last": last, "count": dict(count), "delays": delays}
+        return {"last": last, "count": dict(count), "delays": delays[True], "tracker_delays": delays[False]}
 
     def resumed(self) -> dict[str, Any]:
         """After a restart: the seats that lost their socket, and whether and how fast they resumed."""
@@ -851,7 +859,8 @@ class National:
     rss_after_kib: list[int] = field(default_factory=list)
     calls: int = 0
     last_ms: list[float] = field(default_factory=list)  # per call: its last delivery
-    delays_ms: list[float] = field(default_factory=list)  # every subscriber's
+    delays_ms: list[float] = field(default_factory=list)  # every display's (every subscriber's: baseline)
+    tracker_delays_ms: list[float] = field(default_factory=list)  # every tracker's (Dor)
     deliveries: int = 0
     missing: int = 0
     note: str = ""
@@ -959,6 +968,7 @@ def measure_deliveries(
         for index, delay in reply["last"].items():
             last[index] = max(last.get(index, 0.0), delay)
         run.delays_ms += [1000 * d for d in reply["delays"]]
+        run.tracker_delays_ms += [1000 * d for d in reply["tracker_delays"]]
         run.deliveries += sum(reply["count"].values())
         run.missing += sum(reply["missing"].values())
     run.calls = len(calls)
@@ -997,7 +1007,9 @@ def run_national(
         )
         envs = [env, {**env, "DOR_JOBS": "false"}]
         command = [sys.executable, "-m", "server.cli", "serve"]
+        began = time.monotonic()
         servers = [start_server(f"dor{i + 1}", command, envs[i], folder, ports[i]) for i in range(2)]
+        print(f"... national: 2 Dor processes up in {time.monotonic() - began:.1f} s", flush=True)
         texts: dict[str, str] = {}
         try:
             run = National("dor", n)
@@ -1083,6 +1095,7 @@ def run_national(
             for seq, delay in reply["last"].items():
                 last[seq] = max(last.get(seq, 0.0), delay)
             base.delays_ms += [1000 * d for d in reply["delays"]]
+            base.tracker_delays_ms += [1000 * d for d in reply["tracker_delays"]]
             base.deliveries += sum(reply["count"].values())
         base.calls = len(made)
         base.last_ms = [1000 * v for v in last.values()]
@@ -1205,7 +1218,7 @@ def report_national(results: list[National], args: argparse.Namespace) -> list[t
     )
     header = (
         f"{'system':<21} {'calls':>5} {'last p50':>9} {'last p99':>9} {'ratio':>6} {'max':>8} "
-        f"{'each p50':>9} {'each p99':>9} {'deliveries':>10} {'missing':>7}"
+        f"{'disp p50':>9} {'disp p99':>9} {'track p50':>9} {'track p99':>9} {'deliveries':>10} {'missing':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -1214,12 +1227,14 @@ def report_national(results: list[National], args: argparse.Namespace) -> list[t
         print(
             f"{name:<21} {run.calls:>5} {fmt(pct(run.last_ms, 50)):>9} {fmt(pct(run.last_ms, 99)):>9} "
             f"{fmt(pct(run.last_ms, 99) / pct(base.last_ms, 99), 2):>6} {fmt(max(run.last_ms, default=float('nan'))):>8} "
-            f"{fmt(pct(run.delays_ms, 50)):>9} {fmt(pct(run.delays_ms, 99)):>9} {run.deliveries:>10,} {run.missing:>7}"
+            f"{fmt(pct(run.delays_ms, 50)):>9} {fmt(pct(run.delays_ms, 99)):>9} "
+            f"{fmt(pct(run.tracker_delays_ms, 50)):>9} {fmt(pct(run.tracker_delays_ms, 99)):>9} "
+            f"{run.deliveries:>10,} {run.missing:>7}"
             + (f"  {run.note}" if run.note else "")
         )
     print(
         "ms from the event's `at`; last: per call, its last delivery (displays of the centre: the event;\n"
-        "trackers of the called service's queue: their new view); each: every delivery"
+        "trackers of the called service's queue: their new view); disp/track: every display's/tracker's delay"
     )
     print()
     print("Memory, idle with every connection open (VmRSS per process, before -> after opening)")
