@@ -411,6 +411,9 @@ def peaks_worker(pipe: Connection) -> None:
         commands: asyncio.Queue[Any] = asyncio.Queue()
 
         def read() -> None:
+            # The loop made the pipe non-blocking: a command larger than the pipe's buffer (thousands
+            # of seats) must still be read whole.
+            os.set_blocking(pipe.fileno(), True)
             try:
                 commands.put_nowait(pipe.recv())
             except EOFError:  # the driver is gone
@@ -993,7 +996,7 @@ def run_national(
             wanted += [(code, services[i % len(services)]) for i in range(trackers_per)]
         print(f"... national: issuing {len(wanted):,} waiting tickets", flush=True)
         tokens = issue_waiting(database_url, wanted)
-        trackers = {token: want for token, want in zip(tokens, wanted, strict=True)}
+        trackers = dict(zip(tokens, wanted, strict=True))
         tokens_of: dict[str, list[str]] = defaultdict(list)
         for token, (code, _) in trackers.items():
             tokens_of[code].append(token)
@@ -1036,7 +1039,8 @@ def run_national(
             time.sleep(5)
             run.rss_after_kib = [s.rss_kib() for s in servers]
             print(
-                f"... national: {run.opened:,} open in {run.open_s:.0f} s; calls for {args.national_seconds:.0f} s",
+                f"... national: {run.opened:,} open in {run.open_s:.0f} s ({failures} failed); "
+                f"calls for {args.national_seconds:.0f} s",
                 flush=True,
             )
             agents.run(args.national_seconds, args.call_interval, threading.Event())
@@ -1226,11 +1230,11 @@ def report_national(results: list[National], args: argparse.Namespace) -> list[t
         name = "dor" if run.system == "dor" else "websockets (bare)"
         print(
             f"{name:<21} {run.calls:>5} {fmt(pct(run.last_ms, 50)):>9} {fmt(pct(run.last_ms, 99)):>9} "
-            f"{fmt(pct(run.last_ms, 99) / pct(base.last_ms, 99), 2):>6} {fmt(max(run.last_ms, default=float('nan'))):>8} "
+            f"{fmt(pct(run.last_ms, 99) / pct(base.last_ms, 99), 2):>6} "
+            f"{fmt(max(run.last_ms, default=float('nan'))):>8} "
             f"{fmt(pct(run.delays_ms, 50)):>9} {fmt(pct(run.delays_ms, 99)):>9} "
             f"{fmt(pct(run.tracker_delays_ms, 50)):>9} {fmt(pct(run.tracker_delays_ms, 99)):>9} "
-            f"{run.deliveries:>10,} {run.missing:>7}"
-            + (f"  {run.note}" if run.note else "")
+            f"{run.deliveries:>10,} {run.missing:>7}" + (f"  {run.note}" if run.note else "")
         )
     print(
         "ms from the event's `at`; last: per call, its last delivery (displays of the centre: the event;\n"
@@ -1245,7 +1249,8 @@ def report_national(results: list[National], args: argparse.Namespace) -> list[t
             for b, a in zip(run.rss_before_kib, run.rss_after_kib, strict=True)
         )
         print(
-            f"  {name:<21} {shown}: {run.kib_per_conn:.1f} KiB/conn ({run.opened:,} opened in {run.open_s:.0f} s)"
+            f"  {name:<21} {shown}: {run.kib_per_conn:.1f} KiB/conn "
+            f"({run.opened:,} opened in {run.open_s:.0f} s)"
         )
     p99 = pct(dor.last_ms, 99)
     biggest = max(dor.rss_after_kib) / 1024
