@@ -34,6 +34,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+# Dor's modules from this checkout, before any installed copy (the setup imports them in-process).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from websocket_fanout import (
     HOST,
     ROOT,
