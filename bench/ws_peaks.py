@@ -231,6 +231,10 @@ class Crowd:
                     out.setdefault(f"{kind}_later", seat.messages[-1][2].decode())
         return out
 
+    def newest(self) -> float:
+        """When the newest message arrived (0 without any)."""
+        return max((s.messages[-1][0] for s in self.seats if s.messages), default=0.0)
+
     def live(self) -> int:
         return sum(s.peer is not None and not s.peer.lost for s in self.seats)
 
@@ -715,15 +719,25 @@ class Agents:
             self.errors[f"next {status}"] += 1
 
     def run(self, seconds: float, interval: float, stop: threading.Event, start_at: int = 0) -> int:
-        """Calls at the centres in turn, one every `interval` seconds, for `seconds` or until `stop`."""
+        """Calls at the centres in turn, one every `interval` seconds, for `seconds` or until `stop`.
+
+        Agents do not wait for each other: each centre's call runs on its own thread, so a slow
+        answer does not slow the rate; a centre whose previous call has not been answered yet skips
+        its turn (counted in `errors`)."""
         began = time.monotonic()
         k = start_at
-        while time.monotonic() - began < seconds and not stop.is_set():
-            self.call(self.centres[k % len(self.centres)])
-            k += 1
-            wait = began + (k - start_at) * interval - time.monotonic()
-            if wait > 0:
-                stop.wait(wait)
+        busy: dict[str, Any] = {}
+        with ThreadPoolExecutor(16) as pool:
+            while time.monotonic() - began < seconds and not stop.is_set():
+                centre = self.centres[k % len(self.centres)]
+                if centre in busy and not busy[centre].done():
+                    self.errors["turn skipped: the previous call unanswered"] += 1
+                else:
+                    busy[centre] = pool.submit(self.call, centre)
+                k += 1
+                wait = began + (k - start_at) * interval - time.monotonic()
+                if wait > 0:
+                    stop.wait(wait)
         return k
 
 
@@ -893,6 +907,7 @@ class Restart:
     tracker_mismatches: int = 0
     tracker_examples: list[str] = field(default_factory=list)
     stop_s: float = 0.0
+    all_back_s: float = float("nan")  # from the signal until every subscriber had resumed
     down_s: float = 0.0
     note: str = ""
 
@@ -953,15 +968,17 @@ def calls_seen(crowds: Crowds, agents: Agents, first: int) -> list[dict[str, Any
     return out
 
 
-def settle(crowds: Crowds, calls: list[dict[str, Any]], timeout: float) -> int:
-    """Waits until every display has its centre's last call (or the timeout); how many have not."""
+def settle(crowds: Crowds, calls: list[dict[str, Any]], timeout: float, quiet_s: float = 3.0) -> int:
+    """Waits until every display has its centre's last call and no message arrived for `quiet_s`
+    (trackers' last views too), or the timeout; how many displays are still behind."""
     last: dict[str, int] = {}
     for call in calls:
         last[call["centre"]] = max(last.get(call["centre"], 0), call["seq"])
     deadline = time.monotonic() + timeout
     while True:
         behind = sum(crowds.gather("behind", last))
-        if not behind or time.monotonic() > deadline:
+        quiet = time.time() - max(crowds.gather("newest")) >= quiet_s
+        if (not behind and quiet) or time.monotonic() > deadline:
             return behind
         time.sleep(1)
 
@@ -1050,7 +1067,7 @@ def run_national(
             national_end = len(agents.calls)
             time.sleep(2)
             calls = calls_seen(crowds, agents, first_call)
-            behind = settle(crowds, calls, 30)
+            behind = settle(crowds, calls, 60)
             if behind:
                 run.note += f"{behind} displays behind at the end; "
             measure_deliveries(run, crowds, calls, trackers)
@@ -1158,9 +1175,9 @@ def rolling_restart(
         deadline = time.monotonic() + args.resume_timeout
         while time.monotonic() < deadline:
             states = crowds.gather("resumed")
-            if sum(s["lost"] for s in states) and sum(s["resumed"] for s in states) == sum(
-                s["lost"] for s in states
-            ):
+            lost = sum(s["lost"] for s in states)
+            if lost and sum(s["resumed"] for s in states) == lost:
+                result.all_back_s = time.monotonic() - began
                 break
             time.sleep(2)
         time.sleep(10)  # calls go on after everyone is back
@@ -1177,7 +1194,9 @@ def rolling_restart(
         result.still_without += state["still_without"]
     calls = calls_seen(crowds, agents, first_call)
     result.calls = len(calls)
-    settle(crowds, calls, 30)
+    behind = settle(crowds, calls, 60)
+    if behind:
+        result.note += f"{behind} displays behind at the end; "
     all_calls = calls_seen(crowds, agents, 0)
     finals: dict[str, dict[str, Any]] = {}
     for reply in crowds.gather("verify", all_calls):
@@ -1198,9 +1217,22 @@ def check_trackers(
 ) -> None:
     """Every tracker's last view against a fresh GET of its ticket."""
 
+    local = threading.local()  # a kept-alive connection per thread: 16,000 GETs, few sockets
+
     def fetch(token: str) -> tuple[str, dict[str, Any] | None]:
-        status, _, data = request(ports[hash(token) % len(ports)], "GET", f"/api/v1/tickets/{token}")
-        return token, json.loads(data) if status == 200 else None
+        for _ in range(3):
+            if getattr(local, "connection", None) is None:
+                local.connection = http.client.HTTPConnection(HOST, random.choice(ports), timeout=30)
+            try:
+                local.connection.request("GET", f"/api/v1/tickets/{token}")
+                response = local.connection.getresponse()
+                data = response.read()
+            except (OSError, http.client.HTTPException):
+                local.connection.close()
+                local.connection = None
+                continue
+            return token, json.loads(data) if response.status == 200 else None
+        return token, None
 
     with ThreadPoolExecutor(8) as pool:
         for token, fresh in pool.map(fetch, trackers):
@@ -1286,7 +1318,8 @@ def report_restart(result: Restart) -> list[tuple[str, bool, str]]:
     )
     longest = max(result.waits, default=float("nan"))
     print(
-        f"  lost their socket {result.lost:,}; resumed {result.resumed:,}; retries {result.attempts:,}; "
+        f"  lost their socket {result.lost:,}; resumed {result.resumed:,} (all {fmt(result.all_back_s)} s "
+        f"after the signal); retries {result.attempts:,}; "
         f"wait from loss to snapshot/view: p50 {fmt(pct(result.waits, 50), 2)} s, p99 "
         f"{fmt(pct(result.waits, 99), 2)} s, longest {fmt(longest, 2)} s"
     )
