@@ -53,6 +53,42 @@ the fill; the report says how long after its connection they ended.
 Targets (the project's): per-subscriber cost <= 3x the baseline's; last delivery at 4,000 <= 250 ms;
 a stalled subscriber leaves the others' p99 within 20 % of the run without it. All traffic goes to
 127.0.0.0/8; every wait has a timeout and the whole run stops after `--time-limit` seconds.
+
+National peaks (issue #37; the code is in bench/ws_peaks.py, beside this file):
+
+    .venv/bin/python bench/websocket_fanout.py --storm [4000] [--national] [--rolling-restart]
+        [--centres 40] [--displays 100] [--trackers 400] [--national-seconds 60] [--call-interval 0.25]
+
+--storm N: one Dor process on SQLite (the demo seeded, N/2 waiting tickets issued in-process through
+Dor's engine); N subscribers connect at once, half hall displays over the 4 demo centres, half
+trackers of distinct waiting tickets. Figure: from the first connect to the last first message
+(snapshot or view), and p50/p99 per subscriber. Baseline: a bare `websockets` server accepting the
+same N and sending each, on connect, a text of the size Dor's first message had. Targets: <= 10 s,
+<= 4x the baseline.
+
+--national: 2 Dor processes (`server.cli serve`) on a throwaway PostgreSQL database, Redis db 11 as
+the bus, one secret key, DOR_JOBS=false on the second; 40 centres copied from the demo's
+(NAT-01..NAT-40, one agent each), and per centre 100 displays and 400 trackers, each tracker on its
+own waiting ticket of a service of counter 1 (20,000 subscribers, half on each process). Each centre's
+agent, in turn, one every 250 ms (each centre every 10 s), finishes the ticket in hand (start,
+finish) and calls the next one at counter 1. Per call, the delay from the "called" event's `at` to
+each subscriber's message: displays of the centre, the event; trackers of the called service's queue,
+their first view after it with a lower position (or no longer waiting). Figure: p50/p99 over the
+calls of each call's last delivery; VmRSS of each process before and after opening the connections
+(idle), the difference per connection. Baseline: 2 bare `websockets` processes holding the same
+connections, grouped the same way, broadcasting texts of Dor's sizes for the same calls at the same
+rate. Targets: p99 last delivery <= 500 ms; <= 40 KiB per idle connection; no process over 1 GiB.
+
+--rolling-restart (after the national rounds, same setup): SIGTERM to the first process while the
+calls go on, then it is started again on its port. Its clients reconnect with full jitter, the pages'
+policy: the first attempt at random 0..5 s after the loss, then random(0, min(30 s, 1 s * 2^n)) after
+the n-th failed one (failed: no first message), each to a random process among those up (the load
+balancer takes the stopped one out until it answers /healthz again). Figures: subscribers resumed,
+the wait from losing the socket to the new snapshot or view (p99, longest), and missed calls: a
+display missed a call when neither its event nor a snapshot at or past its seq reached it, or when,
+after a snapshot, its deltas skip a seq; a tracker's last view must equal a fresh
+GET /api/v1/tickets/{token} (status, position, ahead, counter). Targets: all resumed, none waits
+more than 15 s, 0 missed.
 """
 
 from __future__ import annotations

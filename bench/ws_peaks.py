@@ -1319,7 +1319,7 @@ def report_restart(result: Restart) -> list[tuple[str, bool, str]]:
     longest = max(result.waits, default=float("nan"))
     print(
         f"  lost their socket {result.lost:,}; resumed {result.resumed:,} (all {fmt(result.all_back_s)} s "
-        f"after the signal); retries {result.attempts:,}; "
+        f"after the signal); reconnection attempts {result.attempts:,}; "
         f"wait from loss to snapshot/view: p50 {fmt(pct(result.waits, 50), 2)} s, p99 "
         f"{fmt(pct(result.waits, 99), 2)} s, longest {fmt(longest, 2)} s"
     )
