@@ -17,14 +17,17 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from anyio import to_thread
 from sqlmodel import Session
 
 from config.db import Database
+from display.batched import Batched
 from eventlog.bus import Bus
 from eventlog.log import centre_channel, event_message, events_since, last_seq
+from organisation.catalogue import find_centre
 
 log = logging.getLogger(__name__)
 OVERFLOW = object()  # put in a subscriber's queue when it fell behind
@@ -39,10 +42,17 @@ class Delivery:
     text: str
 
 
+class UnknownCentre(LookupError):
+    """No centre has this code."""
+
+
 @dataclass(eq=False)
 class Subscriber:
-    """One connected screen: the deliveries waiting for it (or OVERFLOW once it fell behind)."""
+    """One connected screen: the deliveries waiting for it (or OVERFLOW once it fell behind), those
+    after `since`, its feed's position when it subscribed."""
 
+    feed: Feed
+    since: int
     queue: asyncio.Queue[Any]
     overflowed: bool = False
 
@@ -88,20 +98,27 @@ class Hub:
         self.queue_size = queue_size
         self.poll_s = poll_s
         self.poll_when_bus_down_s = poll_when_bus_down_s
-        self.feeds: dict[int, Feed] = {}
+        self.feeds: dict[str, Feed] = {}
+        # A feed starts at its centre's log position: read once for all who subscribe meanwhile.
+        self.starts: Batched[str, tuple[int, int]] = Batched(
+            lambda codes: self.read(partial(_positions, codes=codes))
+        )
 
     @asynccontextmanager
-    async def subscribe(self, *, centre_id: int, centre_code: str) -> AsyncIterator[Subscriber]:
-        """Receives the centre's events logged from now on (take the snapshot after entering)."""
-        feed = self.feeds.get(centre_id)
+    async def subscribe(self, centre_code: str) -> AsyncIterator[Subscriber]:
+        """Receives the centre's events logged from now on (take the snapshot after entering);
+        UnknownCentre if no centre has the code."""
+        feed = self.feeds.get(centre_code)
         if feed is None:
-            seq = await self._read(lambda s: last_seq(s, centre_id=centre_id))
-            feed = self.feeds.get(centre_id)  # another subscriber may have started it meanwhile
+            start = await self.starts.get(centre_code)
+            if start is None:
+                raise UnknownCentre(centre_code)
+            feed = self.feeds.get(centre_code)  # another subscriber may have started it meanwhile
             if feed is None:
-                feed = Feed(centre_id, centre_code, seq)
-                self.feeds[centre_id] = feed
+                feed = Feed(start[0], centre_code, start[1])
+                self.feeds[centre_code] = feed
                 feed.task = asyncio.create_task(self._run(feed), name=f"feed {centre_code}")
-        subscriber = Subscriber(asyncio.Queue(self.queue_size))
+        subscriber = Subscriber(feed, feed.seq, asyncio.Queue(self.queue_size))
         feed.subscribers.add(subscriber)
         try:
             yield subscriber
@@ -109,7 +126,7 @@ class Hub:
             feed.subscribers.discard(subscriber)
             if not feed.subscribers and feed.task is not None:
                 feed.task.cancel()
-                self.feeds.pop(centre_id, None)
+                self.feeds.pop(centre_code, None)
 
     async def close(self) -> None:
         """Stops every feed."""
@@ -118,7 +135,9 @@ class Hub:
                 feed.task.cancel()
         self.feeds.clear()
 
-    async def _read(self, work: Callable[[Session], Any]) -> Any:
+    async def read(self, work: Callable[[Session], Any]) -> Any:
+        """`work(session)` in a read transaction, on a worker thread."""
+
         def run() -> Any:
             with self.database.read() as session:
                 return work(session)
@@ -159,7 +178,7 @@ class Hub:
 
     async def _catch_up(self, feed: Feed) -> None:
         try:
-            events = await self._read(
+            events = await self.read(
                 lambda s: [
                     event_message(e, centre_code=feed.centre_code)
                     for e in events_since(s, centre_id=feed.centre_id, after_seq=feed.seq)
@@ -175,3 +194,13 @@ class Hub:
             delivery = Delivery(message["seq"], message["type"], json.dumps(message, ensure_ascii=False))
             for subscriber in list(feed.subscribers):
                 subscriber.offer(delivery)
+
+
+def _positions(session: Session, *, codes: list[str]) -> dict[str, tuple[int, int]]:
+    """Each known centre's id and newest seq, by code."""
+    found = {}
+    for code in codes:
+        centre = find_centre(session, code=code)
+        if centre is not None and centre.id is not None:
+            found[code] = (centre.id, last_seq(session, centre_id=centre.id))
+    return found

@@ -13,6 +13,7 @@ from eventlog.models import Event
 from organisation import hours
 from organisation.catalogue import service_code, services_of
 from organisation.models import Centre, Counter, Service
+from organisation.snapshot import organisation
 from queueing.counters import counter_queues, current_ticket
 from queueing.engine import LATE_PLACES, check_in_ticket, issue_ticket
 from queueing.feedback import COMMENT_MAX, feedback_given
@@ -26,13 +27,14 @@ from queueing.tickets import (
     Channel,
     find_ticket,
     find_ticket_today,
+    find_tickets,
     intake_open,
     open_counters_serving,
     set_intake,
     tracking_url,
     waiting_candidates,
 )
-from queueing.waits import Standing, standing, wait_model
+from queueing.waits import Standing, standings, wait_model
 
 __all__ = [
     "COMMENT_MAX",
@@ -40,12 +42,14 @@ __all__ = [
     "CannotCheckIn",
     "Channel",
     "CounterNotFound",
+    "PolicyConfig",
     "centre_status",
     "check_in_ticket",
     "counter_queues",
     "current_ticket",
     "find_ticket",
     "find_ticket_today",
+    "find_tickets",
     "force_close",
     "issue_ticket",
     "move_agent",
@@ -54,6 +58,7 @@ __all__ = [
     "scanned_token",
     "set_intake",
     "ticket_view",
+    "ticket_views",
     "typed_number",
     "was_called",
 ]
@@ -113,7 +118,7 @@ def ticket_view(
     worked it out)."""
     position = ahead = wait = span = None
     if ticket.status == TicketStatus.WAITING.value:
-        place = place or standing(session, ticket=ticket, policy=policy, now=now)
+        place = place or standings(session, tickets=[ticket], policy=policy, now=now)[id_of(ticket)]
         position, ahead = place.ahead + 1, place.ahead
         wait, span = place.forecast.typical_s, [place.forecast.low_s, place.forecast.high_s]
     counter = session.get(Counter, ticket.counter_id) if ticket.counter_id else None
@@ -137,6 +142,27 @@ def ticket_view(
         feedback_given=ticket.status == TicketStatus.DONE.value
         and feedback_given(session, ticket_id=id_of(ticket)),
     )
+
+
+def ticket_views(
+    session: Session, tickets: Sequence[Ticket], *, policy: PolicyConfig, base_url: str, now: datetime
+) -> dict[str, TicketOut]:
+    """The holders' views of many tickets (by token), each as `ticket_view` gives it, their standings
+    worked out together (queueing/waits.py, `standings`)."""
+    centres = organisation(session).centres_by_id
+    places = standings(session, tickets=tickets, policy=policy, now=now)
+    return {
+        ticket.token: ticket_view(
+            session,
+            ticket,
+            centre=centres[ticket.centre_id],
+            policy=policy,
+            base_url=base_url,
+            now=now,
+            place=places.get(id_of(ticket)),
+        )
+        for ticket in tickets
+    }
 
 
 def recent_calls(session: Session, *, centre_id: int, limit: int = 8) -> Sequence[Event]:

@@ -57,6 +57,15 @@ def find_ticket(session: Session, *, token: str) -> Ticket | None:
     return session.exec(select(Ticket).where(Ticket.token == token)).first()
 
 
+def find_tickets(session: Session, *, tokens: Sequence[str]) -> list[Ticket]:
+    """The tickets with these tracking tokens (unknown ones are left out), in one statement per
+    thousand tokens."""
+    found: list[Ticket] = []
+    for start in range(0, len(tokens), 1000):
+        found.extend(session.exec(select(Ticket).where(col(Ticket.token).in_(tokens[start : start + 1000]))))
+    return found
+
+
 def find_ticket_today(session: Session, *, centre: Centre, number: str, now: datetime) -> Ticket | None:
     """The ticket with this number at the centre today (numbers restart each centre-local day)."""
     day = hours.local_day(now, timezone=centre.timezone)
@@ -213,9 +222,19 @@ def people_ahead(session: Session, *, ticket: Ticket, policy: PolicyConfig, now:
     waiting): the policy itself orders the queue (queueing/policy.py)."""
     if ticket.status != TicketStatus.WAITING.value or ticket.id is None:
         return 0
-    queue = waiting_candidates(session, centre_id=ticket.centre_id, service_ids=[ticket.service_id])
-    order = ordered(queue, weights={ticket.service_id: 1.0}, now=now, config=policy)
-    return next((place for place, c in enumerate(order) if c.ticket_id == ticket.id), len(order))
+    places = queue_places(
+        session, centre_id=ticket.centre_id, service_id=ticket.service_id, policy=policy, now=now
+    )
+    return places.get(ticket.id, len(places))
+
+
+def queue_places(
+    session: Session, *, centre_id: int, service_id: int, policy: PolicyConfig, now: datetime
+) -> dict[int, int]:
+    """Each waiting ticket of a queue (by id) with the number of people before it at weight 1."""
+    queue = waiting_candidates(session, centre_id=centre_id, service_ids=[service_id])
+    order = ordered(queue, weights={service_id: 1.0}, now=now, config=policy)
+    return {candidate.ticket_id: place for place, candidate in enumerate(order)}
 
 
 def set_intake(

@@ -19,7 +19,7 @@ from queueing.models import Ticket
 from queueing.policy import Candidate, PolicyConfig, Priority, behind_everyone, ordered
 from queueing.prediction import MIN_RATIOS, Completed, Desk, Forecast, QueueState, ServiceTimes, forecast
 from queueing.states import TicketStatus
-from queueing.tickets import IN_HAND, people_ahead, waiting_candidates
+from queueing.tickets import IN_HAND, queue_places, waiting_candidates
 
 HISTORY = timedelta(hours=3)  # services and outcomes learned from
 ARRIVALS = timedelta(minutes=30)  # the window of "recent" arrival rates
@@ -183,14 +183,31 @@ class Standing:
     forecast: Forecast
 
 
-def standing(
-    session: Session, *, ticket: Ticket, policy: PolicyConfig, now: datetime, model: WaitModel | None = None
-) -> Standing:
-    """People ahead of a waiting ticket in its queue, in the policy's order, and its wait."""
-    if model is None:
-        model = wait_model(session, centre=organisation(session).centres_by_id[ticket.centre_id], now=now)
-    ahead = people_ahead(session, ticket=ticket, policy=policy, now=now)
-    return Standing(ahead, model.forecast(ticket.service_id, ahead=ahead))
+def standings(
+    session: Session, *, tickets: Iterable[Ticket], policy: PolicyConfig, now: datetime
+) -> dict[int, Standing]:
+    """Where each waiting ticket among `tickets` stands (by id): the people ahead of it in its queue,
+    in the policy's order, and its wait. One model per centre and one ordering per queue, however
+    many of its tickets are asked about: a call moves every waiting ticket of its queue at once."""
+    known = organisation(session)
+    models: dict[int, WaitModel] = {}
+    places: dict[tuple[int, int], dict[int, int]] = {}
+    found: dict[int, Standing] = {}
+    for ticket in tickets:
+        if ticket.status != TicketStatus.WAITING.value or ticket.id is None:
+            continue
+        queue = (ticket.centre_id, ticket.service_id)
+        if queue not in places:
+            places[queue] = queue_places(
+                session, centre_id=ticket.centre_id, service_id=ticket.service_id, policy=policy, now=now
+            )
+        if ticket.centre_id not in models:
+            models[ticket.centre_id] = wait_model(
+                session, centre=known.centres_by_id[ticket.centre_id], now=now
+            )
+        ahead = places[queue].get(ticket.id, len(places[queue]))
+        found[ticket.id] = Standing(ahead, models[ticket.centre_id].forecast(ticket.service_id, ahead=ahead))
+    return found
 
 
 # A ticket has no id before it is written, and it will have the highest: among equals it goes last.

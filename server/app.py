@@ -24,7 +24,9 @@ from config.errors import Refused
 from config.settings import Settings
 from config.web.errors import ApiError, error_response, localise, refusal
 from config.web.pages import make_environment
+from display.hall import Snapshots
 from display.hub import Hub
+from display.trackers import TrackerViews
 from display.web import pages as display_pages
 from display.web import sockets
 from display.web.sockets import Guard
@@ -176,6 +178,11 @@ def create_app(
     app.state.socket_guard = Guard()
     app.state.clock = clock
     app.state.policy = build_policy(settings.priority_head_start_s, settings.max_wait_s)
+    # What websockets send on connecting, read once for all who connect together (display/batched.py).
+    app.state.snapshots = Snapshots(hub.read, clock=clock, always_open=settings.always_open)
+    app.state.tracker_views = TrackerViews(
+        hub.read, policy=app.state.policy, base_url=settings.base_url, clock=clock
+    )
     app.state.balance_rules = balance_rules(settings)
     app.state.templates = make_environment(TEMPLATE_DIRS)
     return app

@@ -140,6 +140,10 @@ def serve(settings: Settings) -> int:
         port=settings.port,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        # After a restart thousands of screens and phones connect within seconds: a longer queue of
+        # connections waiting to be accepted (the kernel caps it at net.core.somaxconn) spares them
+        # the SYN retries, a second and more each, of a full one.
+        backlog=4096,
         **WEBSOCKET_OPTIONS,
     )
     return 0

@@ -269,12 +269,25 @@ def client(app: Starlette) -> Iterator[TestClient]:
         yield test_client
 
 
-def sign_in(app: Starlette, username: str, password: str = "demo") -> TestClient:
-    """A client signed in as `username`, sending its CSRF token with every request."""
-    client = TestClient(app, raise_server_exceptions=False)
+def sign_in(
+    app: Starlette, username: str, password: str = "demo", *, through: TestClient | None = None
+) -> TestClient:
+    """A client signed in as `username`, sending its CSRF token with every request; `through` a
+    client whose lifespan runs (see `sharing`), or else on its own."""
+    client = sharing(TestClient(app, raise_server_exceptions=False), through)
     response = client.post("/api/v1/auth/login", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+    return client
+
+
+def sharing(client: TestClient, running: TestClient | None) -> TestClient:
+    """`client`, sending its requests through the event loop of `running` (a client inside its `with`,
+    whose lifespan runs), as a real server's clients share its loop. Outside a `with`, a TestClient
+    starts a thread and a loop for every request (about 20 ms each)."""
+    if running is not None:
+        assert running.portal is not None, "the running client is inside its `with`"
+        client.portal = running.portal
     return client
 
 

@@ -34,7 +34,7 @@ from queueing.models import Ticket
 from server.openapi import operations
 from sms_gateway.models import SmsMessage
 from sms_gateway.outbox import enqueue, report_signature
-from tests.conftest import KIOSK, VirtualClock, sign_in, take_ticket
+from tests.conftest import KIOSK, VirtualClock, sharing, sign_in, take_ticket
 from tests.test_kiosk import book
 
 PUBLIC = {
@@ -98,7 +98,7 @@ class World:
     def owner(self) -> TestClient:
         """agent1, who holds counter 1 of DAM-01: signed in when a case first needs them (most do not)."""
         if self.signed_owner is None:
-            self.signed_owner = sign_in(self.app, "agent1")
+            self.signed_owner = sign_in(self.app, "agent1", through=self.public)
         return self.signed_owner
 
     def draw_action(self, action: str) -> bool:
@@ -724,8 +724,8 @@ def world(
 
 def caller(world: World, principal: str) -> TestClient:
     if principal in USERS:
-        return sign_in(world.app, USERS[principal])
-    client = TestClient(world.app, raise_server_exceptions=False)
+        return sign_in(world.app, USERS[principal], through=world.public)
+    client = sharing(TestClient(world.app, raise_server_exceptions=False), world.public)
     if principal in TOKENS:
         client.headers["Authorization"] = f"Bearer {TOKENS[principal]}"
     return client

@@ -7,7 +7,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from display.hub import OVERFLOW, Delivery, Subscriber
+from display.hub import OVERFLOW, Delivery, Feed, Subscriber
 from tests.conftest import sign_in, take_ticket
 
 
@@ -122,7 +122,7 @@ def test_a_ticket_feed_follows_the_ticket(client: TestClient, app: Starlette) ->
 
 
 def test_a_subscriber_that_falls_behind_is_told_to_resync() -> None:
-    subscriber = Subscriber(asyncio.Queue(3))
+    subscriber = Subscriber(Feed(1, "DAM-01", seq=0), 0, asyncio.Queue(3))
     for n in range(5):
         subscriber.offer(Delivery(n, "issued", f'{{"seq": {n}}}'))
     assert subscriber.overflowed

@@ -135,15 +135,17 @@ class Live:
     def connect(self, path: str, **options: object) -> ClientConnection:
         return connect(self.ws + path, open_timeout=10, **options)  # type: ignore[arg-type]
 
-    def handshake(self, path: str) -> socket.socket:
-        """A raw connection past the upgrade: what a client does next is up to the test."""
+    def handshake(self, path: str) -> tuple[socket.socket, bytes]:
+        """A raw connection past the upgrade, and what came after the upgrade's answer in the same
+        read (the snapshot may follow at once): what a client does next is up to the test."""
         raw = socket.create_connection(("127.0.0.1", self.port), timeout=10)
         raw.sendall(
             f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
         )
-        assert raw.recv(4096).startswith(b"HTTP/1.1 101")
-        return raw
+        answer = raw.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 101")
+        return raw, answer.partition(b"\r\n\r\n")[2]
 
 
 def send_then_listen(ws: ClientConnection, message: bytes, *, text: bool) -> None:
@@ -196,9 +198,10 @@ def test_a_real_server_refuses_hostile_sockets_and_keeps_serving_the_others(live
         ):
             send_then_listen(flooding, bytes(17 * 1024 * 1024), text=False)
         # Abrupt ends: a client gone without a close frame, before and after its snapshot.
-        live.handshake("/ws/centres/DAM-01/display").close()
-        cut = live.handshake("/ws/centres/DAM-01/display")
-        cut.recv(4096)
+        live.handshake("/ws/centres/DAM-01/display")[0].close()
+        cut, received = live.handshake("/ws/centres/DAM-01/display")
+        while b'"snapshot"' not in received:
+            received += cut.recv(4096)
         cut.close()
         # The screen that stayed still gets the next call, and a new one its snapshot.
         answer = httpx2.post(

@@ -4,27 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections import Counter as Tally
 from collections.abc import Callable, Coroutine
-from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from config.metrics import WEBSOCKETS_OPEN
 from config.web.endpoints import storable
-from display.hall_messages import current_message
-from display.hub import OVERFLOW, Hub
-from eventlog.log import event_message, last_seq
-from organisation.catalogue import find_centre, services_of
-from organisation.models import Centre
-from queueing.service import centre_status, find_ticket, recent_calls, ticket_view
+from display.hall import Snapshots
+from display.hub import OVERFLOW, Hub, UnknownCentre
+from display.trackers import TrackerViews
 
 log = logging.getLogger(__name__)
 POLICY_VIOLATION = 1008
@@ -68,16 +61,6 @@ def origin_allowed(websocket: WebSocket) -> bool:
 def close_reason(text: str) -> str:
     """`text`, cut to what a close frame holds (on a character's boundary)."""
     return text.encode()[:MAX_REASON_BYTES].decode(errors="ignore")
-
-
-async def _read(websocket: WebSocket, work: Callable[[Session], Any]) -> Any:
-    database = websocket.app.state.database
-
-    def run() -> Any:
-        with database.read() as session:
-            return work(session)
-
-    return await run_in_threadpool(run)
 
 
 class Guard:
@@ -144,58 +127,35 @@ async def _drain(websocket: WebSocket) -> None:
             return
 
 
-def _snapshot(session: Session, centre: Centre, websocket: WebSocket) -> dict[str, Any]:
-    settings = websocket.app.state.settings
-    now = websocket.app.state.clock()
-    status = centre_status(session, centre=centre, now=now, always_open=settings.always_open)
-    services = services_of(session, centre_id=centre.id or 0)
-    message = current_message(session, centre=centre, now=now)
-    return {
-        "type": "snapshot",
-        "seq": last_seq(session, centre_id=centre.id or 0),
-        "centre": {"code": centre.code, "name": {"ar": centre.name_ar, "en": centre.name_en}},
-        "services": {s.code: {"ar": s.name_ar, "en": s.name_en} for s in services},
-        "now_serving": [row.model_dump() for row in status.now_serving],
-        "recent": [
-            event_message(e, centre_code=centre.code)
-            # Enough to fill the list once recalls are folded into their number's row.
-            for e in recent_calls(session, centre_id=centre.id or 0, limit=16)
-        ],
-        "waiting": {
-            row.code: {"waiting": row.waiting, "estimated_wait_s": row.estimated_wait_s}
-            for row in status.services
-        },
-        # After a reload too, a message still shows (and one that ended does not).
-        "hall_message": message.model_dump(mode="json") if message else None,
-    }
-
-
 async def display_socket(websocket: WebSocket) -> None:
     """/ws/centres/{centre}/display: a snapshot, then every event of the centre with its seq."""
     code = websocket.path_params["centre"]
     hub: Hub = websocket.app.state.hub
+    snapshots: Snapshots = websocket.app.state.snapshots
 
     async def run(ws: WebSocket) -> str | None:
         # A code no database stores is no centre's, and PostgreSQL would refuse the lookup.
-        centre = await _read(ws, lambda s: find_centre(s, code=code)) if storable(code) else None
-        if centre is None:
+        if not storable(code):
             return f"unknown centre {code}"
-        async with hub.subscribe(centre_id=centre.id, centre_code=centre.code) as subscriber:
-            snapshot = await _read(ws, partial(_snapshot, centre=centre, websocket=ws))
-            since = snapshot["seq"]
-            text = json.dumps(snapshot, ensure_ascii=False, default=str)
-            # A connection lives for days: keep only what the loop needs, so thousands of screens
-            # hold few objects (fewer for the garbage collector to walk).
-            del snapshot, centre
-            await ws.send_text(text)
-            del text
-            while True:
-                delivery = await subscriber.queue.get()
-                if delivery is OVERFLOW:
-                    await ws.close(TRY_AGAIN_LATER, reason="too slow; reconnect for a fresh snapshot")
-                    return None
-                if delivery.seq > since:
-                    await ws.send_text(delivery.text)
+        try:
+            async with hub.subscribe(code) as subscriber:
+                snapshot = await snapshots.get(subscriber)
+                if snapshot is None:
+                    return f"unknown centre {code}"
+                since = snapshot.seq
+                # A connection lives for days: it keeps the shared text only until it is sent, so
+                # thousands of screens hold few objects (fewer for the garbage collector to walk).
+                await ws.send_text(snapshot.text)
+                del snapshot
+                while True:
+                    delivery = await subscriber.queue.get()
+                    if delivery is OVERFLOW:
+                        await ws.close(TRY_AGAIN_LATER, reason="too slow; reconnect for a fresh snapshot")
+                        return None
+                    if delivery.seq > since:
+                        await ws.send_text(delivery.text)
+        except UnknownCentre:
+            return f"unknown centre {code}"
 
     await _serve(websocket, run, kind="display")
 
@@ -203,30 +163,22 @@ async def display_socket(websocket: WebSocket) -> None:
 async def ticket_socket(websocket: WebSocket) -> None:
     """/ws/tickets/{token}: the ticket's view whenever its place, status or counter changes."""
     token = websocket.path_params["token"]
-    state = websocket.app.state
-    hub: Hub = state.hub
-
-    def view(session: Session, centre: Centre) -> dict[str, Any]:
-        current = find_ticket(session, token=token)
-        assert current is not None
-        out = ticket_view(
-            session,
-            current,
-            centre=centre,
-            policy=state.policy,
-            base_url=state.settings.base_url,
-            now=state.clock(),
-        )
-        return {"type": "update", **out.model_dump(mode="json", exclude={"token", "tracking_url"})}
+    hub: Hub = websocket.app.state.hub
+    views: TrackerViews = websocket.app.state.tracker_views
 
     async def run(ws: WebSocket) -> str | None:
-        ticket = await _read(ws, lambda s: find_ticket(s, token=token)) if storable(token) else None
-        if ticket is None:
+        view = await views.get(token) if storable(token) else None
+        if view is None:
             return "unknown ticket"
-        centre = await _read(ws, lambda s: s.get(Centre, ticket.centre_id))
-        async with hub.subscribe(centre_id=centre.id, centre_code=centre.code) as subscriber:
-            last = await _read(ws, lambda s: view(s, centre))
-            await ws.send_text(json.dumps(last, ensure_ascii=False))
+        async with hub.subscribe(view.centre_code) as subscriber:
+            # The view was read before subscribing: if the feed moved past it meanwhile, the moves in
+            # between reach this socket through no delivery, so read it again (now subscribed).
+            while view is not None and view.seq < subscriber.since:
+                view = await views.get(token)
+            if view is None:
+                return "unknown ticket"
+            last = view.text
+            await ws.send_text(last)
             while True:
                 delivery = await subscriber.queue.get()
                 if delivery is OVERFLOW:
@@ -234,14 +186,16 @@ async def ticket_socket(websocket: WebSocket) -> None:
                     return None
                 if delivery.type not in MOVES:
                     continue
-                while not subscriber.queue.empty():  # one recomputation for a burst of events
+                while not subscriber.queue.empty():  # one view for a burst of events
                     if subscriber.queue.get_nowait() is OVERFLOW:
                         await ws.close(TRY_AGAIN_LATER, reason="too slow; reconnect")
                         return None
-                update = await _read(ws, lambda s: view(s, centre))
-                if update != last:
-                    last = update
-                    await ws.send_text(json.dumps(update, ensure_ascii=False))
+                view = await views.get(token)
+                if view is None:  # erased (retention): nothing left to track
+                    return None
+                if view.text != last:
+                    last = view.text
+                    await ws.send_text(last)
 
     await _serve(websocket, run, kind="ticket")
 

@@ -100,18 +100,6 @@ def test_the_arabic_text_is_rendered_with_an_installed_arabic_font(
     assert used & ARABIC_FONTS, f"Arabic was drawn with {used}, not an Arabic font"
 
 
-def test_the_display_reconnects_by_itself_after_a_server_restart(live_server: LiveServer, page: Page) -> None:
-    page.goto(f"{live_server.url}/display/DAM-01?mute=1")
-    expect(page.locator("#connection")).to_be_hidden()
-    live_server.stop()
-    expect(page.locator("#connection")).to_be_visible(timeout=5_000)
-    live_server.start()
-    ticket = kiosk_ticket(live_server)
-    agent(live_server).post("/api/v1/centres/DAM-01/counters/1/next")
-    expect(page.locator("#now-number")).to_have_text(arabic_digits(ticket["number"]), timeout=15_000)
-    expect(page.locator("#connection")).to_be_hidden()
-
-
 # The last calls' rows, their panel's bottom edge, and whether the page scrolls.
 LAST_CALLS = """() => {
   const panel = document.querySelector(".recent").getBoundingClientRect();

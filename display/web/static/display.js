@@ -1,5 +1,5 @@
 // The hall display: a snapshot, then live calls over a websocket; announcements queued one after
-// another; reconnects by itself (with backoff) and resyncs when it sees a gap in `seq`. The list of
+// another; reconnects by itself (reconnect.js) and resyncs when it sees a gap in `seq`. The list of
 // last calls holds one row per number (a recall moves its row to the top, marked) and as many rows as
 // the screen has room for. A supervisor's message shows in a band of its own until its end (the
 // page's clock takes it down, after a reload too) and is spoken once, after the calls queued before it.
@@ -15,8 +15,6 @@
   const RECENT = 8; // at most; fewer when the screen has no room for them
   let seq = 0;
   let services = {};
-  let backoff = 1000;
-  let socket = null;
   let muted = screen.dataset.muted === "1";
 
   // --- clock in the centre's time zone ---
@@ -174,27 +172,19 @@
     refreshWaits();
   }
 
-  // --- the connection ---
-  function resync() { if (socket) socket.close(4000, "resync"); }
-
-  function connect() {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    socket = new WebSocket(`${scheme}://${location.host}/ws/centres/${centre}/display`);
-    socket.addEventListener("open", () => { $("connection").hidden = true; backoff = 1000; });
-    socket.addEventListener("message", (event) => {
-      const message = JSON.parse(event.data);
-      if (message.type === "snapshot") onSnapshot(message); else onEvent(message);
-      screen.dataset.seq = String(seq);
-    });
-    socket.addEventListener("close", () => {
-      $("connection").hidden = false;
-      setTimeout(connect, backoff + Math.random() * 500);
-      backoff = Math.min(backoff * 2, 30000);
-    });
-  }
-
   window.addEventListener("resize", fitRecent);
   tick();
   setInterval(tick, 1000);
-  connect();
+
+  // --- the connection (reconnect.js: when to try again) ---
+  const link = DorReconnect.follow(`/ws/centres/${centre}/display`, {
+    open: () => { $("connection").hidden = true; },
+    message: (event) => {
+      const message = JSON.parse(event.data);
+      if (message.type === "snapshot") onSnapshot(message); else onEvent(message);
+      screen.dataset.seq = String(seq);
+    },
+    close: () => { $("connection").hidden = false; },
+  });
+  function resync() { link.reopen(); }
 })();

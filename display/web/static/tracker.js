@@ -11,7 +11,6 @@
   const commentMax = Number(box.dataset.commentMax);
   const text = JSON.parse(document.getElementById("tracker-text").textContent);
   const $ = (id) => document.getElementById(id);
-  let backoff = 1000;
   let lastStatus = null;
 
   function beep() {
@@ -56,18 +55,15 @@
     lastStatus = view.status;
   }
 
-  function connect() {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/ws/tickets/${token}`);
-    socket.addEventListener("open", () => { $("connection").hidden = true; backoff = 1000; });
-    socket.addEventListener("message", (event) => render(JSON.parse(event.data)));
-    socket.addEventListener("close", (event) => {
-      if (event.code === 1008) return; // unknown ticket: nothing to follow
+  // Live updates; reconnect.js says when to try again.
+  const link = DorReconnect.follow(`/ws/tickets/${token}`, {
+    open: () => { $("connection").hidden = true; },
+    message: (event) => render(JSON.parse(event.data)),
+    close: (event) => {
+      if (event.code === 1008) { link.stop(); return; } // unknown ticket: nothing to follow
       $("connection").hidden = false;
-      setTimeout(connect, backoff + Math.random() * 500);
-      backoff = Math.min(backoff * 2, 30000);
-    });
-  }
+    },
+  });
 
   // A change asked of the server: its answer is the ticket as it now stands; a refusal says why, in
   // the page's language.
@@ -117,6 +113,4 @@
     await change("POST", "/feedback", { rating: Number(event.submitter.value), ...(comment && { comment }) });
     buttons.forEach((b) => { b.disabled = false; });
   });
-
-  connect();
 })();

@@ -277,22 +277,10 @@
     pending = setTimeout(refresh, 200);
   }
 
-  let backoff = 1000;
-  function listen() {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/ws/centres/${centre}/display`);
-    socket.addEventListener("open", () => { backoff = 1000; });
-    socket.addEventListener("message", soon);
-    socket.addEventListener("close", () => {
-      setTimeout(listen, backoff);
-      backoff = Math.min(backoff * 2, 30000);
-    });
-  }
-
   Dor.me().then(() => {
     Dor.watchSession();
     refresh();
-    listen();
+    DorReconnect.follow(`/ws/centres/${centre}/display`, { message: soon }); // reconnect.js: when to try again
     setInterval(refresh, 30000);
   });
 })();
