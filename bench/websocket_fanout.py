@@ -56,15 +56,16 @@ a stalled subscriber leaves the others' p99 within 20 % of the run without it. A
 
 National peaks (issue #37; the code is in bench/ws_peaks.py, beside this file):
 
-    .venv/bin/python bench/websocket_fanout.py --storm [4000] [--national] [--rolling-restart]
+    .venv/bin/python bench/websocket_fanout.py --storm [4000] [--storm-database sqlite|postgresql]
+        [--national] [--rolling-restart]
         [--centres 40] [--displays 100] [--trackers 400] [--national-seconds 60] [--call-interval 0.25]
 
---storm N: one Dor process on SQLite (the demo seeded, N/2 waiting tickets issued in-process through
-Dor's engine); N subscribers connect at once, half hall displays over the 4 demo centres, half
-trackers of distinct waiting tickets. Figure: from the first connect to the last first message
-(snapshot or view), and p50/p99 per subscriber. Baseline: a bare `websockets` server accepting the
-same N and sending each, on connect, a text of the size Dor's first message had. Targets: <= 10 s,
-<= 4x the baseline.
+--storm N: one Dor process on SQLite (or `--storm-database postgresql`; the demo seeded, N/2 waiting
+tickets issued in-process through Dor's engine); N subscribers connect at once, half hall displays
+over the 4 demo centres, half trackers of distinct waiting tickets. Figure: from the first connect
+to the last first message (snapshot or view), and p50/p99 per subscriber. Baseline: a bare
+`websockets` server accepting the same N and sending each, on connect, a text of the size Dor's
+first message had. Targets: <= 10 s, <= 4x the baseline.
 
 --national: 2 Dor processes (`server.cli serve`) on a throwaway PostgreSQL database, Redis db 11 as
 the bus, one secret key, DOR_JOBS=false on the second; 40 centres copied from the demo's
@@ -1094,6 +1095,7 @@ def main() -> int:
     parser.add_argument("--time-limit", type=float, default=290.0, help="seconds; the run stops after this")
     peaks = parser.add_argument_group("national peaks (issue #37; bench/ws_peaks.py)")
     peaks.add_argument("--storm", type=int, nargs="?", const=4000, metavar="N", help="a reconnect storm of N")
+    peaks.add_argument("--storm-database", choices=["sqlite", "postgresql"], default="sqlite")
     peaks.add_argument("--storm-timeout", type=float, default=120.0, help="seconds for a storm's snapshots")
     peaks.add_argument("--national", action="store_true", help="2 processes, PostgreSQL, Redis, 40 centres")
     peaks.add_argument("--rolling-restart", action="store_true", help="and a rolling restart under it")

@@ -768,10 +768,17 @@ def storm_once(system: str, crowds: Crowds, specs: list[Any], timeout: float) ->
 
 
 def run_storm(args: argparse.Namespace, folder: Path, crowds: Crowds) -> list[Storm]:
+    """The storm on SQLite or on a throwaway PostgreSQL database."""
+    if args.storm_database == "postgresql":
+        with postgres_database() as database_url:
+            return storm_on(database_url, args, folder, crowds)
+    return storm_on(f"sqlite:///{folder / 'storm.sqlite3'}", args, folder, crowds)
+
+
+def storm_on(database_url: str, args: argparse.Namespace, folder: Path, crowds: Crowds) -> list[Storm]:
     """N subscribers connect at once to one Dor process: half displays, half trackers; then the same
     N to the bare websockets server, which sends each the text of the same size on connect."""
     n = args.storm
-    database_url = f"sqlite:///{folder / 'storm.sqlite3'}"
     prepare_database(database_url)
     centres = ["DAM-01", "DAM-02", "RIF-01", "RIF-02"]
     wanted = []
@@ -837,7 +844,7 @@ def report_storm(results: list[Storm], args: argparse.Namespace) -> list[tuple[s
     print()
     print(
         f"Reconnect storm: {dor.subscribers:,} subscribers connect at once to one process (half hall "
-        "displays over the 4 demo centres, half trackers of distinct waiting tickets); SQLite"
+        f"displays over the 4 demo centres, half trackers of distinct waiting tickets); {args.storm_database}"
     )
     header = f"{'system':<21} {'opened':>7} {'all served s':>12} {'ratio':>6} {'p50 s':>7} {'p99 s':>7}"
     print(header)
