@@ -1105,6 +1105,7 @@ def main() -> int:
     peaks.add_argument("--national-seconds", type=float, default=60.0, help="seconds of calls")
     peaks.add_argument("--call-interval", type=float, default=0.25, help="seconds between calls")
     peaks.add_argument("--gate", type=int, default=100, help="connections opening at once per client")
+    peaks.add_argument("--keep-logs", metavar="DIR", help="copy the servers' logs there at the end")
     peaks.add_argument("--resume-timeout", type=float, default=120.0, help="seconds for all to resume")
     parser.add_argument("--serve-baseline", nargs=2, metavar=("PAYLOAD", "PORT"), help=argparse.SUPPRESS)
     parser.add_argument("--serve-peaks-baseline", nargs=2, metavar=("TEXTS", "PORT"), help=argparse.SUPPRESS)
