@@ -915,6 +915,8 @@ class Restart:
     tracker_mismatches: int = 0
     tracker_examples: list[str] = field(default_factory=list)
     get_failures: Counter[str] = field(default_factory=Counter)  # GETs that got no view: why
+    mismatched: list[str] = field(default_factory=list)  # trackers whose last view != GET
+    late: int = 0  # of those, trackers whose view was right LATE_S later
     stop_s: float = 0.0
     all_back_s: float = float("nan")  # from the signal until every subscriber had resumed
     down_s: float = 0.0
@@ -922,6 +924,7 @@ class Restart:
 
 
 COMPARED = ("status", "position", "ahead", "counter")
+LATE_S = 20.0  # a tracker's last view that differs from a GET is looked at again this much later
 
 
 def national_paths(codes: list[str], tokens_of: dict[str, list[str]], displays: int) -> list[str]:
@@ -1215,14 +1218,24 @@ def rolling_restart(
         result.examples += reply["examples"]
         finals.update(reply["finals"])
     result.trackers = len(trackers)
-    check_trackers(result, finals, trackers, [s.port for s in servers])
+    ports = [s.port for s in servers]
+    check_trackers(result, finals, list(trackers), ports)
+    if result.mismatched:  # late, or never coming? Another look once a late view has had time
+        time.sleep(LATE_S)
+        finals = {}
+        for reply in crowds.gather("verify", all_calls):
+            finals.update(reply["finals"])
+        again = Restart()
+        check_trackers(again, finals, result.mismatched, ports)
+        result.late = len(result.mismatched) - len(again.mismatched)
+        result.tracker_mismatches, result.tracker_examples = len(again.mismatched), again.tracker_examples
     if len(agents.calls) - first_call != len(calls):
         result.note += f"{len(agents.calls) - first_call - len(calls)} calls seen by no display; "
     return result
 
 
 def check_trackers(
-    result: Restart, finals: dict[str, dict[str, Any]], trackers: dict[str, Any], ports: list[int]
+    result: Restart, finals: dict[str, dict[str, Any]], trackers: list[str], ports: list[int]
 ) -> None:
     """Every tracker's last view against a fresh GET of its ticket."""
 
@@ -1259,6 +1272,7 @@ def check_trackers(
             final = finals.get(token)
             if final is None or any(final.get(k) != fresh.get(k) for k in COMPARED):
                 result.tracker_mismatches += 1
+                result.mismatched.append(token)
                 if len(result.tracker_examples) < 5:
                     shown = {k: (final or {}).get(k) for k in COMPARED}
                     result.tracker_examples.append(
@@ -1345,7 +1359,8 @@ def report_restart(result: Restart) -> list[tuple[str, bool, str]]:
     print(
         f"  calls during it {result.calls}; displays {result.displays:,}: missed calls {result.missed}, "
         f"seq gaps {result.gaps}; trackers {result.trackers:,}: checked {result.trackers_checked:,}, "
-        f"last view != GET {result.tracker_mismatches}"
+        f"last view != GET {result.tracker_mismatches} (and {result.late} more right only "
+        f"{LATE_S:.0f} s later)"
         + (f"; GETs without an answer: {dict(result.get_failures)}" if result.get_failures else "")
     )
     for example in result.examples + result.tracker_examples:
