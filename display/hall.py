@@ -36,13 +36,17 @@ RECENT_CALLS = 16  # enough to fill the list once recalls are folded into their 
 
 
 def hall_snapshot(session: Session, *, centre: Centre, now: datetime, always_open: bool) -> dict[str, Any]:
-    """What a display of the centre shows now, with the log position it shows it at."""
+    """What a display of the centre shows now, with the log position it shows at least."""
     centre_id = centre.id or 0
+    # The position first: on PostgreSQL each statement sees what has committed by its start, so what
+    # is read after it shows every event up to it (and maybe later ones, which the display gets
+    # again as deltas). Read last, an event committed meanwhile would be counted in and not shown.
+    seq = last_seq(session, centre_id=centre_id)
     status = centre_status(session, centre=centre, now=now, always_open=always_open)
     message = current_message(session, centre=centre, now=now)
     return {
         "type": "snapshot",
-        "seq": last_seq(session, centre_id=centre_id),
+        "seq": seq,
         "centre": {"code": centre.code, "name": {"ar": centre.name_ar, "en": centre.name_en}},
         "services": {
             s.code: {"ar": s.name_ar, "en": s.name_en} for s in services_of(session, centre_id=centre_id)

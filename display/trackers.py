@@ -51,11 +51,13 @@ class TrackerViews:
         return await self.batched.get(token)
 
     def _read(self, session: Session, tokens: list[str]) -> dict[str, TrackerView]:
-        tickets = find_tickets(session, tokens=tokens)
+        known = find_tickets(session, tokens=tokens)  # which centres' positions to read
         centres = organisation(session).centres_by_id
         seqs = {
-            centre_id: last_seq(session, centre_id=centre_id) for centre_id in {t.centre_id for t in tickets}
+            centre_id: last_seq(session, centre_id=centre_id) for centre_id in {t.centre_id for t in known}
         }
+        # Read again after the positions (display/hall.py says why): the views show at least them.
+        tickets = find_tickets(session, tokens=[t.token for t in known])
         views = ticket_views(session, tickets, policy=self.policy, base_url=self.base_url, now=self.clock())
         found = {}
         for ticket in tickets:

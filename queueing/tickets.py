@@ -59,10 +59,11 @@ def find_ticket(session: Session, *, token: str) -> Ticket | None:
 
 def find_tickets(session: Session, *, tokens: Sequence[str]) -> list[Ticket]:
     """The tickets with these tracking tokens (unknown ones are left out), in one statement per
-    thousand tokens."""
+    thousand tokens; as stored now, even those the session has read before."""
     found: list[Ticket] = []
     for start in range(0, len(tokens), 1000):
-        found.extend(session.exec(select(Ticket).where(col(Ticket.token).in_(tokens[start : start + 1000]))))
+        chosen = select(Ticket).where(col(Ticket.token).in_(tokens[start : start + 1000]))
+        found.extend(session.exec(chosen.execution_options(populate_existing=True)))
     return found
 
 

@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from config.db import Database
+from display import hall
 from display.batched import Batched
 from display.hall import MAX_AGE_S, Snapshots
 from organisation.snapshot import organisation
@@ -207,3 +208,27 @@ def test_an_unknown_key_is_refused_through_the_shared_reads(client: TestClient, 
         closed = ws.receive()
     assert closed["type"] == "websocket.close" and closed["code"] == 1008
     assert json.dumps(closed).count("unknown") == 1
+
+
+def test_an_event_committed_while_a_snapshot_is_read_reaches_the_display(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL each statement sees what has committed by then: a ticket issued after the
+    snapshot read the queue, before it read anything else, is shown by a delta, not counted in the
+    snapshot's position and lost."""
+    real = hall.centre_status
+    issued: list[int] = []
+
+    def then_issue(*args: Any, **kwargs: Any) -> Any:
+        status = real(*args, **kwargs)
+        if not issued:
+            issued.append(take_ticket(client)["number"])  # from this worker thread, through the app
+        return status
+
+    monkeypatch.setattr(hall, "centre_status", then_issue)
+    with client.websocket_connect("/ws/centres/DAM-01/display") as ws:
+        snapshot = ws.receive_json()
+        later = take_ticket(client)
+        deltas = [ws.receive_json() for _ in range(2)]
+    assert snapshot["seq"] == 0
+    assert [(d["seq"], d["number"]) for d in deltas] == [(1, issued[0]), (2, later["number"])]
