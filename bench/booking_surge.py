@@ -32,7 +32,13 @@ request depends on the first's answer and carries a per-client body (phone, code
 2,000 concurrent clients would be 2,000 wrk threads. Its limit is the bare rows; its CPU is shown.
 
 Checks, from the database after the runs: no slot with booked > capacity (overbooked), booked equals
-the slot's booked appointments, and no 5xx. Target: surge p99 <= 10 x unloaded p99 (booking request).
+the slot's booked appointments, and no 5xx. Targets (issue #37), each against a baseline of the same
+run:
+
+- listings/s in the surge >= 0.5 x the bare endpoint's first requests/s in its surge, each counted as
+  the answers over the time from the release to the last one's answer (how fast they drain);
+- flow p99 in the surge <= 3 x the bare flow's p99 in its surge;
+- booking p99 in the surge <= 10 x the unloaded booking p99.
 """
 
 from __future__ import annotations
@@ -78,7 +84,9 @@ SLOTS_PATH = f"/api/v1/centres/{CENTRE}/services/{SERVICE}/slots"
 BOOK_PATH = "/api/v1/appointments"
 BARE_PATH = "/status"  # bench/ticket_engine.py's bare app
 TIMEZONE = ZoneInfo("Asia/Damascus")  # DAM-01's
-TARGET = 10.0  # surge p99 at most this x unloaded p99
+TARGET = 10.0  # booking: surge p99 at most this x unloaded p99
+LISTING_TARGET = 0.5  # listings/s in the surge at least this x the bare endpoint's
+FLOW_TARGET = 3.0  # flow p99 in the surge at most this x the bare flow's
 LIST_DAYS = 7
 UNLOADED_OFFSET = 1_000_000  # the unloaded run's citizens are numbered from here
 
@@ -96,6 +104,8 @@ class Run:
     flow: Phase = field(init=False)
     statuses: Tally[tuple[str, int, str]] = field(default_factory=Tally)
     server_pids: tuple[int, ...] = ()
+    released: float = 0.0  # perf_counter at the release
+    listed_in: float = 0.0  # seconds from the release to the last listing's answer
 
     def __post_init__(self) -> None:
         self.listing = Phase(self.backend, f"{self.name}: list slots")
@@ -106,6 +116,12 @@ class Run:
     @property
     def server_errors(self) -> int:
         return sum(n for (_, status, _), n in self.statuses.items() if status >= 500)
+
+    @property
+    def listings_per_s(self) -> float:
+        """How fast the listings drained: those answered over the time the last one took to come."""
+        answered = self.listing.requests - self.listing.errors
+        return answered / self.listed_in if self.listed_in else 0.0
 
 
 @dataclass(frozen=True)
@@ -147,6 +163,8 @@ async def run_flows(
             return None
         spent = time.perf_counter() - t0
         phase.requests += 1
+        if kind == "list":
+            run.listed_in = max(run.listed_in, t0 + spent - run.released)
         body = (
             response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
         )
@@ -203,7 +221,7 @@ async def run_flows(
     gc.disable()
     try:
         with cpu_meter(run.flow, run.server_pids[0], client=client_cpu):  # the first process's CPU
-            began = time.perf_counter()
+            began = run.released = time.perf_counter()
             release.set()
             done, pending = await asyncio.wait(tasks, timeout=limit)
             elapsed = time.perf_counter() - began
@@ -419,6 +437,77 @@ def results_table(rows: list[tuple[Phase, Phase | None, int]]) -> str:
     return markdown(header, out)
 
 
+@dataclass(frozen=True)
+class Targets:
+    """Issue #37's figures of one backend, each beside its baseline from the same run."""
+
+    backend: str
+    surge: Run
+    unloaded: Run
+    bare: Run  # the bare app's surge
+    checked: Audit
+
+    @property
+    def listings(self) -> float:
+        return self.surge.listings_per_s / self.bare.listings_per_s
+
+    @property
+    def flow(self) -> float:
+        return self.surge.flow.percentile(99) / self.bare.flow.percentile(99)
+
+    @property
+    def booking(self) -> float:
+        return self.surge.booking.percentile(99) / self.unloaded.booking.percentile(99)
+
+    def met(self) -> dict[str, bool]:
+        return {
+            f"listings/s x bare >= {LISTING_TARGET}": self.listings >= LISTING_TARGET,
+            f"flow p99 x bare <= {FLOW_TARGET:.0f}": self.flow <= FLOW_TARGET,
+            f"booking p99 x unloaded <= {TARGET:.0f}": self.booking <= TARGET,
+            "0 overbooked": self.checked.overbooked == 0 and self.checked.mismatched == 0,
+            "0 5xx": self.surge.server_errors + self.unloaded.server_errors == 0,
+        }
+
+    def verdict(self) -> str:
+        return "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in self.met().items())
+
+
+def targets_table(targets: list[Targets]) -> str:
+    """The surge against its baselines: the bare endpoint's listings and flow, the unloaded booking."""
+    header = [
+        "backend",
+        "listings/s surge",
+        "bare",
+        f"x bare (>= {LISTING_TARGET})",
+        "flow p99 surge s",
+        "bare",
+        f"x bare (<= {FLOW_TARGET:.0f})",
+        "booking p99 surge ms",
+        "unloaded",
+        f"x unloaded (<= {TARGET:.0f})",
+        "overbooked",
+        "5xx",
+    ]
+    rows = [
+        [
+            t.backend,
+            f"{t.surge.listings_per_s:.0f}",
+            f"{t.bare.listings_per_s:.0f}",
+            f"{t.listings:.2f}",
+            f"{t.surge.flow.percentile(99) / 1000:.2f}",
+            f"{t.bare.flow.percentile(99) / 1000:.2f}",
+            f"{t.flow:.2f}",
+            f"{t.surge.booking.percentile(99):.1f}",
+            f"{t.unloaded.booking.percentile(99):.1f}",
+            f"{t.booking:.1f}",
+            str(t.checked.overbooked),
+            str(t.surge.server_errors + t.unloaded.server_errors),
+        ]
+        for t in targets
+    ]
+    return markdown(header, rows)
+
+
 def answers_table(runs: list[Run]) -> str:
     header = [
         "backend",
@@ -451,6 +540,7 @@ async def run(args: argparse.Namespace) -> int:
     rows: list[tuple[Phase, Phase | None, int]] = []
     runs: list[Run] = []
     verdicts: list[str] = []
+    targets: list[Targets] = []
     began = time.monotonic()
     for backend in backends:
         with tempfile.TemporaryDirectory(prefix=f"dor-surge-{backend}-") as tmp:
@@ -468,21 +558,21 @@ async def run(args: argparse.Namespace) -> int:
             for kind in ("listing", "booking", "booked", "flow"):
                 phase = getattr(r, kind)
                 rows.append((phase, getattr(reference, kind) if reference else None, r.concurrency))
-        ratio = surge.booking.percentile(99) / unloaded.booking.percentile(99)
+        targets.append(Targets(backend, surge, unloaded, bare_surge, checked))
         errors = sum(p.errors for r in (unloaded, surge) for p in (r.listing, r.booking))
         verdicts.append(
             f"{backend}: {checked.slots} slots, {checked.booked} places booked of {checked.capacity}; "
             f"overbooked slots {checked.overbooked}, slots whose count differs from their appointments "
             f"{checked.mismatched}; 5xx {surge.server_errors + unloaded.server_errors}; other errors "
-            f"{errors - surge.server_errors - unloaded.server_errors}; booking p99 surge / unloaded "
-            f"{ratio:.1f} (target <= {TARGET:.0f}): "
-            + ("met" if checked.overbooked == 0 and not surge.server_errors and ratio <= TARGET else "MISSED")
+            f"{errors - surge.server_errors - unloaded.server_errors}; " + targets[-1].verdict()
         )
     print(
         f"\nBooking release surge: {args.clients} clients at once (unloaded: {args.unloaded_clients} one "
         f"at a time), {args.processes} Dor process(es), the {args.earliest} earliest open slots; "
         f"generator asyncio + httpx2; {os.cpu_count()} cores; {time.monotonic() - began:.0f} s\n"
     )
+    print(targets_table(targets))
+    print()
     print(results_table(rows))
     print()
     print(answers_table(runs))
@@ -492,7 +582,7 @@ async def run(args: argparse.Namespace) -> int:
                 print(f"errors in {phase.backend} {phase.operation}: {phase.samples}")
     print()
     print("\n".join(verdicts))
-    return 0 if all(v.endswith("met") for v in verdicts) else 1
+    return 0 if all(all(t.met().values()) for t in targets) else 1
 
 
 def main() -> int:

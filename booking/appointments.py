@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from booking.checkin import CODE_ALPHABET
 from booking.identities import Identities
+from booking.listings import slots_changed
 from booking.models import Appointment, AppointmentStatus, BookingBlock, BookingSlot, Draw, DrawApplication
 from booking.places import places_at
 from booking.slots import NotBookable, SlotRules, check_bookable
@@ -99,6 +100,7 @@ def _take_place(
 ) -> bool:
     """Takes one place in the slot unless it is full: the database decides, whatever the concurrency.
     A slot keeps the places it was first sold with, so they are worked out only for its first sale."""
+    slots_changed(session, centre.code)
     this_slot = (
         col(BookingSlot.centre_id) == id_of(centre),
         col(BookingSlot.service_id) == id_of(service),
@@ -126,7 +128,8 @@ def _take_place(
     return bool(taken.rowcount)  # type: ignore[attr-defined]
 
 
-def _release_place(session: Session, appointment: Appointment) -> None:
+def _release_place(session: Session, appointment: Appointment, centre: Centre) -> None:
+    slots_changed(session, centre.code)
     session.execute(
         update(BookingSlot)
         .where(
@@ -393,7 +396,7 @@ def cancel(
             409, "appointment_not_active", N_("this appointment is %(status)s"), status=appointment.status
         )
     if appointment.start > now:
-        _release_place(session, appointment)
+        _release_place(session, appointment, centre)
     send_appointment_sms(session, appointment, centre, sms, now, **sms_params)
 
 
@@ -442,7 +445,7 @@ def reschedule(
                 409, "appointment_not_active", N_("this appointment is %(status)s"), status=appointment.status
             )
         raise _moved_already()
-    _release_place(session, appointment)  # still the old slot: the row in hand was not synchronised
+    _release_place(session, appointment, centre)  # still the old slot: the row in hand was not synchronised
     session.refresh(appointment)
     send_appointment_sms(session, appointment, centre, "booking_confirmed", now)
 

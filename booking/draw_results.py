@@ -32,6 +32,7 @@ from booking.appointments import (
 )
 from booking.centre_rules import at_centre
 from booking.draws import places_left
+from booking.listings import slots_changed
 from booking.models import (
     ApplicationStatus,
     Appointment,
@@ -296,6 +297,8 @@ def _take_places(
     taken = Counter((o.centre, o.start) for o in outcomes if o.centre is not None and o.start is not None)
     if not taken:
         return
+    for centre, _start in taken:
+        slots_changed(session, centre or "")
     slot = BookingSlot.__table__.c  # type: ignore[attr-defined]
     session.execute(
         update(BookingSlot.__table__)  # type: ignore[attr-defined]

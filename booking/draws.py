@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 from booking import lottery
 from booking.appointments import BookingRefused, BookingRules
 from booking.centre_rules import at_centre
+from booking.listings import slots_changed
 from booking.models import (
     BookingSlot,
     Draw,
@@ -198,6 +199,7 @@ def _set_apart(
 ) -> int:
     """Marks the centre's slots of these days as the draw's and returns their places left. A slot
     already booked keeps its bookings and gives the draw the rest of its places."""
+    slots_changed(session, centre.code)
     today = now.astimezone(ZoneInfo(centre.timezone)).date()
     offered = places_on(session, centre=centre, days=days, rules=rules.slots, today=today)
     starts = {start: places for day in days for start, places in offered[day].get(id_of(service), {}).items()}

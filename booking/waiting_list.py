@@ -24,6 +24,7 @@ from booking.appointments import (
 from booking.centre_rules import at_centre
 from booking.draw_results import SYSTEM, status_link
 from booking.draws import utc_start
+from booking.listings import slots_changed
 from booking.models import ApplicationStatus, Appointment, BookingSlot, Draw, DrawApplication
 from config.db import Database
 from config.i18n import N_
@@ -151,6 +152,8 @@ def _offer(session: Session, draw: Draw, rules: BookingRules, base_url: str, now
         session.add(taker)
         _tell_offer(session, draw, taker, centre, deadline, base_url, now)
         offered += 1
+    for centre_id in {centre_id for centre_id, _ in unwanted}:
+        slots_changed(session, by_id[centre_id].code)
     _release(session, draw, unwanted, now)
     return offered
 
@@ -256,6 +259,7 @@ def accept(
     )
     if taken.rowcount == 0:  # type: ignore[attr-defined]
         raise BookingRefused(409, "slot_full", N_("this slot is full; choose another"))
+    slots_changed(session, centre.code)
     start = application.offer_start
     appointment = new_appointment(
         session,

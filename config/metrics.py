@@ -36,3 +36,9 @@ BUS_PUBLISH_FAILURES = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+SLOT_LISTINGS = Counter(
+    "dor_slot_listings",
+    "Slot listings answered from a snapshot of this process or computed from the database",
+    ["answer"],
+    registry=REGISTRY,
+)

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from booking.listings import Listings
 from booking.web import appointments, brokers, checkin, draw_admin, draw_pages, draws
 from booking.web import pages as booking_pages
 from config.clock import Clock, system_clock
@@ -175,6 +176,8 @@ def create_app(
     app.state.publisher = publisher
     app.state.sms = sms
     app.state.hub = hub
+    app.state.listings = Listings()
+    database.after_every_commit(app.state.listings.committed)
     app.state.socket_guard = Guard()
     app.state.clock = clock
     app.state.policy = build_policy(settings.priority_head_start_s, settings.max_wait_s)

@@ -6,7 +6,6 @@ from datetime import date, timedelta
 
 import pytest
 from sqlmodel import select
-from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from booking.appointments import BookingRules
@@ -19,6 +18,7 @@ from eventlog.models import Event
 from identity.models import OtpChallenge
 from queueing.models import Ticket
 from scheduling.capacity import capacity, places_by_demand
+from server.app import create_app
 from sms_gateway.models import SmsMessage
 from tests.conftest import KIOSK, VirtualClock
 
@@ -164,7 +164,7 @@ def available(client: TestClient, start: str = MONDAY_10) -> int:
 
 
 def test_a_weekday_whose_walk_ins_fill_an_hour_offers_no_places_in_it(
-    client: TestClient, app: Starlette, settings: Settings, database: Database
+    client: TestClient, settings: Settings, database: Database, clock: VirtualClock
 ) -> None:
     for _ in range(55):  # this Sunday at 09:00: 55 extracts, 9,900 s of work for DAM-01's 6 counters
         assert (
@@ -174,8 +174,8 @@ def test_a_weekday_whose_walk_ins_fill_an_hour_offers_no_places_in_it(
             == 201
         )
 
-    def sunday_week() -> dict[str, int]:
-        slots = client.get("/api/v1/centres/DAM-01/services/CR/slots?from=2026-12-06&days=1").json()
+    def sunday_week(asking: TestClient = client) -> dict[str, int]:
+        slots = asking.get("/api/v1/centres/DAM-01/services/CR/slots?from=2026-12-06&days=1").json()
         return {s["start"][11:16]: s["available"] for s in slots}
 
     # 6 counters x 1,800 s x 0.9 = 9,720 s a slot: the 09:00 slot is full of walk-ins (180 s over,
@@ -186,8 +186,9 @@ def test_a_weekday_whose_walk_ins_fill_an_hour_offers_no_places_in_it(
         "/api/v1/appointments", json=booking(otp(client, database), "2026-12-06T09:00:00+03:00")
     )
     assert (refused.status_code, refused.json()["error"]["code"]) == (409, "slot_full")
-    app.state.settings = settings.model_copy(update={"booking_places": "flat"})
-    assert sunday_week()["09:00"] == 5
+    flat = create_app(settings.model_copy(update={"booking_places": "flat"}), database=database, clock=clock)
+    with TestClient(flat) as started_flat:
+        assert sunday_week(started_flat)["09:00"] == 5
 
 
 def test_todays_walk_ins_count_at_once_and_stay_counted_once_the_day_is_past(

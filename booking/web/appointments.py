@@ -5,6 +5,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import icalendar
+from pydantic import TypeAdapter
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -24,6 +25,7 @@ from booking.appointments import (
 from booking.availability import first_free_slot, open_slots
 from booking.centre_rules import at_centre
 from booking.identities import DEVICE_COOKIE, Identities, address_hash, device_hash, phone_hash
+from booking.listings import Listings
 from booking.models import Appointment
 from booking.schemas import (
     AppointmentIn,
@@ -45,6 +47,8 @@ from identity.web.otp import phone_field
 from identity.web.verified import IDEMPOTENCY_HEADER, PhoneCode, retries, write_once
 from organisation.catalogue import find_centre, find_service, list_centres
 from organisation.models import Centre, CentreService, Service
+
+SLOTS = TypeAdapter(list[SlotOut])
 
 
 def booking_rules(request: Request) -> BookingRules:
@@ -106,13 +110,15 @@ def appointment_out(
     query=SlotsQuery,
     responses={200: list[SlotOut]},
 )
-async def list_slots(request: Request, query: SlotsQuery) -> list[SlotOut]:
+async def list_slots(request: Request, query: SlotsQuery) -> Response:
     """Slots from `from` (the centre's today by default) for `days` days, within the horizon and the
-    minimum notice; a full slot is listed with `available: 0`."""
+    minimum notice; a full slot is listed with `available: 0`. Served from this process's snapshot
+    (booking/listings.py): a change made through this process shows at once, one made through another
+    process within a second; the booking itself is the guard against a full slot."""
     rules, at = booking_rules(request), now(request)
     centre_code, service_code = request.path_params["centre"], request.path_params["service"]
 
-    def work(session: Session) -> list[SlotOut]:
+    def work(session: Session) -> bytes:
         centre, service = _centre_and_service(session, request, centre_code, service_code)
         if not service.bookable:
             raise ApiError(
@@ -123,9 +129,12 @@ async def list_slots(request: Request, query: SlotsQuery) -> list[SlotOut]:
         found = open_slots(
             session, centre=centre, service=service, first=first, days=query.days, rules=here, now=at
         )
-        return [SlotOut(start=s.start, end=s.end, available=s.available) for s in found]
+        return SLOTS.dump_json([SlotOut(start=s.start, end=s.end, available=s.available) for s in found])
 
-    return await read(request, work)
+    listings: Listings = request.app.state.listings
+    key = (centre_code, service_code, query.from_, query.days)
+    body = await listings.answer(key, now=at, compute=lambda: read(request, work, shared=True))
+    return Response(body, media_type="application/json")
 
 
 @operation(

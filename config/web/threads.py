@@ -44,7 +44,8 @@ SLOW_READ_THREADS = 2
 # step of what someone came to do (a booking after its listing, a counter's call): at a booking
 # release, listings running beside every booking stretch the one writer's queue (bench/booking_surge.py,
 # docs/performance.md). A read waits at most this long, however busy the writes, so that a stream of
-# writes cannot starve the reads.
+# writes cannot starve the reads. A read whose answer many requests wait for (a slot listing's
+# snapshot, booking/listings.py) does not wait at all.
 MOST_A_READ_WAITS_FOR_WRITES_S = 1.0
 
 
@@ -112,11 +113,15 @@ def _threads(group: RunVar[CapacityLimiter], size: int) -> CapacityLimiter:
         return group.get()
 
 
-async def read(request: Request, work: Callable[[Session], T], *, slow: bool = False) -> T:
+async def read(
+    request: Request, work: Callable[[Session], T], *, slow: bool = False, shared: bool = False
+) -> T:
     """Runs `work` in a read transaction on a read thread; `slow` for a report or a view over many
-    rows or centres (and the health check, which must answer while quick reads queue)."""
+    rows or centres (and the health check, which must answer while quick reads queue); `shared` for
+    a quick read whose answer many requests are waiting for (a slot listing's snapshot): it does not
+    wait for the writes, which it would hold up far less than they would hold up its requests."""
     database: Transactions = request.app.state.database
-    writes = _write_load(database) if database.writes_first and not slow else None
+    writes = _write_load(database) if database.writes_first and not slow and not shared else None
 
     def run() -> T:
         if writes is not None:
