@@ -54,7 +54,7 @@ Targets (the project's): per-subscriber cost <= 3x the baseline's; last delivery
 a stalled subscriber leaves the others' p99 within 20 % of the run without it. All traffic goes to
 127.0.0.0/8; every wait has a timeout and the whole run stops after `--time-limit` seconds.
 
-National peaks (issue #37; the code is in bench/ws_peaks.py, beside this file):
+National peaks (issue #37; the code is in bench/ws_peaks.py and bench/ws_clients.py, beside this file):
 
     .venv/bin/python bench/websocket_fanout.py --storm [4000] [--storm-database sqlite|postgresql]
         [--national] [--rolling-restart]
@@ -1115,11 +1115,13 @@ def main() -> int:
         return 0
     args.compression = args.compression == "deflate"
     if args.serve_peaks_baseline or args.storm or args.national or args.rolling_restart:
-        import ws_peaks  # beside this file
-
         if args.serve_peaks_baseline:
-            ws_peaks.serve_baseline(int(args.serve_peaks_baseline[1]), args.serve_peaks_baseline[0])
+            import ws_clients  # beside this file
+
+            ws_clients.serve_baseline(int(args.serve_peaks_baseline[1]), args.serve_peaks_baseline[0])
             return 0
+        import ws_peaks
+
         return ws_peaks.run(args)
     args.subscribers = sorted(set(args.subscribers))
     args.stall_at = args.stall_at or max(args.subscribers)
