@@ -18,11 +18,12 @@ any other (a service's mean time, say), within a second. A listing is only a gui
 itself takes a place under the database's guard (booking/appointments.py), whatever it said.
 
 Concurrent requests for the same snapshot await the one computation in flight instead of each reading
-the database; or, when it renews an answer less than a second old, they get that answer at once: at
-a release every booking renews the week, and the listings would otherwise each wait for the
-database, busy with the bookings. The first listing after a change renews and shows it; those asked
-while it is renewed may be up to a second behind, as across processes. A computation that fails (an unknown centre or service, one that cannot be booked) is not
-kept: the requests that waited for it each try again, so that each gets its error in its own language.
+the database; or, when it renews an answer less than a second old, they get that answer at once: at a
+release every booking renews the week, and the listings would otherwise each wait for the database,
+busy with the bookings. The first listing after a change renews and shows it; those asked while it is
+renewed may be up to a second behind, as across processes. A computation that fails (an unknown centre
+or service, one that cannot be booked) is not kept: the requests that waited for it each try again, so
+that each gets its error in its own language.
 """
 
 from __future__ import annotations

@@ -191,17 +191,30 @@ async def create(request: Request, body: AppointmentIn) -> Response:
     settings, rules, at = request.app.state.settings, booking_rules(request), now(request)
     who = citizen(request, national_id=body.national_id, phone=phone)
 
+    once = retry.scoped(f"appointment:{phone}")
+
+    def check(session: Session) -> None:
+        if once.replayed(session) is not None:
+            return  # the first answer is given again, whatever the slot holds now
+        centre, service = _centre_and_service(session, request, body.centre, body.service)
+        try:
+            refuse_full_slot(
+                session,
+                centre=centre,
+                service=service,
+                start=body.start,
+                rules=at_centre(rules, centre),
+                now=at,
+            )
+        except BookingRefused as exc:
+            raise refusal(exc) from None
+
     def work(session: Session) -> AppointmentOut | Verdict:
-        once = retry.scoped(f"appointment:{phone}")
         stored = once.replayed(session)
         if stored is not None:
             return AppointmentOut.model_validate(stored)
         centre, service = _centre_and_service(session, request, body.centre, body.service)
         here = at_centre(rules, centre)
-        try:
-            refuse_full_slot(session, centre=centre, service=service, start=body.start, rules=here, now=at)
-        except BookingRefused as exc:
-            raise refusal(exc) from None
         refused = PhoneCode(request, phone, Purpose.BOOKING, body.otp).check(session, once, now=at)
         if refused is not None:
             return AppointmentOut.model_validate(refused) if isinstance(refused, dict) else refused
@@ -222,6 +235,9 @@ async def create(request: Request, body: AppointmentIn) -> Response:
         once.remember(session, out.model_dump(mode="json"), now=at)
         return out
 
+    # A slot already full is refused by a read, beside the others, not in the queue of writes: at a
+    # release most attempts are for the slots gone a moment before. `book` still decides, race-safely.
+    await read(request, check)
     result = await write_once(request, work)
     return JSONResponse(result.model_dump(mode="json"), status_code=201)
 
