@@ -53,6 +53,43 @@ the fill; the report says how long after its connection they ended.
 Targets (the project's): per-subscriber cost <= 3x the baseline's; last delivery at 4,000 <= 250 ms;
 a stalled subscriber leaves the others' p99 within 20 % of the run without it. All traffic goes to
 127.0.0.0/8; every wait has a timeout and the whole run stops after `--time-limit` seconds.
+
+National peaks (issue #37; the code is in bench/ws_peaks.py and bench/ws_clients.py, beside this file):
+
+    .venv/bin/python bench/websocket_fanout.py --storm [4000] [--storm-database sqlite|postgresql]
+        [--national] [--rolling-restart]
+        [--centres 40] [--displays 100] [--trackers 400] [--national-seconds 60] [--call-interval 0.25]
+
+--storm N: one Dor process on SQLite (or `--storm-database postgresql`; the demo seeded, N/2 waiting
+tickets issued in-process through Dor's engine); N subscribers connect at once, half hall displays
+over the 4 demo centres, half trackers of distinct waiting tickets. Figure: from the first connect
+to the last first message (snapshot or view), and p50/p99 per subscriber. Baseline: a bare
+`websockets` server accepting the same N and sending each, on connect, a text of the size Dor's
+first message had. Targets: <= 10 s, <= 4x the baseline.
+
+--national: 2 Dor processes (`server.cli serve`) on a throwaway PostgreSQL database, Redis db 11 as
+the bus, one secret key, DOR_JOBS=false on the second; 40 centres copied from the demo's
+(NAT-01..NAT-40, one agent each), and per centre 100 displays and 400 trackers, each tracker on its
+own waiting ticket of a service of counter 1 (20,000 subscribers, half on each process). Each centre's
+agent, in turn, one every 250 ms (each centre every 10 s), finishes the ticket in hand (start,
+finish) and calls the next one at counter 1. Per call, the delay from the "called" event's `at` to
+each subscriber's message: displays of the centre, the event; trackers of the called service's queue,
+their first view after it with a lower position (or no longer waiting). Figure: p50/p99 over the
+calls of each call's last delivery; VmRSS of each process before and after opening the connections
+(idle), the difference per connection. Baseline: 2 bare `websockets` processes holding the same
+connections, grouped the same way, broadcasting texts of Dor's sizes for the same calls at the same
+rate. Targets: p99 last delivery <= 500 ms; <= 40 KiB per idle connection; no process over 1 GiB.
+
+--rolling-restart (after the national rounds, same setup): SIGTERM to the first process while the
+calls go on, then it is started again on its port. Its clients reconnect with full jitter, the pages'
+policy: the first attempt at random 0..5 s after the loss, then random(0, min(30 s, 1 s * 2^n)) after
+the n-th failed one (failed: no first message), each to a random process among those up (the load
+balancer takes the stopped one out until it answers /healthz again). Figures: subscribers resumed,
+the wait from losing the socket to the new snapshot or view (p99, longest), and missed calls: a
+display missed a call when neither its event nor a snapshot at or past its seq reached it, or when,
+after a snapshot, its deltas skip a seq; a tracker's last view must equal a fresh
+GET /api/v1/tickets/{token} (status, position, ahead, counter). Targets: all resumed, none waits
+more than 15 s, 0 missed.
 """
 
 from __future__ import annotations
@@ -77,6 +114,7 @@ import tempfile
 import time
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
@@ -221,11 +259,16 @@ class Subscriber(asyncio.Protocol):
                 return
         self.buffer = buf[pos:]
 
-    def message(self, payload: bytes, now: float) -> None:
+    def inflate(self, payload: bytes) -> bytes:
+        """A message's text, decompressed if it came compressed (permessage-deflate)."""
         if self.compressed:
             if self.inflater is None:
                 self.inflater = zlib.decompressobj(-15)
             payload = self.inflater.decompress(payload + b"\x00\x00\xff\xff")
+        return payload
+
+    def message(self, payload: bytes, now: float) -> None:
+        payload = self.inflate(payload)
         found = SEQ.search(payload)
         seq = int(found.group(1)) if found else -1
         if seq not in self.pool.published:
@@ -242,6 +285,22 @@ class Subscriber(asyncio.Protocol):
             self.transport.abort()
         if not self.ready.done():
             self.ready.set_result(False)
+
+
+def handshake(port: int, path: str, compression: bool) -> bytes:
+    """A websocket upgrade request, offering permessage-deflate as Chromium does when `compression`."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    lines = [
+        f"GET {path} HTTP/1.1",
+        f"Host: {HOST}:{port}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {key}",
+        "Sec-WebSocket-Version: 13",
+    ]
+    if compression:
+        lines.append("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
 @dataclass
@@ -261,18 +320,7 @@ class Pool:
         return [s for s in self.subscribers if not s.lost and s.close_code is None]
 
     def handshake(self, stall: bool) -> bytes:
-        key = base64.b64encode(os.urandom(16)).decode()
-        lines = [
-            f"GET {self.path} HTTP/1.1",
-            f"Host: {HOST}:{self.port}",
-            "Upgrade: websocket",
-            "Connection: Upgrade",
-            f"Sec-WebSocket-Key: {key}",
-            "Sec-WebSocket-Version: 13",
-        ]
-        if self.compression and not stall:
-            lines.append("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+        return handshake(self.port, self.path, self.compression and not stall)
 
     async def open(self, addresses: list[str], per_address: int, count: int, stall: bool) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
@@ -425,13 +473,13 @@ class Clients:
     and their rounds can alternate.
     """
 
-    def __init__(self, processes: int) -> None:
+    def __init__(self, processes: int, worker: Callable[[Connection], None] | None = None) -> None:
         context = multiprocessing.get_context("spawn")
         self.pipes: list[Connection] = []
         self.processes = []
         for _ in range(processes):
             mine, theirs = context.Pipe()
-            process = context.Process(target=client_worker, args=(theirs,), daemon=True)
+            process = context.Process(target=worker or client_worker, args=(theirs,), daemon=True)
             process.start()
             self.pipes.append(mine)
             self.processes.append(process)
@@ -618,12 +666,17 @@ class Server:
                 self.process.wait(5)
 
 
-def start_server(name: str, command: list[str], env: dict[str, str], folder: Path) -> Server:
-    port = free_port()
+def start_server(
+    name: str, command: list[str], env: dict[str, str], folder: Path, port: int | None = None
+) -> Server:
+    """Starts a server process on `port` (a free one by default); returns once /healthz answers 200.
+
+    A baseline (a name starting "baseline") gets its port as its last argument, Dor as DOR_PORT."""
+    port = port or free_port()
     log = folder / f"{name}-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [*command, *([str(port)] if name == "baseline" else [])],
+            [*command, *([str(port)] if name.startswith("baseline") else [])],
             cwd=ROOT,
             env={**env, "DOR_PORT": str(port)},
             stdout=out,
@@ -1040,12 +1093,36 @@ def main() -> int:
         "--stall-at", type=int, help="N of the stalled-subscriber test (default: the largest)"
     )
     parser.add_argument("--time-limit", type=float, default=290.0, help="seconds; the run stops after this")
+    peaks = parser.add_argument_group("national peaks (issue #37; bench/ws_peaks.py)")
+    peaks.add_argument("--storm", type=int, nargs="?", const=4000, metavar="N", help="a reconnect storm of N")
+    peaks.add_argument("--storm-database", choices=["sqlite", "postgresql"], default="sqlite")
+    peaks.add_argument("--storm-timeout", type=float, default=120.0, help="seconds for a storm's snapshots")
+    peaks.add_argument("--national", action="store_true", help="2 processes, PostgreSQL, Redis, 40 centres")
+    peaks.add_argument("--rolling-restart", action="store_true", help="and a rolling restart under it")
+    peaks.add_argument("--centres", type=int, default=40)
+    peaks.add_argument("--displays", type=int, default=100, help="hall displays per centre")
+    peaks.add_argument("--trackers", type=int, default=400, help="trackers per centre (one ticket each)")
+    peaks.add_argument("--national-seconds", type=float, default=60.0, help="seconds of calls")
+    peaks.add_argument("--call-interval", type=float, default=0.25, help="seconds between calls")
+    peaks.add_argument("--gate", type=int, default=100, help="connections opening at once per client")
+    peaks.add_argument("--keep-logs", metavar="DIR", help="copy the servers' logs there at the end")
+    peaks.add_argument("--resume-timeout", type=float, default=120.0, help="seconds for all to resume")
     parser.add_argument("--serve-baseline", nargs=2, metavar=("PAYLOAD", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve-peaks-baseline", nargs=2, metavar=("TEXTS", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_baseline:
         serve_baseline(int(args.serve_baseline[1]), args.serve_baseline[0])
         return 0
     args.compression = args.compression == "deflate"
+    if args.serve_peaks_baseline or args.storm or args.national or args.rolling_restart:
+        if args.serve_peaks_baseline:
+            import ws_clients  # beside this file
+
+            ws_clients.serve_baseline(int(args.serve_peaks_baseline[1]), args.serve_peaks_baseline[0])
+            return 0
+        import ws_peaks
+
+        return ws_peaks.run(args)
     args.subscribers = sorted(set(args.subscribers))
     args.stall_at = args.stall_at or max(args.subscribers)
     if args.stall_at not in args.subscribers:
