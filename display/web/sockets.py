@@ -171,21 +171,21 @@ async def ticket_socket(websocket: WebSocket) -> None:
         if view is None:
             return "unknown ticket"
         async with hub.subscribe(view.centre_code) as subscriber:
-            # The view was read before subscribing: if the feed moved past it meanwhile, the moves in
-            # between reach this socket through no delivery, so read it again (now subscribed).
-            while view is not None and view.seq < subscriber.since:
-                view = await views.get(token)
-            if view is None:
-                return "unknown ticket"
             last = view.text
             await ws.send_text(last)
+            # The view was read before subscribing: if the feed had moved past it, the moves in between
+            # reach this socket through no delivery, so it is read again at once, as after a move.
+            # (Reading it again before sending, it could chase a busy centre's log at every try.)
+            moved = view.seq < subscriber.since
             while True:
-                delivery = await subscriber.queue.get()
-                if delivery is OVERFLOW:
-                    await ws.close(TRY_AGAIN_LATER, reason="too slow; reconnect")
-                    return None
-                if delivery.type not in MOVES:
-                    continue
+                if not moved:
+                    delivery = await subscriber.queue.get()
+                    if delivery is OVERFLOW:
+                        await ws.close(TRY_AGAIN_LATER, reason="too slow; reconnect")
+                        return None
+                    if delivery.type not in MOVES:
+                        continue
+                moved = False
                 while not subscriber.queue.empty():  # one view for a burst of events
                     if subscriber.queue.get_nowait() is OVERFLOW:
                         await ws.close(TRY_AGAIN_LATER, reason="too slow; reconnect")
