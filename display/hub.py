@@ -40,6 +40,7 @@ class Delivery:
     seq: int
     type: str
     text: str
+    number: str | None = None  # the ticket's, for an event of one ticket
 
 
 class UnknownCentre(LookupError):
@@ -191,7 +192,8 @@ class Hub:
             return
         feed.seq = events[-1]["seq"]
         for message in events:
-            delivery = Delivery(message["seq"], message["type"], json.dumps(message, ensure_ascii=False))
+            text = json.dumps(message, ensure_ascii=False)
+            delivery = Delivery(message["seq"], message["type"], text, message.get("number"))
             for subscriber in list(feed.subscribers):
                 subscriber.offer(delivery)
 

@@ -25,6 +25,7 @@ from queueing.service import PolicyConfig, find_tickets, ticket_views
 @dataclass(frozen=True)
 class TrackerView:
     centre_code: str
+    number: str  # the ticket's number today
     seq: int  # the centre's log position read before the view: the view shows at least that
     text: str  # as sent
 
@@ -63,5 +64,6 @@ class TrackerViews:
         for ticket in tickets:
             view = views[ticket.token].model_dump(mode="json", exclude={"token", "tracking_url"})
             text = json.dumps({"type": "update", **view}, ensure_ascii=False)
-            found[ticket.token] = TrackerView(centres[ticket.centre_id].code, seqs[ticket.centre_id], text)
+            centre = centres[ticket.centre_id].code
+            found[ticket.token] = TrackerView(centre, ticket.number, seqs[ticket.centre_id], text)
         return found

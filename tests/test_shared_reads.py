@@ -232,3 +232,33 @@ def test_an_event_committed_while_a_snapshot_is_read_reaches_the_display(
         deltas = [ws.receive_json() for _ in range(2)]
     assert snapshot["seq"] == 0
     assert [(d["seq"], d["number"]) for d in deltas] == [(1, issued[0]), (2, later["number"])]
+
+
+def test_a_ticket_started_or_finished_moves_only_its_own_tracker(
+    client: TestClient, app: Starlette, agent: TestClient
+) -> None:
+    first, second = (take_ticket(client)["token"] for _ in range(2))
+    views = app.state.tracker_views
+    asked: list[str] = []
+    read = views.batched.read
+
+    async def counted(tokens: list[str]) -> Any:
+        asked.extend(tokens)
+        return await read(tokens)
+
+    views.batched.read = counted
+    with (
+        client.websocket_connect(f"/ws/tickets/{first}") as mine,
+        client.websocket_connect(f"/ws/tickets/{second}") as other,
+    ):
+        assert (mine.receive_json()["position"], other.receive_json()["position"]) == (1, 2)
+        agent.post("/api/v1/centres/DAM-01/counters/1/open")
+        agent.post("/api/v1/centres/DAM-01/counters/1/next")  # a call moves the whole queue
+        assert (mine.receive_json()["status"], other.receive_json()["position"]) == ("called", 1)
+        agent.post("/api/v1/centres/DAM-01/counters/1/start")
+        assert mine.receive_json()["status"] == "serving"
+        agent.post("/api/v1/centres/DAM-01/counters/1/finish")
+        assert mine.receive_json()["status"] == "done"
+        assert asked.count(second) == 2  # on connecting and after the call: not at the start or finish
+        agent.post("/api/v1/centres/DAM-01/counters/1/next")
+        assert other.receive_json()["status"] == "called"

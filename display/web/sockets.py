@@ -26,21 +26,14 @@ MAX_SOCKETS_PER_ADDRESS = 50
 # A close frame carries at most 125 bytes, 2 of them the code: a longer reason (an unknown centre's
 # code echoed from a long path) made the server's protocol raise instead of closing.
 MAX_REASON_BYTES = 123
-# Events after which a ticket's place in line may have changed.
-MOVES = frozenset(
-    {
-        "issued",
-        "called",
-        "cancelled",
-        "transferred",
-        "no_show",
-        "finished",
-        "started",
-        "recalled",
-        "checked_in",
-        "moved_back",
-    }
+# Events after which the place or wait of any waiting ticket of the centre may have changed.
+QUEUE_MOVES = frozenset(
+    {"issued", "called", "cancelled", "transferred", "no_show", "checked_in", "moved_back"}
 )
+# Events that change only their own ticket's view (its status, its call): the other trackers of the
+# centre leave them alone, so a counter's start and finish cost no read for every tracker (their
+# estimates follow at the centre's next queue move, the call that comes next).
+OWN_MOVES = frozenset({"started", "finished", "recalled"})
 
 
 def origin_allowed(websocket: WebSocket) -> bool:
@@ -183,7 +176,8 @@ async def ticket_socket(websocket: WebSocket) -> None:
                     if delivery is OVERFLOW:
                         await ws.close(TRY_AGAIN_LATER, reason="too slow; reconnect")
                         return None
-                    if delivery.type not in MOVES:
+                    mine = delivery.type in OWN_MOVES and delivery.number == view.number
+                    if delivery.type not in QUEUE_MOVES and not mine:
                         continue
                 moved = False
                 while not subscriber.queue.empty():  # one view for a burst of events
