@@ -19,7 +19,7 @@ from config.clock import Clock
 from display.batched import Batched
 from eventlog.log import last_seq
 from organisation.snapshot import organisation
-from queueing.service import PolicyConfig, find_tickets, ticket_views
+from queueing.service import PolicyConfig, centres_of, find_tickets, ticket_views
 
 
 @dataclass(frozen=True)
@@ -52,13 +52,13 @@ class TrackerViews:
         return await self.batched.get(token)
 
     def _read(self, session: Session, tokens: list[str]) -> dict[str, TrackerView]:
-        known = find_tickets(session, tokens=tokens)  # which centres' positions to read
         centres = organisation(session).centres_by_id
         seqs = {
-            centre_id: last_seq(session, centre_id=centre_id) for centre_id in {t.centre_id for t in known}
+            centre_id: last_seq(session, centre_id=centre_id)
+            for centre_id in centres_of(session, tokens=tokens)
         }
-        # Read again after the positions (display/hall.py says why): the views show at least them.
-        tickets = find_tickets(session, tokens=[t.token for t in known])
+        # The tickets after the positions (display/hall.py says why): the views show at least them.
+        tickets = find_tickets(session, tokens=tokens)
         views = ticket_views(session, tickets, policy=self.policy, base_url=self.base_url, now=self.clock())
         found = {}
         for ticket in tickets:

@@ -25,6 +25,7 @@ from queueing.staffing import CounterNotFound, force_close, move_agent
 from queueing.states import ACTIVE, TicketStatus
 from queueing.tickets import (
     Channel,
+    centres_of,
     find_ticket,
     find_ticket_today,
     find_tickets,
@@ -44,6 +45,7 @@ __all__ = [
     "CounterNotFound",
     "PolicyConfig",
     "centre_status",
+    "centres_of",
     "check_in_ticket",
     "counter_queues",
     "current_ticket",
