@@ -114,13 +114,17 @@ class RedisBus:
     async def _messages(self, pubsub: Any) -> AsyncIterator[Message]:
         pinged = False
         while True:
-            # The outer bound covers the client's own reconnecting and retrying, should the connection drop.
-            async with asyncio.timeout(self._heartbeat_s + self._timeout_s):
+            # The outer bound covers the client's own reconnecting and retrying, should the connection
+            # drop. A hung Redis is told by its unanswered ping, not by these bounds: they are a
+            # heartbeat long, so that an event loop busy for a moment (thousands of sockets at a
+            # national peak) does not take a Redis that answers for a lost one and leave its screens
+            # to the slower poll of the log.
+            async with asyncio.timeout(2 * self._heartbeat_s + self._timeout_s):
                 item = await pubsub.get_message(timeout=self._heartbeat_s)
             if item is None:
                 if pinged:
                     raise TimeoutError(f"Redis did not answer a ping within {self._heartbeat_s} s")
-                async with asyncio.timeout(self._timeout_s):
+                async with asyncio.timeout(self._heartbeat_s + self._timeout_s):
                     await pubsub.ping()  # the answer comes as a message of type "pong"
                 pinged = True
                 continue
