@@ -80,11 +80,12 @@ calls of each call's last delivery; VmRSS of each process before and after openi
 connections, grouped the same way, broadcasting texts of Dor's sizes for the same calls at the same
 rate. Targets: p99 last delivery <= 500 ms; <= 40 KiB per idle connection; no process over 1 GiB.
 
---rolling-restart (after the national rounds, same setup): SIGTERM to the first process while the
-calls go on, then it is started again on its port. Its clients reconnect with full jitter, the pages'
-policy: the first attempt at random 0..5 s after the loss, then random(0, min(30 s, 1 s * 2^n)) after
-the n-th failed one (failed: no first message), each to a random process among those up (the load
-balancer takes the stopped one out until it answers /healthz again). Figures: subscribers resumed,
+--rolling-restart (after the national rounds, same setup): the first process is replaced while the
+calls go on, as docs/operations.md says to restart: its successor starts on another port and joins
+the load balancer once it answers /healthz, then the old one gets SIGTERM. Its clients reconnect with
+full jitter, the pages' policy: the first attempt at random 0..5 s after the loss, then random(0,
+min(30 s, 1 s * 2^n)) after the n-th failed one (failed: no first message), each to a random process
+among those up. Figures: subscribers resumed,
 the wait from losing the socket to the new snapshot or view (p99, longest), and missed calls: a
 display missed a call when neither its event nor a snapshot at or past its seq reached it, or when,
 after a snapshot, its deltas skip a seq; a tracker's last view must equal a fresh

@@ -461,7 +461,7 @@ class Restart:
     late: int = 0  # of those, trackers whose view was right LATE_S later
     stop_s: float = 0.0
     all_back_s: float = float("nan")  # from the signal until every subscriber had resumed
-    down_s: float = 0.0
+    down_s: float = 0.0  # from the successor's start until it answered /healthz
     note: str = ""
 
 
@@ -694,8 +694,9 @@ def rolling_restart(
     envs: list[dict[str, str]],
     trackers: dict[str, tuple[str, str]],
 ) -> Restart:
-    """SIGTERM the first process while the calls go on, start it again on its port; its clients
-    reconnect with the pages' policy to either process."""
+    """Replaces the first process while the calls go on, as docs/operations.md says to: its successor
+    starts on another port and joins the load balancer once it answers /healthz, then the old one gets
+    SIGTERM; its clients reconnect with the pages' policy to either process that answers."""
     result = Restart()
     ports = [s.port for s in servers]
     crowds.settings(ports, args.compression, True)
@@ -706,9 +707,16 @@ def rolling_restart(
     try:
         time.sleep(5)
         victim = servers[0]
-        print(f"... rolling restart: SIGTERM to {victim.name} (pid {victim.pid})", flush=True)
-        agents.ports = [ports[1]]
-        crowds.settings([ports[1]], args.compression, True)  # the load balancer takes it out
+        print(f"... rolling restart: starting {victim.name}'s successor", flush=True)
+        began = time.monotonic()
+        command = [sys.executable, "-m", "server.cli", "serve"]
+        successor_port = victim.port + len(servers)
+        servers[0] = start_server(victim.name, command, envs[0], folder, successor_port)
+        result.down_s = time.monotonic() - began
+        ports = [successor_port, ports[1]]
+        agents.ports = ports
+        crowds.settings(ports, args.compression, True)  # the load balancer takes the successor in
+        print(f"... rolling restart: successor up in {result.down_s:.1f} s; SIGTERM to {victim.name}")
         began = time.monotonic()
         victim.process.send_signal(signal.SIGTERM)
         try:
@@ -718,14 +726,7 @@ def rolling_restart(
             victim.process.kill()
             victim.process.wait(5)
         result.stop_s = time.monotonic() - began
-        command = [sys.executable, "-m", "server.cli", "serve"]
-        servers[0] = start_server(victim.name, command, envs[0], folder, victim.port)
-        result.down_s = time.monotonic() - began
-        agents.ports = ports
-        crowds.settings(ports, args.compression, True)
-        print(
-            f"... rolling restart: back after {result.down_s:.1f} s; waiting for every subscriber", flush=True
-        )
+        print(f"... rolling restart: {victim.name} exited in {result.stop_s:.1f} s; waiting", flush=True)
         deadline = time.monotonic() + args.resume_timeout
         while time.monotonic() < deadline:
             states = crowds.gather("resumed")
@@ -886,15 +887,16 @@ def report_national(results: list[National], args: argparse.Namespace) -> list[t
 def report_restart(result: Restart) -> list[tuple[str, bool, str]]:
     print()
     print(
-        f"Rolling restart: SIGTERM to one of the two processes under the national load, calls going on;\n"
-        f"it exited in {result.stop_s:.1f} s and answered again {result.down_s:.1f} s after the signal. "
-        "Clients reconnect with full jitter (first try at random 0-5 s, then random(0, min(30, 2^n)) s) to "
+        f"Rolling restart of one of the two processes under the national load, calls going on: its\n"
+        f"successor answered /healthz {result.down_s:.1f} s after it started, then the old one exited "
+        f"{result.stop_s:.1f} s after SIGTERM. Clients reconnect with full jitter (first try at random "
+        "0-5 s, then random(0, min(30, 2^n)) s) to "
         "either process"
     )
     longest = max(result.waits, default=float("nan"))
     print(
         f"  lost their socket {result.lost:,}; resumed {result.resumed:,} (all {fmt(result.all_back_s)} s "
-        f"after the signal); reconnection attempts {result.attempts:,}; "
+        f"after SIGTERM); reconnection attempts {result.attempts:,}; "
         f"wait from loss to snapshot/view: p50 {fmt(pct(result.waits, 50), 2)} s, p99 "
         f"{fmt(pct(result.waits, 99), 2)} s, longest {fmt(longest, 2)} s"
     )

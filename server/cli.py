@@ -112,6 +112,15 @@ def seed_command(settings: Settings, *, history_weeks: int | None = None, draw: 
     return 0
 
 
+# The collector's thresholds while serving: the young generations as Python's defaults, the oldest
+# collected after 1,000 collections of the middle one, not 10. A full collection walks every live
+# object, and a process holding 10,000 websockets holds about two million: each stops the loop for
+# about a second. With the defaults one came every 20 s while calls fanned out to 20,000 subscribers
+# (a call's last delivery p99 1.26 s); with these, about every 10 minutes. Cycles that outlive the
+# young generations wait longer to be freed (docs/performance.md has both measured).
+GC_THRESHOLDS = (700, 10, 1_000)
+
+
 def serve(settings: Settings) -> int:
     """Runs the server until interrupted."""
     import uvicorn
@@ -134,6 +143,7 @@ def serve(settings: Settings) -> int:
     # several times in the first seconds, ~150 ms each, while every request waited (docs/performance.md).
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     uvicorn.run(
         app,
         host=settings.host,
