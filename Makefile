@@ -67,7 +67,7 @@ pytest:
 # Re-extracts the texts to translate into config/locale (then translate the new Arabic entries).
 messages: install
 	mkdir -p var
-	$(VENV)/bin/pybabel extract -F babel.cfg -k plural:1,2 -o var/messages.pot config sms_gateway eventlog organisation identity queueing scheduling display booking supervision server
+	$(VENV)/bin/pybabel extract -F babel.cfg -k plural:1,2 -o var/messages.pot config sms_gateway eventlog organisation identity queueing scheduling display booking supervision node server
 	$(VENV)/bin/pybabel update -i var/messages.pot -d config/locale -l ar --no-fuzzy-matching
 
 clean:

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Column, Date, Index, Integer, String, UniqueConstra
 from sqlmodel import Field, SQLModel
 
 from config.db import UtcDateTime
+from config.sql import TICKET_ID
 
 
 class AppointmentStatus(StrEnum):
@@ -54,7 +55,7 @@ class Appointment(SQLModel, table=True):
     language: str = Field(default="ar", sa_column=Column(String(2), nullable=False))
     created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     checked_in_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
-    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", sa_type=TICKET_ID)
     reschedules: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     cancelled_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     # Keyed hashes of the browser (its device cookie) and the network address it booked from: what

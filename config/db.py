@@ -42,6 +42,8 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 WRITE_THREADS = 4  # PostgreSQL: writes to different centres go on side by side
+# In a write session's `info`: where a centre node's ticket ids start (Database.ticket_id_base).
+TICKET_ID_BASE = "dor_ticket_id_base"
 # A hook run after a write transaction commits, given its session (its `info` still readable).
 CommitHook = Callable[[Session], None]
 
@@ -72,6 +74,9 @@ class Database:
         # for it: holding reads back would leave the interpreter idle.
         self.writes_first = self.is_sqlite
         self._after_commit: list[CommitHook] = []
+        # A centre node numbers its tickets from its centre's id times 2^32, so that the central holds
+        # them under the same ids (docs/centre-node.md); None: the database numbers them.
+        self.ticket_id_base: int | None = None
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -84,6 +89,8 @@ class Database:
         """A session whose transaction commits when the block ends and rolls back on an error; once
         it has committed, every hook of `after_every_commit` runs (in the thread that wrote)."""
         with Session(self._writer, expire_on_commit=False) as session:
+            if self.ticket_id_base is not None:
+                session.info[TICKET_ID_BASE] = self.ticket_id_base
             with session.begin():
                 yield session
             for hook in list(self._after_commit):

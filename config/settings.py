@@ -89,6 +89,15 @@ class Settings(BaseSettings):
     # Run the periodic jobs (the SMS outbox drain) in this process. Every job is safe in several
     # processes; turn it off for a process that should only serve requests.
     jobs: bool = True
+    # One Dor (`central`, also the central of centre nodes), or a centre's own server (`node`): it
+    # serves its centre's halls and pushes their log to the central (docs/centre-node.md).
+    role: Literal["central", "node"] = "central"
+    node_centre: str = ""  # a node: its centre's code
+    central_url: str = ""  # a node: the central's address, e.g. https://dor.gov.sy
+    node_token: SecretStr | None = None  # a node: its device token, registered at the central
+    node_sync_s: float = Field(default=2.0, gt=0, le=60)  # a node: how often it pushes and calls
+    # The central: a centre whose node has not called for this long shows as offline.
+    node_offline_after_s: float = Field(default=30.0, ge=5)
     # Counter balancing (docs/scheduling.md): how often the balancer looks, when a queue asks for a
     # helper (seconds of work per counter calling it) and when a boosted queue lets its helper go.
     balance_interval_s: float = Field(default=60.0, ge=30, le=600)
@@ -194,6 +203,22 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return level
+
+    @model_validator(mode="after")
+    def _node_knows_its_central(self) -> Settings:
+        if self.role == "node":
+            missing = [
+                name
+                for name, value in (
+                    ("node_centre", self.node_centre),
+                    ("central_url", self.central_url),
+                    ("node_token", self.node_token.get_secret_value() if self.node_token else ""),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"a centre node needs {', '.join(missing)} (docs/centre-node.md)")
+        return self
 
     @model_validator(mode="after")
     def _secret_outside_demo(self) -> Settings:

@@ -6,7 +6,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import JSON
+from sqlalchemy.types import JSON, BigInteger, Integer
 
 
 class appended(FunctionElement[Any]):  # named as SQL functions are
@@ -31,6 +31,12 @@ def _postgresql(element: appended, compiler: Any, **kw: Any) -> str:
     column, text = element.clauses
     array = f"CAST({compiler.process(column, **kw)} AS jsonb)"
     return f"CAST({array} || jsonb_build_array(CAST({compiler.process(text, **kw)} AS text)) AS json)"
+
+
+# A ticket's id, and the columns that name one: 64 bits, because a centre node numbers its tickets
+# from its centre's id times 2^32 (docs/centre-node.md). SQLite's INTEGER is 64 bits already, and
+# only INTEGER makes its primary key the table's own row id.
+TICKET_ID = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Stored(Protocol):

@@ -58,7 +58,8 @@ def centre_channel(centre_code: str) -> str:
     return f"centre:{centre_code}"
 
 
-def _log_serial(centre_id: int | None) -> str:
+def log_serial(centre_id: int | None) -> str:
+    """The name of the serial that holds a log's head (None: the national log)."""
     return f"events:{centre_id if centre_id is not None else NATIONAL}"
 
 
@@ -73,7 +74,7 @@ class Head:
 def _take_head(session: Session, *, centre_id: int | None) -> Head:
     """Moves the log's head by one and returns it; the log stays locked until commit."""
     statement = _HEAD[(dialect_of(session), centre_id is None)]
-    seq, previous = session.execute(statement, {"name": _log_serial(centre_id), "centre_id": centre_id}).one()
+    seq, previous = session.execute(statement, {"name": log_serial(centre_id), "centre_id": centre_id}).one()
     # A missing link (previous None past the first entry) shows up in `dor audit verify`.
     return Head(seq, GENESIS if seq == 1 or previous is None else previous)
 
@@ -115,7 +116,7 @@ def lock_log(session: Session, *, centre_id: int) -> None:
     append creates it.
     """
     if dialect_of(session) == "postgresql":
-        session.execute(_LOCK, {"name": _log_serial(centre_id)})
+        session.execute(_LOCK, {"name": log_serial(centre_id)})
 
 
 def append_event(
@@ -142,15 +143,18 @@ def append_event(
         counter_id=counter_id,
         data=data,
     )
-    message: Message = {
-        "seq": seq,
-        "type": type,
-        "centre": centre_code,
-        "at": at.isoformat(),
-        **(data or {}),
-    }
-    session.info.setdefault(STAGED, []).append((centre_channel(centre_code), message))
+    stage(session, centre_code=centre_code, message=message_of(seq, type, centre_code, at, data or {}))
     return seq
+
+
+def message_of(seq: int, type: str, centre_code: str, at: datetime, data: dict[str, Any]) -> Message:
+    """An event as the bus and the websockets carry it."""
+    return {"seq": seq, "type": type, "centre": centre_code, "at": at.isoformat(), **data}
+
+
+def stage(session: Session, *, centre_code: str, message: Message) -> None:
+    """Hands an event to the bus once the session's transaction commits (`publishing`)."""
+    session.info.setdefault(STAGED, []).append((centre_channel(centre_code), message))
 
 
 def append_national_event(
@@ -200,13 +204,7 @@ def offer(publisher: Publisher, staged: list[tuple[str, Message]]) -> None:
 
 def event_message(event: Event, *, centre_code: str) -> dict[str, Any]:
     """The bus/websocket form of a logged event (the same as what was published after commit)."""
-    return {
-        "seq": event.seq,
-        "type": event.type,
-        "centre": centre_code,
-        "at": event.at.isoformat(),
-        **event.data,
-    }
+    return message_of(event.seq, event.type, centre_code, event.at, event.data)
 
 
 def events_since(session: Session, *, centre_id: int, after_seq: int, limit: int = 500) -> Sequence[Event]:

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel, col
 
 from config.db import UtcDateTime
+from config.sql import TICKET_ID
 
 
 class Event(SQLModel, table=True):
@@ -30,7 +31,7 @@ class Event(SQLModel, table=True):
     centre_id: int | None = Field(default=None, foreign_key="centre.id", description="None: the national log")
     seq: int
     type: str = Field(sa_column=Column(String(32), nullable=False))
-    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True, sa_type=TICKET_ID)
     counter_id: int | None = Field(default=None, foreign_key="counter.id")
     actor: str = Field(sa_column=Column(String(64), nullable=False))
     at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))

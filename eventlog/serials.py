@@ -37,3 +37,9 @@ def dialect_of(session: Session) -> str:
 def next_value(session: Session, *, name: str) -> int:
     """Increments the counter `name` (creating it at 1) and returns its new value."""
     return int(session.execute(_NEXT[dialect_of(session)], {"name": name}).scalar_one())
+
+
+def set_value(session: Session, *, name: str, value: int) -> None:
+    """Sets the counter `name` to `value` (creating it): a log taken in from elsewhere moves its head."""
+    upsert = _DIALECTS[dialect_of(session)].insert(SERIALS).values(name=name, last=value)
+    session.execute(upsert.on_conflict_do_update(index_elements=[SERIALS.c.name], set_={"last": value}))

@@ -48,6 +48,7 @@ class Role(StrEnum):
 class DeviceKind(StrEnum):
     KIOSK = "kiosk"
     DISPLAY = "display"
+    NODE = "node"  # a centre's own server (docs/centre-node.md)
 
 
 class Centre(SQLModel, table=True):
@@ -189,7 +190,7 @@ class StaffCentre(SQLModel, table=True):
 
 
 class Device(SQLModel, table=True):
-    """A kiosk or hall display; it authenticates with a token of which only a hash is kept."""
+    """A kiosk, hall display or centre node; it authenticates with a token of which only a hash is kept."""
 
     id: int | None = Field(default=None, primary_key=True)
     centre_id: int = Field(foreign_key="centre.id", index=True)

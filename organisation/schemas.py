@@ -84,7 +84,7 @@ class Done(BaseModel):
 
 
 class DeviceIn(Strict):
-    kind: Literal["kiosk", "display"]
+    kind: Literal["kiosk", "display", "node"]
     name: str = Field(min_length=1, max_length=80)
 
 

@@ -149,7 +149,8 @@ def seed_demo(session: Session, *, directory: Path = DEMO_DIR, now: datetime) ->
     for person in staff_file.staff:
         _upsert_staff(session, person, password, centres)
     for code, centre in centres.items():
-        for kind in DeviceKind:
+        # A kiosk and a display each; no node: the demo is one Dor (docs/centre-node.md).
+        for kind in (DeviceKind.KIOSK, DeviceKind.DISPLAY):
             _ensure_device(session, centre, kind, f"demo-{kind.value}-{code}", now)
     log.info(
         "demo data: %d centres, %d services, %d staff", len(centres), len(services), len(staff_file.staff)

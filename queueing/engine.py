@@ -51,7 +51,7 @@ from queueing.errors import (
     TicketNotWaiting,
 )
 from queueing.models import Ticket
-from queueing.numbering import allocate_number
+from queueing.numbering import allocate_number, ticket_id
 from queueing.policy import PolicyConfig, Priority, arrival_just_after, choose_next, ordered
 from queueing.presence import CannotCheckIn
 from queueing.states import Move, TicketStatus, next_status
@@ -115,6 +115,7 @@ def issue_ticket(
             centre=centre.code,
         )
     ticket = Ticket(
+        id=ticket_id(session),
         centre_id=centre_id,
         service_id=service_id,
         day=day,

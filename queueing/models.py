@@ -8,6 +8,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, Index, String, UniqueConst
 from sqlmodel import Field, SQLModel
 
 from config.db import UtcDateTime
+from config.sql import TICKET_ID
 
 
 class Ticket(SQLModel, table=True):
@@ -46,7 +47,7 @@ class Ticket(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=TICKET_ID)
     centre_id: int = Field(foreign_key="centre.id")
     service_id: int = Field(foreign_key="service.id")
     day: date
@@ -97,7 +98,7 @@ class Feedback(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int = Field(foreign_key="ticket.id")
+    ticket_id: int = Field(foreign_key="ticket.id", sa_type=TICKET_ID)
     centre_id: int = Field(foreign_key="centre.id")
     service_id: int = Field(foreign_key="service.id")
     counter_id: int | None = Field(default=None, foreign_key="counter.id")

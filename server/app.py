@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx2
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -34,6 +35,8 @@ from display.web.sockets import Guard
 from eventlog.bus import Publisher, bus_from_url
 from eventlog.log import publishing
 from identity.web import otp
+from node.running import start_link
+from node.web import central as node_central
 from organisation.web import admin, catalogue, services, sign_in
 from organisation.web import pages as organisation_pages
 from queueing.web import counters, paper, remote_pages, tickets
@@ -79,9 +82,14 @@ HTTP_CODES = {
 
 
 def create_app(
-    settings: Settings, *, database: Database | None = None, clock: Clock = system_clock
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    clock: Clock = system_clock,
+    central: httpx2.AsyncBaseTransport | None = None,
 ) -> Starlette:
-    """Builds the application; the database and bus open here and close when the lifespan ends."""
+    """Builds the application; the database and bus open here and close when the lifespan ends.
+    A centre node reaches the central through `central` (tests), or else over the network."""
     database = database or Database(settings.database_url)
     bus = bus_from_url(settings.bus_url, timeout_s=settings.bus_timeout_s)
     publisher = Publisher(bus, queue_size=settings.bus_queue_size)
@@ -104,10 +112,18 @@ def create_app(
         scheduler = (
             start_jobs(settings=settings, database=database, sms=sms, clock=clock) if settings.jobs else None
         )
+        link = (
+            await start_link(settings, database, hub.read, transport=central)
+            if settings.role == "node"
+            else None
+        )
+        app.state.node_link = link  # a centre node's link to the central (None elsewhere)
         log.info("Dor is serving on %s", settings.base_url)
         try:
             yield
         finally:
+            if link is not None:
+                await link.stop()
             if scheduler is not None:
                 scheduler.shutdown(wait=True)
             stop_publishing()
@@ -136,6 +152,7 @@ def create_app(
         *counter_controls.routes,
         *hall_messages.routes,
         *sockets.routes,
+        *node_central.routes,
         *display_pages.routes,
         *checkin.routes,
         *appointments.routes,

@@ -1,0 +1,116 @@
+"""A centre's log written elsewhere, taken in by seq (a centre node's, docs/centre-node.md).
+
+The entries arrive as their writer chained them. What the log has already is skipped, once its hash
+is seen to match; the first new entry must follow the log's head, and each must continue the chain.
+So a batch sent twice, or cut by a crash and sent again, adds each entry exactly once, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import insert
+from sqlmodel import Session, col, select
+
+from eventlog.chain import GENESIS, Entry, chain_hash
+from eventlog.log import lock_log, log_serial, message_of, stage
+from eventlog.models import Event
+from eventlog.serials import set_value
+
+
+class LogRefused(Exception):
+    """A batch the log cannot take; `code` names why, `seq` where."""
+
+    code = "log_refused"
+
+    def __init__(self, seq: int, detail: str) -> None:
+        super().__init__(detail)
+        self.seq = seq
+
+
+class LogGap(LogRefused):
+    code = "log_gap"
+
+
+class LogDiverged(LogRefused):
+    code = "log_diverged"
+
+
+class LogBroken(LogRefused):
+    code = "log_broken"
+
+
+@dataclass(frozen=True)
+class LogHead:
+    seq: int  # 0: the log is empty
+    hash: str  # the last entry's hash (GENESIS when empty)
+
+
+def log_head(session: Session, *, centre_id: int) -> LogHead:
+    """The centre's log head: its last entry's seq and hash."""
+    last = session.exec(
+        select(Event.seq, Event.hash)
+        .where(Event.centre_id == centre_id)
+        .order_by(col(Event.seq).desc())
+        .limit(1)
+    ).first()
+    return LogHead(last[0], last[1]) if last else LogHead(0, GENESIS)
+
+
+def take_in(session: Session, *, centre_id: int, centre_code: str, entries: Sequence[Entry]) -> LogHead:
+    """Appends the entries the centre's log lacks, in seq order, and returns the new head. Refuses the
+    whole batch (LogGap, LogDiverged, LogBroken) when it cannot follow the log."""
+    lock_log(session, centre_id=centre_id)
+    head = log_head(session, centre_id=centre_id)
+    ordered = sorted(entries, key=lambda e: e.seq)
+    _check_known(session, centre_id=centre_id, known=[e for e in ordered if e.seq <= head.seq])
+    new = [e for e in ordered if e.seq > head.seq]
+    previous = head
+    for entry in new:
+        if entry.centre_id != centre_id:
+            raise LogBroken(entry.seq, f"entry {entry.seq} is of another centre's log")
+        if entry.seq != previous.seq + 1:
+            raise LogGap(previous.seq + 1, f"the log is at {head.seq}: expected entry {previous.seq + 1}")
+        if entry.hash != chain_hash(previous.hash, entry):
+            raise LogBroken(entry.seq, f"entry {entry.seq} does not continue the chain")
+        previous = LogHead(entry.seq, entry.hash)
+    if not new:
+        return head
+    session.execute(
+        insert(Event.__table__),  # type: ignore[attr-defined]
+        [
+            {
+                "centre_id": e.centre_id,
+                "seq": e.seq,
+                "type": e.type,
+                "ticket_id": e.ticket_id,
+                "counter_id": e.counter_id,
+                "actor": e.actor,
+                "at": e.at,
+                "data": e.data,
+                "hash": e.hash,
+            }
+            for e in new
+        ],
+    )
+    set_value(session, name=log_serial(centre_id), value=previous.seq)
+    for e in new:
+        stage(session, centre_code=centre_code, message=message_of(e.seq, e.type, centre_code, e.at, e.data))
+    return previous
+
+
+def _check_known(session: Session, *, centre_id: int, known: Sequence[Entry]) -> None:
+    """Entries the log has must be the log's own: a different hash is a different history."""
+    if not known:
+        return
+    stored = dict(
+        session.exec(
+            select(Event.seq, Event.hash).where(
+                Event.centre_id == centre_id, col(Event.seq).in_([e.seq for e in known])
+            )
+        ).all()
+    )
+    for entry in known:
+        if stored.get(entry.seq) != entry.hash:
+            raise LogDiverged(entry.seq, f"entry {entry.seq} differs from the one the log holds")

@@ -1,0 +1,1 @@
+"""A centre node and its link to the central (docs/centre-node.md)."""

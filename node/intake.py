@@ -1,0 +1,96 @@
+"""At the central: what a centre's node pushes (docs/centre-node.md), taken in one transaction.
+
+The rows come first (the entries name tickets), as the node holds them now: its tickets, its
+counters' state, the check-ins of appointments. Then the entries, by seq (eventlog/intake.py), so a
+batch sent twice changes nothing the second time. Each call of the node is also its sign of life:
+the link's last contact, and an outage kept when it had been silent too long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session, select
+
+from booking.models import Appointment
+from config.sql import id_of
+from eventlog.chain import Entry
+from eventlog.intake import LogHead, take_in
+from node.models import NodeLink, NodeOutage
+from node.schemas import PushIn
+from organisation.models import Centre, Counter
+from queueing.models import Ticket
+
+# A counter's state that the node owns; its number, label and queues are the organisation's.
+COUNTER_STATE = ("is_open", "agent_id", "paused_reason", "paused_at")
+# An appointment's check-in, which the node owns; the booking itself is the central's.
+CHECK_IN = ("status", "checked_in_at", "ticket_id")
+
+
+class PushRefused(Exception):
+    """Rows the central does not take (another centre's, or not valid): nothing of the push is kept."""
+
+
+def take_in_push(session: Session, *, centre: Centre, push: PushIn) -> LogHead:
+    """Writes the push's rows, then its entries; the centre's log head after them."""
+    centre_id = id_of(centre)
+    tickets = [_valid(Ticket, row) for row in push.tickets]
+    if any(t.centre_id != centre_id for t in tickets):
+        raise PushRefused("a ticket of another centre")
+    named = {e.ticket for e in push.events if e.ticket is not None}
+    missing = named - {t.id for t in tickets}
+    if missing:
+        raise PushRefused(f"entries name tickets that were not sent: {sorted(missing)[:5]}")
+    counters = set(session.exec(select(Counter.id).where(Counter.centre_id == centre_id)).all())
+    if any(e.counter is not None and e.counter not in counters for e in push.events):
+        raise PushRefused("an entry names a counter of another centre")
+    for ticket in tickets:
+        session.merge(ticket)
+    session.flush()
+    _states(session, Counter, centre_id=centre_id, rows=push.counters, names=COUNTER_STATE)
+    _states(session, Appointment, centre_id=centre_id, rows=push.appointments, names=CHECK_IN)
+    entries = [
+        Entry(centre_id, e.seq, e.type, e.ticket, e.counter, e.actor, e.at, e.data, e.hash)
+        for e in push.events
+    ]
+    return take_in(session, centre_id=centre_id, centre_code=centre.code, entries=entries)
+
+
+def _valid(model: Any, row: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(row)
+    except ValidationError as exc:
+        raise PushRefused(f"a {model.__name__.lower()} row is not valid: {exc.errors()[0]['msg']}") from None
+
+
+def _states(
+    session: Session, model: Any, *, centre_id: int, rows: Sequence[dict[str, Any]], names: Sequence[str]
+) -> None:
+    """Rows the central holds, of the centre, with the fields `names` (the node's to change) as sent."""
+    for row in rows:
+        held = session.get(model, row["id"]) if isinstance(row.get("id"), int) else None
+        if held is None or held.centre_id != centre_id:
+            raise PushRefused(f"a {model.__name__.lower()} the central does not hold for this centre")
+        sent = _valid(model, {**held.model_dump(), **{name: row.get(name) for name in names}})
+        for name in names:
+            setattr(held, name, getattr(sent, name))
+        session.add(held)
+
+
+def touch(
+    session: Session, *, centre_id: int, node_seq: int, now: datetime, offline_after: timedelta
+) -> None:
+    """The node called: its link's last contact; if it had been silent past `offline_after`, that
+    silence is kept as an outage."""
+    link = session.get(NodeLink, centre_id)
+    if link is None:
+        session.add(NodeLink(centre_id=centre_id, last_contact_at=now, node_seq=node_seq))
+        return
+    if now - link.last_contact_at > offline_after:
+        session.add(NodeOutage(centre_id=centre_id, began_at=link.last_contact_at, ended_at=now))
+    link.last_contact_at = max(link.last_contact_at, now)
+    link.node_seq = max(link.node_seq, node_seq)
+    session.add(link)

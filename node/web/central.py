@@ -1,0 +1,95 @@
+"""The central's routes for centre nodes (docs/centre-node.md): the centre's log head, and the push
+of what the node logged. A node's token names its centre: no path names one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session
+from starlette.requests import Request
+
+from config.i18n import N_
+from config.sql import id_of
+from config.web.context import now
+from config.web.endpoints import operation
+from config.web.errors import ApiError
+from config.web.threads import write
+from eventlog.intake import LogRefused, log_head
+from node.intake import PushRefused, take_in_push, touch
+from node.schemas import LogHeadOut, PushIn
+from organisation.accounts import find_device
+from organisation.models import Centre, DeviceKind
+from organisation.snapshot import organisation
+from organisation.web.credentials import Credentials, credentials
+
+
+def node_centre(session: Session, creds: Credentials) -> Centre:
+    """The centre whose node holds the bearer token; 401 for any other token, or a revoked one."""
+    device = find_device(session, token=creds.bearer) if creds.bearer else None
+    if device is None or device.kind != DeviceKind.NODE.value:
+        raise ApiError(
+            401,
+            "unauthorized",
+            N_("a valid centre node token is required"),
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return organisation(session).centres_by_id[device.centre_id]
+
+
+def _offline_after(request: Request) -> timedelta:
+    return timedelta(seconds=request.app.state.settings.node_offline_after_s)
+
+
+@operation(
+    "GET",
+    "/api/v1/node/log",
+    summary="The central's head of the node's centre's log: the node sends what follows it",
+    tag="centre nodes",
+    responses={200: LogHeadOut},
+    errors=(401,),
+    security=("device",),
+)
+async def get_head(request: Request) -> LogHeadOut:
+    """A centre node's call: it counts as the link's sign of life."""
+    creds, at, silence = credentials(request), now(request), _offline_after(request)
+
+    def work(session: Session) -> LogHeadOut:
+        centre = node_centre(session, creds)
+        head = log_head(session, centre_id=id_of(centre))
+        touch(session, centre_id=id_of(centre), node_seq=head.seq, now=at, offline_after=silence)
+        return LogHeadOut(seq=head.seq, hash=head.hash)
+
+    return await write(request, work)
+
+
+@operation(
+    "POST",
+    "/api/v1/node/log",
+    summary="Entries of the node's centre's log, with the rows they name; taken exactly once, in order",
+    tag="centre nodes",
+    body=PushIn,
+    responses={200: LogHeadOut},
+    errors=(401, 409),
+    security=("device",),
+)
+async def push(request: Request, body: PushIn) -> LogHeadOut:
+    """409 `log_gap` (with the seq expected), `log_diverged` or `log_broken` when the entries do not
+    follow the central's log; 422 `push_refused` for rows the central does not take. Nothing of a
+    refused push is kept."""
+    creds, at, silence = credentials(request), now(request), _offline_after(request)
+
+    def work(session: Session) -> LogHeadOut:
+        centre = node_centre(session, creds)
+        try:
+            head = take_in_push(session, centre=centre, push=body)
+        except LogRefused as exc:
+            raise ApiError(409, exc.code, str(exc), seq=exc.seq) from None
+        except PushRefused as exc:
+            raise ApiError(422, "push_refused", str(exc)) from None
+        touch(session, centre_id=id_of(centre), node_seq=body.head, now=at, offline_after=silence)
+        return LogHeadOut(seq=head.seq, hash=head.hash)
+
+    return await write(request, work)
+
+
+routes = [get_head, push]
