@@ -1,4 +1,5 @@
-"""A centre's log written elsewhere, taken in by seq (a centre node's, docs/centre-node.md).
+"""A centre's log written elsewhere, taken in by seq (a centre node's, docs/centre-node.md); and the
+state of the link it comes by.
 
 The entries arrive as their writer chained them. What the log has already is skipped, once its hash
 is seen to match; the first new entry must follow the log's head, and each must continue the chain.
@@ -9,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from eventlog.chain import GENESIS, Entry, chain_hash
 from eventlog.log import lock_log, log_serial, message_of, stage
-from eventlog.models import Event
-from eventlog.serials import set_value
+from eventlog.models import Event, NodeLink, NodeOutage
+from eventlog.serials import DIALECTS, dialect_of, set_value
 
 
 class LogRefused(Exception):
@@ -114,3 +116,53 @@ def _check_known(session: Session, *, centre_id: int, known: Sequence[Entry]) ->
     for entry in known:
         if stored.get(entry.seq) != entry.hash:
             raise LogDiverged(entry.seq, f"entry {entry.seq} differs from the one the log holds")
+
+
+def touch(
+    session: Session, *, centre_id: int, node_seq: int, now: datetime, offline_after: timedelta
+) -> None:
+    """The node called: its link's last contact; if it had been silent past `offline_after`, that
+    silence is kept as an outage."""
+    first = (
+        DIALECTS[dialect_of(session)]
+        .insert(NodeLink)
+        .values(centre_id=centre_id, last_contact_at=now, node_seq=0)
+    )
+    session.execute(first.on_conflict_do_nothing(index_elements=["centre_id"]))
+    link = session.exec(select(NodeLink).where(NodeLink.centre_id == centre_id).with_for_update()).one()
+    if now - link.last_contact_at > offline_after:
+        session.add(NodeOutage(centre_id=centre_id, began_at=link.last_contact_at, ended_at=now))
+    link.last_contact_at = max(link.last_contact_at, now)
+    link.node_seq = max(link.node_seq, node_seq)
+    session.add(link)
+
+
+@dataclass(frozen=True)
+class LinkState:
+    """A centre node's link as the central sees it."""
+
+    online: bool
+    last_contact_at: datetime | None  # None: the node never called
+    behind: int  # entries the node has logged that the central does not hold yet
+    last_outage: NodeOutage | None
+
+
+def link_state(session: Session, *, centre_id: int, now: datetime, offline_after: timedelta) -> LinkState:
+    """Whether the centre's node called within `offline_after`, how far the central's copy of its log
+    is behind, and its last outage."""
+    link = session.get(NodeLink, centre_id)
+    outage = session.exec(
+        select(NodeOutage)
+        .where(NodeOutage.centre_id == centre_id)
+        .order_by(col(NodeOutage.ended_at).desc())
+        .limit(1)
+    ).first()
+    if link is None:
+        return LinkState(online=False, last_contact_at=None, behind=0, last_outage=outage)
+    held = log_head(session, centre_id=centre_id).seq
+    return LinkState(
+        online=now - link.last_contact_at <= offline_after,
+        last_contact_at=link.last_contact_at,
+        behind=max(0, link.node_seq - held),
+        last_outage=outage,
+    )

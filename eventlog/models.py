@@ -50,3 +50,25 @@ class Serial(SQLModel, table=True):
 
     name: str = Field(sa_column=Column(String(96), primary_key=True))
     last: int = 0
+
+
+class NodeLink(SQLModel, table=True):
+    """At the central: a centre node's link, as its calls show it (docs/centre-node.md)."""
+
+    __tablename__ = "node_link"
+
+    centre_id: int = Field(foreign_key="centre.id", primary_key=True)
+    last_contact_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    # The node's log head as it last reported it; the central's is its own log's (eventlog).
+    node_seq: int = 0
+
+
+class NodeOutage(SQLModel, table=True):
+    """At the central: a span during which a centre's node did not call."""
+
+    __tablename__ = "node_outage"
+
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int = Field(foreign_key="centre.id", index=True)
+    began_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    ended_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))

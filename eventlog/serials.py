@@ -11,7 +11,7 @@ from sqlmodel import Session
 from eventlog.models import Serial
 
 SERIALS = Serial.__table__  # type: ignore[attr-defined]
-_DIALECTS = {"sqlite": sqlite, "postgresql": postgresql}
+DIALECTS = {"sqlite": sqlite, "postgresql": postgresql}
 
 
 def bump(dialect: str, *also: ColumnElement[Any]) -> Any:
@@ -20,13 +20,13 @@ def bump(dialect: str, *also: ColumnElement[Any]) -> Any:
 
     One upsert: the row lock it takes is held to commit, so concurrent transactions get consecutive
     values in commit order, never the same one."""
-    upsert = _DIALECTS[dialect].insert(SERIALS).values(name=bindparam("name"), last=1)
+    upsert = DIALECTS[dialect].insert(SERIALS).values(name=bindparam("name"), last=1)
     return upsert.on_conflict_do_update(
         index_elements=[SERIALS.c.name], set_={"last": SERIALS.c.last + 1}
     ).returning(SERIALS.c.last, *also)
 
 
-_NEXT = {dialect: bump(dialect) for dialect in _DIALECTS}
+_NEXT = {dialect: bump(dialect) for dialect in DIALECTS}
 
 
 def dialect_of(session: Session) -> str:
@@ -41,5 +41,5 @@ def next_value(session: Session, *, name: str) -> int:
 
 def set_value(session: Session, *, name: str, value: int) -> None:
     """Sets the counter `name` to `value` (creating it): a log taken in from elsewhere moves its head."""
-    upsert = _DIALECTS[dialect_of(session)].insert(SERIALS).values(name=name, last=value)
+    upsert = DIALECTS[dialect_of(session)].insert(SERIALS).values(name=name, last=value)
     session.execute(upsert.on_conflict_do_update(index_elements=[SERIALS.c.name], set_={"last": value}))

@@ -3,13 +3,12 @@
 The rows come first (the entries name tickets), as the node holds them now: its tickets, its
 counters' state, the check-ins of appointments. Then the entries, by seq (eventlog/intake.py), so a
 batch sent twice changes nothing the second time. Each call of the node is also its sign of life:
-the link's last contact, and an outage kept when it had been silent too long.
+the link's last contact, and an outage kept when it had been silent too long (eventlog/intake.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,7 +18,6 @@ from booking.models import Appointment
 from config.sql import id_of
 from eventlog.chain import Entry
 from eventlog.intake import LogHead, take_in
-from node.models import NodeLink, NodeOutage
 from node.schemas import PushIn
 from organisation.models import Centre, Counter
 from queueing.models import Ticket
@@ -78,19 +76,3 @@ def _states(
         for name in names:
             setattr(held, name, getattr(sent, name))
         session.add(held)
-
-
-def touch(
-    session: Session, *, centre_id: int, node_seq: int, now: datetime, offline_after: timedelta
-) -> None:
-    """The node called: its link's last contact; if it had been silent past `offline_after`, that
-    silence is kept as an outage."""
-    link = session.get(NodeLink, centre_id)
-    if link is None:
-        session.add(NodeLink(centre_id=centre_id, last_contact_at=now, node_seq=node_seq))
-        return
-    if now - link.last_contact_at > offline_after:
-        session.add(NodeOutage(centre_id=centre_id, began_at=link.last_contact_at, ended_at=now))
-    link.last_contact_at = max(link.last_contact_at, now)
-    link.node_seq = max(link.node_seq, node_seq)
-    session.add(link)

@@ -6,14 +6,14 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx2
-from sqlmodel import Session
 
+from config.clock import Clock
 from config.db import Database
 from config.settings import Settings
-from node.sync import TIMEOUT_S, Link, Read
-from organisation.snapshot import organisation
+from node.sync import TIMEOUT_S, Link, Refused, Unavailable
 
 log = logging.getLogger(__name__)
 TICKET_ID_SHIFT = 32  # a node's ticket ids start at its centre's id times 2^32
@@ -37,20 +37,10 @@ class Running:
 
 
 async def start_link(
-    settings: Settings, database: Database, read: Read, *, transport: httpx2.AsyncBaseTransport | None
+    settings: Settings, database: Database, clock: Clock, *, transport: httpx2.AsyncBaseTransport | None
 ) -> Running:
-    """Numbers the node's tickets from its centre's range and starts pushing its log to the central."""
-
-    def centre_id(session: Session) -> int | None:
-        centre = organisation(session).centres.get(settings.node_centre)
-        return centre.id if centre else None
-
-    found = await read(centre_id)
-    if found is None:
-        raise NodeSetupError(
-            f"this node's database holds no centre {settings.node_centre!r} (DOR_NODE_CENTRE)"
-        )
-    database.ticket_id_base = found << TICKET_ID_SHIFT
+    """Pulls the organisation (a new node cannot serve before it has it), numbers the node's tickets
+    from its centre's range, and starts the link's rounds."""
     token = settings.node_token.get_secret_value() if settings.node_token else ""
     client = httpx2.AsyncClient(
         base_url=settings.central_url,
@@ -58,6 +48,21 @@ async def start_link(
         timeout=TIMEOUT_S,
         transport=transport,
     )
-    link = Link(read=read, centre_id=found, client=client, interval_s=settings.node_sync_s)
-    log.info("centre node of %s: pushing its log to %s", settings.node_centre, settings.central_url)
+    link = Link(
+        database=database,
+        centre_code=settings.node_centre,
+        client=client,
+        interval_s=settings.node_sync_s,
+        credentials_ttl=timedelta(seconds=settings.node_credentials_ttl_s),
+        clock=clock,
+    )
+    try:
+        await link.pull_organisation()
+    except (httpx2.HTTPError, Unavailable, Refused) as exc:
+        if not await link.holds_centre():
+            await client.aclose()
+            raise NodeSetupError(f"a new centre node needs the central for its organisation: {exc}") from None
+        log.warning("the central cannot be reached (%s): serving from the organisation held", exc)
+    database.ticket_id_base = link.centre_id << TICKET_ID_SHIFT
+    log.info("centre node of %s: its link to %s is up", settings.node_centre, settings.central_url)
     return Running(link, asyncio.create_task(link.run(), name="node link"), client)

@@ -34,8 +34,33 @@ class PushIn(Strict):
     appointments: list[dict[str, Any]] = Field(default=[], max_length=PUSH_ENTRIES)
 
 
+class LogQuery(Strict):
+    head: int | None = Field(default=None, ge=0, le=2**62, description="the node's own log head")
+
+
 class LogHeadOut(BaseModel):
     """The central's head of the centre's log: the node sends what follows it."""
 
     seq: int
     hash: str
+
+
+class OrganisationQuery(Strict):
+    known: int | None = Field(default=None, ge=0, le=2**62, description="the version the node holds")
+
+
+class OrganisationOut(BaseModel):
+    """The organisation as a centre's node needs it (node/organisation.py); only the version when the
+    node holds it already."""
+
+    version: int
+    unchanged: bool = False
+    centre: dict[str, Any] | None = None
+    services: list[dict[str, Any]] = Field(default_factory=list)
+    offers: list[dict[str, Any]] = Field(default_factory=list)
+    counters: list[dict[str, Any]] = Field(default_factory=list)
+    queues: list[dict[str, Any]] = Field(default_factory=list)
+    staff: list[dict[str, Any]] = Field(default_factory=list)
+    staff_centres: list[dict[str, Any]] = Field(default_factory=list)
+    devices: list[dict[str, Any]] = Field(default_factory=list)
+    log: dict[str, Any] = Field(default_factory=dict)

@@ -27,7 +27,16 @@ from sqlmodel import Session, col, select
 
 from eventlog.models import Serial
 from eventlog.serials import next_value
-from organisation.models import Centre, CentreService, CounterService, Device, Service, Staff, StaffCentre
+from organisation.models import (
+    Centre,
+    CentreService,
+    CounterService,
+    Device,
+    DeviceKind,
+    Service,
+    Staff,
+    StaffCentre,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +70,8 @@ class Organisation:
     devices: dict[str, Device]  # live devices by token hash
     staff: dict[int, Staff]
     staff_centres: dict[int, frozenset[int]]
+    # Centres whose queue a centre node runs (a live device of kind node): the central leaves it alone.
+    node_centres: frozenset[int]
 
 
 # One organisation per database: the key is its connection pool, which every engine on it shares.
@@ -98,6 +109,7 @@ def _read(session: Session, *, version: int | None) -> Organisation:
     for staff_id, centre_id in session.exec(select(StaffCentre.staff_id, StaffCentre.centre_id)).all():
         staff_centres.setdefault(staff_id, set()).add(centre_id)
     live = select(Device).where(col(Device.revoked_at).is_(None))
+    devices = {d.token_hash: d for d in _detached(session, session.exec(live).all())}
     return Organisation(
         version=version,
         centres={c.code: c for c in centres},
@@ -109,9 +121,10 @@ def _read(session: Session, *, version: int | None) -> Organisation:
             for o in _detached(session, session.exec(select(CentreService)).all())
         },
         queues={counter: tuple(rows) for counter, rows in queues.items()},
-        devices={d.token_hash: d for d in _detached(session, session.exec(live).all())},
+        devices=devices,
         staff={s.id: s for s in _detached(session, session.exec(select(Staff)).all()) if s.id is not None},
         staff_centres={staff: frozenset(ids) for staff, ids in staff_centres.items()},
+        node_centres=frozenset(d.centre_id for d in devices.values() if d.kind == DeviceKind.NODE.value),
     )
 
 

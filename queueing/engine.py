@@ -55,7 +55,7 @@ from queueing.numbering import allocate_number, ticket_id
 from queueing.policy import PolicyConfig, Priority, arrival_just_after, choose_next, ordered
 from queueing.presence import CannotCheckIn
 from queueing.states import Move, TicketStatus, next_status
-from queueing.tickets import IN_HAND, Channel, queue_heads, waiting_candidates
+from queueing.tickets import IN_HAND, Channel, queue_heads, run_here, waiting_candidates
 from sms_gateway.models import SmsMessage
 
 TOKEN_BYTES = 24  # 192 bits: unguessable tracking tokens
@@ -86,6 +86,7 @@ def issue_ticket(
 ) -> Ticket:
     """A new waiting ticket with the next number of its queue, keeping the wait it was promised;
     refuses a closed centre."""
+    run_here(session, centre=centre)
     centre_id, service_id = id_of(centre), id_of(service)
     offered = organisation(session).offers.get((centre_id, service_id))
     if offered is None:
@@ -187,6 +188,7 @@ def cancel_ticket(
     session: Session, *, ticket: Ticket, centre: Centre, actor: str, now: datetime, reason: str | None = None
 ) -> None:
     """The ticket leaves the queue (waiting or called): its holder left, or `reason` says why."""
+    run_here(session, centre=centre)
     counter_id = ticket.counter_id
     transition(session, ticket, Move.CANCEL, counter_id=None, ended_at=now)
     append_event(
@@ -207,6 +209,7 @@ def check_in_ticket(
 ) -> bool:
     """Makes an away ticket callable; True when it kept its place, False when it joined the back.
     Of two scans at once, the second finds it checked in."""
+    run_here(session, centre=centre)
     told = session.exec(
         select(SmsMessage.created_at).where(col(SmsMessage.dedupe_key) == f"ticket:{ticket.id}:turn_near")
     ).first()
@@ -250,6 +253,7 @@ def move_back(
 ) -> int:
     """Its holder is running late: the waiting ticket goes behind the next LATE_PLACES people of its
     queue (fewer if fewer wait behind it), once. Returns how many places it moved back."""
+    run_here(session, centre=centre)
     # The log's lock makes twin taps run one after the other, and the order read below the one the
     # write changes: the second tap finds the ticket moved back already.
     lock_log(session, centre_id=id_of(centre))
@@ -344,6 +348,7 @@ class CounterDesk:
         now: datetime,
         in_hand: tuple[Ticket | None] | None = None,
     ) -> None:
+        run_here(session, centre=centre)
         self.session = session
         self.centre = centre
         self.counter = counter

@@ -30,6 +30,12 @@ class IntakeUnchanged(QueueError):
     code = "intake_unchanged"
 
 
+class CentreOnNode(QueueError):
+    """The central does not change the queue of a centre that runs on its own node (docs/centre-node.md)."""
+
+    code = "centre_on_node"
+
+
 class CentreClosed(QueueError):
     code = "centre_closed"
 

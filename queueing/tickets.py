@@ -29,7 +29,9 @@ from config.sql import id_of
 from eventlog.log import append_event
 from organisation import hours
 from organisation.models import Centre, CentreService, Counter, CounterService, QueueRole, Service
+from organisation.snapshot import organisation
 from queueing.errors import (
+    CentreOnNode,
     IntakeUnchanged,
     ServiceNotOffered,
 )
@@ -246,11 +248,22 @@ def queue_places(
     return {candidate.ticket_id: place for place, candidate in enumerate(order)}
 
 
+def run_here(session: Session, *, centre: Centre) -> None:
+    """Refuses a change of the queue of a centre that runs on its own node: there, its node changes
+    it (docs/centre-node.md). A node's copy of the organisation holds no node: it always may."""
+    if id_of(centre) in organisation(session).node_centres:
+        raise CentreOnNode(
+            N_("the queue of %(centre)s is run by the centre's own server: act at the centre"),
+            centre=centre.code,
+        )
+
+
 def set_intake(
     session: Session, *, centre: Centre, service: Service, open_: bool, actor: str, now: datetime
 ) -> None:
     """Stops (or reopens) walk-in intake of a service at a centre for the rest of the local day;
     IntakeUnchanged if it is so already (of two requests at once, one changes it)."""
+    run_here(session, centre=centre)
     if session.get(CentreService, (id_of(centre), id_of(service))) is None:
         raise ServiceNotOffered(
             N_("%(centre)s does not offer %(service)s"), centre=centre.code, service=service.code

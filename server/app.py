@@ -113,7 +113,7 @@ def create_app(
             start_jobs(settings=settings, database=database, sms=sms, clock=clock) if settings.jobs else None
         )
         link = (
-            await start_link(settings, database, hub.read, transport=central)
+            await start_link(settings, database, clock, transport=central)
             if settings.role == "node"
             else None
         )

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from config.sql import id_of
 from display.hall_messages import HallMessageOut, current_message
+from eventlog.intake import link_state
 from eventlog.models import Event
 from organisation import catalogue, hours
 from organisation.models import Centre, Counter, Service
@@ -71,6 +72,20 @@ class HourOut(BaseModel):
     )
 
 
+class OutageOut(BaseModel):
+    began_at: datetime
+    ended_at: datetime
+
+
+class LinkOut(BaseModel):
+    """A centre node's link (docs/centre-node.md); the figures above are what the node last pushed."""
+
+    online: bool
+    last_contact_at: datetime | None = Field(description="the node's last call; null: it never called")
+    behind: int = Field(description="entries the node has logged that the central does not hold yet")
+    last_outage: OutageOut | None
+
+
 class CentreSummaryOut(BaseModel):
     centre: str
     name: dict[str, str]
@@ -79,6 +94,7 @@ class CentreSummaryOut(BaseModel):
     within_target: float | None = Field(description="today's walk-ins called within the target")
     open_counters: int
     alerts: int
+    link: LinkOut | None = Field(default=None, description="null: the centre is served by the central itself")
 
 
 class WallboardOut(BaseModel):
@@ -280,9 +296,13 @@ def wallboard(
     )
 
 
-def national(session: Session, *, at: datetime, target_s: int) -> list[CentreSummaryOut]:
-    """Every centre side by side, the most pressed first (longest wait)."""
+def national(
+    session: Session, *, at: datetime, target_s: int, offline_after: timedelta
+) -> list[CentreSummaryOut]:
+    """Every centre side by side, the most pressed first (longest wait); a centre on its own node
+    with its link's state."""
     rows = []
+    on_nodes = organisation(session).node_centres
     for centre in catalogue.list_centres(session):
         queues = _queues(session, centre, at, target_s)
         counters = _counters(session, centre, at)
@@ -297,6 +317,18 @@ def national(session: Session, *, at: datetime, target_s: int) -> list[CentreSum
                 within_target=round(min(share for share, _ in shares), 3) if shares else None,
                 open_counters=sum(1 for c in counters if c.state != "closed"),
                 alerts=len(_alerts(session, centre, queues, counters, target_s)),
+                link=_link(session, id_of(centre), at, offline_after) if id_of(centre) in on_nodes else None,
             )
         )
     return sorted(rows, key=lambda r: (-(r.longest_wait_s or 0), r.centre))
+
+
+def _link(session: Session, centre_id: int, at: datetime, offline_after: timedelta) -> LinkOut:
+    state = link_state(session, centre_id=centre_id, now=at, offline_after=offline_after)
+    outage = state.last_outage
+    return LinkOut(
+        online=state.online,
+        last_contact_at=state.last_contact_at,
+        behind=state.behind,
+        last_outage=OutageOut(began_at=outage.began_at, ended_at=outage.ended_at) if outage else None,
+    )

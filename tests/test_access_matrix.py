@@ -27,9 +27,7 @@ from booking.draws import DrawSpec, find_draw, open_draw
 from booking.identities import Identities
 from booking.models import Appointment, BookingBlock, BookingSlot, DrawApplication
 from config.db import Database
-from config.secrets import hash_token
 from config.settings import Settings
-from config.sql import id_of
 from display.hall_messages import show_message
 from organisation.models import Centre, Device, Service
 from queueing.models import Ticket
@@ -43,7 +41,6 @@ PUBLIC = {
     "anonymous",
     "kiosk",
     "display",
-    "node",
     "agent",
     "agent_elsewhere",
     "supervisor",
@@ -74,7 +71,7 @@ USERS = {
     "supervisor_elsewhere": "supervisor2",  # RIF-01, RIF-02
     "admin": "admin",
 }
-TOKENS = {"kiosk": "demo-kiosk-DAM-01", "display": "demo-display-DAM-01", "node": "matrix-node-DAM-01"}
+TOKENS = {"kiosk": "demo-kiosk-DAM-01", "display": "demo-display-DAM-01"}
 REFUSALS = {401, 403, 404}
 PHONE = "+963944123456"
 DRAW = "MATRIX-1"
@@ -327,9 +324,7 @@ MATRIX: dict[str, Row] = {
     "POST /api/v1/centres/{centre}/check-in": Row(
         {"kiosk"}, lambda w: ("POST", "/api/v1/centres/DAM-01/check-in", {"code": "MATRIX"}), ("appointment",)
     ),
-    "GET /api/v1/devices/me": Row(
-        {"kiosk", "display", "node"}, lambda w: ("GET", "/api/v1/devices/me", None)
-    ),
+    "GET /api/v1/devices/me": Row({"kiosk", "display"}, lambda w: ("GET", "/api/v1/devices/me", None)),
     "GET /api/v1/centres/{centre}/announcements/{number}.wav": Row(
         PUBLIC,
         lambda w: ("GET", f"/api/v1/centres/DAM-01/announcements/{w.ticket['number']}.wav?counter=1", None),
@@ -643,7 +638,9 @@ MATRIX: dict[str, Row] = {
         ),
         ("draw", "applied"),
     ),
+    # A centre node's routes: every caller here is refused; tests/test_centre_node.py plays the node.
     "GET /api/v1/node/log": Row({"node"}, lambda w: ("GET", "/api/v1/node/log", None)),
+    "GET /api/v1/node/organisation": Row({"node"}, lambda w: ("GET", "/api/v1/node/organisation", None)),
     "POST /api/v1/node/log": Row({"node"}, lambda w: ("POST", "/api/v1/node/log", {"head": 0, "events": []})),
     "POST /api/v1/draws/{draw}/applications": Row(
         PUBLIC,
@@ -733,16 +730,6 @@ def caller(world: World, principal: str) -> TestClient:
     if principal in USERS:
         return sign_in(world.app, USERS[principal], through=world.public)
     client = sharing(TestClient(world.app, raise_server_exceptions=False), world.public)
-    if principal == "node":  # the demo has no centre node: DAM-01 gets one
-        with world.database.write() as session:
-            centre = session.exec(select(Centre).where(Centre.code == "DAM-01")).one()
-            node = Device(
-                centre_id=id_of(centre),
-                kind="node",
-                token_hash=hash_token(TOKENS["node"]),
-                created_at=world.clock(),
-            )
-            session.add(node)
     if principal in TOKENS:
         client.headers["Authorization"] = f"Bearer {TOKENS[principal]}"
     return client

@@ -18,11 +18,10 @@ from starlette.testclient import TestClient
 
 from config.db import Database
 from config.settings import Settings
-from eventlog.models import Event
-from node.models import NodeLink, NodeOutage
+from eventlog.models import Event, NodeLink, NodeOutage
 from node.sync import Refused
 from organisation.models import Centre, Device, DeviceKind
-from organisation.staff import add_device, revoke_device
+from organisation.staff import revoke_device
 from queueing.models import Ticket
 from server.app import create_app
 from supervision.audit import verify
@@ -33,20 +32,19 @@ COUNTER = "/api/v1/centres/DAM-01/counters/1"
 
 @pytest.fixture
 def node_database(templates: Templates, tmp_path: Path) -> Iterator[Database]:
-    """The node's SQLite database: a copy of the demo, as the central's is (the node installed from it)."""
+    """A new node's SQLite database: migrated, empty; its organisation comes from the central."""
     folder = tmp_path / "node"
     folder.mkdir()
-    yield from _database(templates, "sqlite", folder, seeded=True)
+    yield from _database(templates, "sqlite", folder, seeded=False)
 
 
 @pytest.fixture
-def node_token(database: Database, clock: VirtualClock) -> str:
-    with database.write() as session:
-        centre = session.exec(select(Centre).where(Centre.code == "DAM-01")).one()
-        _device, token = add_device(
-            session, centre=centre, kind=DeviceKind.NODE, name="DAM-01 node", now=clock()
-        )
-    return token
+def node_token(client: TestClient, app: Starlette) -> str:
+    """DAM-01's node, registered at the central by its supervisor."""
+    supervisor = sign_in(app, "supervisor1", through=client)
+    answer = supervisor.post("/api/v1/centres/DAM-01/devices", json={"kind": "node", "name": "DAM-01 node"})
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["token"])
 
 
 @pytest.fixture
@@ -197,3 +195,127 @@ def test_the_central_keeps_when_and_how_long_a_node_was_silent(
         link = session.exec(select(NodeLink)).one()
     assert outage.ended_at - outage.began_at == timedelta(seconds=600)
     assert link.last_contact_at == clock() and link.node_seq == log_of(database)[-1][0]
+
+
+class Cuttable(httpx2.AsyncBaseTransport):
+    """The node's link to the central, which a test can cut and mend."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.cut = False
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if self.cut:
+            raise httpx2.ConnectError("the link is down", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+def test_a_centre_whose_link_is_down_keeps_serving_and_catches_up_in_order(
+    client: TestClient,
+    app: Starlette,
+    node_database: Database,
+    node_token: str,
+    database: Database,
+    clock: VirtualClock,
+    tmp_path: Path,
+) -> None:
+    link = Cuttable(httpx2.ASGITransport(app=app))
+    settings = Settings(
+        database_url=node_database.url.render_as_string(hide_password=False),
+        dev=True,
+        data_dir=str(tmp_path / "node-data"),
+        jobs=False,
+        role="node",
+        node_centre="DAM-01",
+        central_url="http://central",
+        node_token=node_token,
+        node_sync_s=60,
+    )
+    with TestClient(create_app(settings, database=node_database, clock=clock, central=link)) as node:
+        link.cut = True
+        busy_hour(node)  # staff sign in from what the node pulled; kiosks and counters work
+        with pytest.raises(httpx2.ConnectError):
+            sync(node)
+        assert len(log_of(node_database)) > len(log_of(database))
+        # A week and a day without the central: the node stops taking its staff's passwords.
+        expire = node.app.state.node_link.link.expire_credentials  # type: ignore[attr-defined]
+        assert node.portal is not None
+        node.portal.call(expire)
+        assert login(node, "agent2").status_code == 200
+        clock.advance(8 * 24 * 3600)
+        node.portal.call(expire)
+        assert login(node, "agent2").status_code == 401
+        link.cut = False
+        sync(node)
+        assert log_of(database) == log_of(node_database)
+        assert login(node, "agent2").status_code == 200  # the central's accounts are back
+
+
+def login(client: TestClient, username: str) -> Any:
+    return client.post("/api/v1/auth/login", json={"username": username, "password": "demo"})
+
+
+def test_an_account_disabled_at_the_central_cannot_sign_in_at_the_node_after_its_next_pull(
+    node: TestClient, client: TestClient, app: Starlette
+) -> None:
+    assert login(node, "agent2").status_code == 200
+    admin = sign_in(app, "admin", through=client)
+    assert admin.post("/api/v1/staff/agent2/disable").status_code == 200
+    sync(node)
+    assert login(node, "agent2").status_code == 401
+
+
+def test_the_central_leaves_the_queue_of_a_centre_on_its_node_alone(
+    node: TestClient, client: TestClient, app: Starlette
+) -> None:
+    refused = client.post(
+        "/api/v1/centres/DAM-01/tickets", json={"service": "CR", "channel": "kiosk"}, headers=KIOSK
+    )
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "centre_on_node"
+    agent = sign_in(app, "agent1", through=client)
+    assert agent.post(f"{COUNTER}/open").json()["error"]["code"] == "centre_on_node"
+    # Another centre's queue is the central's as before.
+    other = client.post(
+        "/api/v1/centres/DAM-02/tickets",
+        json={"service": "CR", "channel": "kiosk"},
+        headers={"Authorization": "Bearer demo-kiosk-DAM-02"},
+    )
+    assert other.status_code == 201
+
+
+def test_the_national_view_shows_each_node_centres_link_and_lag(
+    node: TestClient, client: TestClient, app: Starlette, clock: VirtualClock
+) -> None:
+    admin = sign_in(app, "admin", through=client)
+
+    def links() -> dict[str, Any]:
+        answer = admin.get("/api/v1/national")
+        assert answer.status_code == 200, answer.text
+        return {row["centre"]: row["link"] for row in answer.json()}
+
+    assert links()["DAM-01"] == {"online": False, "last_contact_at": None, "behind": 0, "last_outage": None}
+    assert links()["DAM-02"] is None  # served by the central itself
+    sync(node)
+    assert links()["DAM-01"]["online"] is True
+    clock.advance(45)  # past the 30 s the central waits for a call
+    busy_hour(node)
+    link = links()["DAM-01"]
+    assert link["online"] is False and link["last_outage"] is None
+    sync(node)
+    link = links()["DAM-01"]
+    assert link["online"] is True and link["behind"] == 0
+    assert link["last_outage"]["ended_at"] > link["last_outage"]["began_at"]
+
+
+def test_the_central_knows_how_far_behind_it_is_from_the_nodes_first_call_back(
+    node: TestClient, client: TestClient, node_database: Database, node_token: str, database: Database
+) -> None:
+    busy_hour(node)
+    mine = log_of(node_database)[-1][0]
+    answer = client.get(
+        "/api/v1/node/log", params={"head": mine}, headers={"Authorization": f"Bearer {node_token}"}
+    )
+    assert answer.status_code == 200
+    with database.read() as session:
+        link = session.exec(select(NodeLink)).one()
+    assert link.node_seq - answer.json()["seq"] == len(log_of(node_database)) - len(log_of(database)) > 0

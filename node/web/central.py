@@ -13,10 +13,11 @@ from config.sql import id_of
 from config.web.context import now
 from config.web.endpoints import operation
 from config.web.errors import ApiError
-from config.web.threads import write
-from eventlog.intake import LogRefused, log_head
-from node.intake import PushRefused, take_in_push, touch
-from node.schemas import LogHeadOut, PushIn
+from config.web.threads import read, write
+from eventlog.intake import LogRefused, log_head, touch
+from node.intake import PushRefused, take_in_push
+from node.organisation import export
+from node.schemas import LogHeadOut, LogQuery, OrganisationOut, OrganisationQuery, PushIn
 from organisation.accounts import find_device
 from organisation.models import Centre, DeviceKind
 from organisation.snapshot import organisation
@@ -45,18 +46,21 @@ def _offline_after(request: Request) -> timedelta:
     "/api/v1/node/log",
     summary="The central's head of the node's centre's log: the node sends what follows it",
     tag="centre nodes",
+    query=LogQuery,
     responses={200: LogHeadOut},
     errors=(401,),
     security=("device",),
 )
-async def get_head(request: Request) -> LogHeadOut:
-    """A centre node's call: it counts as the link's sign of life."""
+async def get_head(request: Request, query: LogQuery) -> LogHeadOut:
+    """A centre node's call, with its own head: the link's sign of life, and how far behind the
+    central's copy is."""
     creds, at, silence = credentials(request), now(request), _offline_after(request)
 
     def work(session: Session) -> LogHeadOut:
         centre = node_centre(session, creds)
         head = log_head(session, centre_id=id_of(centre))
-        touch(session, centre_id=id_of(centre), node_seq=head.seq, now=at, offline_after=silence)
+        reported = head.seq if query.head is None else query.head
+        touch(session, centre_id=id_of(centre), node_seq=reported, now=at, offline_after=silence)
         return LogHeadOut(seq=head.seq, hash=head.hash)
 
     return await write(request, work)
@@ -92,4 +96,28 @@ async def push(request: Request, body: PushIn) -> LogHeadOut:
     return await write(request, work)
 
 
-routes = [get_head, push]
+@operation(
+    "GET",
+    "/api/v1/node/organisation",
+    summary="The organisation as the node's centre needs it: its centre, services, counters, staff, devices",
+    tag="centre nodes",
+    query=OrganisationQuery,
+    responses={200: OrganisationOut},
+    errors=(401,),
+    security=("device",),
+)
+async def get_organisation(request: Request, query: OrganisationQuery) -> OrganisationOut:
+    """Only the version when the node says it holds it (`known`)."""
+    creds = credentials(request)
+
+    def work(session: Session) -> OrganisationOut:
+        centre = node_centre(session, creds)
+        version = organisation(session).version or 0
+        if query.known == version:
+            return OrganisationOut(version=version, unchanged=True)
+        return OrganisationOut(**export(session, centre=centre))
+
+    return await read(request, work)
+
+
+routes = [get_head, push, get_organisation]

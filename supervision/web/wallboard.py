@@ -25,7 +25,7 @@ from supervision.wallboard import CentreSummaryOut, WallboardOut, national, wall
 @operation(
     "GET",
     "/api/v1/national",
-    summary="Every centre side by side: waiting, longest wait, share within target, counters, alerts",
+    summary="Every centre side by side: waiting, longest wait, share within target, counters, alerts, link",
     tag="administration",
     responses={200: list[CentreSummaryOut]},
     errors=(401, 403),
@@ -34,11 +34,12 @@ from supervision.wallboard import CentreSummaryOut, WallboardOut, national, wall
 async def national_route(request: Request) -> list[CentreSummaryOut]:
     """Admins only: the ministry's view."""
     creds, at, policy = credentials(request), now(request), session_policy(request)
-    target_s = request.app.state.settings.wait_target_s
+    settings = request.app.state.settings
+    target_s, offline_after = settings.wait_target_s, timedelta(seconds=settings.node_offline_after_s)
 
     def work(session: Session) -> list[CentreSummaryOut]:
         require_role(require_staff(session, creds, now=at, policy=policy), Role.ADMIN)
-        return national(session, at=at, target_s=target_s)
+        return national(session, at=at, target_s=target_s, offline_after=offline_after)
 
     return await read(request, work, slow=True)
 

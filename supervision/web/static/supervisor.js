@@ -240,6 +240,24 @@
     }
   }
 
+  // A centre on its own node: whether it calls the central, how far behind the central's copy is, its
+  // last outage. A centre the central serves itself has no link to show.
+  function linkCell(row, link) {
+    const td = cell(row, "—");
+    if (!link) return;
+    const at = (iso) => clock.format(new Date(iso));
+    const parts = [link.online ? Dor.t("link_online")
+      : link.last_contact_at ? Dor.t("link_offline_since").replace("%(time)s", at(link.last_contact_at))
+        : Dor.t("link_never")];
+    if (link.behind > 0) parts.push(Dor.t("link_behind").replace("%(count)s", local(link.behind)));
+    if (link.last_outage) {
+      parts.push(Dor.t("link_last_outage").replace("%(from)s", at(link.last_outage.began_at))
+        .replace("%(to)s", at(link.last_outage.ended_at)));
+    }
+    td.textContent = parts.join(" · ");
+    td.className = link.online ? "link-online" : "link-offline";
+  }
+
   // Admins: every centre side by side, a link to each centre's board.
   function renderNational(rows) {
     const body = $("national");
@@ -259,6 +277,7 @@
       cell(row, share(r.within_target));
       cell(row, local(r.open_counters));
       cell(row, local(r.alerts));
+      linkCell(row, r.link);
       body.appendChild(row);
     }
   }
