@@ -16,6 +16,7 @@ from config.sql import id_of
 from eventlog.log import append_event, append_national_event
 from identity.models import OtpChallenge
 from organisation.models import Centre
+from organisation.snapshot import organisation
 from queueing.models import Feedback, Ticket
 from sms_gateway.models import SmsMessage
 
@@ -48,12 +49,13 @@ def send_reminders(session: Session, *, now: datetime, base_url: str) -> int:
 
 def mark_no_shows(session: Session, *, now: datetime, grace: timedelta) -> int:
     """Appointments not checked in by `grace` after their start become no-shows, each logged in its
-    centre's log by the scheduler."""
+    centre's log by the scheduler; at a centre on its own node, its node decides (docs/centre-node.md)."""
     due = session.exec(
         select(Appointment)
         .where(
             col(Appointment.status) == AppointmentStatus.BOOKED.value,
             col(Appointment.start) < now - grace,
+            col(Appointment.centre_id).not_in(organisation(session).node_centres),
         )
         .with_for_update()
     ).all()

@@ -9,6 +9,7 @@ from sqlmodel import Session
 from node.models import Pulled
 
 ORGANISATION = "organisation"
+APPOINTMENTS = "appointments"
 
 
 def held_version(session: Session, *, name: str) -> int | None:
@@ -26,7 +27,13 @@ def forget(session: Session, *, name: str) -> None:
         session.add(row)
 
 
-def pulled(session: Session, *, name: str, version: int, at: datetime) -> None:
+def held_fingerprint(session: Session, *, name: str) -> str | None:
+    """The fingerprint of `name` the node holds (its appointments), or None."""
+    row = session.get(Pulled, name)
+    return row.version if row and row.version else None
+
+
+def pulled(session: Session, *, name: str, version: int | str, at: datetime) -> None:
     """Records an answer of the central about `name`: the version the node now holds, and when."""
     row = session.get(Pulled, name) or Pulled(name=name, version=str(version), pulled_at=at)
     row.version, row.pulled_at = str(version), at

@@ -64,3 +64,18 @@ class OrganisationOut(BaseModel):
     staff_centres: list[dict[str, Any]] = Field(default_factory=list)
     devices: list[dict[str, Any]] = Field(default_factory=list)
     log: dict[str, Any] = Field(default_factory=dict)
+
+
+class AppointmentsQuery(Strict):
+    known: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$", description="the fingerprint the node holds"
+    )
+
+
+class AppointmentsOut(BaseModel):
+    """The centre's appointments for the coming days (node/appointments.py); only the fingerprint when
+    the node holds them already."""
+
+    fingerprint: str
+    unchanged: bool = False
+    appointments: list[dict[str, Any]] = Field(default_factory=list)

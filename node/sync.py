@@ -24,8 +24,9 @@ from sqlmodel import Session
 from config.clock import Clock
 from config.db import Database
 from eventlog.log import last_seq
+from node.appointments import import_appointments
 from node.organisation import import_organisation
-from node.pulls import ORGANISATION, forget, held_version, last_pulled, pulled
+from node.pulls import APPOINTMENTS, ORGANISATION, forget, held_fingerprint, held_version, last_pulled, pulled
 from node.push import next_push
 from organisation.models import Staff
 from organisation.snapshot import organisation
@@ -89,6 +90,7 @@ class Link:
     async def sync(self) -> None:
         """The organisation, then the central's head; then pushes until the central holds the whole log."""
         await self.pull_organisation()
+        await self.pull_appointments()
         mine = await to_thread.run_sync(self._read, lambda s: last_seq(s, centre_id=self.centre_id))
         central = self._answer(await self.client.get("/api/v1/node/log", params={"head": mine}))
         if not self.state.up:
@@ -96,9 +98,13 @@ class Link:
         self.state.up, self.state.refused, self.state.central_seq = True, "", central["seq"]
         while True:
             head, body = await to_thread.run_sync(self._read, self._next)
-            if not body["events"]:
+            if head <= self.state.central_seq:
                 return
-            answer = self._answer(await self.client.post("/api/v1/node/log", json=body))
+            answer = self._answer(
+                await self.client.post(
+                    "/api/v1/node/log", content=body, headers={"content-type": "application/json"}
+                )
+            )
             self.state.central_seq = answer["seq"]
             if answer["seq"] >= head:
                 return
@@ -122,6 +128,20 @@ class Link:
         if found is None:
             raise Refused(f"the central's organisation has no centre {self.centre_code!r}")
         self.centre_id = found
+
+    async def pull_appointments(self) -> None:
+        """The centre's appointments for the coming days, when they changed at the central."""
+        known = await to_thread.run_sync(self._read, lambda s: held_fingerprint(s, name=APPOINTMENTS))
+        query = {"known": known} if known else {}
+        answer = self._answer(await self.client.get("/api/v1/node/appointments", params=query))
+        at = self.clock()
+
+        def write(session: Session) -> None:
+            if not answer["unchanged"]:
+                import_appointments(session, answer["appointments"])
+            pulled(session, name=APPOINTMENTS, version=answer["fingerprint"], at=at)
+
+        await to_thread.run_sync(self._write, write)
 
     async def expire_credentials(self) -> None:
         """Once the central has not answered about the organisation for `credentials_ttl`, the node
@@ -168,7 +188,7 @@ class Link:
         with self.database.write() as session:
             return work(session)
 
-    def _next(self, session: Session) -> tuple[int, dict[str, Any]]:
+    def _next(self, session: Session) -> tuple[int, bytes]:
         head = last_seq(session, centre_id=self.centre_id)
         return head, next_push(session, centre_id=self.centre_id, after_seq=self.state.central_seq, head=head)
 

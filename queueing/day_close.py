@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from config.sql import id_of
 from organisation.hours import local_day
 from organisation.models import Centre
+from organisation.snapshot import organisation
 from queueing.engine import cancel_ticket
 from queueing.models import Ticket
 from queueing.states import TicketStatus
@@ -27,9 +28,13 @@ REASON = "day_closed"
 
 def close_past_days(session: Session, *, now: datetime) -> int:
     """Cancels, at every centre, the tickets of days before its local today that are still waiting
-    or called, each logged as `cancelled` with the reason `day_closed`; returns how many."""
+    or called, each logged as `cancelled` with the reason `day_closed`; returns how many. A centre on
+    its own node is left to the node (docs/centre-node.md)."""
     closed = 0
+    on_nodes = organisation(session).node_centres
     for centre in session.exec(select(Centre)).all():
+        if id_of(centre) in on_nodes:
+            continue
         left = session.exec(
             select(Ticket)
             .where(

@@ -19,6 +19,7 @@ from eventlog.log import append_event
 from organisation import catalogue
 from organisation.catalogue import services_of
 from organisation.models import Centre, Counter, CounterService, QueueRole, Service
+from organisation.snapshot import organisation
 from queueing.counters import find_counter
 from queueing.errors import InvalidMove
 from queueing.tickets import waiting_counts
@@ -129,10 +130,13 @@ def balance_centre(session: Session, *, centre: Centre, rules: BalanceRules, now
 
 
 def balance_all(session: Session, *, rules: BalanceRules, now: datetime) -> int:
-    """One round at every centre; the number of moves planned."""
+    """One round at every centre but those on their own node, which balance themselves; the number of
+    moves planned."""
+    on_nodes = organisation(session).node_centres
     return sum(
         len(balance_centre(session, centre=centre, rules=rules, now=now))
         for centre in session.exec(select(Centre).order_by(col(Centre.code)))
+        if id_of(centre) not in on_nodes
     )
 
 

@@ -81,11 +81,15 @@ def start_jobs(
     def drain_outbox() -> None:
         drain(database, sms, clock=clock, retry=retry, base_url=settings.base_url, secret=settings.secret)
 
+    # A centre node marks its centre's no-shows; reminders and draws are the central's (bookings are).
+    node = settings.role == "node"
+
     def booking_upkeep() -> None:
         with database.write() as session:
             now = clock()
             mark_no_shows(session, now=now, grace=timedelta(seconds=settings.checkin_late_s))
-            send_reminders(session, now=now, base_url=settings.base_url)
+            if not node:
+                send_reminders(session, now=now, base_url=settings.base_url)
 
     def draws() -> None:
         now, booking = clock(), national_rules(settings)
@@ -128,6 +132,8 @@ def start_jobs(
     )
     holder = f"{socket.gethostname()}:{os.getpid()}"
     for job, interval_s, name in jobs:
+        if node and job is draws:
+            continue
         scheduler.add_job(
             once_per_tick(database, clock, holder, name, interval_s, job),
             "interval",

@@ -640,6 +640,7 @@ MATRIX: dict[str, Row] = {
     ),
     # A centre node's routes: every caller here is refused; tests/test_centre_node.py plays the node.
     "GET /api/v1/node/log": Row({"node"}, lambda w: ("GET", "/api/v1/node/log", None)),
+    "GET /api/v1/node/appointments": Row({"node"}, lambda w: ("GET", "/api/v1/node/appointments", None)),
     "GET /api/v1/node/organisation": Row({"node"}, lambda w: ("GET", "/api/v1/node/organisation", None)),
     "POST /api/v1/node/log": Row({"node"}, lambda w: ("POST", "/api/v1/node/log", {"head": 0, "events": []})),
     "POST /api/v1/draws/{draw}/applications": Row(

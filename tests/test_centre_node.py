@@ -5,6 +5,7 @@ silent for longer than the central's limit leaves an outage on record."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from sqlmodel import col, select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from booking.models import Appointment
 from config.db import Database
 from config.settings import Settings
 from eventlog.models import Event, NodeLink, NodeOutage
@@ -26,6 +28,7 @@ from queueing.models import Ticket
 from server.app import create_app
 from supervision.audit import verify
 from tests.conftest import KIOSK, Templates, VirtualClock, _database, sign_in
+from tests.test_kiosk import book
 
 COUNTER = "/api/v1/centres/DAM-01/counters/1"
 
@@ -144,7 +147,7 @@ def push_of(node_database: Database, *, after: int) -> dict[str, Any]:
     with node_database.read() as session:
         centre = session.exec(select(Centre).where(Centre.code == "DAM-01")).one()
         assert centre.id is not None
-        return next_push(session, centre_id=centre.id, after_seq=after, head=0)
+        return dict(json.loads(next_push(session, centre_id=centre.id, after_seq=after, head=0)))
 
 
 def test_a_batch_that_skips_forges_or_rewrites_an_entry_is_refused_whole(
@@ -319,3 +322,66 @@ def test_the_central_knows_how_far_behind_it_is_from_the_nodes_first_call_back(
     with database.read() as session:
         link = session.exec(select(NodeLink)).one()
     assert link.node_seq - answer.json()["seq"] == len(log_of(node_database)) - len(log_of(database)) > 0
+
+
+def test_a_push_stays_under_the_centrals_limit_on_a_body_and_the_rest_follows(
+    node: TestClient, node_database: Database, database: Database
+) -> None:
+    from node.push import PUSH_BYTES, next_push
+
+    for _ in range(80):
+        taken = node.post(
+            "/api/v1/centres/DAM-01/tickets", json={"service": "CR", "channel": "kiosk"}, headers=KIOSK
+        )
+        assert taken.status_code == 201
+    with node_database.read() as session:
+        centre = session.exec(select(Centre).where(Centre.code == "DAM-01")).one()
+        assert centre.id is not None
+        body = next_push(session, centre_id=centre.id, after_seq=0, head=0)
+    assert len(body) <= PUSH_BYTES < len(body) * 2
+    assert 1 < len(json.loads(body)["events"]) < len(log_of(node_database))
+    sync(node)  # several pushes, one after the other
+    assert log_of(database) == log_of(node_database)
+
+
+def test_an_appointment_booked_before_the_cut_is_checked_in_at_the_node_and_the_central_learns_it(
+    client: TestClient,
+    app: Starlette,
+    node_database: Database,
+    node_token: str,
+    database: Database,
+    clock: VirtualClock,
+    tmp_path: Path,
+) -> None:
+    book(database, clock, code="NODE42", minutes_from_now=10)
+    book(database, clock, code="GONE17", minutes_from_now=20)
+    link = Cuttable(httpx2.ASGITransport(app=app))
+    settings = Settings(
+        database_url=node_database.url.render_as_string(hide_password=False),
+        dev=True,
+        data_dir=str(tmp_path / "node-data"),
+        jobs=False,
+        role="node",
+        node_centre="DAM-01",
+        central_url="http://central",
+        node_token=node_token,
+        node_sync_s=60,
+    )
+    with TestClient(create_app(settings, database=node_database, clock=clock, central=link)) as node:
+        with database.write() as session:  # cancelled at the central before the cut: the node learns it
+            gone = session.exec(select(Appointment).where(Appointment.code == "GONE17")).one()
+            gone.status = "cancelled"
+            session.add(gone)
+        sync(node)
+        link.cut = True
+        checked = node.post("/api/v1/centres/DAM-01/check-in", json={"code": "NODE42"}, headers=KIOSK)
+        assert checked.status_code == 201, checked.text
+        cancelled = node.post("/api/v1/centres/DAM-01/check-in", json={"code": "GONE17"}, headers=KIOSK)
+        assert cancelled.status_code in (404, 409), cancelled.text
+        link.cut = False
+        sync(node)
+    with database.read() as session:
+        appointment = session.exec(select(Appointment).where(Appointment.code == "NODE42")).one()
+        ticket = session.get(Ticket, appointment.ticket_id)
+    assert appointment.status == "checked_in" and ticket is not None
+    assert ticket.token == checked.json()["token"]

@@ -15,9 +15,18 @@ from config.web.endpoints import operation
 from config.web.errors import ApiError
 from config.web.threads import read, write
 from eventlog.intake import LogRefused, log_head, touch
+from node.appointments import export_appointments
 from node.intake import PushRefused, take_in_push
 from node.organisation import export
-from node.schemas import LogHeadOut, LogQuery, OrganisationOut, OrganisationQuery, PushIn
+from node.schemas import (
+    AppointmentsOut,
+    AppointmentsQuery,
+    LogHeadOut,
+    LogQuery,
+    OrganisationOut,
+    OrganisationQuery,
+    PushIn,
+)
 from organisation.accounts import find_device
 from organisation.models import Centre, DeviceKind
 from organisation.snapshot import organisation
@@ -120,4 +129,27 @@ async def get_organisation(request: Request, query: OrganisationQuery) -> Organi
     return await read(request, work)
 
 
-routes = [get_head, push, get_organisation]
+@operation(
+    "GET",
+    "/api/v1/node/appointments",
+    summary="The node's centre's appointments from today for a week: booked or cancelled",
+    tag="centre nodes",
+    query=AppointmentsQuery,
+    responses={200: AppointmentsOut},
+    errors=(401,),
+    security=("device",),
+)
+async def get_appointments(request: Request, query: AppointmentsQuery) -> AppointmentsOut:
+    """Only the fingerprint when the node says it holds them (`known`)."""
+    creds, at = credentials(request), now(request)
+
+    def work(session: Session) -> AppointmentsOut:
+        exported = export_appointments(session, centre=node_centre(session, creds), now=at)
+        if query.known == exported["fingerprint"]:
+            return AppointmentsOut(fingerprint=exported["fingerprint"], unchanged=True)
+        return AppointmentsOut(**exported)
+
+    return await read(request, work)
+
+
+routes = [get_head, push, get_organisation, get_appointments]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -265,3 +267,80 @@ def next_call(display: ClientConnection, *, within: float) -> dict:  # type: ign
         if message["type"] == "called":
             return message  # type: ignore[no-any-return]
     raise AssertionError(f"no call reached the display within {within} s")
+
+
+class Link:
+    """A TCP link from one process to another (a centre node's to the central) that a test can cut:
+    every connection through it is closed and new ones are refused until it is mended. With
+    `hold_push_answers`, the central's answer to a push never reaches the node: the push is taken,
+    and the node is left not knowing it (`push_answer_held` is set then)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self.hold_push_answers = False
+        self.push_answer_held = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+        self.mend()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def mend(self) -> None:
+        listener = socket.create_server(("127.0.0.1", self.port))
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        with self._lock:
+            if self._listener is not None:
+                # Closing alone would leave it listening while a thread waits in accept() (Linux).
+                with contextlib.suppress(OSError):
+                    self._listener.shutdown(socket.SHUT_RDWR)
+                self._listener.close()
+                self._listener = None
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            self._sockets.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                inbound, _ = listener.accept()
+            except OSError:  # cut
+                return
+            try:
+                outbound = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                inbound.close()
+                continue
+            with self._lock:
+                self._sockets += [inbound, outbound]
+            pushing = threading.Event()  # this connection's last request is a push
+            threading.Thread(target=self._requests, args=(inbound, outbound, pushing), daemon=True).start()
+            threading.Thread(target=self._answers, args=(outbound, inbound, pushing), daemon=True).start()
+
+    @staticmethod
+    def _requests(source: socket.socket, sink: socket.socket, pushing: threading.Event) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                if data.startswith((b"GET ", b"POST ")):
+                    pushing.set() if data.startswith(b"POST /api/v1/node/log") else pushing.clear()
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def _answers(self, source: socket.socket, sink: socket.socket, pushing: threading.Event) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                if self.hold_push_answers and pushing.is_set():
+                    self.push_answer_held.set()
+                    continue
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
