@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from booking.models import Appointment
 from config.sql import id_of
@@ -20,7 +20,10 @@ from eventlog.chain import Entry
 from eventlog.intake import LogHead, take_in
 from node.schemas import PushIn
 from organisation.models import Centre, Counter
+from organisation.snapshot import organisation
 from queueing.models import Ticket
+
+TICKET_ID_SHIFT = 32  # a node's ticket ids start at its centre's id times 2^32 (docs/centre-node.md)
 
 # A counter's state that the node owns; its number, label and queues are the organisation's.
 COUNTER_STATE = ("is_open", "agent_id", "paused_reason", "paused_at")
@@ -35,14 +38,13 @@ class PushRefused(Exception):
 def take_in_push(session: Session, *, centre: Centre, push: PushIn) -> LogHead:
     """Writes the push's rows, then its entries; the centre's log head after them."""
     centre_id = id_of(centre)
+    counters = set(session.exec(select(Counter.id).where(Counter.centre_id == centre_id)).all())
     tickets = [_valid(Ticket, row) for row in push.tickets]
-    if any(t.centre_id != centre_id for t in tickets):
-        raise PushRefused("a ticket of another centre")
+    _check_tickets(session, centre_id=centre_id, tickets=tickets, counters=counters)
     named = {e.ticket for e in push.events if e.ticket is not None}
     missing = named - {t.id for t in tickets}
     if missing:
         raise PushRefused(f"entries name tickets that were not sent: {sorted(missing)[:5]}")
-    counters = set(session.exec(select(Counter.id).where(Counter.centre_id == centre_id)).all())
     if any(e.counter is not None and e.counter not in counters for e in push.events):
         raise PushRefused("an entry names a counter of another centre")
     for ticket in tickets:
@@ -55,6 +57,26 @@ def take_in_push(session: Session, *, centre: Centre, push: PushIn) -> LogHead:
         for e in push.events
     ]
     return take_in(session, centre_id=centre_id, centre_code=centre.code, entries=entries)
+
+
+def _check_tickets(
+    session: Session, *, centre_id: int, tickets: Sequence[Ticket], counters: set[int | None]
+) -> None:
+    """The node's tickets only: of its centre, of services the central knows, at its counters, and
+    either numbered in its range or held by the central for that centre already."""
+    known = organisation(session)
+    held = {
+        t.id: t.centre_id
+        for t in session.exec(select(Ticket).where(col(Ticket.id).in_([t.id for t in tickets])))
+    }
+    first, last = centre_id << TICKET_ID_SHIFT, (centre_id + 1) << TICKET_ID_SHIFT
+    for ticket in tickets:
+        if ticket.id is None or ticket.centre_id != centre_id or held.get(ticket.id, centre_id) != centre_id:
+            raise PushRefused("a ticket of another centre")
+        if ticket.id not in held and not first < ticket.id < last:
+            raise PushRefused(f"ticket {ticket.id} is outside the node's numbers")
+        if ticket.service_id not in known.services_by_id or ticket.counter_id not in counters | {None}:
+            raise PushRefused(f"ticket {ticket.id} names a service or counter the central does not know")
 
 
 def _valid(model: Any, row: dict[str, Any]) -> Any:

@@ -13,10 +13,10 @@ import httpx2
 from config.clock import Clock
 from config.db import Database
 from config.settings import Settings
+from node.intake import TICKET_ID_SHIFT
 from node.sync import TIMEOUT_S, Link, Refused, Unavailable
 
 log = logging.getLogger(__name__)
-TICKET_ID_SHIFT = 32  # a node's ticket ids start at its centre's id times 2^32
 
 
 class NodeSetupError(Exception):

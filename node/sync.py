@@ -1,11 +1,11 @@
 """At a centre node: the link to the central, a task of the server's event loop (docs/centre-node.md).
 
-Every `DOR_NODE_SYNC_S` the node asks the central for the organisation (only its version when it is
-unchanged) and for its head of the centre's log, then pushes what follows, a batch at a time, until
-the central has it all. The node keeps nothing about the sync but
-its database: after a crash, a cut or a refusal it asks the head again, so each entry reaches the
-central exactly once. While the central cannot be reached the centre goes on serving; the node
-says so once in its log, and once more when the link is back.
+Every `DOR_NODE_SYNC_S` the node asks the central for the organisation and the centre's appointments
+(nothing when they are unchanged) and for its head of the centre's log, then pushes what follows, a
+batch at a time, until the central has it all. The node keeps nothing about the sync but its
+database: after a crash, a cut or a refusal it asks the head again, so each entry reaches the central
+exactly once. While the central cannot be reached the centre goes on serving; the node says so once
+in its log, and once more when the link is back.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ TIMEOUT_S = 10.0
 
 
 @dataclass
-class LinkState:
-    """What the node knows of its link: shown on its own health page and in its log."""
+class Heard:
+    """What the node last heard from the central (its log says when this changes)."""
 
     up: bool = False
     central_seq: int = 0  # the central's head, as last heard
@@ -66,7 +66,7 @@ class Link:
         self.credentials_ttl = credentials_ttl
         self.clock = clock
         self.centre_id = 0  # known once the organisation holds the centre (`pull_organisation`)
-        self.state = LinkState()
+        self.state = Heard()
 
     async def run(self) -> None:
         wait = self.interval_s  # the server's start has just pulled the organisation
@@ -85,6 +85,10 @@ class Link:
                 if self.state.refused != str(exc):
                     log.error("the central refused the node: %s", exc)
                 self.state.up, self.state.refused = False, str(exc)
+                wait = REFUSED_RETRY_S
+            except Exception:  # a round that failed otherwise must not end the link: the next tries again
+                log.exception("the link's round failed")
+                self.state.up = False
                 wait = REFUSED_RETRY_S
 
     async def sync(self) -> None:

@@ -50,17 +50,9 @@ def node_token(client: TestClient, app: Starlette) -> str:
     return str(answer.json()["token"])
 
 
-@pytest.fixture
-def node(
-    client: TestClient,
-    app: Starlette,
-    node_database: Database,
-    node_token: str,
-    clock: VirtualClock,
-    tmp_path: Path,
-) -> Iterator[TestClient]:
-    """DAM-01's node, reaching the central app in this process; it syncs when a test says so."""
-    settings = Settings(
+def node_settings(node_database: Database, node_token: str, tmp_path: Path) -> Settings:
+    """DAM-01's node, which syncs when a test says so."""
+    return Settings(
         database_url=node_database.url.render_as_string(hide_password=False),
         dev=True,
         data_dir=str(tmp_path / "node-data"),
@@ -71,6 +63,19 @@ def node(
         node_token=node_token,
         node_sync_s=60,
     )
+
+
+@pytest.fixture
+def node(
+    client: TestClient,
+    app: Starlette,
+    node_database: Database,
+    node_token: str,
+    clock: VirtualClock,
+    tmp_path: Path,
+) -> Iterator[TestClient]:
+    """DAM-01's node, reaching the central app in this process; it syncs when a test says so."""
+    settings = node_settings(node_database, node_token, tmp_path)
     node_app = create_app(
         settings, database=node_database, clock=clock, central=httpx2.ASGITransport(app=app)
     )
@@ -223,17 +228,7 @@ def test_a_centre_whose_link_is_down_keeps_serving_and_catches_up_in_order(
     tmp_path: Path,
 ) -> None:
     link = Cuttable(httpx2.ASGITransport(app=app))
-    settings = Settings(
-        database_url=node_database.url.render_as_string(hide_password=False),
-        dev=True,
-        data_dir=str(tmp_path / "node-data"),
-        jobs=False,
-        role="node",
-        node_centre="DAM-01",
-        central_url="http://central",
-        node_token=node_token,
-        node_sync_s=60,
-    )
+    settings = node_settings(node_database, node_token, tmp_path)
     with TestClient(create_app(settings, database=node_database, clock=clock, central=link)) as node:
         link.cut = True
         busy_hour(node)  # staff sign in from what the node pulled; kiosks and counters work
@@ -356,17 +351,7 @@ def test_an_appointment_booked_before_the_cut_is_checked_in_at_the_node_and_the_
     book(database, clock, code="NODE42", minutes_from_now=10)
     book(database, clock, code="GONE17", minutes_from_now=20)
     link = Cuttable(httpx2.ASGITransport(app=app))
-    settings = Settings(
-        database_url=node_database.url.render_as_string(hide_password=False),
-        dev=True,
-        data_dir=str(tmp_path / "node-data"),
-        jobs=False,
-        role="node",
-        node_centre="DAM-01",
-        central_url="http://central",
-        node_token=node_token,
-        node_sync_s=60,
-    )
+    settings = node_settings(node_database, node_token, tmp_path)
     with TestClient(create_app(settings, database=node_database, clock=clock, central=link)) as node:
         with database.write() as session:  # cancelled at the central before the cut: the node learns it
             gone = session.exec(select(Appointment).where(Appointment.code == "GONE17")).one()
@@ -385,3 +370,27 @@ def test_an_appointment_booked_before_the_cut_is_checked_in_at_the_node_and_the_
         ticket = session.get(Ticket, appointment.ticket_id)
     assert appointment.status == "checked_in" and ticket is not None
     assert ticket.token == checked.json()["token"]
+
+
+def test_a_node_cannot_write_another_centres_tickets_or_numbers_not_its_own(
+    node: TestClient, client: TestClient, database: Database, node_database: Database, node_token: str
+) -> None:
+    busy_hour(node)
+    before = log_of(database)
+    elsewhere = client.post(
+        "/api/v1/centres/DAM-02/tickets",
+        json={"service": "CR", "channel": "kiosk"},
+        headers={"Authorization": "Bearer demo-kiosk-DAM-02"},
+    )
+    with database.read() as session:
+        theirs = session.exec(select(Ticket).where(Ticket.token == elsewhere.json()["token"])).one()
+    body = push_of(node_database, after=0)
+    headers = {"Authorization": f"Bearer {node_token}"}
+    mine = body["tickets"][0]
+    for forged in ({**mine, "id": theirs.id}, {**mine, "id": 5}, {**mine, "centre_id": theirs.centre_id}):
+        tickets = [forged, *body["tickets"][1:]]
+        answer = client.post("/api/v1/node/log", json={**body, "tickets": tickets}, headers=headers)
+        assert answer.status_code == 422 and answer.json()["error"]["code"] == "push_refused", answer.text
+    with database.read() as session:
+        assert session.get(Ticket, theirs.id).centre_id == theirs.centre_id  # type: ignore[union-attr]
+    assert log_of(database) == before

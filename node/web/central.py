@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.requests import Request
 
@@ -99,6 +100,10 @@ async def push(request: Request, body: PushIn) -> LogHeadOut:
             raise ApiError(409, exc.code, str(exc), seq=exc.seq) from None
         except PushRefused as exc:
             raise ApiError(422, "push_refused", str(exc)) from None
+        except IntegrityError:  # a row the database refuses (a token or a number taken): nothing kept
+            raise ApiError(
+                409, "push_conflict", "the push names rows that conflict with the central's"
+            ) from None
         touch(session, centre_id=id_of(centre), node_seq=body.head, now=at, offline_after=silence)
         return LogHeadOut(seq=head.seq, hash=head.hash)
 
