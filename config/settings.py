@@ -95,12 +95,10 @@ class Settings(BaseSettings):
     node_centre: str = ""  # a node: its centre's code
     central_url: str = ""  # a node: the central's address, e.g. https://dor.gov.sy
     node_token: SecretStr | None = None  # a node: its device token, registered at the central
-    node_sync_s: float = Field(default=2.0, gt=0, le=60)  # a node: how often it pushes and calls
+    node_sync_s: float = Field(default=2.0, gt=0, le=10)  # a node: how often it pushes and calls
     # A node: how long its staff may sign in with the passwords it holds after the central last
     # answered it about the organisation (so that an account disabled there ends here too).
     node_credentials_ttl_s: float = Field(default=7 * 24 * 3600.0, ge=3600)
-    # The central: a centre whose node has not called for this long shows as offline.
-    node_offline_after_s: float = Field(default=30.0, ge=5)
     # Counter balancing (docs/scheduling.md): how often the balancer looks, when a queue asks for a
     # helper (seconds of work per counter calling it) and when a boosted queue lets its helper go.
     balance_interval_s: float = Field(default=60.0, ge=30, le=600)

@@ -20,6 +20,10 @@ from eventlog.log import lock_log, log_serial, message_of, stage
 from eventlog.models import Event, NodeLink, NodeOutage
 from eventlog.serials import DIALECTS, dialect_of, set_value
 
+# A centre node that has not called for this long is offline: every view of the central says so. A
+# node calls every DOR_NODE_SYNC_S (2 s, 10 s at most), so this is three missed rounds or more.
+OFFLINE_AFTER = timedelta(seconds=30)
+
 
 class LogRefused(Exception):
     """A batch the log cannot take; `code` names why, `seq` where."""
@@ -118,10 +122,8 @@ def _check_known(session: Session, *, centre_id: int, known: Sequence[Entry]) ->
             raise LogDiverged(entry.seq, f"entry {entry.seq} differs from the one the log holds")
 
 
-def touch(
-    session: Session, *, centre_id: int, node_seq: int, now: datetime, offline_after: timedelta
-) -> None:
-    """The node called: its link's last contact; if it had been silent past `offline_after`, that
+def touch(session: Session, *, centre_id: int, node_seq: int, now: datetime) -> None:
+    """The node called: its link's last contact; if it had been silent past OFFLINE_AFTER, that
     silence is kept as an outage."""
     first = (
         DIALECTS[dialect_of(session)]
@@ -130,7 +132,7 @@ def touch(
     )
     session.execute(first.on_conflict_do_nothing(index_elements=["centre_id"]))
     link = session.exec(select(NodeLink).where(NodeLink.centre_id == centre_id).with_for_update()).one()
-    if now - link.last_contact_at > offline_after:
+    if now - link.last_contact_at > OFFLINE_AFTER:
         session.add(NodeOutage(centre_id=centre_id, began_at=link.last_contact_at, ended_at=now))
     link.last_contact_at = max(link.last_contact_at, now)
     link.node_seq = max(link.node_seq, node_seq)
@@ -147,8 +149,8 @@ class LinkState:
     last_outage: NodeOutage | None
 
 
-def link_state(session: Session, *, centre_id: int, now: datetime, offline_after: timedelta) -> LinkState:
-    """Whether the centre's node called within `offline_after`, how far the central's copy of its log
+def link_state(session: Session, *, centre_id: int, now: datetime) -> LinkState:
+    """Whether the centre's node called within OFFLINE_AFTER, how far the central's copy of its log
     is behind, and its last outage."""
     link = session.get(NodeLink, centre_id)
     outage = session.exec(
@@ -161,7 +163,7 @@ def link_state(session: Session, *, centre_id: int, now: datetime, offline_after
         return LinkState(online=False, last_contact_at=None, behind=0, last_outage=outage)
     held = log_head(session, centre_id=centre_id).seq
     return LinkState(
-        online=now - link.last_contact_at <= offline_after,
+        online=now - link.last_contact_at <= OFFLINE_AFTER,
         last_contact_at=link.last_contact_at,
         behind=max(0, link.node_seq - held),
         last_outage=outage,

@@ -69,6 +69,11 @@ class TicketOut(BaseModel):
     feedback_given: bool = Field(
         default=False, description="its holder rated the service (POST /api/v1/tickets/{token}/feedback)"
     )
+    centre_offline_since: datetime | None = Field(
+        default=None,
+        description="the centre runs on its own server, which the central has not heard from since "
+        "then: what this shows may be behind (docs/centre-node.md)",
+    )
 
 
 def _trimmed(comment: object) -> object:

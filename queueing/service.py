@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from config.sql import id_of
+from eventlog.intake import link_state
 from eventlog.models import Event
 from organisation import hours
 from organisation.catalogue import service_code, services_of
@@ -143,7 +144,17 @@ def ticket_view(
         can_move_back=ahead is not None and ticket.moved_back == 0 and ticket.appointment_at is None,
         feedback_given=ticket.status == TicketStatus.DONE.value
         and feedback_given(session, ticket_id=id_of(ticket)),
+        centre_offline_since=offline_since(session, centre=centre, now=now),
     )
+
+
+def offline_since(session: Session, *, centre: Centre, now: datetime) -> datetime | None:
+    """When the central last heard from the centre's node, if that was too long ago to trust what it
+    holds of the centre's queue; None for a centre the central serves itself, or a node online."""
+    if id_of(centre) not in organisation(session).node_centres:
+        return None
+    state = link_state(session, centre_id=id_of(centre), now=now)
+    return None if state.online else state.last_contact_at
 
 
 def ticket_views(

@@ -296,9 +296,7 @@ def wallboard(
     )
 
 
-def national(
-    session: Session, *, at: datetime, target_s: int, offline_after: timedelta
-) -> list[CentreSummaryOut]:
+def national(session: Session, *, at: datetime, target_s: int) -> list[CentreSummaryOut]:
     """Every centre side by side, the most pressed first (longest wait); a centre on its own node
     with its link's state."""
     rows = []
@@ -317,14 +315,14 @@ def national(
                 within_target=round(min(share for share, _ in shares), 3) if shares else None,
                 open_counters=sum(1 for c in counters if c.state != "closed"),
                 alerts=len(_alerts(session, centre, queues, counters, target_s)),
-                link=_link(session, id_of(centre), at, offline_after) if id_of(centre) in on_nodes else None,
+                link=_link(session, id_of(centre), at) if id_of(centre) in on_nodes else None,
             )
         )
     return sorted(rows, key=lambda r: (-(r.longest_wait_s or 0), r.centre))
 
 
-def _link(session: Session, centre_id: int, at: datetime, offline_after: timedelta) -> LinkOut:
-    state = link_state(session, centre_id=centre_id, now=at, offline_after=offline_after)
+def _link(session: Session, centre_id: int, at: datetime) -> LinkOut:
+    state = link_state(session, centre_id=centre_id, now=at)
     outage = state.last_outage
     return LinkOut(
         online=state.online,

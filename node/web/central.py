@@ -3,8 +3,6 @@ of what the node logged. A node's token names its centre: no path names one."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.requests import Request
@@ -47,10 +45,6 @@ def node_centre(session: Session, creds: Credentials) -> Centre:
     return organisation(session).centres_by_id[device.centre_id]
 
 
-def _offline_after(request: Request) -> timedelta:
-    return timedelta(seconds=request.app.state.settings.node_offline_after_s)
-
-
 @operation(
     "GET",
     "/api/v1/node/log",
@@ -64,13 +58,13 @@ def _offline_after(request: Request) -> timedelta:
 async def get_head(request: Request, query: LogQuery) -> LogHeadOut:
     """A centre node's call, with its own head: the link's sign of life, and how far behind the
     central's copy is."""
-    creds, at, silence = credentials(request), now(request), _offline_after(request)
+    creds, at = credentials(request), now(request)
 
     def work(session: Session) -> LogHeadOut:
         centre = node_centre(session, creds)
         head = log_head(session, centre_id=id_of(centre))
         reported = head.seq if query.head is None else query.head
-        touch(session, centre_id=id_of(centre), node_seq=reported, now=at, offline_after=silence)
+        touch(session, centre_id=id_of(centre), node_seq=reported, now=at)
         return LogHeadOut(seq=head.seq, hash=head.hash)
 
     return await write(request, work)
@@ -90,7 +84,7 @@ async def push(request: Request, body: PushIn) -> LogHeadOut:
     """409 `log_gap` (with the seq expected), `log_diverged` or `log_broken` when the entries do not
     follow the central's log; 422 `push_refused` for rows the central does not take. Nothing of a
     refused push is kept."""
-    creds, at, silence = credentials(request), now(request), _offline_after(request)
+    creds, at = credentials(request), now(request)
 
     def work(session: Session) -> LogHeadOut:
         centre = node_centre(session, creds)
@@ -104,7 +98,7 @@ async def push(request: Request, body: PushIn) -> LogHeadOut:
             raise ApiError(
                 409, "push_conflict", "the push names rows that conflict with the central's"
             ) from None
-        touch(session, centre_id=id_of(centre), node_seq=body.head, now=at, offline_after=silence)
+        touch(session, centre_id=id_of(centre), node_seq=body.head, now=at)
         return LogHeadOut(seq=head.seq, hash=head.hash)
 
     return await write(request, work)

@@ -34,12 +34,11 @@ from supervision.wallboard import CentreSummaryOut, WallboardOut, national, wall
 async def national_route(request: Request) -> list[CentreSummaryOut]:
     """Admins only: the ministry's view."""
     creds, at, policy = credentials(request), now(request), session_policy(request)
-    settings = request.app.state.settings
-    target_s, offline_after = settings.wait_target_s, timedelta(seconds=settings.node_offline_after_s)
+    target_s = request.app.state.settings.wait_target_s
 
     def work(session: Session) -> list[CentreSummaryOut]:
         require_role(require_staff(session, creds, now=at, policy=policy), Role.ADMIN)
-        return national(session, at=at, target_s=target_s, offline_after=offline_after)
+        return national(session, at=at, target_s=target_s)
 
     return await read(request, work, slow=True)
 

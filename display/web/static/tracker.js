@@ -12,6 +12,10 @@
   const text = JSON.parse(document.getElementById("tracker-text").textContent);
   const $ = (id) => document.getElementById(id);
   let lastStatus = null;
+  const clock = new Intl.DateTimeFormat(window.DorWords.lang === "ar" ? "ar-SY" : "en-GB", {
+    timeZone: box.dataset.timezone, hour: "2-digit", minute: "2-digit",
+    numberingSystem: window.DorWords.arabic ? "arab" : "latn",
+  });
 
   function beep() {
     try {
@@ -42,6 +46,10 @@
     $("check-in").hidden = !(waiting && view.away);
     $("counter-row").hidden = !view.counter || !["called", "serving"].includes(view.status);
     $("counter").textContent = view.counter ? local(view.counter) : "";
+    // A centre on its own server, which the central has not heard from lately (docs/centre-node.md).
+    $("offline").hidden = !view.centre_offline_since;
+    $("offline").textContent = view.centre_offline_since
+      ? text.offline.replace("%(time)s", clock.format(new Date(view.centre_offline_since))) : "";
     $("moved").hidden = !(waiting && view.moved_back > 0);
     $("moved").textContent = view.moved_back > 0 ? count(text.moved, view.moved_back) : "";
     $("late-box").hidden = !view.can_move_back;
