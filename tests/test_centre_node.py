@@ -65,20 +65,37 @@ def node_settings(node_database: Database, node_token: str, tmp_path: Path) -> S
     )
 
 
+class Cuttable(httpx2.AsyncBaseTransport):
+    """The node's link to the central, which a test can cut and mend."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.cut = False
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if self.cut:
+            raise httpx2.ConnectError("the link is down", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.fixture
+def link(app: Starlette) -> Cuttable:
+    """The node's link to the central app in this process."""
+    return Cuttable(httpx2.ASGITransport(app=app))
+
+
 @pytest.fixture
 def node(
     client: TestClient,
-    app: Starlette,
+    link: Cuttable,
     node_database: Database,
     node_token: str,
     clock: VirtualClock,
     tmp_path: Path,
 ) -> Iterator[TestClient]:
-    """DAM-01's node, reaching the central app in this process; it syncs when a test says so."""
+    """DAM-01's node, reaching the central app in this process through `link`."""
     settings = node_settings(node_database, node_token, tmp_path)
-    node_app = create_app(
-        settings, database=node_database, clock=clock, central=httpx2.ASGITransport(app=app)
-    )
+    node_app = create_app(settings, database=node_database, clock=clock, central=link)
     with TestClient(node_app, raise_server_exceptions=False) as running:
         yield running
 
@@ -205,48 +222,26 @@ def test_the_central_keeps_when_and_how_long_a_node_was_silent(
     assert link.last_contact_at == clock() and link.node_seq == log_of(database)[-1][0]
 
 
-class Cuttable(httpx2.AsyncBaseTransport):
-    """The node's link to the central, which a test can cut and mend."""
-
-    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.cut = False
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        if self.cut:
-            raise httpx2.ConnectError("the link is down", request=request)
-        return await self.inner.handle_async_request(request)
-
-
 def test_a_centre_whose_link_is_down_keeps_serving_and_catches_up_in_order(
-    client: TestClient,
-    app: Starlette,
-    node_database: Database,
-    node_token: str,
-    database: Database,
-    clock: VirtualClock,
-    tmp_path: Path,
+    node: TestClient, link: Cuttable, node_database: Database, database: Database, clock: VirtualClock
 ) -> None:
-    link = Cuttable(httpx2.ASGITransport(app=app))
-    settings = node_settings(node_database, node_token, tmp_path)
-    with TestClient(create_app(settings, database=node_database, clock=clock, central=link)) as node:
-        link.cut = True
-        busy_hour(node)  # staff sign in from what the node pulled; kiosks and counters work
-        with pytest.raises(httpx2.ConnectError):
-            sync(node)
-        assert len(log_of(node_database)) > len(log_of(database))
-        # A week and a day without the central: the node stops taking its staff's passwords.
-        expire = node.app.state.node_link.link.expire_credentials  # type: ignore[attr-defined]
-        assert node.portal is not None
-        node.portal.call(expire)
-        assert login(node, "agent2").status_code == 200
-        clock.advance(8 * 24 * 3600)
-        node.portal.call(expire)
-        assert login(node, "agent2").status_code == 401
-        link.cut = False
+    link.cut = True
+    busy_hour(node)  # staff sign in from what the node pulled; kiosks and counters work
+    with pytest.raises(httpx2.ConnectError):
         sync(node)
-        assert log_of(database) == log_of(node_database)
-        assert login(node, "agent2").status_code == 200  # the central's accounts are back
+    assert len(log_of(node_database)) > len(log_of(database))
+    # A week and a day without the central: the node stops taking its staff's passwords.
+    expire = node.app.state.node_link.link.expire_credentials  # type: ignore[attr-defined]
+    assert node.portal is not None
+    node.portal.call(expire)
+    assert login(node, "agent2").status_code == 200
+    clock.advance(8 * 24 * 3600)
+    node.portal.call(expire)
+    assert login(node, "agent2").status_code == 401
+    link.cut = False
+    sync(node)
+    assert log_of(database) == log_of(node_database)
+    assert login(node, "agent2").status_code == 200  # the central's accounts are back
 
 
 def login(client: TestClient, username: str) -> Any:
@@ -340,31 +335,22 @@ def test_a_push_stays_under_the_centrals_limit_on_a_body_and_the_rest_follows(
 
 
 def test_an_appointment_booked_before_the_cut_is_checked_in_at_the_node_and_the_central_learns_it(
-    client: TestClient,
-    app: Starlette,
-    node_database: Database,
-    node_token: str,
-    database: Database,
-    clock: VirtualClock,
-    tmp_path: Path,
+    node: TestClient, link: Cuttable, database: Database, clock: VirtualClock
 ) -> None:
     book(database, clock, code="NODE42", minutes_from_now=10)
     book(database, clock, code="GONE17", minutes_from_now=20)
-    link = Cuttable(httpx2.ASGITransport(app=app))
-    settings = node_settings(node_database, node_token, tmp_path)
-    with TestClient(create_app(settings, database=node_database, clock=clock, central=link)) as node:
-        with database.write() as session:  # cancelled at the central before the cut: the node learns it
-            gone = session.exec(select(Appointment).where(Appointment.code == "GONE17")).one()
-            gone.status = "cancelled"
-            session.add(gone)
-        sync(node)
-        link.cut = True
-        checked = node.post("/api/v1/centres/DAM-01/check-in", json={"code": "NODE42"}, headers=KIOSK)
-        assert checked.status_code == 201, checked.text
-        cancelled = node.post("/api/v1/centres/DAM-01/check-in", json={"code": "GONE17"}, headers=KIOSK)
-        assert cancelled.status_code in (404, 409), cancelled.text
-        link.cut = False
-        sync(node)
+    with database.write() as session:  # cancelled at the central before the cut: the node learns it
+        gone = session.exec(select(Appointment).where(Appointment.code == "GONE17")).one()
+        gone.status = "cancelled"
+        session.add(gone)
+    sync(node)
+    link.cut = True
+    checked = node.post("/api/v1/centres/DAM-01/check-in", json={"code": "NODE42"}, headers=KIOSK)
+    assert checked.status_code == 201, checked.text
+    cancelled = node.post("/api/v1/centres/DAM-01/check-in", json={"code": "GONE17"}, headers=KIOSK)
+    assert cancelled.status_code in (404, 409), cancelled.text
+    link.cut = False
+    sync(node)
     with database.read() as session:
         appointment = session.exec(select(Appointment).where(Appointment.code == "NODE42")).one()
         ticket = session.get(Ticket, appointment.ticket_id)
